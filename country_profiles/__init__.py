@@ -1,0 +1,1 @@
+"""Country profiles shipped with cowin-kit (data only; see cowin_kit.paths)."""

@@ -1,0 +1,1 @@
+"""Staff users, their roles and areas, and the audit log of what they do."""

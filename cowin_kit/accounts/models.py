@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cowin_kit.db import Base, UTCDateTime, utcnow
+
+ROLES = ("national_admin", "state_admin", "district_admin", "vaccinator", "call_centre")
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(30))
+    # The area the user may act in; None means the whole country.
+    division_id: Mapped[int | None] = mapped_column(ForeignKey("division.id"), index=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only record of every staff and operator action."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(80))
+    target: Mapped[str | None] = mapped_column(String(254))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,104 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from flask import Flask, g
+
+from cowin_kit.config import SETTINGS_BY_NAME, ConfigError, Settings, check_settings, load_settings
+from cowin_kit.db import Database
+from cowin_kit.instance import resolve_instance_path
+from cowin_kit.plugins import PluginRegistry, discover
+from cowin_kit.profiles import Profile, load_profile
+
+
+@dataclass
+class Deployment:
+    """Everything a request needs to know about this deployment, built once per app."""
+
+    settings: Settings
+    profile: Profile
+    db: Database
+    plugins: PluginRegistry
+    languages: list[str] = field(default_factory=list)
+
+    @property
+    def default_language(self) -> str:
+        configured = self.settings["DEFAULT_LOCALE"]
+        if configured in self.languages:
+            return configured
+        if self.profile.default_language in self.languages:
+            return self.profile.default_language
+        return self.languages[0]
+
+    @property
+    def timezone(self) -> str:
+        return self.settings["TIMEZONE"] or self.profile["timezone"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app for an instance.
+
+    ``config`` may hold ``INSTANCE_PATH``, any declared setting (overriding the instance's
+    files and the environment) and plain Flask keys such as ``TESTING``.
+    Raises ConfigError when the deployment cannot run, with every reason.
+    """
+    from cowin_kit.i18n import available_languages, init_app as init_i18n
+    from cowin_kit.web import views as web_views
+
+    config = dict(config or {})
+    instance = resolve_instance_path(config.pop("INSTANCE_PATH", None))
+    flask_config = {k: config.pop(k) for k in list(config) if k not in SETTINGS_BY_NAME}
+    settings = load_settings(instance, overrides=config)
+    problems = check_settings(settings)
+    if problems:
+        raise ConfigError("the deployment cannot start:\n  - " + "\n  - ".join(problems))
+    profile = load_profile(settings["COUNTRY"], settings["PROFILE_PATH"] or None)
+
+    app = Flask("cowin_kit", instance_path=str(instance), instance_relative_config=False,
+                template_folder="web/templates", static_folder="web/static")
+    app.config.update(
+        SECRET_KEY=settings["SECRET_KEY"],
+        SESSION_COOKIE_SECURE=settings["SESSION_COOKIE_SECURE"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(flask_config)
+    logging.getLogger("cowin_kit").setLevel(str(settings["LOG_LEVEL"]).upper())
+
+    enabled = {"cowin_kit.id_providers": settings["ID_PROVIDERS"]}
+    deployment = Deployment(
+        settings=settings, profile=profile,
+        db=Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
+                    settings["DB_POOL_SIZE"]),
+        plugins=discover(enabled),
+        languages=available_languages(profile.languages, settings["LANGUAGES"]),
+    )
+    app.extensions["cowin_kit"] = deployment
+    init_i18n(app)
+
+    @app.teardown_appcontext
+    def _close_db_session(exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    app.register_blueprint(web_views.bp)
+    return app
+
+
+def deployment() -> Deployment:
+    from flask import current_app
+
+    return current_app.extensions["cowin_kit"]
+
+
+def db_session():
+    """The request's database session (closed when the request ends)."""
+    if "db_session" not in g:
+        g.db_session = deployment().db.Session()
+    return g.db_session

@@ -1,0 +1,45 @@
+"""The `cowin-kit` command. The root imports nothing heavy; each command loads its module."""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from cowin_kit import __version__
+
+# name -> "module:attribute" of a click command or group, loaded on first use.
+COMMANDS = {
+    "init": "cowin_kit.cli.init_cmd:init",
+    "serve": "cowin_kit.cli.serve_cmd:serve",
+    "config": "cowin_kit.cli.config_cmd:config",
+    "db": "cowin_kit.cli.db_cmd:db",
+    "profiles": "cowin_kit.cli.profiles_cmd:profiles",
+    "geo": "cowin_kit.cli.geo_cmd:geo",
+    "plugins": "cowin_kit.cli.plugins_cmd:plugins",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cowin-kit")
+def cli():
+    """cowin-kit: run a national vaccination drive.
+
+    Start with `cowin-kit init --country XX`; every command finds its instance folder by
+    --instance, else the COWIN_KIT_INSTANCE environment variable, else ./cowin-kit-instance.
+    """
+
+
+def main():
+    cli(prog_name="cowin-kit")

@@ -1,0 +1,87 @@
+"""What the commands share: the --instance option, loading settings, clean failures."""
+from __future__ import annotations
+
+import functools
+
+import click
+
+from cowin_kit.instance import DEFAULT_INSTANCE, INSTANCE_ENV, resolve_instance_path
+
+EXIT_USAGE = 2  # every refusal of bad input exits 2 (like click's usage errors)
+
+
+class Refused(click.ClickException):
+    """A clear refusal: one message, exit status 2, no traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file=None) -> None:
+        click.secho(f"Error: {self.format_message()}", err=True, fg="red")
+
+
+instance_option = click.option(
+    "--instance", "instance", metavar="DIR", default=None,
+    help=f"Instance folder (default: ${INSTANCE_ENV}, else ./{DEFAULT_INSTANCE}).")
+
+
+def load_instance(instance: str | None):
+    """Settings of an initialised instance, or a Refused saying how to make one."""
+    from cowin_kit.config import ConfigError, load_settings
+    from cowin_kit.instance import is_initialised
+
+    path = resolve_instance_path(instance)
+    if not is_initialised(path):
+        raise Refused(f"no cowin-kit instance in {path}. Create one with "
+                      "`cowin-kit init --country XX`, or point to it with --instance DIR "
+                      f"or {INSTANCE_ENV}.")
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        raise Refused(str(exc)) from None
+
+
+def open_database(settings):
+    """The instance's Database, checked to answer."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cowin_kit.db import Database, DatabaseURLError, describe_db_error
+
+    try:
+        db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
+                      settings["DB_POOL_SIZE"])
+    except DatabaseURLError as exc:
+        raise Refused(f"DATABASE_URL ({settings.sources['DATABASE_URL']}): {exc}") from None
+    try:
+        db.ping()
+    except SQLAlchemyError as exc:
+        db.dispose()
+        raise Refused(describe_db_error(exc, db.url)) from None
+    return db
+
+
+def load_instance_profile(settings):
+    from cowin_kit.profiles import ProfileError, UnknownCountry, load_profile
+
+    try:
+        return load_profile(settings["COUNTRY"], settings["PROFILE_PATH"] or None)
+    except UnknownCountry as exc:
+        raise Refused(f"the instance's country {exc.code} has no shipped profile") from None
+    except ProfileError as exc:
+        raise Refused(f"the instance's profile is invalid:\n{exc}") from None
+
+
+def db_errors_refused(func):
+    """Turn a database failure inside a command into one clear line, exit 2."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return func(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            raise Refused(f"database error: {str(orig).strip().splitlines()[0]}") from None
+    return wrapper

@@ -1,0 +1,100 @@
+"""`cowin-kit init`: provision a deployment for a country."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from cowin_kit.cli.common import Refused, instance_option
+
+
+def _read_password_file(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Refused(f"cannot read --admin-password-file {path}: {exc.strerror}") from None
+    password = text.strip("\r\n")
+    if not password:
+        raise Refused(f"--admin-password-file {path} is empty; put the password on its first line")
+    return password.splitlines()[0]
+
+
+@click.command()
+@click.option("--country", required=True, metavar="XX",
+              help="ISO 3166-1 alpha-2 code of a shipped profile (see `cowin-kit profiles list`).")
+@instance_option
+@click.option("--database-url", metavar="URL",
+              help="Database to use (default: SQLite in the instance folder). "
+                   "E.g. postgresql://user@127.0.0.1:5432/cowin")
+@click.option("--profile", "profile_path", metavar="DIR",
+              help="Use the profile in DIR (e.g. made by `cowin-kit profiles new`) instead of "
+                   "the shipped one.")
+@click.option("--admin-email", metavar="EMAIL", help="E-mail of the first national administrator.")
+@click.option("--admin-password-file", metavar="FILE",
+              help="Read the administrator's password from the first line of FILE.")
+@click.option("--demo", is_flag=True, help="Also load the profile's demo divisions and centres.")
+@click.option("--no-input", is_flag=True, help="Never prompt; generate a one-time password.")
+@click.option("--update", is_flag=True,
+              help="On an existing instance, add only what is missing (never deletes).")
+def init(country, instance, database_url, profile_path, admin_email, admin_password_file, demo,
+         no_input, update):
+    """Provision a national deployment for COUNTRY in an instance folder.
+
+    Validates the profile, writes the instance's config and secrets, creates and migrates the
+    database, loads divisions, programmes and ID document types, creates the first national
+    administrator and, with --demo, demo centres. It never destroys data.
+    """
+    from cowin_kit.instance import resolve_instance_path
+    from cowin_kit.profiles import ProfileError, UnknownCountry, load_profile, shipped_codes
+    from cowin_kit.provisioning import ProvisioningError, provision
+
+    started = time.perf_counter()
+    code = country.strip().upper()
+    try:
+        profile = load_profile(code, profile_path)
+    except UnknownCountry:
+        raise Refused(
+            f"there is no shipped profile for {country!r}. Shipped profiles: "
+            f"{', '.join(shipped_codes())}. To make one for another country, run "
+            f"`cowin-kit profiles new {code if len(code) == 2 else 'XX'} DIR`, complete it, then "
+            "`cowin-kit init --country XX --profile DIR`.") from None
+    except ProfileError as exc:
+        raise Refused(f"the {code} profile is invalid; nothing was created.\n{exc}") from None
+
+    path = resolve_instance_path(instance)
+    password = _read_password_file(admin_password_file) if admin_password_file else None
+    interactive = not no_input and sys.stdin.isatty()
+    if not admin_email and not update and interactive:
+        admin_email = click.prompt("E-mail of the first national administrator")
+    if admin_email and password is None and interactive:
+        password = click.prompt(
+            "Password for the administrator (leave empty for a generated one-time password)",
+            default="", show_default=False, hide_input=True, confirmation_prompt=True) or None
+
+    click.echo(f"Provisioning {profile.name} ({profile.code}) in {path}")
+    try:
+        report = provision(profile, path, database_url=database_url, admin_email=admin_email,
+                           admin_password=password, demo=demo, update=update,
+                           profile_path=profile_path, say=lambda m: click.echo(f"  {m}"))
+    except ProvisioningError as exc:
+        raise Refused(str(exc)) from None
+
+    elapsed = time.perf_counter() - started
+    click.echo(f"  database: {report.database_url}")
+    for f in report.created_files:
+        click.echo(f"  created {path / f}")
+    for label, n in report.counts.items():
+        click.echo(f"  {label}: {n} added")
+    if report.admin_email:
+        click.echo(f"\nNational administrator: {report.admin_email}")
+        if report.admin_password:
+            click.secho(f"One-time password (shown once, change it at first login): "
+                        f"{report.admin_password}", fg="yellow")
+    click.echo(f"\n{'Updated' if update else 'Done'} in {elapsed:.1f} s. Next steps:")
+    inst = f" --instance {path}" if instance else ""
+    click.echo(f"  cowin-kit config check{inst}     # check the settings")
+    click.echo(f"  cowin-kit serve{inst}            # development server on http://127.0.0.1:5000")
+    click.echo(f"  COWIN_KIT_INSTANCE={path} gunicorn -w 4 -b 0.0.0.0:8000 "
+               "'cowin_kit:create_app()'   # production")

@@ -1,0 +1,65 @@
+"""Reading operator-supplied CSV files: header checks and errors with line numbers.
+
+Every import validates the whole file first and writes nothing when a line is wrong,
+so a bad file never leaves half its rows behind.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+
+@dataclass
+class CsvProblems(Exception):
+    file: str
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+    def __str__(self) -> str:
+        shown = [f"{self.file}:{line}: {msg}" for line, msg in self.problems[:50]]
+        if len(self.problems) > 50:
+            shown.append(f"… and {len(self.problems) - 50} more problem(s)")
+        return "\n".join(shown)
+
+
+def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str] = (),
+              optional_prefixes: Iterable[str] = ()) -> list[tuple[int, dict[str, str]]]:
+    """Return [(line_number, row)] or raise CsvProblems naming the file, line and column."""
+    path = Path(path)
+    required, optional, prefixes = list(required), set(optional), tuple(optional_prefixes)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Excel writes a BOM
+    except FileNotFoundError:
+        raise CsvProblems(str(path), [(0, "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise CsvProblems(str(path), [(0, f"is not UTF-8 text ({exc.reason}); save it as "
+                                          "CSV UTF-8")]) from None
+    except OSError as exc:
+        raise CsvProblems(str(path), [(0, f"cannot be read: {exc.strerror}")]) from None
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header
+               if c not in required and c not in optional and not c.startswith(prefixes)]
+    problems = []
+    if missing:
+        problems.append((1, f"missing column(s) {', '.join(missing)}; the header must have "
+                            f"{', '.join(required)}"))
+    if unknown:
+        problems.append((1, f"unknown column(s) {', '.join(unknown)}"))
+    if problems:
+        raise CsvProblems(str(path), problems)
+    rows = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            raise CsvProblems(str(path), [(line, "more values than columns in the header")])
+        rows.append((line, {k: (v or "").strip() for k, v in row.items()}))
+    if not rows:
+        raise CsvProblems(str(path), [(2, "no data rows after the header")])
+    return rows
+
+
+def translated_names(row: dict[str, str], prefix: str = "name_") -> dict[str, str]:
+    return {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix) and v}

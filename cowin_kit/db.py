@@ -1,0 +1,134 @@
+"""Database engine and sessions (SQLAlchemy 2), for SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine, URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so alembic migrations are the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back as aware datetimes (SQLite forgets)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use datetime.now(timezone.utc)")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DatabaseURLError(ValueError):
+    """The database URL is malformed or names a driver the kit does not support."""
+
+
+def normalise_url(raw: str) -> URL:
+    """Parse a database URL; plain ``postgresql://`` means psycopg 3."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise DatabaseURLError(
+            f"{raw!r} is not a database URL; use sqlite:///path/to/file.db or "
+            "postgresql://user@host:5432/dbname"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+            url = url.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise DatabaseURLError(
+            f"database {backend!r} is not supported; use sqlite:///… or postgresql://…"
+        )
+    return url
+
+
+def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10) -> Engine:
+    url = normalise_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            if url.database and url.database != ":memory:":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout) * 1000}")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         connect_args={"connect_timeout": 10})
+
+
+class Database:
+    """An engine plus a session factory; one per application or CLI command."""
+
+    def __init__(self, url: str, busy_timeout: int = 30, pool_size: int = 10):
+        self.engine = make_engine(url, busy_timeout, pool_size)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.url.get_backend_name() == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self.Session() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def ping(self) -> None:
+        """Raise SQLAlchemyError when the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def describe_db_error(exc: SQLAlchemyError, url: URL) -> str:
+    """One line for an operator: what failed, without a password or a traceback."""
+    safe = url.render_as_string(hide_password=True)
+    orig = getattr(exc, "orig", None)
+    reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    return f"cannot use the database {safe}: {reason}"

@@ -1,0 +1,1 @@
+"""Administrative divisions (levels named by the country profile) and their names."""

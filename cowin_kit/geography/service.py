@@ -1,0 +1,145 @@
+"""Loading and naming administrative divisions."""
+from __future__ import annotations
+
+import gettext
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import pycountry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cowin_kit.csvfiles import CsvProblems, read_rows, translated_names
+from cowin_kit.geography.models import Division
+from cowin_kit.profiles import Profile
+
+DIVISION_COLUMNS = ("code", "level", "parent_code", "name")
+
+
+@lru_cache(maxsize=64)
+def _pycountry_translation(lang: str) -> gettext.NullTranslations:
+    return gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[lang],
+                               fallback=True)
+
+
+def pycountry_name(english_name: str, lang: str) -> str:
+    return _pycountry_translation(lang).gettext(english_name)
+
+
+def division_name(division: Division, lang: str) -> str:
+    """The name in ``lang``: the profile's or importer's own, then pycountry's, then default."""
+    own = (division.names or {}).get(lang)
+    if own:
+        return own
+    if division.source == "pycountry":
+        return pycountry_name(division.name, lang)
+    return division.name
+
+
+def load_profile_divisions(session: Session, profile: Profile) -> int:
+    """Create the profile's level-1 (and pycountry-deeper) divisions that are missing."""
+    spec = profile["divisions"]
+    overrides = spec["names"]
+    subs = {s.code: s for s in pycountry.subdivisions.get(country_code=profile.code)}
+    wanted: list[tuple[int, object]] = [(1, subs[c]) for c in spec["level1"]]
+    if spec["pycountry_depth"] >= 2:
+        level1 = set(spec["level1"])
+        wanted += [(2, s) for s in subs.values() if s.parent_code in level1]
+    existing = {d.code: d for d in session.scalars(select(Division))}
+    created = 0
+    for level, sub in wanted:
+        if sub.code in existing:
+            continue
+        parent = existing.get(sub.parent_code) if level > 1 else None
+        division = Division(code=sub.code, level=level, parent=parent, name=sub.name,
+                            names=dict(overrides.get(sub.code, {})), source="pycountry")
+        session.add(division)
+        existing[sub.code] = division
+        created += 1
+    session.flush()
+    return created
+
+
+def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *,
+                         is_demo: bool = False,
+                         progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Create or update divisions from a CSV file; safe to run twice.
+
+    Columns: code, level, parent_code, name, optional postal_code and name_<lang>.
+    Nothing is written unless every line is valid.
+    """
+    rows = read_rows(path, DIVISION_COLUMNS, optional=("postal_code",),
+                     optional_prefixes=("name_",))
+    max_level = len(profile["admin_levels"])
+    existing = {d.code: d for d in session.scalars(select(Division))}
+    seen: dict[str, int] = {}
+    levels = {code: d.level for code, d in existing.items()}
+    problems: list[tuple[int, str]] = []
+    for line, row in rows:
+        code = row["code"]
+        if not code:
+            problems.append((line, "code is empty"))
+            continue
+        if len(code) > 40:
+            problems.append((line, "code is longer than 40 characters"))
+        if code in seen:
+            problems.append((line, f"code {code} is repeated (first on line {seen[code]})"))
+        seen[code] = line
+        try:
+            level = int(row["level"])
+        except ValueError:
+            problems.append((line, f"level {row['level']!r} is not a whole number"))
+            continue
+        if not 1 <= level <= max_level:
+            problems.append((line, f"level {level} is outside 1–{max_level}, the levels of "
+                                   f"the {profile.code} profile"))
+        levels[code] = level
+        if not row["name"]:
+            problems.append((line, "name is empty"))
+        bad_langs = [lang for lang in translated_names(row)
+                     if pycountry.languages.get(alpha_2=lang) is None
+                     and pycountry.languages.get(alpha_3=lang) is None]
+        if bad_langs:
+            problems.append((line, f"column name_{bad_langs[0]} is not an ISO 639 language"))
+    for line, row in rows:
+        code, parent = row["code"], row["parent_code"]
+        level = levels.get(code)
+        if level is None:
+            continue
+        if level == 1 and parent:
+            problems.append((line, "a level-1 division has no parent_code"))
+        elif level > 1:
+            if not parent:
+                problems.append((line, "parent_code is empty (required below level 1)"))
+            elif parent not in levels:
+                problems.append((line, f"parent_code {parent} is neither in this file nor in "
+                                       "the database"))
+            elif levels[parent] != level - 1:
+                problems.append((line, f"parent_code {parent} is level {levels[parent]}, "
+                                       f"expected level {level - 1}"))
+    if problems:
+        raise CsvProblems(str(path), problems)
+
+    created = updated = 0
+    # Parents first, so that every parent exists when its children are written.
+    for line, row in sorted(rows, key=lambda r: int(r[1]["level"])):
+        division = existing.get(row["code"])
+        names = translated_names(row)
+        if division is None:
+            division = Division(code=row["code"], source="demo" if is_demo else "import",
+                                is_demo=is_demo)
+            session.add(division)
+            existing[row["code"]] = division
+            created += 1
+        else:
+            updated += 1
+        division.level = int(row["level"])
+        division.parent = existing.get(row["parent_code"]) if row["parent_code"] else None
+        division.name = row["name"]
+        division.names = {**(division.names or {}), **names}
+        division.postal_code = row.get("postal_code") or None
+        if progress:
+            progress(1)
+    session.flush()
+    return {"created": created, "updated": updated}

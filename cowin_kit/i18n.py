@@ -1,0 +1,96 @@
+"""Languages: flask-babel wiring, locale choice, and names of languages and countries."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pycountry
+from babel import Locale, UnknownLocaleError
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for modules)
+
+from cowin_kit.paths import locales_dir
+
+LANG_COOKIE = "lang"
+LANG_PARAM = "lang"
+
+
+def available_languages(preferred: list[str], configured: list[str] | None = None) -> list[str]:
+    """Languages offered: configured ones, else the profile's plus English, that have a
+    catalogue (English is the source language and always has one)."""
+    candidates = list(configured or []) or [*preferred, "en"]
+    out = []
+    for lang in candidates:
+        if lang in out:
+            continue
+        if lang == "en" or (locales_dir() / lang / "LC_MESSAGES" / "messages.mo").exists():
+            out.append(lang)
+    return out or ["en"]
+
+
+def select_locale() -> str:
+    deployment = current_app.extensions["cowin_kit"]
+    offered = deployment.languages
+    chosen = request.args.get(LANG_PARAM) or request.cookies.get(LANG_COOKIE)
+    if chosen in offered:
+        g.lang_chosen = chosen
+        return chosen
+    best = request.accept_languages.best_match(offered)
+    return best or deployment.default_language
+
+
+def select_timezone() -> str:
+    return current_app.extensions["cowin_kit"].timezone
+
+
+def init_app(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(locales_dir())
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.after_request
+    def _remember_language(response):
+        chosen = getattr(g, "lang_chosen", None)
+        if chosen and request.args.get(LANG_PARAM) and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
+                                secure=app.config.get("SESSION_COOKIE_SECURE", False))
+        return response
+
+    @app.context_processor
+    def _language_context():
+        lang = str(get_locale() or "en")
+        offered = current_app.extensions["cowin_kit"].languages
+        return {"current_lang": lang, "text_direction": text_direction(lang),
+                "site_languages": [(code, language_name(code)) for code in offered]}
+
+
+@lru_cache(maxsize=256)
+def language_name(code: str, in_lang: str | None = None) -> str:
+    """The name of language ``code`` in ``in_lang`` (default: in itself), e.g. es → español."""
+    try:
+        name = Locale.parse(code).get_display_name(in_lang or code)
+        if name:
+            return name
+    except (UnknownLocaleError, ValueError):
+        pass
+    lang = pycountry.languages.get(alpha_2=code) or pycountry.languages.get(alpha_3=code)
+    return lang.name if lang else code
+
+
+def text_direction(lang: str) -> str:
+    try:
+        return Locale.parse(lang).text_direction
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+
+
+@lru_cache(maxsize=256)
+def country_name(code: str, lang: str) -> str:
+    try:
+        name = Locale.parse(lang).territories.get(code)
+        if name:
+            return name
+    except (UnknownLocaleError, ValueError):
+        pass
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code

@@ -1,0 +1,75 @@
+"""The instance folder: where a deployment keeps its config, secrets and SQLite database."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import tomli_w
+
+from cowin_kit.config import CONFIG_FILE, SECRETS_FILE, ENV_PREFIX
+
+DEFAULT_INSTANCE = "cowin-kit-instance"
+INSTANCE_ENV = ENV_PREFIX + "INSTANCE"
+
+
+def resolve_instance_path(option: str | os.PathLike | None) -> Path:
+    """``--instance``, else ``COWIN_KIT_INSTANCE``, else ``./cowin-kit-instance``."""
+    raw = option or os.environ.get(INSTANCE_ENV) or DEFAULT_INSTANCE
+    return Path(raw).expanduser().resolve()
+
+
+def is_initialised(path: Path) -> bool:
+    return (path / CONFIG_FILE).exists()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file that only its owner can read (mode 0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, 0o600)  # in case the umask was odd
+
+
+def write_config(path: Path, values: dict) -> None:
+    text = (
+        "# cowin-kit instance configuration; see docs/configuration.md.\n"
+        "# Environment variables COWIN_KIT_<NAME> override these values.\n"
+        + tomli_w.dumps({k.lower(): v for k, v in values.items()})
+    )
+    (path / CONFIG_FILE).write_text(text, encoding="utf-8")
+
+
+def generate_secrets(path: Path, environ: dict | None = None,
+                     signing_key_file: str = "signing-key.pem") -> list[str]:
+    """Create the secrets this instance lacks; never replaces one. Returns what was created."""
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    environ = os.environ if environ is None else environ
+    created: list[str] = []
+    secrets_file = path / SECRETS_FILE
+    if not secrets_file.exists():
+        values = {}
+        # A secret given in the environment stays there; we do not copy it to disk.
+        if ENV_PREFIX + "SECRET_KEY" not in environ:
+            values["secret_key"] = secrets.token_urlsafe(48)
+        if ENV_PREFIX + "ID_HASH_KEY" not in environ:
+            values["id_hash_key"] = secrets.token_urlsafe(48)
+        if ENV_PREFIX + "ID_ENCRYPTION_KEY" not in environ:
+            values["id_encryption_key"] = Fernet.generate_key().decode()
+        header = b"# Secrets of this cowin-kit instance. Keep this file private (mode 0600) and backed up.\n"
+        write_private(secrets_file, header + tomli_w.dumps(values).encode())
+        created.append(SECRETS_FILE)
+    key_file = path / signing_key_file
+    if not key_file.exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        write_private(key_file, pem)
+        created.append(key_file.name)
+    return created

@@ -1,0 +1,50 @@
+"""Schema migrations with alembic, packaged inside cowin_kit/migrations (no alembic.ini)."""
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from cowin_kit.db import Database
+
+
+def alembic_config(db: Database) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "cowin_kit:migrations")
+    return cfg
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def head_revision(db: Database) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def pending_differences(db: Database) -> list:
+    """Differences between the models and the (migrated) database; empty when in step."""
+    from cowin_kit.models import metadata
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": db.is_sqlite})
+        return compare_metadata(ctx, metadata)
+
+
+def make_revision(db: Database, message: str) -> None:
+    """Autogenerate a new revision (developers: `cowin-kit db revision -m ...`)."""
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.revision(cfg, message=message, autogenerate=True)

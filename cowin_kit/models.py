@@ -1,0 +1,28 @@
+"""Imports every domain's models so that ``Base.metadata`` is complete (alembic, tests),
+and holds the facts a deployment records about itself."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cowin_kit.db import Base, UTCDateTime, utcnow
+from cowin_kit.accounts.models import AuditEvent, StaffUser  # noqa: F401
+from cowin_kit.geography.models import Division  # noqa: F401
+from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme  # noqa: F401
+from cowin_kit.registration.models import IdDocumentType  # noqa: F401
+from cowin_kit.scheduling.models import Facility  # noqa: F401
+
+
+class DeploymentFact(Base):
+    """Key/value facts: country, when it was initialised, the profile's checksum."""
+
+    __tablename__ = "deployment_fact"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+metadata = Base.metadata

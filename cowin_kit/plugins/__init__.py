@@ -1,0 +1,73 @@
+"""Plugin discovery: entry points read once, when the app (or a CLI command) asks.
+
+Groups and their interfaces are declared in :mod:`cowin_kit.plugins.interfaces`.
+A plugin that fails to load is recorded with the reason and skipped; it never stops
+the app from starting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from cowin_kit.plugins.interfaces import GROUPS
+
+
+@dataclass
+class LoadedPlugin:
+    group: str
+    name: str
+    value: str  # "module:object"
+    distribution: str
+    obj: Any = None
+    error: str | None = None
+    enabled: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class PluginRegistry:
+    plugins: list[LoadedPlugin] = field(default_factory=list)
+
+    def group(self, group: str, only_ok: bool = True) -> dict[str, LoadedPlugin]:
+        return {p.name: p for p in self.plugins
+                if p.group == group and (p.ok and p.enabled or not only_ok)}
+
+    def get(self, group: str, name: str) -> Any | None:
+        plugin = self.group(group).get(name)
+        return plugin.obj if plugin else None
+
+
+def _check(group: str, obj: Any) -> str | None:
+    interface = GROUPS[group]
+    missing = [name for name in interface.required_members() if not hasattr(obj, name)]
+    if missing:
+        return f"does not implement {interface.__name__}: missing {', '.join(missing)}"
+    return None
+
+
+def discover(enabled: dict[str, list[str]] | None = None) -> PluginRegistry:
+    """Load every entry point of every plugin group.
+
+    ``enabled`` maps a group to the names to enable; a missing or empty list enables all.
+    """
+    enabled = enabled or {}
+    registry = PluginRegistry()
+    for group in GROUPS:
+        wanted = enabled.get(group) or []
+        eps: list[EntryPoint] = sorted(entry_points(group=group), key=lambda e: e.name)
+        for ep in eps:
+            dist = ep.dist.name if ep.dist else "?"
+            plugin = LoadedPlugin(group=group, name=ep.name, value=ep.value, distribution=dist,
+                                  enabled=not wanted or ep.name in wanted)
+            try:
+                plugin.obj = ep.load()
+            except Exception as exc:  # any import error of third-party code
+                plugin.error = f"cannot be imported: {type(exc).__name__}: {exc}"
+            else:
+                plugin.error = _check(group, plugin.obj)
+            registry.plugins.append(plugin)
+    return registry

@@ -1,0 +1,280 @@
+"""The marshmallow schema of a country profile (``profile.toml``).
+
+Field-level rules live on the fields; rules that span fields (dose order, level-1 codes
+belonging to the country) live in ``@validates_schema`` hooks. docs/country-profiles.md
+documents every field; a test checks that each field here appears there.
+"""
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+import phonenumbers
+import pycountry
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
+
+
+def language_exists(code: str) -> bool:
+    if len(code) == 2:
+        return pycountry.languages.get(alpha_2=code) is not None
+    if len(code) == 3:
+        return pycountry.languages.get(alpha_3=code) is not None
+    return False
+
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9._-]*$",
+                       error="use lower-case letters, digits, '.', '_' or '-' (e.g. 'dni')")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class LanguageMap(fields.Dict):
+    """{"en": "…", "qu": "…"}: names in other languages, keyed by ISO 639 code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.String(validate=validate.Length(min=1)),
+                         load_default=dict, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        bad = [k for k in result if not language_exists(k)]
+        if bad:
+            raise ValidationError(f"unknown language code(s) {', '.join(bad)}; use ISO 639 codes")
+        return result
+
+
+class AdminLevelSchema(_Strict):
+    level = fields.Integer(required=True, validate=validate.Range(min=1, max=6))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    names = LanguageMap()
+
+
+class DivisionsSchema(_Strict):
+    level1 = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    # Also load pycountry's subdivisions below level 1, down to this level.
+    pycountry_depth = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2))
+    names = fields.Dict(keys=fields.String(), values=LanguageMap(), load_default=dict)
+
+
+class IdDocumentSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    provider = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    names = LanguageMap()
+    notes = fields.String(load_default="")
+
+
+class DoseSchema(_Strict):
+    number = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
+    booster = fields.Boolean(load_default=False)
+    min_interval_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3650))
+    max_interval_days = fields.Integer(load_default=None, allow_none=True,
+                                       validate=validate.Range(min=1, max=3650))
+
+    @validates_schema
+    def _interval_order(self, data, **kwargs):
+        hi = data.get("max_interval_days")
+        if hi is not None and hi < data.get("min_interval_days", 0):
+            raise ValidationError("must not be less than min_interval_days", "max_interval_days")
+
+
+class ProductSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    manufacturer = fields.String(required=True, validate=validate.Length(min=1))
+    dcc_product = fields.String(load_default=None, allow_none=True)
+    min_age_years = fields.Integer(required=True, validate=validate.Range(min=0, max=120))
+    max_age_years = fields.Integer(load_default=None, allow_none=True,
+                                   validate=validate.Range(min=0, max=130))
+    primary_doses = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    doses = fields.List(fields.Nested(DoseSchema), required=True, validate=validate.Length(min=1))
+    notes = fields.String(load_default="")
+
+    @validates_schema
+    def _doses_consistent(self, data, **kwargs):
+        doses = data.get("doses") or []
+        numbers = [d["number"] for d in doses]
+        if numbers != list(range(1, len(doses) + 1)):
+            raise ValidationError(
+                f"dose numbers must be 1, 2, 3, … in order; got {numbers}", "doses")
+        primary = [d for d in doses if not d["booster"]]
+        if len(primary) != data.get("primary_doses"):
+            raise ValidationError(
+                f"primary_doses is {data.get('primary_doses')} but {len(primary)} dose(s) "
+                "are not marked booster", "primary_doses")
+        if any(d["booster"] for d in doses[: len(primary)]) and primary:
+            raise ValidationError("boosters must come after the primary doses", "doses")
+        if doses and (doses[0]["min_interval_days"] or doses[0].get("max_interval_days")):
+            raise ValidationError("dose 1 has no interval (it is the first dose)", "doses")
+        hi = data.get("max_age_years")
+        if hi is not None and hi < data.get("min_age_years", 0):
+            raise ValidationError("must not be less than min_age_years", "max_age_years")
+
+
+class PhaseSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    names = LanguageMap()
+    starts_on = fields.Date(load_default=None, allow_none=True)
+    min_age_years = fields.Integer(load_default=None, allow_none=True,
+                                   validate=validate.Range(min=0, max=120))
+    groups = fields.List(fields.String(validate=CODE), load_default=list)
+
+
+class ProgrammeSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    disease = fields.String(required=True, validate=validate.Length(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    names = LanguageMap()
+    allow_mixed_products = fields.Boolean(load_default=False)
+    mixed_boosters = fields.Boolean(load_default=False)
+    products = fields.List(fields.Nested(ProductSchema), required=True,
+                           validate=validate.Length(min=1))
+    phases = fields.List(fields.Nested(PhaseSchema), load_default=list)
+
+    @validates_schema
+    def _unique_codes(self, data, **kwargs):
+        for key in ("products", "phases"):
+            codes = [item["code"] for item in data.get(key) or []]
+            dupes = sorted({c for c in codes if codes.count(c) > 1})
+            if dupes:
+                raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", key)
+
+
+class CertificateSchema(_Strict):
+    issuer = fields.String(required=True, validate=validate.Length(min=1))
+    issuer_names = LanguageMap()
+    document_name = fields.String(load_default="")
+    issuer_url = fields.Url(load_default=None, allow_none=True)
+
+
+class ProfileSchema(_Strict):
+    code = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    languages = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    timezone = fields.String(required=True)
+    currency = fields.String(required=True)
+    phone_region = fields.String(required=True)
+    postal_code_pattern = fields.String(required=True)
+    postal_code_example = fields.String(required=True)
+    max_beneficiaries_per_mobile = fields.Integer(load_default=4,
+                                                  validate=validate.Range(min=1, max=20))
+    sources = fields.List(fields.String(), load_default=list)
+    notes = fields.String(load_default="")
+    admin_levels = fields.List(fields.Nested(AdminLevelSchema), required=True,
+                               validate=validate.Length(min=1))
+    divisions = fields.Nested(DivisionsSchema, required=True)
+    id_documents = fields.List(fields.Nested(IdDocumentSchema), required=True,
+                               validate=validate.Length(min=1))
+    programmes = fields.List(fields.Nested(ProgrammeSchema), required=True,
+                             validate=validate.Length(min=1))
+    certificate = fields.Nested(CertificateSchema, required=True)
+
+    @validates("code")
+    def _code(self, value, **kwargs):
+        if pycountry.countries.get(alpha_2=value) is None:
+            raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+
+    @validates("languages")
+    def _languages(self, value, **kwargs):
+        bad = [v for v in value if not language_exists(v)]
+        if bad:
+            raise ValidationError(f"unknown language code(s) {', '.join(bad)}; use ISO 639 codes")
+        if len(set(value)) != len(value):
+            raise ValidationError("a language is listed twice")
+
+    @validates("timezone")
+    def _timezone(self, value, **kwargs):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/Lima)") from None
+
+    @validates("currency")
+    def _currency(self, value, **kwargs):
+        if pycountry.currencies.get(alpha_3=value) is None:
+            raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
+
+    @validates("phone_region")
+    def _phone_region(self, value, **kwargs):
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValidationError(f"{value!r} is not a phone region known to phonenumbers")
+
+    @validates("postal_code_pattern")
+    def _postal_pattern(self, value, **kwargs):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValidationError(f"not a valid regular expression: {exc}") from None
+
+    @validates_schema
+    def _cross_checks(self, data, **kwargs):
+        pattern, example = data.get("postal_code_pattern"), data.get("postal_code_example")
+        if pattern and example:
+            try:
+                if not re.fullmatch(pattern, example):
+                    raise ValidationError(f"{example!r} does not match postal_code_pattern",
+                                          "postal_code_example")
+            except re.error:
+                pass  # reported on the pattern itself
+        levels = [lvl["level"] for lvl in data.get("admin_levels") or []]
+        if levels and levels != list(range(1, len(levels) + 1)):
+            raise ValidationError(f"levels must be 1, 2, 3, … in order; got {levels}",
+                                  "admin_levels")
+        code = data.get("code")
+        divisions = data.get("divisions")
+        if code and divisions:
+            known = {s.code for s in pycountry.subdivisions.get(country_code=code) or []}
+            bad = [c for c in divisions["level1"] if c not in known]
+            if bad:
+                raise ValidationError(
+                    {"level1": [f"not ISO 3166-2 codes of {code}: {', '.join(bad)}"]}, "divisions")
+            if divisions["pycountry_depth"] > len(levels):
+                raise ValidationError(
+                    {"pycountry_depth": ["deeper than the admin_levels declared"]}, "divisions")
+        for key in ("id_documents", "programmes"):
+            codes = [item["code"] for item in data.get(key) or []]
+            dupes = sorted({c for c in codes if codes.count(c) > 1})
+            if dupes:
+                raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", key)
+
+
+def flatten_errors(messages, prefix: str = "") -> list[tuple[str, str]]:
+    """Turn marshmallow's nested error dict into [("programmes[0].products[1].name", "…")]."""
+    out: list[tuple[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix or "(profile)"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                out.extend((path, str(m)) for m in (value if isinstance(value, list) else [value]))
+            else:
+                out.extend(flatten_errors(value, path))
+    elif isinstance(messages, list):
+        for item in messages:
+            if isinstance(item, (dict, list)):
+                out.extend(flatten_errors(item, prefix))
+            else:
+                out.append((prefix or "(profile)", str(item)))
+    else:
+        out.append((prefix or "(profile)", str(messages)))
+    return out
+
+
+__all__ = ["ProfileSchema", "flatten_errors", "EXCLUDE"]

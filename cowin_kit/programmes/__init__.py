@@ -1,0 +1,1 @@
+"""Vaccination programmes, their products, dose schedules and eligibility phases."""

@@ -1,0 +1,1 @@
+"""Beneficiaries and the ID documents they register with."""

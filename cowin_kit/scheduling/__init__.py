@@ -1,0 +1,1 @@
+"""Vaccination centres (facilities); sessions and slots come with the booking issue."""

@@ -1,0 +1,1 @@
+"""Shared layout, the home page and the health check."""

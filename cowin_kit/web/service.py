@@ -1,0 +1,71 @@
+"""What the home page tells people about the deployment (no Flask here)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cowin_kit.geography.models import Division
+from cowin_kit.i18n import country_name, language_name
+from cowin_kit.profiles import Profile
+from cowin_kit.programmes.models import Programme
+from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.scheduling.models import Facility
+
+
+@dataclass
+class Overview:
+    country: str
+    languages: list[tuple[str, str]]  # (code, name in itself)
+    level1_name: str
+    level1_count: int
+    centre_count: int
+    demo_centres: bool
+    programmes: list[dict]
+    id_documents: list[str]
+    issuer: str
+    document_name: str
+
+
+def _local(name: str, names: dict, lang: str, default_lang: str) -> str:
+    if lang == default_lang:
+        return name
+    return (names or {}).get(lang) or name
+
+
+def deployment_overview(session: Session, profile: Profile, lang: str,
+                        offered: list[str]) -> Overview:
+    default = profile.default_language
+    level1 = profile["admin_levels"][0]
+    programmes = []
+    for p in session.scalars(select(Programme).where(Programme.is_active.is_(True))
+                             .order_by(Programme.id)):
+        programmes.append({
+            "name": _local(p.name, p.names, lang, default),
+            "products": [{"name": pr.name, "doses": pr.primary_doses,
+                          "min_age": pr.min_age_years,
+                          "boosters": sum(1 for d in pr.doses if d.is_booster)}
+                         for pr in p.products if pr.is_active],
+        })
+    docs = [_local(t.name, t.names, lang, default)
+            for t in session.scalars(select(IdDocumentType)
+                                     .where(IdDocumentType.is_active.is_(True))
+                                     .order_by(IdDocumentType.sort_order))]
+    centres = session.scalar(select(func.count()).select_from(Facility)) or 0
+    demo = bool(session.scalar(select(func.count()).select_from(Facility)
+                               .where(Facility.is_demo.is_(True))))
+    cert = profile["certificate"]
+    return Overview(
+        country=country_name(profile.code, lang),
+        languages=[(code, language_name(code)) for code in offered],
+        level1_name=_local(level1["name"], level1["names"], lang, default),
+        level1_count=session.scalar(select(func.count()).select_from(Division)
+                                    .where(Division.level == 1)) or 0,
+        centre_count=centres,
+        demo_centres=demo,
+        programmes=programmes,
+        id_documents=docs,
+        issuer=_local(cert["issuer"], cert["issuer_names"], lang, default),
+        document_name=cert.get("document_name") or "",
+    )

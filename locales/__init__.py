@@ -1,0 +1,1 @@
+"""Gettext catalogues shipped with cowin-kit (data only; see cowin_kit.paths)."""

@@ -87,8 +87,21 @@ def provision(profile: Profile, instance: Path, *, database_url: str | None,
               admin_email: str | None, admin_password: str | None, demo: bool,
               update: bool, profile_path: str | None = None,
               say: Callable[[str], None] = lambda _m: None,
-              progress: Callable[[str, int], Callable[[int], None]] | None = None,
               ) -> ProvisionReport:
+    created_folder = not instance.exists()
+    try:
+        return _provision(profile, instance, database_url=database_url,
+                          admin_email=admin_email, admin_password=admin_password, demo=demo,
+                          update=update, profile_path=profile_path, say=say)
+    except ProvisioningError:
+        # Leave no empty folder behind from a run that was refused.
+        if created_folder and instance.is_dir() and not any(instance.iterdir()):
+            instance.rmdir()
+        raise
+
+
+def _provision(profile, instance, *, database_url, admin_email, admin_password, demo, update,
+               profile_path, say) -> ProvisionReport:
     check_instance_folder(instance, update)
     if database_url:
         try:

@@ -58,7 +58,9 @@ def open_database(settings):
         db.ping()
     except SQLAlchemyError as exc:
         db.dispose()
-        raise Refused(describe_db_error(exc, db.url)) from None
+        raise Refused(describe_db_error(exc, db.url) + f". Check that the database server runs "
+                      f"and that DATABASE_URL ({settings.sources['DATABASE_URL']}) is "
+                      "right.") from None
     return db
 
 

@@ -1,6 +1,8 @@
 """`cowin-kit geo import FILE.csv`."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cowin_kit.cli.common import (Refused, db_errors_refused, instance_option, load_instance,
@@ -38,7 +40,7 @@ def import_(file, instance):
     db = open_database(settings)
     try:
         with db.session() as session, click.progressbar(length=total, label="Importing",
-                                                        file=click.get_text_stream("stderr")) as bar:
+                                                        file=sys.stderr) as bar:
             try:
                 result = import_divisions_csv(session, file, profile, progress=bar.update)
             except CsvProblems as exc:

@@ -1,0 +1,186 @@
+"""The pytest fixtures described in :mod:`cowin_kit.testing`."""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
+
+TEST_DB_ENV = "COWIN_KIT_TEST_DATABASE_URL"
+_counter = itertools.count()
+
+
+def _pg_base_url():
+    raw = os.environ.get(TEST_DB_ENV)
+    if not raw:
+        return None
+    from cowin_kit.db import normalise_url
+
+    return normalise_url(raw)
+
+
+def _pg_admin(fn):
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(_pg_base_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            return fn(conn, text)
+    finally:
+        engine.dispose()
+
+
+def _create_pg_database(name: str, template: str | None = None) -> str:
+    tpl = f" TEMPLATE {template}" if template else ""
+    _pg_admin(lambda c, t: c.execute(t(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    _pg_admin(lambda c, t: c.execute(t(f'CREATE DATABASE "{name}"{tpl}')))
+    return _pg_base_url().set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(name: str) -> None:
+    _pg_admin(lambda c, t: c.execute(t(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+
+
+def _new_database(tmp_dir: Path, label: str):
+    """(url, cleanup) of a new empty database on the configured backend."""
+    if _pg_base_url() is None:
+        return f"sqlite:///{(tmp_dir / (label + '.db')).as_posix()}", lambda: None
+    name = f"ck_{label}_{os.getpid()}_{next(_counter)}".lower()
+    return _create_pg_database(name), lambda: _drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def cowin_kit_backend() -> str:
+    """"postgresql" when COWIN_KIT_TEST_DATABASE_URL is set, else "sqlite"."""
+    return "sqlite" if _pg_base_url() is None else "postgresql"
+
+
+@pytest.fixture
+def cowin_kit_country() -> str:
+    return "PE"
+
+
+@pytest.fixture
+def cowin_kit_database_url(tmp_path):
+    url, cleanup = _new_database(tmp_path, "empty")
+    yield url
+    cleanup()
+
+
+@pytest.fixture(scope="session")
+def _cowin_kit_templates(tmp_path_factory):
+    """Provision each country once per test session; tests copy the result."""
+    from cowin_kit.profiles import load_profile
+    from cowin_kit.provisioning import provision
+
+    built: dict[str, tuple[Path, str, str | None]] = {}
+    cleanups = []
+
+    def get(country: str):
+        if country not in built:
+            folder = tmp_path_factory.mktemp(f"template-{country}")
+            instance = folder / "instance"
+            if _pg_base_url() is None:
+                url = f"sqlite:///{(folder / 'template.db').as_posix()}"
+                pg_name = None
+            else:
+                pg_name = f"ck_tpl_{country}_{os.getpid()}".lower()
+                url = _create_pg_database(pg_name)
+                cleanups.append(lambda n=pg_name: _drop_pg_database(n))
+            provision(load_profile(country), instance, database_url=url,
+                      admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD, demo=True,
+                      update=False)
+            built[country] = (instance, url, pg_name)
+        return built[country]
+
+    yield get
+    for cleanup in cleanups:
+        cleanup()
+
+
+@pytest.fixture
+def cowin_kit_instance(tmp_path, cowin_kit_country, _cowin_kit_templates):
+    """A provisioned instance folder with its own database copy."""
+    from cowin_kit.instance import write_config
+
+    template_instance, template_url, pg_template = _cowin_kit_templates(cowin_kit_country)
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    for name in ("secrets.toml", "signing-key.pem"):
+        shutil.copy2(template_instance / name, instance / name)
+    if pg_template is None:
+        src_path = template_url.removeprefix("sqlite:///")
+        dst_path = instance / "cowin-kit.db"
+        # The backup API copies a consistent snapshot, WAL included.
+        with sqlite3.connect(src_path) as src, sqlite3.connect(dst_path) as dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+        url, cleanup = f"sqlite:///{dst_path.as_posix()}", (lambda: None)
+    else:
+        name = f"ck_t_{os.getpid()}_{next(_counter)}"
+        url = _create_pg_database(name, template=pg_template)
+        cleanup = (lambda: _drop_pg_database(name))
+    write_config(instance, {"country": cowin_kit_country, "database_url": url})
+    yield instance
+    cleanup()
+
+
+@pytest.fixture
+def app(cowin_kit_instance):
+    from cowin_kit.app import create_app
+
+    application = create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True})
+    yield application
+    application.extensions["cowin_kit"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def database(app):
+    """The instance's Database (the same engine the app uses)."""
+    return app.extensions["cowin_kit"].db
+
+
+@pytest.fixture
+def db_session(database):
+    session = database.Session()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def cli_runner():
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def run_cli(cli_runner, monkeypatch, tmp_path):
+    """Run `cowin-kit ARGS…` in-process from tmp_path; returns click's Result.
+
+    COWIN_KIT_* variables of the outer environment are removed so they cannot leak in.
+    """
+    from cowin_kit.cli import cli
+
+    for key in list(os.environ):
+        if key.startswith("COWIN_KIT_") and key != TEST_DB_ENV:
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args, input=None, env=None):
+        return cli_runner.invoke(cli, [str(a) for a in args], input=input, env=env,
+                                 catch_exceptions=True)
+
+    return run

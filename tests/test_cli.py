@@ -1,0 +1,197 @@
+"""The operator commands other than init."""
+import json
+import stat
+
+import pytest
+from sqlalchemy import func, select
+
+from cowin_kit.models import AuditEvent, Division
+
+
+@pytest.fixture
+def inst(cowin_kit_instance):
+    return ["--instance", str(cowin_kit_instance)]
+
+
+def test_commands_without_an_instance_say_how_to_make_one(run_cli, refused):
+    for args in (["config", "show"], ["config", "check"], ["db", "upgrade"], ["db", "current"],
+                 ["db", "check"], ["serve"], ["geo", "import", "x.csv"]):
+        refused(run_cli(*args), "no cowin-kit instance in", "cowin-kit init --country")
+
+
+def test_config_show_masks_secrets(run_cli, inst, cowin_kit_instance):
+    result = run_cli("config", "show", *inst)
+    assert result.exit_code == 0, result.output
+    assert "COUNTRY = 'PE'" in result.output
+    secrets = (cowin_kit_instance / "secrets.toml").read_text()
+    for line in secrets.splitlines():
+        if "=" in line:
+            value = line.split("=", 1)[1].strip().strip('"')
+            assert value not in result.output
+    assert "SECRET_KEY = ******** (set)" in result.output
+
+
+def test_config_show_hides_database_password(run_cli, inst, monkeypatch):
+    monkeypatch.setenv("COWIN_KIT_DATABASE_URL", "postgresql://u:hunter2-secret@127.0.0.1/db")
+    result = run_cli("config", "show", *inst)
+    assert "hunter2-secret" not in result.output and "***" in result.output
+
+
+def test_config_check_passes_then_names_a_missing_key(run_cli, inst, cowin_kit_instance,
+                                                       refused):
+    assert run_cli("config", "check", *inst).exit_code == 0
+    (cowin_kit_instance / "signing-key.pem").unlink()
+    refused(run_cli("config", "check", *inst), "signing key", "init --update")
+
+
+def test_config_check_flags_a_readable_signing_key(run_cli, inst, cowin_kit_instance, refused):
+    (cowin_kit_instance / "signing-key.pem").chmod(0o644)
+    refused(run_cli("config", "check", *inst), "readable by others", "chmod 600")
+
+
+def test_config_check_reports_an_unreachable_database(run_cli, inst, refused):
+    result = run_cli("config", "check", *inst,
+                     env={"COWIN_KIT_DATABASE_URL": "postgresql://x@127.0.0.1:1/none"})
+    refused(result, "cannot use the database", "x@127.0.0.1:1/none", "Connection refused",
+            "Check that the database server runs")
+
+
+def test_db_commands(run_cli, inst):
+    result = run_cli("db", "current", *inst)
+    assert result.exit_code == 0 and "up to date" in result.output
+    result = run_cli("db", "upgrade", *inst)
+    assert result.exit_code == 0 and "Already up to date" in result.output
+    result = run_cli("db", "check", *inst)
+    assert result.exit_code == 0 and "matches the models" in result.output
+
+
+def test_profiles_list_and_show(run_cli):
+    result = run_cli("profiles", "list")
+    assert result.exit_code == 0
+    assert len(result.output.strip().splitlines()) == 13 and "INVALID" not in result.output
+    result = run_cli("profiles", "show", "pe")
+    assert result.exit_code == 0
+    assert "Peru (PE)" in result.output and "Departamento / Provincia / Distrito" in result.output
+
+
+def test_profiles_show_unknown(run_cli, refused):
+    refused(run_cli("profiles", "show", "ZZ"), "no shipped profile for 'ZZ'")
+
+
+def test_profiles_new_scaffolds_a_valid_profile(run_cli, tmp_path):
+    result = run_cli("profiles", "new", "KE", "kenya")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "kenya" / "profile.toml").read_text()
+    assert "Africa/Nairobi" in text and "KES" in text and "KE-" in text and "TODO" in text
+    result = run_cli("profiles", "validate", "kenya")
+    assert result.exit_code == 0, result.output
+
+
+def test_scaffolded_profile_can_be_initialised(run_cli, tmp_path):
+    assert run_cli("profiles", "new", "KE", "kenya").exit_code == 0
+    url = f"sqlite:///{(tmp_path / 'ke.db').as_posix()}"
+    result = run_cli("init", "--country", "KE", "--profile", "kenya", "--database-url", url,
+                     "--no-input", "--admin-email", "a@health.go.ke")
+    assert result.exit_code == 0, result.output
+    assert run_cli("config", "check").exit_code == 0
+
+
+def test_profiles_new_refuses_to_overwrite_and_unknown_codes(run_cli, tmp_path, refused):
+    assert run_cli("profiles", "new", "KE", "kenya").exit_code == 0
+    refused(run_cli("profiles", "new", "KE", "kenya"), "already exists")
+    refused(run_cli("profiles", "new", "QQ"), "not an ISO 3166-1")
+
+
+def test_profiles_validate_reports_file_field_reason(run_cli, tmp_path, refused):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "profile.toml").write_text('code = "PE"\n')
+    result = run_cli("profiles", "validate", "p")
+    refused(result, "profile.toml: name: Missing data for required field.")
+    refused(run_cli("profiles", "validate", "missing"), "does not exist")
+
+
+DIVISIONS = ("code,level,parent_code,name,postal_code,name_qu\n"
+             "1501,2,PE-LMA,Lima,,\n"
+             "150101,3,1501,Lima,15001,\n"
+             "150122,3,1501,Miraflores,15074,Miraflores\n")
+
+
+def test_geo_import_is_safe_to_run_twice(run_cli, inst, tmp_path, database):
+    (tmp_path / "d.csv").write_text(DIVISIONS)
+    result = run_cli("geo", "import", "d.csv", *inst)
+    assert result.exit_code == 0, result.output
+    with database.session() as s:
+        before = s.scalar(select(func.count()).select_from(Division))
+    result = run_cli("geo", "import", "d.csv", *inst)
+    assert result.exit_code == 0
+    assert "0 division(s) created, 3 updated" in result.output
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Division)) == before
+        mira = s.scalar(select(Division).where(Division.code == "150122"))
+        assert mira.parent.code == "1501" and mira.parent.parent.code == "PE-LMA"
+        assert mira.postal_code == "15074" and mira.names == {"qu": "Miraflores"}
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "geo.imported"))
+
+
+@pytest.mark.parametrize("content,messages", [
+    ("code,level,name\n1501,2,Lima\n", ["d.csv:1:", "missing column(s) parent_code"]),
+    ("code,level,parent_code,name\n1501,2,PE-LMA,Lima\n150101,x,1501,Lima\n",
+     ["d.csv:3: level 'x' is not a whole number"]),
+    ("code,level,parent_code,name\n1501,2,PE-LMA,Lima\n150101,3,9999,Lima\n",
+     ["d.csv:3: parent_code 9999 is neither in this file nor in the database"]),
+    ("code,level,parent_code,name\n1501,2,PE-LMA,Lima\n1501,2,PE-LMA,Lima\n",
+     ["d.csv:3: code 1501 is repeated (first on line 2)"]),
+    ("code,level,parent_code,name\n1501,4,PE-LMA,Lima\n", ["d.csv:2: level 4 is outside 1–3"]),
+    ("code,level,parent_code,name\n150101,3,PE-LMA,Lima\n",
+     ["d.csv:2: parent_code PE-LMA is level 1, expected level 2"]),
+    ("code,level,parent_code,name\n", ["no data rows"]),
+])
+def test_geo_import_bad_file_writes_nothing(run_cli, inst, tmp_path, database, content,
+                                             messages, refused):
+    with database.session() as s:
+        before = s.scalar(select(func.count()).select_from(Division))
+    (tmp_path / "d.csv").write_text(content)
+    refused(run_cli("geo", "import", "d.csv", *inst), "nothing was imported", *messages)
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Division)) == before
+
+
+def test_geo_import_missing_or_binary_file(run_cli, inst, tmp_path, refused):
+    refused(run_cli("geo", "import", "nope.csv", *inst), "nope.csv:0: file not found")
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00bad")
+    refused(run_cli("geo", "import", "bin.csv", *inst), "is not UTF-8")
+
+
+def test_plugins_list_shows_builtin_gateways(run_cli):
+    result = run_cli("plugins", "list")
+    assert result.exit_code == 0
+    assert "cowin_kit.sms_gateways" in result.output
+    assert "console" in result.output and "file" in result.output
+
+
+def test_file_sms_gateway_appends_json_lines(app, cowin_kit_instance):
+    plugins = app.extensions["cowin_kit"].plugins
+    gateway_cls = plugins.get("cowin_kit.sms_gateways", "file")
+    gateway = gateway_cls(app.extensions["cowin_kit"].settings)
+    gateway.send("+51987654321", "Su código es 123456")
+    gateway.send("+51987654322", "otro")
+    lines = (cowin_kit_instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["to"] for x in lines] == ["+51987654321", "+51987654322"]
+    assert json.loads(lines[0])["text"] == "Su código es 123456"
+
+
+def test_source_checkout_shim_runs_the_cli():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "cli.py", "--version"], cwd=root, capture_output=True,
+                         text=True, check=True)
+    assert "cowin-kit" in out.stdout
+
+
+def test_version_and_help(run_cli):
+    result = run_cli("--help")
+    for command in ("init", "serve", "config", "db", "profiles", "geo", "plugins"):
+        assert command in result.output

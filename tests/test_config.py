@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from cowin_kit.config import SETTINGS, ConfigError, load_settings, render_docs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_environment_overrides_file_which_overrides_default(tmp_path):
+    (tmp_path / "cowin-kit.toml").write_text('country = "PE"\nsqlite_busy_timeout = 5\n'
+                                             'languages = ["es", "en"]\n')
+    settings = load_settings(tmp_path, environ={"COWIN_KIT_SQLITE_BUSY_TIMEOUT": "7",
+                                                "COWIN_KIT_SESSION_COOKIE_SECURE": "true"})
+    assert settings["COUNTRY"] == "PE"
+    assert settings["SQLITE_BUSY_TIMEOUT"] == 7
+    assert settings.sources["SQLITE_BUSY_TIMEOUT"] == "environment"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["LANGUAGES"] == ["es", "en"]
+    assert settings["LOG_LEVEL"] == "INFO"
+    assert settings.sources["LOG_LEVEL"] == "default"
+    assert settings["DATABASE_URL"] == f"sqlite:///{(tmp_path / 'cowin-kit.db').as_posix()}"
+
+
+def test_list_from_environment_is_comma_separated(tmp_path):
+    settings = load_settings(tmp_path, environ={"COWIN_KIT_ID_PROVIDERS": "pe.dni, passport"})
+    assert settings["ID_PROVIDERS"] == ["pe.dni", "passport"]
+
+
+def test_bad_environment_value_names_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match="SQLITE_BUSY_TIMEOUT from environment"):
+        load_settings(tmp_path, environ={"COWIN_KIT_SQLITE_BUSY_TIMEOUT": "soon"})
+
+
+def test_unknown_key_in_config_file_is_refused(tmp_path):
+    (tmp_path / "cowin-kit.toml").write_text('country = "PE"\ndatabse_url = "x"\n')
+    with pytest.raises(ConfigError, match="unknown setting.*databse_url"):
+        load_settings(tmp_path, environ={})
+
+
+def test_broken_toml_is_refused_with_the_file(tmp_path):
+    (tmp_path / "cowin-kit.toml").write_text('country = "PE\n')
+    with pytest.raises(ConfigError, match="cowin-kit.toml is not valid TOML"):
+        load_settings(tmp_path, environ={})
+
+
+def test_no_secret_has_a_default():
+    secrets = [s for s in SETTINGS if s.secret]
+    assert {s.name for s in secrets} >= {"SECRET_KEY", "ID_HASH_KEY", "ID_ENCRYPTION_KEY"}
+    assert all(s.default is None for s in secrets)
+
+
+def test_configuration_reference_is_generated_from_the_declaration():
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert doc == render_docs(), "run `cowin-kit config docs -o docs/configuration.md`"
+    for s in SETTINGS:
+        assert f"`{s.name}`" in doc and s.env_var in doc

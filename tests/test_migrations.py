@@ -1,0 +1,16 @@
+from cowin_kit import migrate
+
+
+def test_models_and_alembic_head_do_not_differ(database):
+    """Fails when a model changed without a migration: run `cowin-kit db revision`."""
+    assert migrate.current_revision(database) == migrate.head_revision(database)
+    assert migrate.pending_differences(database) == []
+
+
+def test_sqlite_pragmas(database, cowin_kit_backend):
+    if cowin_kit_backend != "sqlite":
+        return
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000

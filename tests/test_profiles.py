@@ -1,0 +1,91 @@
+import re
+from pathlib import Path
+
+import pycountry
+import pytest
+
+from cowin_kit.profiles import ProfileError, load_profile, load_profile_file, shipped_codes
+from cowin_kit.profiles.schema import ProfileSchema
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ["AE", "AZ", "CA", "DO", "IN", "IQ", "MX", "NG", "PA", "PE", "UA", "UG", "VN"]
+
+
+def test_the_thirteen_countries_are_shipped():
+    assert shipped_codes() == SHIPPED
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_shipped_profile_is_valid_and_complete(code):
+    p = load_profile(code)
+    assert p.code == code
+    assert p.name == pycountry.countries.get(alpha_2=code).name or p.name
+    # every level-1 division is a real ISO 3166-2 code of that country
+    iso = {s.code for s in pycountry.subdivisions.get(country_code=code)}
+    assert set(p["divisions"]["level1"]) <= iso
+    assert re.fullmatch(p["postal_code_pattern"], p["postal_code_example"])
+    assert p["id_documents"] and p["programmes"][0]["products"]
+    assert p["certificate"]["issuer"]
+    assert 1 <= p["max_beneficiaries_per_mobile"] <= 20
+
+
+def test_pe_and_in_ship_demo_csv():
+    for code in ("PE", "IN"):
+        p = load_profile(code)
+        assert p.demo_file("divisions.csv") and p.demo_file("facilities.csv")
+
+
+def _write(tmp_path, text):
+    folder = tmp_path / "XX"
+    folder.mkdir()
+    (folder / "profile.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _pe_text():
+    return (ROOT / "country_profiles" / "PE" / "profile.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("old,new,field,reason", [
+    ('timezone = "America/Lima"', 'timezone = "America/Limaa"', "timezone", "IANA time zone"),
+    ('"PE-AMA", ', '"PE-XXX", ', "divisions.level1", "PE-XXX"),
+    ('currency = "PEN"', 'currency = "SOL"', "currency", "ISO 4217"),
+    ('languages = ["es", "qu", "ay"]', 'languages = ["es", "zz"]', "languages", "zz"),
+    ("{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+     "{ number = 2, min_interval_days = 21, max_interval_days = 14 }",
+     "programmes[0].products[0].doses[1].max_interval_days", "min_interval_days"),
+    ("{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+     "{ number = 4, min_interval_days = 21 }",
+     "programmes[0].products[0].doses", "1, 2, 3"),
+    ("max_beneficiaries_per_mobile = 4", "max_beneficiaries_per_mobile = 0",
+     "max_beneficiaries_per_mobile", "greater than or equal to 1"),
+    ('code = "PE"', 'code = "PE"\nflag = "red"', "flag", "Unknown field"),
+    ('postal_code_example = "15001"', 'postal_code_example = "1500"', "postal_code_example",
+     "does not match"),
+])
+def test_invalid_profile_names_file_field_and_reason(tmp_path, old, new, field, reason):
+    text = _pe_text()
+    assert old in text
+    folder = _write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(ProfileError) as info:
+        load_profile_file(folder)
+    message = str(info.value)
+    assert str(folder / "profile.toml") in message
+    assert any(f == field and reason in r for f, r in info.value.problems), info.value.problems
+
+
+def test_toml_syntax_error_is_reported_with_line(tmp_path):
+    folder = _write(tmp_path, 'code = "PE"\nname = "Peru\n')
+    with pytest.raises(ProfileError, match=r"profile.toml: \(syntax\): not valid TOML.*line 2"):
+        load_profile_file(folder)
+
+
+def test_every_schema_field_is_documented():
+    doc = (ROOT / "docs" / "country-profiles.md").read_text(encoding="utf-8")
+    from cowin_kit.profiles import schema as s
+
+    for schema_cls in (ProfileSchema, s.AdminLevelSchema, s.DivisionsSchema, s.IdDocumentSchema,
+                       s.ProgrammeSchema, s.ProductSchema, s.DoseSchema, s.PhaseSchema,
+                       s.CertificateSchema):
+        for name in schema_cls().fields:
+            assert f"`{name}`" in doc, f"{schema_cls.__name__}.{name} is not documented"

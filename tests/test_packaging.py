@@ -1,0 +1,79 @@
+"""The wheel holds the code, every profile and the compiled catalogues, and finds them."""
+import configparser
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from setuptools import find_packages
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_package_is_listed_in_setup_cfg():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    found = set(find_packages(ROOT, include=["cowin_kit", "cowin_kit.*"]))
+    assert found - listed == set(), "add these to [options] packages in setup.cfg"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(out), str(ROOT)], check=True)
+    return next(out.glob("cowin_kit-*.whl"))
+
+
+def test_wheel_holds_profiles_catalogues_migrations_and_templates(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for profile in (ROOT / "country_profiles").glob("*/profile.toml"):
+        code = profile.parent.name
+        assert f"cowin_kit/country_profiles/{code}/profile.toml" in names
+        for csv in profile.parent.rglob("*.csv"):
+            rel = csv.relative_to(ROOT / "country_profiles").as_posix()
+            assert f"cowin_kit/country_profiles/{rel}" in names
+    for po in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
+        lang = po.parent.parent.name
+        assert f"cowin_kit/locales/{lang}/LC_MESSAGES/messages.mo" in names
+    assert any(n.startswith("cowin_kit/migrations/versions/0001") for n in names)
+    assert "cowin_kit/web/templates/home.html" in names
+    assert "cowin_kit/web/static/site.css" in names
+    assert not any(n.startswith(("tests/", "country_profiles/", "locales/")) for n in names)
+
+
+def test_installed_wheel_finds_its_data(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True)
+    code = (
+        "import cowin_kit.paths as p, cowin_kit.profiles as pr;"
+        "print(p.profiles_dir()); print(p.locales_dir());"
+        "print(len([pr.load_profile(c) for c in pr.shipped_codes()]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == str(target / "cowin_kit" / "country_profiles")
+    assert out[1] == str(target / "cowin_kit" / "locales")
+    assert int(out[2]) == len(list((ROOT / "country_profiles").glob("*/profile.toml")))
+
+
+def test_compiled_catalogues_are_fresh():
+    """The committed .mo files match their .po files (run `pybabel compile -d locales`)."""
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        assert mo_path.exists(), f"{mo_path} is missing"
+        with po_path.open("rb") as fh:
+            po = read_po(fh)
+        with mo_path.open("rb") as fh:
+            mo = read_mo(fh)
+        expected = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+        got = {m.id: m.string for m in mo if m.id}
+        assert got == expected, f"{mo_path} is stale"

@@ -17,7 +17,7 @@ from cowin_kit.scheduling.models import Facility
 @dataclass
 class Overview:
     country: str
-    languages: list[tuple[str, str]]  # (code, name in itself)
+    languages: list[tuple[str, str, bool]]  # the country's: (code, name in itself, offered here)
     level1_name: str
     level1_count: int
     centre_count: int
@@ -58,7 +58,7 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
     cert = profile["certificate"]
     return Overview(
         country=country_name(profile.code, lang),
-        languages=[(code, language_name(code)) for code in offered],
+        languages=[(code, language_name(code), code in offered) for code in profile.languages],
         level1_name=_local(level1["name"], level1["names"], lang, default),
         level1_count=session.scalar(select(func.count()).select_from(Division)
                                     .where(Division.level == 1)) or 0,

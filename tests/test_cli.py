@@ -195,3 +195,72 @@ def test_version_and_help(run_cli):
     result = run_cli("--help")
     for command in ("init", "serve", "config", "db", "profiles", "geo", "plugins"):
         assert command in result.output
+
+
+@pytest.fixture
+def broken_plugins(tmp_path, monkeypatch):
+    """A real distribution on sys.path whose entry points are broken in two ways."""
+    site = tmp_path / "site"
+    info = site / "broken_plugins-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugins\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[cowin_kit.sms_gateways]\n"
+        "missing = no_such_module_anywhere:Gateway\n"
+        "incomplete = json:JSONDecoder\n")
+    monkeypatch.syspath_prepend(str(site))
+    import importlib
+
+    importlib.invalidate_caches()
+    return site
+
+
+def test_broken_plugins_are_reported_and_do_not_stop_the_app(broken_plugins, run_cli,
+                                                             cowin_kit_instance):
+    result = run_cli("plugins", "list")
+    assert result.exit_code == 0, result.output
+    assert "missing" in result.output and "cannot be imported: ModuleNotFoundError" in result.output
+    assert "does not implement SmsGateway: missing send" in result.output
+    assert "console" in result.output
+
+    from cowin_kit.app import create_app
+
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance})
+    try:
+        plugins = app.extensions["cowin_kit"].plugins
+        assert "missing" not in plugins.group("cowin_kit.sms_gateways")
+        assert "console" in plugins.group("cowin_kit.sms_gateways")
+        assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        app.extensions["cowin_kit"].db.dispose()
+
+
+def test_serve_answers_health_checks(cowin_kit_instance):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve", "--instance", str(cowin_kit_instance),
+                             "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.loads(r.read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        if body is None:
+            proc.terminate()
+            pytest.fail(proc.communicate(timeout=10)[0])
+        assert body == {"status": "ok", "database": "ok", "country": "PE"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

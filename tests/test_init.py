@@ -226,3 +226,42 @@ def test_init_works_for_every_shipped_profile(run_cli, code, tmp_path):
         assert _count(db, IdDocumentType) == len(p["id_documents"])
     finally:
         db.dispose()
+
+
+def test_interactive_init_asks_for_email_and_password(run_cli, cowin_kit_database_url,
+                                                       monkeypatch):
+    from cowin_kit.cli import init_cmd
+
+    monkeypatch.setattr(init_cmd, "_interactive", lambda: True)
+    result = run_cli("init", "--country", "PE", "--instance", "inst", "--database-url",
+                     cowin_kit_database_url,
+                     input="ops@minsa.gob.pe\nchosen-password-123\nchosen-password-123\n")
+    assert result.exit_code == 0, result.output
+    assert "E-mail of the first national administrator" in result.output
+    assert "One-time password" not in result.output
+    db = Database(cowin_kit_database_url)
+    try:
+        with db.session() as s:
+            from cowin_kit.accounts.service import verify_password
+            admin = s.scalar(select(StaffUser))
+            assert admin.email == "ops@minsa.gob.pe"
+            assert verify_password(admin, "chosen-password-123")
+    finally:
+        db.dispose()
+
+
+def test_secrets_from_the_environment_are_not_written_to_disk(run_cli, cowin_kit_database_url,
+                                                              tmp_path):
+    from cryptography.fernet import Fernet
+
+    env = {"COWIN_KIT_SECRET_KEY": "s" * 40, "COWIN_KIT_ID_ENCRYPTION_KEY":
+           Fernet.generate_key().decode()}
+    result = run_cli("init", "--country", "PE", "--instance", "inst", "--database-url",
+                     cowin_kit_database_url, "--no-input", "--admin-email", "a@b.pe", env=env)
+    assert result.exit_code == 0, result.output
+    written = tomllib.loads((tmp_path / "inst" / "secrets.toml").read_text())
+    assert set(written) == {"id_hash_key"}
+    assert run_cli("config", "check", "--instance", "inst", env=env).exit_code == 0
+    # without the environment the deployment refuses to start rather than run keyless
+    result = run_cli("config", "check", "--instance", "inst")
+    assert result.exit_code == 2 and "SECRET_KEY is not set" in result.output

@@ -62,3 +62,18 @@ def test_arabic_home_page_is_right_to_left(client, cowin_kit_country):
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in page
     assert "الإمارات" in page
+
+
+@pytest.mark.parametrize("cowin_kit_country", ["AE", "AZ", "CA", "DO", "IN", "IQ", "MX", "NG",
+                                               "PA", "PE", "UA", "UG", "VN"])
+def test_every_profile_renders_in_its_default_language_and_english(client, app,
+                                                                   cowin_kit_country):
+    from cowin_kit.i18n import country_name
+
+    profile = app.extensions["cowin_kit"].profile
+    lang = profile.default_language
+    page = client.get("/").get_data(as_text=True)
+    assert f'<html lang="{lang}"' in page
+    assert country_name(cowin_kit_country, lang) in page
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert '<html lang="en"' in page and country_name(cowin_kit_country, "en") in page

@@ -10,6 +10,11 @@ import click
 from cowin_kit.cli.common import Refused, instance_option
 
 
+def _interactive() -> bool:
+    """Whether someone is at the terminal to answer prompts."""
+    return sys.stdin.isatty()
+
+
 def _read_password_file(path: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -65,7 +70,7 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
 
     path = resolve_instance_path(instance)
     password = _read_password_file(admin_password_file) if admin_password_file else None
-    interactive = not no_input and sys.stdin.isatty()
+    interactive = not no_input and _interactive()
     if not admin_email and not update and interactive:
         admin_email = click.prompt("E-mail of the first national administrator")
     if admin_email and password is None and interactive:

@@ -264,3 +264,11 @@ def test_serve_answers_health_checks(cowin_kit_instance):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_config_check_warns_about_id_documents_without_a_provider(run_cli, inst):
+    result = run_cli("config", "check", *inst)
+    assert result.exit_code == 0
+    # No ID-provider plugins ship yet: every PE document is named, none silently accepted.
+    for provider in ("pe.dni", "pe.ce", "pe.ptp", "passport"):
+        assert f"no ID provider `{provider}` is installed" in result.output

@@ -89,3 +89,10 @@ def test_every_schema_field_is_documented():
                        s.CertificateSchema):
         for name in schema_cls().fields:
             assert f"`{name}`" in doc, f"{schema_cls.__name__}.{name} is not documented"
+
+
+def test_duplicate_codes_are_refused(tmp_path):
+    text = _pe_text().replace('code = "ce"', 'code = "dni"', 1)
+    with pytest.raises(ProfileError) as info:
+        load_profile_file(_write(tmp_path, text))
+    assert ("id_documents", "duplicate code(s) dni") in info.value.problems

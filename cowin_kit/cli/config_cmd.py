@@ -53,6 +53,18 @@ def check(instance):
         raise Refused(f"the database schema is at {current or 'nothing'}, the code needs {head}; "
                       "run `cowin-kit db upgrade`.")
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
+    for warning in missing_id_providers(profile):
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+
+
+def missing_id_providers(profile) -> list[str]:
+    """The profile's ID documents that no installed plugin can check."""
+    from cowin_kit.plugins import discover
+
+    installed = discover().group("cowin_kit.id_providers")
+    return [f"no ID provider `{doc['provider']}` is installed for {doc['name']} "
+            f"({doc['code']}); registering with it is refused until one is (docs/plugins.md)."
+            for doc in profile["id_documents"] if doc["provider"] not in installed]
 
 
 @config.command()

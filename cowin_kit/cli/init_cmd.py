@@ -87,6 +87,10 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
         raise Refused(str(exc)) from None
 
     elapsed = time.perf_counter() - started
+    from cowin_kit.cli.config_cmd import missing_id_providers
+
+    for warning in missing_id_providers(profile):
+        click.secho(f"  Warning: {warning}", fg="yellow", err=True)
     click.echo(f"  database: {report.database_url}")
     for f in report.created_files:
         click.echo(f"  created {path / f}")

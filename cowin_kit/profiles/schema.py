@@ -35,6 +35,15 @@ CODE = validate.Regexp(r"^[a-z0-9][a-z0-9._-]*$",
                        error="use lower-case letters, digits, '.', '_' or '-' (e.g. 'dni')")
 
 
+def _check_unique_codes(data: dict, *keys: str) -> None:
+    """Each list under ``keys`` must not repeat a ``code``."""
+    for key in keys:
+        codes = [item["code"] for item in data.get(key) or []]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", key)
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -146,11 +155,7 @@ class ProgrammeSchema(_Strict):
 
     @validates_schema
     def _unique_codes(self, data, **kwargs):
-        for key in ("products", "phases"):
-            codes = [item["code"] for item in data.get(key) or []]
-            dupes = sorted({c for c in codes if codes.count(c) > 1})
-            if dupes:
-                raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", key)
+        _check_unique_codes(data, "products", "phases")
 
 
 class CertificateSchema(_Strict):
@@ -244,11 +249,7 @@ class ProfileSchema(_Strict):
             if divisions["pycountry_depth"] > len(levels):
                 raise ValidationError(
                     {"pycountry_depth": ["deeper than the admin_levels declared"]}, "divisions")
-        for key in ("id_documents", "programmes"):
-            codes = [item["code"] for item in data.get(key) or []]
-            dupes = sorted({c for c in codes if codes.count(c) > 1})
-            if dupes:
-                raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", key)
+        _check_unique_codes(data, "id_documents", "programmes")
 
 
 def flatten_errors(messages, prefix: str = "") -> list[tuple[str, str]]:

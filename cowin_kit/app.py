@@ -77,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
         languages=available_languages(profile.languages, settings["LANGUAGES"]),
     )
     app.extensions["cowin_kit"] = deployment
-    init_i18n(app)
+    init_i18n(app, deployment.plugins.translation_dirs())
 
     @app.teardown_appcontext
     def _close_db_session(exc):

@@ -16,14 +16,25 @@ LANG_PARAM = "lang"
 
 
 def available_languages(preferred: list[str], configured: list[str] | None = None) -> list[str]:
-    """Languages offered: configured ones, else the profile's plus English, that have a
-    catalogue (English is the source language and always has one)."""
-    candidates = list(configured or []) or [*preferred, "en"]
+    """Languages offered on pages.
+
+    The operator's LANGUAGES setting if given (each needs a compiled catalogue); else the
+    profile's languages plus English, each when its catalogue is complete or translates
+    at least OFFER_MIN_PERCENT of the messages, so nobody gets a page half in English.
+    English is the source language and always offered.
+    """
+    from cowin_kit.catalogues import (OFFER_MIN_PERCENT, babel_knows, compiled_coverage,
+                                      complete_languages)
+
+    locales = locales_dir()
+    complete = set(complete_languages(locales))
     out = []
-    for lang in candidates:
-        if lang in out:
+    for lang in list(configured or []) or [*preferred, "en"]:
+        if lang in out or not babel_knows(lang):  # pages need CLDR data for the language
             continue
-        if lang == "en" or (locales_dir() / lang / "LC_MESSAGES" / "messages.mo").exists():
+        if lang == "en" or lang in complete or (
+                configured and compiled_coverage(locales, lang) > 0) or (
+                compiled_coverage(locales, lang) >= OFFER_MIN_PERCENT):
             out.append(lang)
     return out or ["en"]
 
@@ -43,8 +54,10 @@ def select_timezone() -> str:
     return current_app.extensions["cowin_kit"].timezone
 
 
-def init_app(app: Flask) -> None:
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(locales_dir())
+def init_app(app: Flask, plugin_dirs: list | None = None) -> None:
+    # flask-babel merges these in order, later ones winning: plugins first, the core last.
+    dirs = [*(plugin_dirs or []), locales_dir()]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in dirs)
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
 

@@ -81,3 +81,31 @@ def test_compiled_catalogues_are_fresh():
                     if m.id and m.string and not m.fuzzy and any(key(m.string))}
         got = {key(m.id): key(m.string) for m in mo if m.id}
         assert got == expected, f"{mo_path} is stale"
+
+
+def test_installed_wheel_renders_a_page_in_spanish_and_arabic(wheel, tmp_path):
+    """From the wheel alone: provision PE and AE, and serve pages in their languages."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True)
+    code = """
+import sys
+from pathlib import Path
+import cowin_kit
+assert cowin_kit.__file__.startswith(sys.argv[1]), cowin_kit.__file__
+from cowin_kit.app import create_app
+from cowin_kit.profiles import load_profile
+from cowin_kit.provisioning import provision
+for country, lang in (("PE", "es"), ("AE", "ar")):
+    inst = Path(sys.argv[2]) / country
+    provision(load_profile(country), inst, database_url=None, admin_email="a@b.org",
+              admin_password=None, demo=False, update=False)
+    app = create_app({"INSTANCE_PATH": inst})
+    page = app.test_client().get("/", headers={"Accept-Language": lang}).get_data(as_text=True)
+    print(page)
+"""
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", code, str(target), str(tmp_path)], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert '<html lang="es" dir="ltr">' in out and "Vacunas disponibles" in out
+    assert '<html lang="ar" dir="rtl">' in out and "اللقاحات المتاحة" in out

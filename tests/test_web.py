@@ -77,3 +77,29 @@ def test_every_profile_renders_in_its_default_language_and_english(client, app,
     assert country_name(cowin_kit_country, lang) in page
     page = client.get("/?lang=en").get_data(as_text=True)
     assert '<html lang="en"' in page and country_name(cowin_kit_country, "en") in page
+
+
+def test_unknown_page_is_a_localised_404(client):
+    response = client.get("/no-such-page", headers={"Accept-Language": "es"})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert '<html lang="es"' in page and "Página no encontrada" in page
+
+
+def test_wrong_method_is_405_not_500(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+
+
+def test_server_error_is_a_page_without_details(app, client, monkeypatch):
+    from cowin_kit.web import service
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(service, "deployment_overview", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page and "secret internals" not in page

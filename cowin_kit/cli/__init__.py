@@ -16,6 +16,7 @@ COMMANDS = {
     "profiles": "cowin_kit.cli.profiles_cmd:profiles",
     "geo": "cowin_kit.cli.geo_cmd:geo",
     "plugins": "cowin_kit.cli.plugins_cmd:plugins",
+    "i18n": "cowin_kit.cli.i18n_cmd:i18n",
 }
 
 

@@ -12,11 +12,11 @@ def plugins():
 @plugins.command("list")
 def list_plugins():
     """List every plugin found, by group, with why any failed to load."""
-    from cowin_kit.plugins import discover
+    from cowin_kit.plugins import TRANSLATIONS_GROUP, discover
     from cowin_kit.plugins.interfaces import GROUPS
 
     registry = discover()
-    for group in GROUPS:
+    for group in [*GROUPS, TRANSLATIONS_GROUP]:
         click.echo(f"{group}:")
         found = registry.group(group, only_ok=False)
         if not found:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 from cowin_kit.plugins.interfaces import GROUPS
@@ -28,9 +29,16 @@ class LoadedPlugin:
         return self.error is None
 
 
+TRANSLATIONS_GROUP = "cowin_kit.translations"
+
+
 @dataclass
 class PluginRegistry:
     plugins: list[LoadedPlugin] = field(default_factory=list)
+
+    def translation_dirs(self) -> list[Path]:
+        """Folders of plugin catalogues (``<lang>/LC_MESSAGES/messages.mo``)."""
+        return [p.obj for p in self.plugins if p.group == TRANSLATIONS_GROUP and p.ok]
 
     def group(self, group: str, only_ok: bool = True) -> dict[str, LoadedPlugin]:
         return {p.name: p for p in self.plugins
@@ -70,4 +78,25 @@ def discover(enabled: dict[str, list[str]] | None = None) -> PluginRegistry:
             else:
                 plugin.error = _check(group, plugin.obj)
             registry.plugins.append(plugin)
+    registry.plugins.extend(_translation_plugins())
     return registry
+
+
+def _translation_plugins() -> list[LoadedPlugin]:
+    """Entry points of group cowin_kit.translations name a package holding catalogues."""
+    found = []
+    for ep in sorted(entry_points(group=TRANSLATIONS_GROUP), key=lambda e: e.name):
+        plugin = LoadedPlugin(group=TRANSLATIONS_GROUP, name=ep.name, value=ep.value,
+                              distribution=ep.dist.name if ep.dist else "?")
+        try:
+            module = ep.load()
+            folder = Path(module.__file__).parent
+        except Exception as exc:  # third-party code may fail in any way
+            plugin.error = f"cannot be imported: {type(exc).__name__}: {exc}"
+        else:
+            if not any(folder.glob("*/LC_MESSAGES/messages.mo")):
+                plugin.error = f"{folder} holds no <lang>/LC_MESSAGES/messages.mo"
+            else:
+                plugin.obj = folder
+        found.append(plugin)
+    return found

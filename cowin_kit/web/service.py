@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cowin_kit.geography.models import Division
+from cowin_kit.geography.service import division_name
 from cowin_kit.i18n import country_name, language_name
 from cowin_kit.profiles import Profile
 from cowin_kit.programmes.models import Programme
@@ -26,6 +27,7 @@ class Overview:
     id_documents: list[str]
     issuer: str
     document_name: str
+    divisions: list[str]  # level-1 names in the reader's language, sorted
 
 
 def _local(name: str, names: dict, lang: str, default_lang: str) -> str:
@@ -43,6 +45,8 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
                              .order_by(Programme.id)):
         programmes.append({
             "name": _local(p.name, p.names, lang, default),
+            "phases": [{"name": _local(ph.name, ph.names, lang, default),
+                        "starts_on": ph.starts_on} for ph in p.phases],
             "products": [{"name": pr.name, "doses": pr.primary_doses,
                           "min_age": pr.min_age_years,
                           "boosters": sum(1 for d in pr.doses if d.is_booster)}
@@ -68,4 +72,6 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
         id_documents=docs,
         issuer=_local(cert["issuer"], cert["issuer_names"], lang, default),
         document_name=cert.get("document_name") or "",
+        divisions=sorted((division_name(d, lang) for d in session.scalars(
+            select(Division).where(Division.level == 1))), key=str.casefold),
     )

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from cowin_kit.app import db_session, deployment
 from cowin_kit.web import service
@@ -29,3 +31,19 @@ def healthz():
                         "error": type(exc).__name__}), 503
     return jsonify({"status": "ok", "database": "ok",
                     "country": deployment().profile.code})
+
+
+_ERRORS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Check the address and try again.")),
+    404: (_l("Page not found"), _l("There is no page at this address. It may have moved; start again from the home page.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    500: (_l("Something went wrong"), _l("The service had a problem and nothing was changed. Please try again in a few minutes.")),
+}
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """Every HTTP error as a page in the reader's language (the API answers in JSON)."""
+    title, text = _ERRORS.get(error.code or 500, _ERRORS[500] if (error.code or 500) >= 500
+                              else _ERRORS[400])
+    return render_template("error.html", code=error.code, title=title, text=text), error.code

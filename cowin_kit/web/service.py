@@ -28,6 +28,8 @@ class Overview:
     issuer: str
     document_name: str
     divisions: list[str]  # level-1 names in the reader's language, sorted
+    paid_centres: int
+    currency: str  # ISO 4217 code; pages name it in the reader's language
 
 
 def _local(name: str, names: dict, lang: str, default_lang: str) -> str:
@@ -72,6 +74,9 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
         id_documents=docs,
         issuer=_local(cert["issuer"], cert["issuer_names"], lang, default),
         document_name=cert.get("document_name") or "",
+        paid_centres=session.scalar(select(func.count()).select_from(Facility)
+                                    .where(Facility.fee_type == "Paid")) or 0,
+        currency=profile["currency"],
         divisions=sorted((division_name(d, lang) for d in session.scalars(
             select(Division).where(Division.level == 1))), key=str.casefold),
     )

@@ -1,6 +1,7 @@
 """Routes only: the public home page and /healthz."""
 from __future__ import annotations
 
+from babel.numbers import get_currency_name
 from flask import Blueprint, jsonify, render_template
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -18,7 +19,8 @@ def home():
     dep = deployment()
     lang = str(get_locale())
     overview = service.deployment_overview(db_session(), dep.profile, lang, dep.languages)
-    return render_template("home.html", o=overview)
+    currency_name = get_currency_name(overview.currency, locale=lang)
+    return render_template("home.html", o=overview, currency_name=currency_name)
 
 
 @bp.get("/healthz")

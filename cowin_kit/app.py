@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import Flask, g
 
 from cowin_kit.config import SETTINGS_BY_NAME, ConfigError, Settings, check_settings, load_settings
-from cowin_kit.db import Database
+from cowin_kit.db import Database, DatabaseURLError
 from cowin_kit.instance import resolve_instance_path
 from cowin_kit.plugins import PluginRegistry, discover
 from cowin_kit.profiles import Profile, load_profile
@@ -68,11 +68,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(flask_config)
     logging.getLogger("cowin_kit").setLevel(str(settings["LOG_LEVEL"]).upper())
 
+    try:
+        db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
+                      settings["DB_POOL_SIZE"], must_exist=True)
+    except DatabaseURLError as exc:
+        raise ConfigError(f"the deployment cannot start: {exc}") from None
+    _verify_database(db, settings)
     enabled = {"cowin_kit.id_providers": settings["ID_PROVIDERS"]}
     deployment = Deployment(
         settings=settings, profile=profile,
-        db=Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
-                    settings["DB_POOL_SIZE"]),
+        db=db,
         plugins=discover(enabled),
         languages=available_languages(profile.languages, settings["LANGUAGES"]),
     )
@@ -89,6 +94,31 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(web_views.bp)
     return app
+
+
+def _verify_database(db: Database, settings: Settings) -> None:
+    """Refuse to serve a database provisioned for another country or with other keys.
+
+    A database that is down at start is only logged: /healthz reports it, and the app
+    serves as soon as it is back (an orchestrator may start us before the database).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cowin_kit.provisioning import deployment_problems, read_deployment_facts
+
+    try:
+        facts = read_deployment_facts(db)
+    except SQLAlchemyError as exc:
+        logging.getLogger("cowin_kit").warning("database not reachable at start: %s",
+                                               type(exc).__name__)
+        return
+    problems = deployment_problems(facts, settings)
+    if not facts.get("country"):
+        problems.append("the database holds no provisioned deployment; run "
+                        "`cowin-kit init --update` for this instance.")
+    if problems:
+        db.dispose()
+        raise ConfigError("the deployment cannot start:\n  - " + "\n  - ".join(problems))
 
 
 def deployment() -> Deployment:

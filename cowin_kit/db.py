@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
@@ -52,29 +53,52 @@ class DatabaseURLError(ValueError):
     """The database URL is malformed or names a driver the kit does not support."""
 
 
-def normalise_url(raw: str) -> URL:
-    """Parse a database URL; plain ``postgresql://`` means psycopg 3."""
+class DatabaseMissing(DatabaseURLError):
+    """A SQLite database file that should exist does not."""
+
+
+URL_HELP = "use sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
+
+
+def normalise_url(raw: str, base_dir: Path | None = None) -> URL:
+    """Parse a database URL. Plain ``postgresql://`` means psycopg 3; a relative SQLite
+    path is relative to ``base_dir`` (the instance folder); in-memory SQLite is refused
+    because a deployment's data would vanish when the process ends."""
     try:
         url = make_url(raw)
-    except ArgumentError:
-        raise DatabaseURLError(
-            f"{raw!r} is not a database URL; use sqlite:///path/to/file.db or "
-            "postgresql://user@host:5432/dbname"
-        ) from None
+        url.port  # noqa: B018 - parsing a bad port raises here, not later
+    except (ArgumentError, ValueError):
+        raise DatabaseURLError(f"{raw!r} is not a valid database URL; {URL_HELP}") from None
     backend = url.get_backend_name()
     if backend == "postgresql":
         if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
             url = url.set(drivername="postgresql+psycopg")
-    elif backend != "sqlite":
-        raise DatabaseURLError(
-            f"database {backend!r} is not supported; use sqlite:///… or postgresql://…"
-        )
+        elif url.drivername != "postgresql+psycopg":
+            raise DatabaseURLError(f"the driver {url.drivername!r} is not supported; "
+                                   "use postgresql://… (psycopg 3 is installed with the kit)")
+    elif backend == "sqlite":
+        if url.drivername != "sqlite":
+            raise DatabaseURLError(f"the driver {url.drivername!r} is not supported; {URL_HELP}")
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            raise DatabaseURLError(f"{raw!r} is an in-memory or URI database, whose data would "
+                                   f"be lost when the command ends; {URL_HELP}")
+        path = Path(url.database).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            url = url.set(database=str((base_dir / path).resolve()))
+    else:
+        raise DatabaseURLError(f"database {backend!r} is not supported; {URL_HELP}")
     return url
 
 
-def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10) -> Engine:
+def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
+                must_exist: bool = False) -> Engine:
     url = normalise_url(raw_url)
     if url.get_backend_name() == "sqlite":
+        if must_exist and not Path(url.database).exists():
+            # Connecting would silently create an empty database in its place.
+            raise DatabaseMissing(
+                f"the database file {url.database} does not exist. Restore it from backup, or "
+                "run `cowin-kit init --update` to create an empty one.")
         engine = create_engine(url, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
@@ -94,8 +118,9 @@ def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10) -> En
 class Database:
     """An engine plus a session factory; one per application or CLI command."""
 
-    def __init__(self, url: str, busy_timeout: int = 30, pool_size: int = 10):
-        self.engine = make_engine(url, busy_timeout, pool_size)
+    def __init__(self, url: str, busy_timeout: int = 30, pool_size: int = 10,
+                 must_exist: bool = False):
+        self.engine = make_engine(url, busy_timeout, pool_size, must_exist)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

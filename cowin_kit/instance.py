@@ -23,6 +23,28 @@ def is_initialised(path: Path) -> bool:
     return (path / CONFIG_FILE).exists()
 
 
+def key_fingerprint(settings) -> str | None:
+    """A digest of the keys that stored data depends on (ID hash and encryption keys, the
+    signing key). The database records it at init, so an instance folder with other keys
+    is never attached to it. The digest reveals nothing of the keys."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    parts = [str(settings.get("ID_HASH_KEY") or ""), str(settings.get("ID_ENCRYPTION_KEY") or "")]
+    if not all(parts):
+        return None
+    key_file = Path(settings.instance_path or ".") / str(settings["SIGNING_KEY_FILE"])
+    try:
+        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return None
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashlib.sha256("\n".join(parts).encode() + b"\n" + public).hexdigest()
+    return digest[:32]
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file that only its owner can read (mode 0600)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -37,7 +59,8 @@ def write_config(path: Path, values: dict) -> None:
         "# Environment variables COWIN_KIT_<NAME> override these values.\n"
         + tomli_w.dumps({k.lower(): v for k, v in values.items()})
     )
-    (path / CONFIG_FILE).write_text(text, encoding="utf-8")
+    # Private: it may hold a database password.
+    write_private(path / CONFIG_FILE, text.encode("utf-8"))
 
 
 def generate_secrets(path: Path, environ: dict | None = None,

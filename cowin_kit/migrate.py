@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.util.exc import CommandError
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,11 +17,30 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
+class MigrationError(RuntimeError):
+    """The database's schema cannot be brought to this version's."""
+
+
+def check_known(db: Database) -> None:
+    current = current_revision(db)
+    script = ScriptDirectory.from_config(alembic_config(db))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise MigrationError(
+            f"the database's schema is at revision {current}, which this version of cowin-kit "
+            "does not know: it was written by a newer cowin-kit or by another application. "
+            "Use the cowin-kit version that made it, or another database.")
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
+    check_known(db)
     cfg = alembic_config(db)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    try:
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except CommandError as exc:
+        raise MigrationError(f"the schema migration failed: {exc}") from None
 
 
 def head_revision(db: Database) -> str | None:

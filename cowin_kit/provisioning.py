@@ -16,10 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cowin_kit import migrate
 from cowin_kit.accounts import service as accounts
-from cowin_kit.config import CONFIG_FILE, load_settings
+from cowin_kit.config import CONFIG_FILE, ConfigError, load_settings
 from cowin_kit.db import Database, describe_db_error, normalise_url, utcnow
 from cowin_kit.geography.service import import_divisions_csv, load_profile_divisions
-from cowin_kit.instance import generate_secrets, is_initialised, write_config
+from cowin_kit.instance import generate_secrets, is_initialised, key_fingerprint, write_config
 from cowin_kit.models import DeploymentFact
 from cowin_kit.profiles import Profile
 from cowin_kit.programmes.service import load_profile_programmes
@@ -63,20 +63,29 @@ def set_fact(session, key: str, value: str) -> None:
         fact.value = value
 
 
-def check_instance_folder(path: Path, update: bool) -> None:
-    if path.exists() and not path.is_dir():
+def check_instance_folder(path: Path, update: bool, created: list[Path]) -> None:
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+        initialised = is_initialised(path)
+    except OSError as exc:
+        raise ProvisioningError(f"cannot use the instance folder {path}: {exc.strerror}. "
+                                "Choose another with --instance.") from None
+    if exists and not is_dir:
         raise ProvisioningError(f"{path} exists and is not a folder; choose another --instance.")
-    if is_initialised(path) and not update:
+    if initialised and not update:
         raise ProvisioningError(
             f"{path} already holds a cowin-kit instance ({CONFIG_FILE} exists). Nothing was "
             "changed. To add only what is missing, run again with --update; to start another "
             "deployment, choose another --instance.")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ProvisioningError(
-            f"cannot create the instance folder {path}: {exc.strerror}. Choose a folder you "
-            "can write to with --instance.") from None
+    if not exists:
+        try:
+            # Private: it holds the deployment's secrets and, with SQLite, its data.
+            path.mkdir(mode=0o700, parents=True)
+        except OSError as exc:
+            raise ProvisioningError(
+                f"cannot create the instance folder {path}: {exc.strerror}. Choose a folder "
+                "you can write to with --instance.") from None
+        created.append(path)
     if not os.access(path, os.W_OK | os.X_OK):
         raise ProvisioningError(
             f"the instance folder {path} is not writable. Fix its permissions or choose "
@@ -88,41 +97,93 @@ def provision(profile: Profile, instance: Path, *, database_url: str | None,
               update: bool, profile_path: str | None = None,
               say: Callable[[str], None] = lambda _m: None,
               ) -> ProvisionReport:
-    created_folder = not instance.exists()
+    created: list[Path] = []  # what this run made, removed again if it fails
     try:
         return _provision(profile, instance, database_url=database_url,
                           admin_email=admin_email, admin_password=admin_password, demo=demo,
-                          update=update, profile_path=profile_path, say=say)
+                          update=update, profile_path=profile_path, say=say, created=created)
     except ProvisioningError:
-        # Leave no empty folder behind from a run that was refused.
-        if created_folder and instance.is_dir() and not any(instance.iterdir()):
-            instance.rmdir()
+        _remove(created)
         raise
 
 
-def _provision(profile, instance, *, database_url, admin_email, admin_password, demo, update,
-               profile_path, say) -> ProvisionReport:
-    check_instance_folder(instance, update)
-    if database_url:
+def _remove(created: list[Path]) -> None:
+    """Undo a failed run: delete the files and folder it created, nothing else."""
+    for path in reversed(created):
         try:
-            normalise_url(database_url)
-        except ValueError as exc:
-            raise ProvisioningError(str(exc)) from None
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
+
+def _check_admin_input(email: str | None, password: str | None) -> None:
+    """Refuse a bad administrator before anything is written."""
+    if not email:
+        raise ProvisioningError("a new deployment needs its first national administrator; "
+                                "give one with --admin-email. Nothing was created.")
+    try:
+        accounts.check_email(email)
+        if password is not None:
+            accounts.check_new_password(password)
+    except accounts.AccountError as exc:
+        raise ProvisioningError(f"cannot create the administrator: {exc}. "
+                                "Nothing was created.") from None
+
+
+def read_deployment_facts(db: Database) -> dict[str, str]:
+    """The deployment facts in ``db``, or {} for a database never provisioned."""
+    from sqlalchemy import inspect
+
+    if not inspect(db.engine).has_table(DeploymentFact.__tablename__):
+        return {}
+    with db.session() as session:
+        return {f.key: f.value for f in session.scalars(select(DeploymentFact))}
+
+
+def deployment_problems(facts: dict[str, str], settings) -> list[str]:
+    """Why these settings must not run against the database whose ``facts`` are given."""
+    problems = []
+    country = facts.get("country")
+    if country and settings.get("COUNTRY") and country != settings["COUNTRY"]:
+        problems.append(f"the database holds the {country} deployment but COUNTRY is "
+                        f"{settings['COUNTRY']} ({settings.sources.get('COUNTRY', '?')}).")
+    stored = facts.get("key_fingerprint")
+    if stored:
+        from cowin_kit.instance import key_fingerprint
+
+        if key_fingerprint(settings) != stored:
+            problems.append(
+                "the keys of this instance (secrets.toml or COWIN_KIT_* variables, and the "
+                "signing key) are not the ones the database was provisioned with; data "
+                "protected by the original keys would be unreadable. Restore the instance "
+                "folder's secrets.toml and signing key from backup.")
+    return problems
+
+
+def _provision(profile, instance, *, database_url, admin_email, admin_password, demo, update,
+               profile_path, say, created) -> ProvisionReport:
+    check_instance_folder(instance, update, created)
+    new_instance = not is_initialised(instance)
+    if not update:
+        _check_admin_input(admin_email, admin_password)
     report = ProvisionReport(instance=instance, database_url="", updated=update)
-    if not is_initialised(instance):
-        values = {"country": profile.code}
-        if database_url:
-            values["database_url"] = database_url
-        if profile_path:
-            values["profile_path"] = str(Path(profile_path).resolve())
-        # Checked before anything is written, so a bad database leaves no half instance.
-        settings = load_settings(instance, overrides={k.upper(): v for k, v in values.items()})
-        db = _open_database(settings)
-        write_config(instance, values)
-        report.created_files.append(CONFIG_FILE)
-    else:
-        settings = load_settings(instance)
+    values = {"country": profile.code}
+    try:
+        if new_instance:
+            if database_url:
+                values["database_url"] = database_url
+            if profile_path:
+                values["profile_path"] = str(Path(profile_path).resolve())
+            settings = load_settings(instance, overrides={k.upper(): v for k, v in values.items()})
+        else:
+            settings = load_settings(instance)
+    except ConfigError as exc:
+        raise ProvisioningError(str(exc)) from None
+    if not new_instance:
         if settings["COUNTRY"] != profile.code:
             raise ProvisioningError(
                 f"{instance} is a {settings['COUNTRY']} instance; it cannot be updated with the "
@@ -131,26 +192,69 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
             raise ProvisioningError(
                 f"{instance} already uses another database ({CONFIG_FILE}); edit that file to "
                 "move it, --database-url does not change an existing instance.")
-        db = _open_database(settings)
-    report.database_url = db.url.render_as_string(hide_password=True)
-    report.created_files += generate_secrets(instance,
-                                             signing_key_file=str(settings["SIGNING_KEY_FILE"]))
 
+    # The database is checked before anything is written to the instance folder.
+    sqlite_file = _sqlite_file(settings["DATABASE_URL"])
+    if sqlite_file is not None and not sqlite_file.exists():
+        created += [sqlite_file, Path(f"{sqlite_file}-wal"), Path(f"{sqlite_file}-shm")]
+    db = _open_database(settings)
     try:
-        say("Creating the database schema…")
-        migrate.upgrade(db)
+        try:
+            facts = read_deployment_facts(db)
+        except SQLAlchemyError as exc:
+            raise ProvisioningError(describe_db_error(exc, db.url)) from None
+        report.database_url = db.url.render_as_string(hide_password=True)
+        country = facts.get("country")
+        if country and country != profile.code:
+            raise ProvisioningError(
+                f"the database {report.database_url} already holds the {country} deployment; "
+                "nothing was changed. Use another database.")
+        if country and not update:
+            raise ProvisioningError(
+                f"the database {report.database_url} already holds a provisioned deployment; "
+                "nothing was changed. Use another database, or, if this deployment's instance "
+                "folder was lost, restore it (cowin-kit.toml, secrets.toml, signing-key.pem) "
+                "from backup.")
+        if country and new_instance:
+            raise ProvisioningError(
+                f"the database {report.database_url} already holds a deployment, and {instance} "
+                "is a new instance folder: a new folder would have new keys. Nothing was "
+                "changed. Restore the deployment's instance folder from backup, then run "
+                "--update there.")
+        if not country:
+            _check_admin_input(admin_email, admin_password)  # also when --update starts afresh
+        say(f"{'Updating' if update else 'Provisioning'} {profile.name} ({profile.code}) "
+            f"in {instance}")
+
+        if new_instance:
+            write_config(instance, values)
+            created.append(instance / CONFIG_FILE)
+            report.created_files.append(CONFIG_FILE)
+        new_secrets = generate_secrets(instance, signing_key_file=str(settings["SIGNING_KEY_FILE"]))
+        created += [instance / name for name in new_secrets]
+        report.created_files += new_secrets
+        try:
+            settings = load_settings(instance)  # now with the secrets
+        except ConfigError as exc:
+            raise ProvisioningError(str(exc)) from None
+        problems = deployment_problems(facts, settings)
+        if problems:
+            raise ProvisioningError(" ".join(problems) + " Nothing was changed.")
+        fingerprint = key_fingerprint(settings)
+        if fingerprint is None:
+            raise ProvisioningError("the instance's keys are incomplete; run `cowin-kit config "
+                                    "check` for details.")
+
+        say("  Creating the database schema…")
+        try:
+            migrate.upgrade(db)
+        except migrate.MigrationError as exc:
+            raise ProvisioningError(str(exc)) from None
+        if sqlite_file is not None and sqlite_file in created:
+            os.chmod(sqlite_file, 0o600)  # personal data will live here
         with db.session() as session:
-            country = get_fact(session, "country")
-            if country and country != profile.code:
-                raise ProvisioningError(
-                    f"the database {report.database_url} already holds a {country} deployment; "
-                    "use another database.")
-            if country and not update:
-                raise ProvisioningError(
-                    f"the database {report.database_url} already holds a provisioned deployment. "
-                    "Nothing was changed. Run again with --update to add only what is missing.")
             actor = operator()
-            say("Loading divisions, programmes and ID document types…")
+            say("  Loading divisions, programmes and ID document types…")
             report.counts["divisions"] = load_profile_divisions(session, profile)
             report.counts["programme rows"] = load_profile_programmes(session, profile)
             report.counts["ID document types"] = load_profile_id_documents(session, profile)
@@ -168,7 +272,7 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
                 report.admin_email = admin_email.strip().lower()
                 report.admin_password = password if generated else None
             if demo:
-                say("Loading demo data…")
+                say("  Loading demo data…")
                 for name, loader, key in (
                         ("divisions.csv", import_divisions_csv, "demo divisions"),
                         ("facilities.csv", import_facilities_csv, "demo centres")):
@@ -181,6 +285,7 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
             if not country:
                 set_fact(session, "country", profile.code)
                 set_fact(session, "initialised_at", utcnow().isoformat())
+            set_fact(session, "key_fingerprint", fingerprint)
             set_fact(session, "profile_checksum", profile.checksum)
             accounts.audit(session, actor, "instance.updated" if country else "instance.initialised",
                            profile.code, demo=demo, counts=report.counts)
@@ -189,6 +294,14 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
     finally:
         db.dispose()
     return report
+
+
+def _sqlite_file(raw_url: str) -> Path | None:
+    try:
+        url = normalise_url(raw_url)
+    except ValueError:
+        return None
+    return Path(url.database) if url.get_backend_name() == "sqlite" else None
 
 
 def _open_database(settings) -> Database:

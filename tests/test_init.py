@@ -101,7 +101,6 @@ def test_update_adds_only_what_is_missing(run_cli, cowin_kit_database_url, tmp_p
     assert _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.pe").exit_code == 0
     inst = tmp_path / "inst"
     before = _snapshot(inst)
-    (inst / "signing-key.pem").unlink()
     db = Database(cowin_kit_database_url)
     try:
         with db.session() as s:
@@ -118,7 +117,58 @@ def test_update_adds_only_what_is_missing(run_cli, cowin_kit_database_url, tmp_p
     after = _snapshot(inst)
     assert after["secrets.toml"] == before["secrets.toml"]  # secrets never replaced
     assert after["cowin-kit.toml"] == before["cowin-kit.toml"]
-    assert "signing-key.pem" in after
+    assert after["signing-key.pem"] == before["signing-key.pem"]
+
+
+def test_lost_keys_are_never_silently_replaced(run_cli, cowin_kit_database_url, tmp_path,
+                                               refused):
+    """A new signing or ID key would make stored data unreadable: restore from backup."""
+    assert _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.pe").exit_code == 0
+    inst = tmp_path / "inst"
+    key = (inst / "signing-key.pem").read_bytes()
+    (inst / "signing-key.pem").unlink()
+    result = run_cli("init", "--country", "PE", "--instance", "inst", "--update", "--no-input")
+    refused(result, "not the ones the database was provisioned with", "from backup")
+    assert not (inst / "signing-key.pem").exists()  # the refused run left nothing behind
+    refused(run_cli("config", "check", "--instance", "inst"), "signing key", "from backup")
+    (inst / "signing-key.pem").write_bytes(key)
+    (inst / "signing-key.pem").chmod(0o600)
+    assert run_cli("config", "check", "--instance", "inst").exit_code == 0
+
+
+def test_a_new_instance_folder_cannot_take_over_a_deployment(run_cli, cowin_kit_database_url,
+                                                             tmp_path, refused):
+    assert _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.pe").exit_code == 0
+    for extra in ((), ("--update",)):
+        result = _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.pe", *extra,
+                       instance="intruder")
+        refused(result, "already holds", "nothing was changed" if not extra else "new keys")
+        assert not (tmp_path / "intruder").exists()
+
+
+def test_refused_init_leaves_nothing_and_a_retry_works(run_cli, tmp_path, refused):
+    url = f"sqlite:///{(tmp_path / 'fresh.db').as_posix()}"
+    refused(_init(run_cli, url, "--admin-email", "not-an-email"), "not an e-mail address")
+    refused(_init(run_cli, url), "--admin-email")
+    assert not (tmp_path / "inst").exists() and not (tmp_path / "fresh.db").exists()
+    assert _init(run_cli, url, "--admin-email", "a@b.pe").exit_code == 0
+
+
+def test_instance_files_are_private(run_cli, tmp_path):
+    url = "sqlite:///data.db"  # relative: inside the instance folder
+    result = _init(run_cli, url, "--admin-email", "a@b.pe")
+    assert result.exit_code == 0, result.output
+    inst = tmp_path / "inst"
+    assert stat.S_IMODE(inst.stat().st_mode) == 0o700
+    for name in ("cowin-kit.toml", "secrets.toml", "signing-key.pem", "data.db"):
+        assert stat.S_IMODE((inst / name).stat().st_mode) == 0o600, name
+    # commands run from elsewhere find the same database
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    import os
+    os.chdir(other)
+    result = run_cli("db", "current", "--instance", str(inst))
+    assert result.exit_code == 0 and "up to date" in result.output
 
 
 def test_update_with_another_country_is_refused(run_cli, cowin_kit_database_url, refused):
@@ -130,10 +180,11 @@ def test_update_with_another_country_is_refused(run_cli, cowin_kit_database_url,
 def test_database_of_another_deployment_is_refused(run_cli, cowin_kit_database_url, refused):
     assert _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.pe").exit_code == 0
     result = _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.pe", instance="other")
-    refused(result, "already holds a provisioned deployment")
+    refused(result, "already holds a provisioned deployment", "restore it")
+    assert "--update" not in result.output
     result = _init(run_cli, cowin_kit_database_url, "--admin-email", "a@b.mx", country="MX",
                    instance="third")
-    refused(result, "already holds a PE deployment")
+    refused(result, "already holds the PE deployment")
 
 
 def test_unknown_country_lists_shipped_profiles(run_cli, refused):
@@ -155,15 +206,20 @@ def test_invalid_profile_is_refused_before_anything_is_written(run_cli, tmp_path
 
 
 @pytest.mark.parametrize("url,message", [
-    ("not a url", "is not a database URL"),
+    ("not a url", "is not a valid database URL"),
     ("mysql://root@127.0.0.1/x", "not supported"),
+    ("postgresql+asyncpg://u@127.0.0.1/x", "driver 'postgresql+asyncpg' is not supported"),
+    ("postgresql://postgres@[::1/x", "is not a valid database URL"),
+    ("sqlite://", "in-memory"),
+    ("sqlite:///:memory:", "in-memory"),
+    ("sqlite:////nonexistent-dir/x.db", "cannot use the database"),
     ("postgresql://nobody@127.0.0.1:1/nowhere", "cannot use the database"),
 ])
 def test_bad_database_url_is_refused(run_cli, tmp_path, url, message, refused):
     result = _init(run_cli, url, "--admin-email", "a@b.pe")
     refused(result, message)
-    assert not (tmp_path / "inst" / "cowin-kit.toml").exists()
-    assert not (tmp_path / "inst" / "secrets.toml").exists()
+    assert "Traceback" not in result.output and "Provisioning" not in result.output
+    assert not (tmp_path / "inst").exists()
 
 
 def test_unwritable_instance_folder_is_refused(run_cli, tmp_path, refused):

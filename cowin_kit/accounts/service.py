@@ -30,6 +30,13 @@ def generate_one_time_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    return email
+
+
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -38,9 +45,7 @@ def check_new_password(password: str) -> None:
 def create_staff_user(session: Session, email: str, password: str, role: str,
                       division_id: int | None = None, *, actor: str,
                       must_change_password: bool = True) -> StaffUser:
-    email = email.strip().lower()
-    if not EMAIL_RE.match(email):
-        raise AccountError(f"{email!r} is not an e-mail address")
+    email = check_email(email)
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
     check_new_password(password)

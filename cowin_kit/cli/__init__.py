@@ -21,6 +21,17 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
+    def invoke(self, ctx):
+        # A file the operator named that cannot be read or written is their input, not
+        # our bug: one line and exit 2, never a traceback.
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            from cowin_kit.cli.common import Refused
+
+            where = f": {exc.filename}" if exc.filename else ""
+            raise Refused(f"{exc.strerror or exc}{where}") from None
+
     def list_commands(self, ctx):
         return sorted(COMMANDS)
 

@@ -33,7 +33,11 @@ def load_instance(instance: str | None):
     from cowin_kit.instance import is_initialised
 
     path = resolve_instance_path(instance)
-    if not is_initialised(path):
+    try:
+        initialised = is_initialised(path)
+    except OSError as exc:
+        raise Refused(f"cannot read the instance folder {path}: {exc.strerror}.") from None
+    if not initialised:
         raise Refused(f"no cowin-kit instance in {path}. Create one with "
                       "`cowin-kit init --country XX`, or point to it with --instance DIR "
                       f"or {INSTANCE_ENV}.")
@@ -51,7 +55,7 @@ def open_database(settings):
 
     try:
         db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"])
+                      settings["DB_POOL_SIZE"], must_exist=True)
     except DatabaseURLError as exc:
         raise Refused(f"DATABASE_URL ({settings.sources['DATABASE_URL']}): {exc}") from None
     try:
@@ -81,8 +85,12 @@ def db_errors_refused(func):
     def wrapper(*args, **kwargs):
         from sqlalchemy.exc import SQLAlchemyError
 
+        from cowin_kit.migrate import MigrationError
+
         try:
             return func(*args, **kwargs)
+        except MigrationError as exc:
+            raise Refused(str(exc)) from None
         except SQLAlchemyError as exc:
             orig = getattr(exc, "orig", None) or exc
             raise Refused(f"database error: {str(orig).strip().splitlines()[0]}") from None

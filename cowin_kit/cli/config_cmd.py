@@ -15,7 +15,7 @@ def config():
 @instance_option
 def show(instance):
     """Print every setting, where its value comes from, secrets masked."""
-    from cowin_kit.config import SETTINGS, mask_secret
+    from cowin_kit.config import SETTINGS, mask_secret, mask_url
 
     settings = load_instance(instance)
     click.echo(f"instance: {settings.instance_path}")
@@ -23,9 +23,8 @@ def show(instance):
         value = settings.get(s.name)
         if s.secret:
             shown = mask_secret(value)
-        elif s.name == "DATABASE_URL" and value:
-            from sqlalchemy.engine import make_url
-            shown = make_url(value).render_as_string(hide_password=True)
+        elif s.name.endswith("_URL") and value:
+            shown = mask_url(str(value))
         else:
             shown = repr(value)
         click.echo(f"{s.name} = {shown}    [{settings.sources[s.name]}]")
@@ -44,17 +43,57 @@ def check(instance):
     if problems:
         raise Refused("the configuration has problems:\n  - " + "\n  - ".join(problems))
     profile = load_instance_profile(settings)
+    from cowin_kit.plugins import discover
+
+    gateways = discover().group("cowin_kit.sms_gateways")
+    if settings["SMS_GATEWAY"] not in gateways:
+        raise Refused(f"SMS_GATEWAY {settings['SMS_GATEWAY']!r} is not an installed SMS gateway; "
+                      f"installed: {', '.join(sorted(gateways)) or 'none'} "
+                      "(see `cowin-kit plugins list`).")
+    from cowin_kit.provisioning import deployment_problems, read_deployment_facts
+
     db = open_database(settings)
     try:
+        facts = read_deployment_facts(db)
+        try:
+            migrate.check_known(db)
+        except migrate.MigrationError as exc:
+            raise Refused(str(exc)) from None
         current, head = migrate.current_revision(db), migrate.head_revision(db)
+        from cowin_kit.accounts.service import count_admins
+
+        admins = count_admins_safely(db, count_admins)
     finally:
         db.dispose()
+    problems = deployment_problems(facts, settings)
+    if not facts.get("country"):
+        problems.append("the database holds no provisioned deployment; run "
+                        "`cowin-kit init --update`.")
+    if problems:
+        raise Refused("the database does not match this instance:\n  - " + "\n  - ".join(problems))
     if current != head:
         raise Refused(f"the database schema is at {current or 'nothing'}, the code needs {head}; "
                       "run `cowin-kit db upgrade`.")
+    if not admins:
+        raise Refused("the deployment has no national administrator; run `cowin-kit init "
+                      "--update --admin-email EMAIL`.")
+    if settings["SMS_GATEWAY"] == "console":
+        click.secho("Warning: SMS_GATEWAY is console: messages, OTPs included, are printed to "
+                    "the console and may reach logs. Use it for development only.",
+                    fg="yellow", err=True)
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
     for warning in missing_id_providers(profile):
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
+
+
+def count_admins_safely(db, count_admins) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with db.session() as session:
+            return count_admins(session)
+    except SQLAlchemyError:
+        return 0
 
 
 def missing_id_providers(profile) -> list[str]:
@@ -76,7 +115,10 @@ def docs(output):
 
     text = render_docs()
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise Refused(f"cannot write {output}: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)

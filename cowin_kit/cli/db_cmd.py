@@ -56,6 +56,7 @@ def check(instance):
 
     database = open_database(load_instance(instance))
     try:
+        migrate.check_known(database)
         cur, head = migrate.current_revision(database), migrate.head_revision(database)
         if cur != head:
             raise Refused(f"the database is at {cur or 'nothing'}, the code at {head}; "

@@ -78,11 +78,10 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
             "Password for the administrator (leave empty for a generated one-time password)",
             default="", show_default=False, hide_input=True, confirmation_prompt=True) or None
 
-    click.echo(f"Provisioning {profile.name} ({profile.code}) in {path}")
     try:
         report = provision(profile, path, database_url=database_url, admin_email=admin_email,
                            admin_password=password, demo=demo, update=update,
-                           profile_path=profile_path, say=lambda m: click.echo(f"  {m}"))
+                           profile_path=profile_path, say=click.echo)
     except ProvisioningError as exc:
         raise Refused(str(exc)) from None
 

@@ -272,3 +272,120 @@ def test_config_check_warns_about_id_documents_without_a_provider(run_cli, inst)
     # No ID-provider plugins ship yet: every PE document is named, none silently accepted.
     for provider in ("pe.dni", "pe.ce", "pe.ptp", "passport"):
         assert f"no ID provider `{provider}` is installed" in result.output
+
+
+def test_geo_import_never_moves_a_division_with_children(run_cli, inst, tmp_path, refused):
+    (tmp_path / "d.csv").write_text(DIVISIONS)
+    assert run_cli("geo", "import", "d.csv", *inst).exit_code == 0
+    (tmp_path / "bad.csv").write_text("code,level,parent_code,name\n1501,3,0701,Lima\n")
+    refused(run_cli("geo", "import", "bad.csv", *inst),
+            "bad.csv:2: 1501 is level 2 and has divisions under it")
+
+
+def test_geo_import_cannot_rewrite_profile_divisions(run_cli, inst, tmp_path, refused):
+    (tmp_path / "bad.csv").write_text("code,level,parent_code,name\nPE-LMA,2,PE-LIM,Lima\n")
+    refused(run_cli("geo", "import", "bad.csv", *inst),
+            "PE-LMA comes from the country profile")
+
+
+def test_demo_data_never_overwrites_real_divisions(run_cli, inst, tmp_path, database):
+    # The fixture instance has PE's demo data; an operator imports the real Lima province…
+    (tmp_path / "real.csv").write_text("code,level,parent_code,name,postal_code\n"
+                                       "1501,2,PE-LMA,Lima Metropolitana (real),15000\n")
+    assert run_cli("geo", "import", "real.csv", *inst).exit_code == 0
+    # …and a later --demo update must keep it as it is.
+    result = run_cli("init", "--country", "PE", "--update", "--demo", "--no-input", *inst)
+    assert result.exit_code == 0, result.output
+    with database.session() as s:
+        lima = s.scalar(select(Division).where(Division.code == "1501"))
+        assert (lima.name, lima.postal_code, lima.is_demo) == (
+            "Lima Metropolitana (real)", "15000", False)
+
+
+def test_import_without_postal_code_column_keeps_postal_codes(run_cli, inst, tmp_path, database):
+    (tmp_path / "d.csv").write_text(DIVISIONS)
+    assert run_cli("geo", "import", "d.csv", *inst).exit_code == 0
+    (tmp_path / "names.csv").write_text("code,level,parent_code,name\n"
+                                        "150122,3,1501,Miraflores (Lima)\n")
+    assert run_cli("geo", "import", "names.csv", *inst).exit_code == 0
+    with database.session() as s:
+        mira = s.scalar(select(Division).where(Division.code == "150122"))
+        assert (mira.name, mira.postal_code) == ("Miraflores (Lima)", "15074")
+
+
+@pytest.mark.parametrize("code", ["AQ", "VA", "IN", "BR"])
+def test_profiles_new_works_for_any_country(run_cli, code):
+    result = run_cli("profiles", "new", code, "p")
+    assert result.exit_code == 0, result.output
+    result = run_cli("profiles", "validate", "p")
+    assert result.exit_code == 0, result.output
+    assert "TODO(s) remain" in result.output
+
+
+def test_profile_code_must_be_upper_case_and_match_its_folder(run_cli, tmp_path, refused):
+    from pathlib import Path
+
+    src = (Path(__file__).resolve().parent.parent / "country_profiles" / "PE" / "profile.toml")
+    (tmp_path / "low").mkdir()
+    (tmp_path / "low" / "profile.toml").write_text(src.read_text().replace('code = "PE"',
+                                                                           'code = "pe"'))
+    refused(run_cli("profiles", "validate", "low"), "must be two capital letters")
+    (tmp_path / "MX").mkdir()
+    (tmp_path / "MX" / "profile.toml").write_text(src.read_text())
+    refused(run_cli("profiles", "validate", "MX"), "the folder is named 'MX'")
+
+
+def test_unknown_country_codes_are_named_as_such(run_cli, refused):
+    result = run_cli("init", "--country", "ZZ", "--no-input", "--admin-email", "a@b.org")
+    refused(result, "'ZZ' is not an ISO 3166-1 alpha-2 country code")
+    assert "profiles new" not in result.output
+
+
+def test_home_page_is_503_when_the_database_fails(app, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from cowin_kit.web import service
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(service, "deployment_overview", down)
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 503
+    assert "Service temporarily unavailable" in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "30"
+
+
+def test_config_show_masks_passwords_in_any_url(run_cli, inst, monkeypatch):
+    monkeypatch.setenv("COWIN_KIT_REDIS_URL", "redis://:topsecret@127.0.0.1:6379/0")
+    monkeypatch.setenv("COWIN_KIT_DATABASE_URL", "postgresql://u@127.0.0.1/db?password=qsecret")
+    result = run_cli("config", "show", *inst)
+    assert "topsecret" not in result.output and "qsecret" not in result.output
+
+
+def test_config_check_refuses_a_country_that_is_not_the_databases(run_cli, inst, refused):
+    result = run_cli("config", "check", *inst, env={"COWIN_KIT_COUNTRY": "MX"})
+    refused(result, "holds the PE deployment but COUNTRY is MX")
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"COWIN_KIT_DB_POOL_SIZE": "-5"}, "DB_POOL_SIZE from environment is -5"),
+    ({"COWIN_KIT_SQLITE_BUSY_TIMEOUT": "abc"}, "SQLITE_BUSY_TIMEOUT from environment"),
+    ({"COWIN_KIT_TIMEZONE": "Mars/Olympus"}, "TIMEZONE 'Mars/Olympus' is not an IANA"),
+    ({"COWIN_KIT_SMS_GATEWAY": "pigeon"}, "SMS_GATEWAY 'pigeon' is not an installed"),
+    ({"COWIN_KIT_LANGUAGES": "es,zz"}, "LANGUAGES lists 'zz'"),
+    ({"COWIN_KIT_DATABASE_URL": "garbage"}, "is not a valid database URL"),
+])
+def test_bad_settings_are_refused_clearly(run_cli, inst, env, message, refused):
+    refused(run_cli("config", "check", *inst, env=env), message)
+
+
+def test_missing_sqlite_file_is_not_silently_recreated(run_cli, inst, cowin_kit_instance,
+                                                       cowin_kit_backend, refused):
+    if cowin_kit_backend != "sqlite":
+        pytest.skip("SQLite only")
+    db_file = cowin_kit_instance / "cowin-kit.db"
+    db_file.rename(cowin_kit_instance / "moved.db")
+    for args in (["db", "current"], ["config", "check"], ["serve"]):
+        refused(run_cli(*args, *inst), "does not exist", "Restore it from backup")
+    assert not db_file.exists()

@@ -45,7 +45,9 @@ def import_(file, instance):
                 result = import_divisions_csv(session, file, profile, progress=bar.update)
             except CsvProblems as exc:
                 raise Refused(f"nothing was imported:\n{exc}") from None
-            audit(session, operator(), "geo.imported", str(file), **result)
+            from pathlib import Path
+
+            audit(session, operator(), "geo.imported", str(Path(file).resolve()), **result)
     finally:
         db.dispose()
     click.echo(f"{result['created']} division(s) created, {result['updated']} updated "

@@ -60,14 +60,23 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
     try:
         profile = load_profile(code, profile_path)
     except UnknownCountry:
+        import pycountry
+
+        shipped = ", ".join(shipped_codes())
+        if pycountry.countries.get(alpha_2=code) is None:
+            raise Refused(f"{country!r} is not an ISO 3166-1 alpha-2 country code. Shipped "
+                          f"profiles: {shipped}.") from None
         raise Refused(
-            f"there is no shipped profile for {country!r}. Shipped profiles: "
-            f"{', '.join(shipped_codes())}. To make one for another country, run "
-            f"`cowin-kit profiles new {code if len(code) == 2 else 'XX'} DIR`, complete it, then "
-            "`cowin-kit init --country XX --profile DIR`.") from None
+            f"there is no shipped profile for {country!r}. Shipped profiles: {shipped}. To make "
+            f"one for {code}, run `cowin-kit profiles new {code} DIR`, complete it, then "
+            f"`cowin-kit init --country {code} --profile DIR`.") from None
     except ProfileError as exc:
         raise Refused(f"the {code} profile is invalid; nothing was created.\n{exc}") from None
 
+    todos = profile.todo_count()
+    if todos:
+        click.secho(f"Warning: the profile still has {todos} TODO(s) for the ministry to "
+                    "complete; see its notes.", fg="yellow", err=True)
     path = resolve_instance_path(instance)
     password = _read_password_file(admin_password_file) if admin_password_file else None
     interactive = not no_input and _interactive()

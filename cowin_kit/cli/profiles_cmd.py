@@ -80,6 +80,9 @@ def validate(path):
     except ProfileError as exc:
         raise Refused(f"invalid profile:\n{exc}") from None
     click.echo(f"OK: {p.path / 'profile.toml'} is a valid profile for {p.name} ({p.code}).")
+    if p.todo_count():
+        click.secho(f"Warning: {p.todo_count()} TODO(s) remain for the ministry to complete.",
+                    fg="yellow", err=True)
 
 
 @profiles.command()
@@ -95,9 +98,10 @@ def new(code, directory):
         raise Refused(str(exc)) from None
     target = Path(directory or code.upper())
     file = target / "profile.toml"
-    if file.exists():
-        raise Refused(f"{file} already exists; nothing was overwritten. Choose another directory.")
     try:
+        if file.exists():
+            raise Refused(f"{file} already exists; nothing was overwritten. Choose another "
+                          "directory.")
         target.mkdir(parents=True, exist_ok=True)
         file.write_text(text, encoding="utf-8")
     except OSError as exc:

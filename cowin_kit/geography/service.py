@@ -71,8 +71,11 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
     """
     rows = read_rows(path, DIVISION_COLUMNS, optional=("postal_code",),
                      optional_prefixes=("name_",))
+    has_postal = "postal_code" in rows[0][1]
     max_level = len(profile["admin_levels"])
     existing = {d.code: d for d in session.scalars(select(Division))}
+    with_children = set(session.scalars(select(Division.parent_id).distinct()
+                                        .where(Division.parent_id.is_not(None))))
     seen: dict[str, int] = {}
     levels = {code: d.level for code, d in existing.items()}
     problems: list[tuple[int, str]] = []
@@ -94,6 +97,15 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
         if not 1 <= level <= max_level:
             problems.append((line, f"level {level} is outside 1–{max_level}, the levels of "
                                    f"the {profile.code} profile"))
+        current = existing.get(code)
+        if current is not None and current.level != level and current.id in with_children:
+            problems.append((line, f"{code} is level {current.level} and has divisions under "
+                                   f"it; it cannot become level {level}"))
+        if current is not None and current.source == "pycountry" and (
+                level != current.level or row["parent_code"] != (
+                    current.parent.code if current.parent else "")):
+            problems.append((line, f"{code} comes from the country profile (ISO 3166-2); its "
+                                   "level and parent cannot be changed by an import"))
         levels[code] = level
         if not row["name"]:
             problems.append((line, "name is empty"))
@@ -121,25 +133,32 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
     if problems:
         raise CsvProblems(str(path), problems)
 
-    created = updated = 0
+    created = updated = kept = 0
     # Parents first, so that every parent exists when its children are written.
     for line, row in sorted(rows, key=lambda r: int(r[1]["level"])):
         division = existing.get(row["code"])
         names = translated_names(row)
+        if progress:
+            progress(1)
         if division is None:
             division = Division(code=row["code"], source="demo" if is_demo else "import",
                                 is_demo=is_demo)
             session.add(division)
             existing[row["code"]] = division
             created += 1
+        elif is_demo and not division.is_demo:
+            kept += 1  # demo data never overwrites real data
+            continue
         else:
             updated += 1
-        division.level = int(row["level"])
-        division.parent = existing.get(row["parent_code"]) if row["parent_code"] else None
-        division.name = row["name"]
+            if not is_demo and division.is_demo:
+                division.is_demo, division.source = False, "import"  # now real
+        if division.source != "pycountry":
+            division.level = int(row["level"])
+            division.parent = existing.get(row["parent_code"]) if row["parent_code"] else None
+            division.name = row["name"]
         division.names = {**(division.names or {}), **names}
-        division.postal_code = row.get("postal_code") or None
-        if progress:
-            progress(1)
+        if has_postal and row["postal_code"]:
+            division.postal_code = row["postal_code"]
     session.flush()
-    return {"created": created, "updated": updated}
+    return {"created": created, "updated": updated, "kept": kept}

@@ -62,6 +62,13 @@ class Profile:
             return item[key]
         return names.get(lang) or item[key]
 
+    def todo_count(self) -> int:
+        """TODO markers left in profile.toml (a scaffold has many)."""
+        try:
+            return (self.path / PROFILE_FILE).read_text(encoding="utf-8").count("TODO")
+        except OSError:
+            return 0
+
     def demo_file(self, name: str) -> Path | None:
         path = self.path / "demo" / name
         return path if path.exists() else None
@@ -85,7 +92,10 @@ def load_profile_file(path: Path | str, expected_code: str | None = None) -> Pro
     if not file.is_file():
         raise ProfileError(file, [("(file)", "does not exist; a profile is a folder holding "
                                               "profile.toml")])
-    raw_bytes = file.read_bytes()
+    try:
+        raw_bytes = file.read_bytes()
+    except OSError as exc:
+        raise ProfileError(file, [("(file)", f"cannot be read: {exc.strerror}")]) from None
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except UnicodeDecodeError:
@@ -96,6 +106,10 @@ def load_profile_file(path: Path | str, expected_code: str | None = None) -> Pro
         data = ProfileSchema().load(raw)
     except ValidationError as exc:
         raise ProfileError(file, flatten_errors(exc.messages)) from None
+    folder = file.parent.name
+    if (len(folder) == 2 and folder.isalpha() and folder.isupper() and data["code"] != folder):
+        raise ProfileError(file, [("code", f"is {data['code']!r} but the folder is named "
+                                           f"{folder!r}; they must be the same")])
     if expected_code and data["code"] != expected_code.upper():
         raise ProfileError(file, [("code", f"is {data['code']!r} but the profile was asked for "
                                            f"as {expected_code.upper()!r}")])

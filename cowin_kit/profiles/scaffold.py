@@ -35,10 +35,10 @@ def scaffold_profile(code: str) -> str:
     currencies = get_territory_currencies(code) or []
     subs = [s for s in pycountry.subdivisions.get(country_code=code) or []
             if s.parent_code is None]
-    if not subs:
-        raise ScaffoldError(f"pycountry lists no subdivisions for {code}; write the profile by "
-                            "hand from docs/country-profiles.md")
-    level_type = Counter(s.type for s in subs).most_common(1)[0][0]
+    # Some territories (AQ, VA, …) have no ISO 3166-2 subdivisions: their divisions are
+    # loaded with `cowin-kit geo import` instead.
+    level_type = (Counter(s.type for s in subs).most_common(1)[0][0] if subs
+                  else "Division")
     phone = code if code in phonenumbers.SUPPORTED_REGIONS else ""
     level1 = ",\n".join(f"  {_toml_str(s.code)}" for s in sorted(subs, key=lambda s: s.code))
     return f"""# cowin-kit country profile: {country.name}. SCAFFOLD made by `cowin-kit profiles new {code}`.
@@ -67,8 +67,9 @@ level = 1
 name = {_toml_str(level_type)}  # TODO: the name in the first language
 
 [divisions]
+{"# ISO 3166-2 lists no subdivisions: TODO load them with `cowin-kit geo import`." if not subs else ""}
 level1 = [
-{level1},
+{level1}{"," if subs else ""}
 ]
 
 [[id_documents]]

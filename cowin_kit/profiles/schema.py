@@ -71,7 +71,8 @@ class AdminLevelSchema(_Strict):
 
 
 class DivisionsSchema(_Strict):
-    level1 = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    # Empty only for a country ISO 3166-2 gives no subdivisions (then `geo import` loads them).
+    level1 = fields.List(fields.String(), required=True)
     # Also load pycountry's subdivisions below level 1, down to this level.
     pycountry_depth = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2))
     names = fields.Dict(keys=fields.String(), values=LanguageMap(), load_default=dict)
@@ -189,6 +190,8 @@ class ProfileSchema(_Strict):
 
     @validates("code")
     def _code(self, value, **kwargs):
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValidationError(f"{value!r} must be two capital letters (ISO 3166-1 alpha-2)")
         if pycountry.countries.get(alpha_2=value) is None:
             raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
 
@@ -214,7 +217,9 @@ class ProfileSchema(_Strict):
 
     @validates("phone_region")
     def _phone_region(self, value, **kwargs):
-        if value not in phonenumbers.SUPPORTED_REGIONS:
+        # Empty: the territory has no numbering plan of its own (e.g. AQ); numbers are then
+        # entered in international form (+…).
+        if value and value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValidationError(f"{value!r} is not a phone region known to phonenumbers")
 
     @validates("postal_code_pattern")
@@ -242,6 +247,9 @@ class ProfileSchema(_Strict):
         divisions = data.get("divisions")
         if code and divisions:
             known = {s.code for s in pycountry.subdivisions.get(country_code=code) or []}
+            if known and not divisions["level1"]:
+                raise ValidationError({"level1": ["list the ISO 3166-2 level-1 codes"]},
+                                      "divisions")
             bad = [c for c in divisions["level1"] if c not in known]
             if bad:
                 raise ValidationError(

@@ -64,7 +64,7 @@ def import_facilities_csv(session: Session, path: Path | str, profile: Profile, 
     if problems:
         raise CsvProblems(str(path), problems)
     existing = {f.code: f for f in session.scalars(select(Facility))}
-    created = updated = 0
+    created = updated = kept = 0
     for row, (lat, lon), fee in parsed:
         facility = existing.get(row["code"])
         if facility is None:
@@ -72,8 +72,12 @@ def import_facilities_csv(session: Session, path: Path | str, profile: Profile, 
             session.add(facility)
             existing[row["code"]] = facility
             created += 1
+        elif is_demo and not facility.is_demo:
+            kept += 1  # demo data never overwrites a real centre
+            continue
         else:
             updated += 1
+            facility.is_demo = facility.is_demo and is_demo
         facility.name = row["name"]
         facility.names = {**(facility.names or {}), **translated_names(row)}
         facility.address = row["address"]
@@ -84,4 +88,4 @@ def import_facilities_csv(session: Session, path: Path | str, profile: Profile, 
         if progress:
             progress(1)
     session.flush()
-    return {"created": created, "updated": updated}
+    return {"created": created, "updated": updated, "kept": kept}

@@ -40,7 +40,19 @@ _ERRORS = {
     404: (_l("Page not found"), _l("There is no page at this address. It may have moved; start again from the home page.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
     500: (_l("Something went wrong"), _l("The service had a problem and nothing was changed. Please try again in a few minutes.")),
+    503: (_l("Service temporarily unavailable"), _l("The service cannot reach its data right now. Nothing was changed; please try again in a few minutes.")),
 }
+
+
+@bp.app_errorhandler(SQLAlchemyError)
+def database_unavailable(error: SQLAlchemyError):
+    """The database is down or overloaded: say so (503) instead of a bare 500."""
+    import logging
+
+    logging.getLogger("cowin_kit").error("database error: %s", type(error).__name__)
+    title, text = _ERRORS[503]
+    response = render_template("error.html", code=503, title=title, text=text)
+    return response, 503, {"Retry-After": "30"}
 
 
 @bp.app_errorhandler(HTTPException)

@@ -22,6 +22,8 @@ class Deployment:
     db: Database
     plugins: PluginRegistry
     languages: list[str] = field(default_factory=list)
+    # ID document code (from the profile) -> the provider that checks it
+    id_providers: dict = field(default_factory=dict)
 
     @property
     def default_language(self) -> str:
@@ -81,6 +83,14 @@ def create_app(config: dict | None = None) -> Flask:
         plugins=discover(enabled),
         languages=available_languages(profile.languages, settings["LANGUAGES"]),
     )
+    from cowin_kit.registration.ids import providers_for_profile
+
+    deployment.id_providers, missing = providers_for_profile(profile, deployment.plugins,
+                                                             settings)
+    for doc, provider in missing.items():
+        logging.getLogger("cowin_kit").warning(
+            "no ID provider %s for document type %s: registering with it is refused",
+            provider, doc)
     app.extensions["cowin_kit"] = deployment
     init_i18n(app, deployment.plugins.translation_dirs())
 

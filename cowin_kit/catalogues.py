@@ -320,7 +320,7 @@ def extract(source_root: Path, locales: Path) -> int:
                                                       "source checkout of cowin-kit")])
     CommandLineInterface().run([
         "pybabel", "-q", "extract", "-F", str(config), "-k", "_l", "-k", "lazy_gettext",
-        "-o", str(locales / TEMPLATE), "--project", "cowin-kit", "--version", __version__,
+        "-k", "N_", "-o", str(locales / TEMPLATE), "--project", "cowin-kit", "--version", __version__,
         "--no-location", "--sort-output", str(source_root)])
     return sum(1 for m in read_catalogue(locales / TEMPLATE) if m.id)
 

@@ -268,10 +268,13 @@ def test_serve_answers_health_checks(cowin_kit_instance):
 
 def test_config_check_warns_about_id_documents_without_a_provider(run_cli, inst):
     result = run_cli("config", "check", *inst)
+    assert result.exit_code == 0 and "no ID provider" not in result.output
+    # An operator who enables only passports is told which documents are then refused.
+    result = run_cli("config", "check", *inst, env={"COWIN_KIT_ID_PROVIDERS": "passport"})
     assert result.exit_code == 0
-    # No ID-provider plugins ship yet: every PE document is named, none silently accepted.
-    for provider in ("pe.dni", "pe.ce", "pe.ptp", "passport"):
+    for provider in ("pe.dni", "pe.ce", "pe.ptp"):
         assert f"no ID provider `{provider}` is installed" in result.output
+    assert "`passport`" not in result.output
 
 
 def test_geo_import_never_moves_a_division_with_children(run_cli, inst, tmp_path, refused):

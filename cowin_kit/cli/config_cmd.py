@@ -82,7 +82,7 @@ def check(instance):
                     "the console and may reach logs. Use it for development only.",
                     fg="yellow", err=True)
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
-    for warning in missing_id_providers(profile):
+    for warning in missing_id_providers(profile, settings):
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
 
 
@@ -96,14 +96,17 @@ def count_admins_safely(db, count_admins) -> int:
         return 0
 
 
-def missing_id_providers(profile) -> list[str]:
-    """The profile's ID documents that no installed plugin can check."""
+def missing_id_providers(profile, settings=None) -> list[str]:
+    """The profile's ID documents that no installed, enabled plugin can check."""
     from cowin_kit.plugins import discover
+    from cowin_kit.registration.ids import providers_for_profile
 
-    installed = discover().group("cowin_kit.id_providers")
-    return [f"no ID provider `{doc['provider']}` is installed for {doc['name']} "
-            f"({doc['code']}); registering with it is refused until one is (docs/plugins.md)."
-            for doc in profile["id_documents"] if doc["provider"] not in installed]
+    enabled = {"cowin_kit.id_providers": settings["ID_PROVIDERS"]} if settings else None
+    _, missing = providers_for_profile(profile, discover(enabled), settings)
+    names = {doc["code"]: doc["name"] for doc in profile["id_documents"]}
+    return [f"no ID provider `{provider}` is installed for {names[doc]} ({doc}); registering "
+            "with it is refused until one is (docs/plugins/id-providers.md)."
+            for doc, provider in missing.items()]
 
 
 @config.command()

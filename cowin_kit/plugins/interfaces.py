@@ -6,10 +6,12 @@ A plugin is a class registered under an entry-point group in its package metadat
     cowin_kit.sms_gateways =
         mygateway = my_package.gateway:MyGateway
 
-docs/plugins.md documents every method listed in ``required_members``; a test checks it.
+docs/plugins/ documents every method listed in ``required_members``; a test checks it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 
@@ -42,36 +44,106 @@ class SmsError(RuntimeError):
     """A gateway could not send a message."""
 
 
-class IdProvider:
-    """Checks one kind of ID document. Group ``cowin_kit.id_providers``.
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it now.
 
-    The full contract (normalise, validate, mask, verify) is specified by the ID-provider
-    issue; its attributes and methods are listed here so discovery can check a plugin.
+    Plugins know nothing of the request's language: they return English text marked with
+    ``N_``, and the caller translates it with the reader's gettext (see ``InvalidIdNumber``).
     """
+    return message
 
-    group: ClassVar[str] = "cowin_kit.id_providers"
-    code: ClassVar[str] = ""
-    country: ClassVar[str] = ""
 
-    def normalize(self, raw: str) -> str:
-        """Strip separators and case the way people type the number."""
-        raise NotImplementedError
-
-    def validate(self, number: str) -> str:
-        """Return the normalised number or raise ``InvalidIdNumber`` saying which rule failed."""
-        raise NotImplementedError
-
-    def mask(self, number: str) -> str:
-        """The form shown on pages, revealing at most the last 4 characters."""
-        raise NotImplementedError
-
-    @classmethod
-    def required_members(cls) -> tuple[str, ...]:
-        return ("code", "country", "normalize", "validate", "mask")
+ID_RULES = ("length", "format", "checksum")
 
 
 class InvalidIdNumber(ValueError):
-    """An ID number breaks a rule of its document type."""
+    """An ID number breaks one rule of its document type.
+
+    ``rule`` is one of ID_RULES; ``message`` is an English text marked with ``N_`` that may
+    hold %(name)s placeholders filled from ``params``. Show it with ``translate(gettext)``.
+    """
+
+    def __init__(self, rule: str, message: str, **params):
+        if rule not in ID_RULES:
+            raise ValueError(f"rule must be one of {ID_RULES}, not {rule!r}")
+        self.rule, self.msgid, self.params = rule, message, params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.msgid % self.params if self.params else self.msgid
+
+    def translate(self, gettext) -> str:
+        text = gettext(self.msgid)
+        return text % self.params if self.params else text
+
+
+VERIFY_STATUSES = ("verified", "mismatch", "not_found", "unavailable")
+
+
+@dataclass(frozen=True)
+class IdClaims:
+    """What a person says about themselves, checked against a national registry."""
+
+    name: str
+    birth_year: int | None = None
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    status: str  # one of VERIFY_STATUSES
+    reference: str = ""  # the registry's reference for this check, if it gives one
+    checked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def __post_init__(self):
+        if self.status not in VERIFY_STATUSES:
+            raise ValueError(f"status must be one of {VERIFY_STATUSES}, not {self.status!r}")
+
+
+class IdProvider:
+    """Checks one kind of ID document. Group ``cowin_kit.id_providers``; the entry-point
+    name is the provider's ``code``.
+
+    Offline checks (``normalize``, ``validate``, ``mask``) are required; online
+    verification against a national registry (``verify``) is optional and declared with
+    ``can_verify = True``. Providers never log a number or a name.
+    """
+
+    group: ClassVar[str] = "cowin_kit.id_providers"
+    code: ClassVar[str] = ""  # e.g. "pe.dni"
+    country: ClassVar[str] = ""  # ISO 3166-1 alpha-2; "" for international documents
+    name: ClassVar[str] = ""  # English, marked with N_; shown translated
+    hint: ClassVar[str] = ""  # how to type it, English, marked with N_
+    example: ClassVar[str] = ""  # a valid number, shown in forms and used by contract tests
+    can_verify: ClassVar[bool] = False
+
+    def __init__(self, settings: Any = None):
+        """Receive the deployment's settings (None in offline use and in doctests)."""
+        self.settings = settings
+
+    def normalize(self, raw: str) -> str:
+        """Strip separators, spaces and case the way people type the number."""
+        raise NotImplementedError
+
+    def validate(self, number: str) -> str:
+        """Return the normalised number, or raise ``InvalidIdNumber`` naming the rule broken
+        (length, format or checksum). Raises nothing else, whatever the input."""
+        raise NotImplementedError
+
+    def mask(self, number: str) -> str:
+        """The form shown on pages and certificates, revealing at most the last 4 characters."""
+        raise NotImplementedError
+
+    def verify(self, number: str, claims: IdClaims, timeout: float) -> VerificationResult:
+        """Check the number and the claims against the national registry within ``timeout``
+        seconds. Returns a ``VerificationResult``; a registry that cannot be reached gives
+        status ``unavailable``, never an exception."""
+        return VerificationResult("unavailable")
+
+    @classmethod
+    def required_members(cls) -> tuple[str, ...]:
+        return ("code", "country", "name", "hint", "example", "normalize", "validate", "mask",
+                "verify")
 
 
 GROUPS: dict[str, type] = {

@@ -35,3 +35,52 @@ class FileGateway(SmsGateway):
         except OSError as exc:
             raise SmsError(f"cannot append to {path}: {exc.strerror}") from None
         return ref
+
+
+class HttpGateway(SmsGateway):
+    """POSTs each message to an SMS provider's HTTP API, configured by the SMS_HTTP_* settings.
+
+    Most providers take one JSON or form request per message with an API key in a header;
+    the body template fits their field names, e.g.
+    ``{"from": "MINSA", "to": "$to", "body": "$text"}``.
+    """
+
+    def send(self, phone_number: str, text: str) -> str:
+        import string
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        url = str(self.settings["SMS_HTTP_URL"])
+        if not url.startswith(("https://", "http://")):
+            raise SmsError("SMS_HTTP_URL is not set to an http(s) URL")
+        content_type = str(self.settings["SMS_HTTP_CONTENT_TYPE"])
+        if content_type == "application/x-www-form-urlencoded":
+            def quote(value):
+                return urllib.parse.quote_plus(value)
+        else:
+            def quote(value):
+                return json.dumps(value)[1:-1]  # JSON-escaped, without the quotes
+        body = string.Template(str(self.settings["SMS_HTTP_BODY"])).safe_substitute(
+            to=quote(phone_number), text=quote(text))
+        request = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
+                                         headers={"Content-Type": content_type})
+        for header in self.settings["SMS_HTTP_HEADERS"] or []:
+            name, _, value = header.partition(":")
+            if name.strip():
+                request.add_header(name.strip(), value.strip())
+        try:
+            with urllib.request.urlopen(request, timeout=self.settings["SMS_HTTP_TIMEOUT"]) as r:
+                answer = r.read(65536)
+        except urllib.error.HTTPError as exc:
+            raise SmsError(f"the SMS provider answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise SmsError(f"the SMS provider could not be reached: "
+                           f"{getattr(exc, 'reason', exc)}") from None
+        try:
+            data = json.loads(answer)
+            reference = next((str(data[k]) for k in ("id", "message_id", "messageId", "sid",
+                                                      "reference") if k in data), "")
+        except (ValueError, TypeError):
+            reference = ""
+        return reference or uuid.uuid4().hex

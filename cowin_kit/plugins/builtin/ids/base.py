@@ -1,0 +1,106 @@
+"""Building blocks for ID providers: one on python-stdnum, one on published patterns."""
+from __future__ import annotations
+
+import re
+from types import ModuleType
+from typing import Callable, ClassVar
+
+from stdnum import exceptions as stdnum_errors
+
+from cowin_kit.plugins.interfaces import IdProvider, InvalidIdNumber, N_
+
+SEPARATORS = re.compile(r"[\s\-./_,:]+")
+
+MSG_EMPTY = N_("Enter the number.")
+MSG_LENGTH = N_("The number has the wrong number of characters.")
+MSG_FORMAT = N_("The number has characters or a layout this document does not use.")
+MSG_CHECKSUM = N_("The number's check digit does not match: look for a mistyped character.")
+
+
+def mask_tail(number: str, visible: int = 4, fill: str = "X") -> str:
+    """Hide all but the last characters: at most ``visible`` of them, and at most half.
+
+    >>> mask_tail("234123412346")
+    'XXXXXXXX2346'
+    >>> mask_tail("AB12")
+    'XX12'
+    >>> mask_tail("")
+    ''
+    """
+    shown = min(visible, len(number) // 2)
+    return fill * (len(number) - shown) + (number[len(number) - shown:] if shown else "")
+
+
+class _MaskMixin:
+    def mask(self, number: str) -> str:
+        try:
+            number = self.normalize(number)
+        except Exception:  # masking must never fail, whatever was stored
+            number = str(number)
+        return mask_tail(number)
+
+
+class StdnumProvider(_MaskMixin, IdProvider):
+    """A provider over a python-stdnum module (``compact`` and ``validate``).
+
+    Subclasses set ``module`` and may override ``canonical`` to strip parts that do not
+    identify the person (a check digit people may or may not type), so that one person
+    always has one normalised number.
+    """
+
+    module: ClassVar[ModuleType]
+
+    def normalize(self, raw: str) -> str:
+        if not isinstance(raw, str):
+            return ""
+        try:
+            return self.module.compact(raw).upper()
+        except Exception:  # stdnum's compact is not specified for arbitrary text
+            return SEPARATORS.sub("", raw).upper()
+
+    def canonical(self, number: str) -> str:
+        return number
+
+    def validate(self, number: str) -> str:
+        compact = self.normalize(number)
+        if not compact:
+            raise InvalidIdNumber("length", MSG_EMPTY)
+        try:
+            valid = self.module.validate(compact)
+        except stdnum_errors.InvalidLength:
+            raise InvalidIdNumber("length", MSG_LENGTH) from None
+        except stdnum_errors.InvalidChecksum:
+            raise InvalidIdNumber("checksum", MSG_CHECKSUM) from None
+        except Exception:  # InvalidFormat, InvalidComponent, and odd text stdnum trips on
+            raise InvalidIdNumber("format", MSG_FORMAT) from None
+        return self.canonical(str(valid).upper())
+
+
+class RegexProvider(_MaskMixin, IdProvider):
+    """A provider from a published format: allowed lengths, a pattern, an optional check.
+
+    ``lengths`` are the allowed lengths after normalising, ``pattern`` the full-match
+    regular expression, ``checksum`` an optional function returning True for a valid number.
+    """
+
+    lengths: ClassVar[tuple[int, ...]] = ()
+    pattern: ClassVar[str] = r"[A-Z0-9]+"
+    checksum: ClassVar[Callable[[str], bool] | None] = None
+
+    def normalize(self, raw: str) -> str:
+        if not isinstance(raw, str):
+            return ""
+        return SEPARATORS.sub("", raw).upper()
+
+    def validate(self, number: str) -> str:
+        compact = self.normalize(number)
+        if not compact:
+            raise InvalidIdNumber("length", MSG_EMPTY)
+        if self.lengths and len(compact) not in self.lengths:
+            raise InvalidIdNumber("length", MSG_LENGTH)
+        if not compact.isascii() or not re.fullmatch(self.pattern, compact):
+            raise InvalidIdNumber("format", MSG_FORMAT)
+        check = type(self).checksum
+        if check is not None and not check(compact):
+            raise InvalidIdNumber("checksum", MSG_CHECKSUM)
+        return compact

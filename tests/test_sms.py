@@ -1,0 +1,93 @@
+"""SMS gateways: the built-in ones keep the contract; http talks to a real local server."""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+from cowin_kit.config import load_settings
+from cowin_kit.plugins.builtin.sms import ConsoleGateway, FileGateway, HttpGateway
+from cowin_kit.plugins.interfaces import SmsError
+from cowin_kit.testing.contract import check_sms_gateway
+
+
+class _Provider(BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((dict(self.headers), body.decode("utf-8")))
+        self.send_response(type(self).status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps({"message_id": "SM-1"}).encode())
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def sms_server():
+    _Provider.received = []
+    _Provider.status = 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/send"
+    server.shutdown()
+
+
+def _settings(tmp_path, **values):
+    return load_settings(tmp_path, overrides=values, environ={})
+
+
+def test_http_gateway_posts_json_with_headers(sms_server, tmp_path):
+    gateway = HttpGateway(_settings(tmp_path, SMS_HTTP_URL=sms_server,
+                                    SMS_HTTP_HEADERS=["Authorization: Bearer k-123"]))
+    ref = gateway.send("+51987654321", 'Su código es "493817"\nNo lo comparta.')
+    assert ref == "SM-1"
+    headers, body = _Provider.received[0]
+    assert headers["Authorization"] == "Bearer k-123"
+    assert json.loads(body) == {"to": "+51987654321",
+                                "text": 'Su código es "493817"\nNo lo comparta.'}
+
+
+def test_http_gateway_form_body(sms_server, tmp_path):
+    gateway = HttpGateway(_settings(
+        tmp_path, SMS_HTTP_URL=sms_server, SMS_HTTP_CONTENT_TYPE="application/x-www-form-urlencoded",
+        SMS_HTTP_BODY="To=$to&Body=$text&From=MINSA"))
+    gateway.send("+51987654321", "código & más")
+    _, body = _Provider.received[0]
+    assert parse_qs(body) == {"To": ["+51987654321"], "Body": ["código & más"], "From": ["MINSA"]}
+
+
+def test_http_gateway_errors_are_sms_errors(sms_server, tmp_path):
+    _Provider.status = 500
+    with pytest.raises(SmsError, match="HTTP 500"):
+        HttpGateway(_settings(tmp_path, SMS_HTTP_URL=sms_server)).send("+1", "x")
+    with pytest.raises(SmsError, match="could not be reached"):
+        HttpGateway(_settings(tmp_path, SMS_HTTP_URL="http://127.0.0.1:1/x",
+                              SMS_HTTP_TIMEOUT=2)).send("+1", "x")
+    with pytest.raises(SmsError, match="SMS_HTTP_URL"):
+        HttpGateway(_settings(tmp_path)).send("+1", "x")
+
+
+@pytest.mark.parametrize("factory", [ConsoleGateway, FileGateway])
+def test_builtin_gateways_keep_the_contract(factory, tmp_path):
+    assert check_sms_gateway(factory(_settings(tmp_path))) == []
+
+
+def test_http_gateway_keeps_the_contract(sms_server, tmp_path):
+    assert check_sms_gateway(HttpGateway(_settings(tmp_path, SMS_HTTP_URL=sms_server))) == []
+
+
+def test_a_gateway_that_logs_the_text_breaks_the_contract(tmp_path):
+    import logging
+
+    class Leaky(FileGateway):
+        def send(self, phone_number, text):
+            logging.getLogger("leaky").warning("sending %s", text)
+            return "ref"
+
+    assert any("OTP" in p for p in check_sms_gateway(Leaky(_settings(tmp_path))))

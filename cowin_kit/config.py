@@ -166,6 +166,13 @@ class Settings:
     values: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)
     instance_path: Path | None = None
+    # Plugins' own settings: the [plugins] table of cowin-kit.toml, overridden by
+    # COWIN_KIT_PLUGIN_<KEY> environment variables. Keys are upper-case.
+    plugin_values: dict[str, Any] = field(default_factory=dict)
+
+    def plugin(self, key: str, default: Any = None) -> Any:
+        """A plugin's own setting, e.g. ``settings.plugin("EXAMPLE_REGISTRY_URL")``."""
+        return self.plugin_values.get(key.upper(), default)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -182,13 +189,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path} cannot be read: {exc.strerror}") from None
-    unknown = sorted(k for k in data if k.upper() not in SETTINGS_BY_NAME)
+    plugins = data.pop("plugins", {})
+    if not isinstance(plugins, dict):
+        raise ConfigError(f"{path}: [plugins] must be a table of plugin settings")
+    data["__plugins__"] = {k.upper(): v for k, v in plugins.items()}
+    unknown = sorted(k for k in data if k != "__plugins__" and k.upper() not in SETTINGS_BY_NAME)
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting(s) {', '.join(unknown)}; "
             "see docs/configuration.md for the settings there are"
         )
-    return {k.upper(): v for k, v in data.items()}
+    return {k if k == "__plugins__" else k.upper(): v for k, v in data.items()}
 
 
 def load_settings(instance_path: Path | None, overrides: dict[str, Any] | None = None,
@@ -220,12 +231,18 @@ def load_settings(instance_path: Path | None, overrides: dict[str, Any] | None =
             if setting.name in layer and layer[setting.name] is not None:
                 values[setting.name] = setting.convert(layer[setting.name], source)
                 sources[setting.name] = source
+    plugin_values: dict[str, Any] = {}
+    for _source, layer in layers:
+        plugin_values.update(layer.get("__plugins__", {}))
+    prefix = ENV_PREFIX + "PLUGIN_"
+    plugin_values.update({k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix)})
     if values["DATABASE_URL"] is None and instance_path is not None:
         values["DATABASE_URL"] = f"sqlite:///{(instance_path / 'cowin-kit.db').as_posix()}"
         sources["DATABASE_URL"] = "default"
     elif values["DATABASE_URL"] and instance_path is not None:
         values["DATABASE_URL"] = _anchor_sqlite(values["DATABASE_URL"], instance_path)
-    return Settings(values=values, sources=sources, instance_path=instance_path)
+    return Settings(values=values, sources=sources, instance_path=instance_path,
+                    plugin_values=plugin_values)
 
 
 def _anchor_sqlite(raw: str, instance_path: Path) -> str:
@@ -342,6 +359,10 @@ def render_docs() -> str:
         f"`{ENV_PREFIX}<NAME>`, the instance's `{CONFIG_FILE}` (lower-case key), the "
         f"instance's `{SECRETS_FILE}` and the default below. Lists are comma-separated in "
         "the environment and TOML arrays in files; booleans are true/false.",
+        "",
+        "Plugins read their own settings from the `[plugins]` table of `cowin-kit.toml`, "
+        f"overridden by `{ENV_PREFIX}PLUGIN_<KEY>` environment variables "
+        "(`settings.plugin(\"KEY\")`).",
         "",
         "| Setting | Environment variable | Type | Default | Description |",
         "| --- | --- | --- | --- | --- |",

@@ -81,3 +81,18 @@ def test_language_switcher_changes_the_page(browser, live_url):
     page.goto(live_url)  # the cookie keeps the choice
     assert page.locator("html").get_attribute("lang") == "en"
     page.close()
+
+
+@pytest.mark.parametrize("cowin_kit_country,lang,direction,title", [
+    ("PE", "es", "ltr", "Página no encontrada"),
+    ("AE", "ar", "rtl", "الصفحة غير موجودة"),
+])
+def test_error_page_renders_in_language_and_direction(browser, live_url, shots,
+                                                      cowin_kit_country, lang, direction, title):
+    page = browser.new_page(viewport={"width": 390, "height": 700}, locale=lang)
+    response = page.goto(f"{live_url}/no-such-page?lang={lang}")
+    assert response.status == 404
+    assert page.locator("html").get_attribute("dir") == direction
+    assert page.locator("h1").inner_text() == title
+    page.screenshot(path=str(shots / f"error-404-{cowin_kit_country}-{lang}.png"))
+    page.close()

@@ -55,3 +55,13 @@ def test_configuration_reference_is_generated_from_the_declaration():
     assert doc == render_docs(), "run `cowin-kit config docs -o docs/configuration.md`"
     for s in SETTINGS:
         assert f"`{s.name}`" in doc and s.env_var in doc
+
+
+def test_plugins_have_their_own_settings_table(tmp_path):
+    (tmp_path / "cowin-kit.toml").write_text('country = "PE"\n[plugins]\n'
+                                             'example_registry_url = "https://reg.example"\n'
+                                             'retries = 3\n')
+    settings = load_settings(tmp_path, environ={"COWIN_KIT_PLUGIN_RETRIES": "5"})
+    assert settings.plugin("EXAMPLE_REGISTRY_URL") == "https://reg.example"
+    assert settings.plugin("retries") == "5"  # the environment wins
+    assert settings.plugin("missing", "d") == "d"

@@ -144,7 +144,7 @@ def test_a_slow_registry_never_blocks_registration():
     started = time.monotonic()
     result = ids.verify_online(_SlowRegistry(), "123", IdClaims("Ana", 1980), timeout=1,
                                retries=1)
-    assert result.status == "unavailable" and result.reference == "timeout"
+    assert result.status == "unavailable" and result.reason == "timeout"
     assert time.monotonic() - started < 2.8  # two attempts of one second each
     assert _SlowRegistry.calls == 2
 

@@ -78,6 +78,9 @@ class InvalidIdNumber(ValueError):
         return text % self.params if self.params else text
 
 
+# Plugins (and their doctests) know it by its stable, public name.
+InvalidIdNumber.__module__ = "cowin_kit.toolkit"
+
 VERIFY_STATUSES = ("verified", "mismatch", "not_found", "unavailable")
 
 
@@ -93,6 +96,7 @@ class IdClaims:
 class VerificationResult:
     status: str  # one of VERIFY_STATUSES
     reference: str = ""  # the registry's reference for this check, if it gives one
+    reason: str = ""  # why the answer is "unavailable" (timeout, HTTP 503, …), for operators
     checked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def __post_init__(self):
@@ -136,9 +140,10 @@ class IdProvider:
 
     def verify(self, number: str, claims: IdClaims, timeout: float) -> VerificationResult:
         """Check the number and the claims against the national registry within ``timeout``
-        seconds. Returns a ``VerificationResult``; a registry that cannot be reached gives
-        status ``unavailable``, never an exception."""
-        return VerificationResult("unavailable")
+        seconds. ``number`` is always one that ``validate`` returned. Returns a
+        ``VerificationResult``; a registry that cannot be reached gives status
+        ``unavailable`` (with a ``reason``), never an exception."""
+        return VerificationResult("unavailable", reason="offline provider")
 
     @classmethod
     def required_members(cls) -> tuple[str, ...]:

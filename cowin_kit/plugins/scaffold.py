@@ -59,7 +59,7 @@ class {cls}(RegexProvider):
     '12345678'
     >>> p.validate("12")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     """
 
     code = "{code}"

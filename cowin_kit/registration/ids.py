@@ -56,10 +56,10 @@ def verify_online(provider: IdProvider, number: str, claims: IdClaims, *, timeou
     """Ask the national registry, never waiting longer than ``timeout`` per attempt.
 
     A registry that is down, slow or broken gives ``unavailable``: a walk-in is never
-    blocked by it (the person is marked unverified and `cowin-kit ids reverify` retries).
+    blocked by it; the person is kept unverified, to be checked again later.
     """
     if not getattr(provider, "can_verify", False):
-        return VerificationResult("unavailable", "offline provider")
+        return VerificationResult("unavailable", reason="offline provider")
     result = VerificationResult("unavailable")
     for attempt in range(retries + 1):
         started = time.monotonic()
@@ -81,16 +81,16 @@ def _verify_once(provider: IdProvider, number: str, claims: IdClaims,
         try:
             box.append(provider.verify(number, claims, timeout))
         except Exception as exc:  # the registry client failed: same as unavailable
-            box.append(VerificationResult("unavailable", type(exc).__name__))
+            box.append(VerificationResult("unavailable", reason=type(exc).__name__))
 
     worker = threading.Thread(target=call, name=f"verify-{provider.code}", daemon=True)
     worker.start()
     worker.join(timeout)
     if not box:
-        return VerificationResult("unavailable", "timeout")
+        return VerificationResult("unavailable", reason="timeout")
     result = box[0]
     if not isinstance(result, VerificationResult):
-        return VerificationResult("unavailable", "bad answer from provider")
+        return VerificationResult("unavailable", reason="bad answer from provider")
     return result
 
 

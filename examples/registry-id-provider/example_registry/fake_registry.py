@@ -114,6 +114,10 @@ class FakeRegistry:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
     # -- the registry's logic ------------------------------------------------------------
 
     def answer(self, payload: Any) -> tuple[int, dict[str, Any]]:
@@ -155,8 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not 0 <= length <= MAX_REQUEST_BYTES:
             return self._send(413, {"error": "request too large"})
         body = self.rfile.read(length)
-        with registry._lock:
-            registry.requests += 1
+        registry._count()
         if registry.delay and registry._stopping.wait(registry.delay):
             return  # stopping: drop the connection
         if registry.fail_with:
@@ -175,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer)
 
     def _method_not_allowed(self):
+        self.server.registry._count()  # type: ignore[attr-defined]
         self._send(405, {"error": "use POST"})
 
     do_GET = do_PUT = do_DELETE = do_PATCH = _method_not_allowed

@@ -6,7 +6,8 @@ shape of this provider is the one a real ministry needs:
 * offline checks: 9 digits, the last a Luhn check digit (``stdnum.luhn``);
 * online verification: ``POST {EXAMPLE_REGISTRY_URL}/v1/verify`` with a JSON body
   ``{"id_number": "...", "name": "...", "birth_year": 1980}``; the registry answers
-  ``{"result": "match" | "mismatch" | "not_found", "reference": "..."}``.
+  ``{"result": "match" | "mismatch" | "not_found", "reference": "..."}``. The URL must be
+  https, except on the loopback interface (the fake registry of the tests and demos).
 
 Whatever goes wrong on the way (no URL configured, DNS, refused connection, timeout, a
 non-2xx status, an answer that is not that JSON) gives ``VerificationResult("unavailable",
@@ -19,7 +20,7 @@ Neither the number nor the name is ever logged: only the outcome and the HTTP st
 '123456782'
 >>> p.validate("123456781")
 Traceback (most recent call last):
-cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
 >>> p.mask("123456782")
 'XXXXX6782'
 """
@@ -47,6 +48,9 @@ VERIFY_PATH = "/v1/verify"
 #: Answers larger than this are not from our registry; refuse them rather than read them.
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_REFERENCE_CHARS = 100
+
+#: Hosts that may be reached over plain http (the fake registry); all others need https.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 # The registry's words, mapped to the kit's statuses (cowin_kit.toolkit.VERIFY_STATUSES).
 RESULTS = {"match": "verified", "mismatch": "mismatch", "not_found": "not_found"}
@@ -83,10 +87,13 @@ class RegistryNationalId(RegexProvider):
     # -- configuration ---------------------------------------------------------------
 
     def registry_url(self) -> str:
-        """The registry's base URL: the deployment setting ``EXAMPLE_REGISTRY_URL`` when the
-        settings object has it, else the environment variable of that name, else ""."""
+        """The registry's base URL: the plugin setting ``example_registry_url`` (the
+        ``[plugins]`` table of cowin-kit.toml, or COWIN_KIT_PLUGIN_EXAMPLE_REGISTRY_URL),
+        else the environment variable EXAMPLE_REGISTRY_URL, else ""."""
         value: Any = None
-        getter = getattr(self.settings, "get", None)  # settings may be None (offline use)
+        # cowin-kit Settings have .plugin(); a plain dict (tests, scripts) has .get().
+        getter = (getattr(self.settings, "plugin", None)
+                  or getattr(self.settings, "get", None))  # None offline
         if callable(getter):
             try:
                 value = getter(URL_SETTING)
@@ -102,12 +109,14 @@ class RegistryNationalId(RegexProvider):
         try:
             result, http_status = self._verify(number, claims, timeout)
         except Exception as exc:  # the contract: never raise, whatever happened
-            result, http_status = VerificationResult("unavailable", "error"), None
+            result, http_status = VerificationResult("unavailable", reason="error"), None
             log.warning("registry verification failed unexpectedly: %s", type(exc).__name__)
         # The outcome and the HTTP status only: never the number, the name or the answer body.
         if result.status == "unavailable":
-            log.warning("registry verification: unavailable (%s, HTTP %s)", result.reference,
-                        http_status or "-")
+            reason = result.reason  # our own words (see _verify), never the registry's
+            if http_status and reason != f"HTTP {http_status}":
+                reason = f"{reason}, HTTP {http_status}"
+            log.warning("registry verification: unavailable (%s)", reason)
         else:
             log.info("registry verification: %s (HTTP %s)", result.status, http_status)
         return result
@@ -121,11 +130,15 @@ class RegistryNationalId(RegexProvider):
             return VerificationResult("not_found", ""), None
         base = self.registry_url()
         if not base:
-            return VerificationResult("unavailable", "registry URL not configured"), None
-        if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
-            return VerificationResult("unavailable", "registry URL is not http(s)"), None
+            return VerificationResult("unavailable", reason="registry URL not configured"), None
+        parts = urllib.parse.urlsplit(base)
+        if parts.scheme not in ("http", "https"):
+            return VerificationResult("unavailable", reason="registry URL is not http(s)"), None
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+            # Names and ID numbers never cross a network in clear.
+            return VerificationResult("unavailable", reason="registry URL must use https"), None
         if not timeout or timeout <= 0:
-            return VerificationResult("unavailable", "timeout"), None
+            return VerificationResult("unavailable", reason="timeout"), None
 
         deadline = time.monotonic() + timeout
         body = json.dumps({
@@ -147,32 +160,33 @@ class RegistryNationalId(RegexProvider):
                 raw = response.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as exc:  # non-2xx, including a refused redirect
             exc.close()
-            return VerificationResult("unavailable", f"HTTP {exc.code}"), exc.code
+            return VerificationResult("unavailable", reason=f"HTTP {exc.code}"), exc.code
         except TimeoutError:
-            return VerificationResult("unavailable", "timeout"), None
+            return VerificationResult("unavailable", reason="timeout"), None
         except urllib.error.URLError as exc:
             reason = "timeout" if isinstance(exc.reason, TimeoutError) else "connection failed"
-            return VerificationResult("unavailable", reason), None
-        except OSError:  # reset, refused or closed mid-answer (http.client's errors are too)
-            return VerificationResult("unavailable", "connection failed"), None
+            return VerificationResult("unavailable", reason=reason), None
+        except OSError:  # reset or closed mid-answer (RemoteDisconnected is one too)
+            return VerificationResult("unavailable", reason="connection failed"), None
         except Exception:  # http.client.HTTPException (a garbled status line) and the like
-            return VerificationResult("unavailable", "bad HTTP answer"), None
+            return VerificationResult("unavailable", reason="bad HTTP answer"), None
         if time.monotonic() > deadline:
-            return VerificationResult("unavailable", "timeout"), http_status
+            return VerificationResult("unavailable", reason="timeout"), http_status
         if not 200 <= http_status < 300:  # 1xx are handled by http.client; 3xx are refused
-            return VerificationResult("unavailable", f"HTTP {http_status}"), http_status
+            return VerificationResult("unavailable", reason=f"HTTP {http_status}"), http_status
         return self._read_answer(raw), http_status
 
     @staticmethod
     def _read_answer(raw: bytes) -> VerificationResult:
-        malformed = VerificationResult("unavailable", "malformed answer")
+        malformed = VerificationResult("unavailable", reason="malformed answer")
         if len(raw) > MAX_ANSWER_BYTES:
             return malformed
         try:
             answer = json.loads(raw)
         except (ValueError, RecursionError):
             return malformed
-        if not isinstance(answer, dict) or answer.get("result") not in RESULTS:
+        if not isinstance(answer, dict) or not isinstance(answer.get("result"), str) \
+                or answer["result"] not in RESULTS:
             return malformed
         reference = answer.get("reference", "")
         if reference is None:

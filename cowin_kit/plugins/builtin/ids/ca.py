@@ -31,13 +31,13 @@ class OntarioHealthCard(RegexProvider):
     '9876543217'
     >>> o.validate("1234567898")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> o.validate("12345678")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> o.validate("1234567897A1")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> o.mask("1234567897")
     'XXXXXX7897'
     """
@@ -85,13 +85,13 @@ class QuebecHealthCard(RegexProvider):
     'ROYM70622411'
     >>> q.validate("ROYM 7013 2411")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> q.validate("ROYM 7102 2911")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> q.validate("ROYM 7062 24")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> q.mask("LAPJ 8503 1512")
     'XXXXXXXX1512'
     """
@@ -125,13 +125,13 @@ class BritishColumbiaPhn(StdnumProvider):
     '9876543218'
     >>> b.validate("9698648215")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> b.validate("5736504210")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> b.validate("969865821")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> b.mask("9698 658 215")
     'XXXXXX8215'
     """
@@ -160,10 +160,10 @@ class AlbertaHealthCard(RegexProvider):
     '987654321'
     >>> a.validate("12345-678")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> a.validate("12345-678O")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> a.mask("12345-6789")
     'XXXXX6789'
     """

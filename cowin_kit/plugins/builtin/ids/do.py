@@ -25,13 +25,13 @@ class Cedula(StdnumProvider):
     '00000021249'
     >>> c.validate("00113918204")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> c.validate("0011391820A")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> c.validate("001-139182")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> c.mask("001-1391820-5")
     'XXXXXXX8205'
     """

@@ -2,13 +2,11 @@
 smart card, UDID card, ration card — the photo IDs Co-WIN accepted at registration."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from stdnum.in_ import aadhaar, epic, pan
 
-from cowin_kit.plugins.builtin.ids.base import (MSG_FORMAT, RegexProvider,
-                                                StdnumProvider)
+from cowin_kit.plugins.builtin.ids.base import MSG_FORMAT, RegexProvider, StdnumProvider
 from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
 
 # The two-letter state and union-territory codes the Regional Transport Offices use (the
@@ -44,13 +42,13 @@ class Aadhaar(StdnumProvider):
     '499112345677'
     >>> a.validate("234123412347")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> a.validate("123412341234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> a.validate("2341 2341 234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> a.mask("2341 2341 2346")
     'XXXXXXXX2346'
     """
@@ -78,13 +76,13 @@ class Pan(StdnumProvider):
     'AAPPV8261K'
     >>> p.validate("ABMXA3211G")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.validate("ACUPA0000R")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.validate("ACUPA7085RR")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> p.mask("ACUPA7085R")
     'XXXXXX085R'
     """
@@ -114,13 +112,13 @@ class Epic(StdnumProvider):
     'ABC1234566'
     >>> e.validate("WKH1186263")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> e.validate("1231186253")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> e.validate("WKH118625")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> e.mask("WKH1186253")
     'XXXXXX6253'
     """
@@ -151,13 +149,13 @@ class DrivingLicence(RegexProvider):
     'DL0419980000123'
     >>> d.validate("XX1420110062821")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> d.validate("MH1418990062821")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> d.validate("MH14201100628")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> d.mask("MH-14 2011 0062821")
     'XXXXXXXXXXX2821'
     """
@@ -197,10 +195,10 @@ class PensionPassbook(RegexProvider):
     'S0123452005'
     >>> p.validate("PPO")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> p.validate("PENSIONER")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.mask("709650601302")
     'XXXXXXXX1302'
     """
@@ -232,10 +230,10 @@ class NprSmartCard(RegexProvider):
     '1234567890123456'
     >>> n.validate("1234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> n.validate("१२३४५६७८९०")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     """
 
     code = "in.npr-smart-card"
@@ -265,13 +263,13 @@ class Udid(RegexProvider):
     'MH0120119850123456'
     >>> u.validate("OD2611618990012345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> u.validate("262611620090012345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> u.validate("OD261162009001234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> u.mask("OD2611620090012345")
     'XXXXXXXXXXXXXX2345'
     """
@@ -306,10 +304,10 @@ class RationCard(RegexProvider):
     'WAP123456789'
     >>> r.validate("123")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> r.validate("RC#12345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     """
 
     code = "in.ration-card"

@@ -24,13 +24,13 @@ class Curp(StdnumProvider):
     'HEGG560427MVZRRL04'
     >>> c.validate("BOXW310820HNERXN08")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> c.validate("BOXW310820HNERXN0")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> c.validate("BOXW311320HNERXN09")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> c.mask("BOXW310820HNERXN09")
     'XXXXXXXXXXXXXXXN09'
     """

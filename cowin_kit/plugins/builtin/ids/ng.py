@@ -21,13 +21,13 @@ class Nin(RegexProvider):
     '70123456789'
     >>> n.validate("1234567890")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> n.validate("1234567890A")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> n.validate("١٢٣٤٥٦٧٨٩٠١")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> n.mask("12345678901")
     'XXXXXXX8901'
     """

@@ -20,10 +20,10 @@ class Passport(RegexProvider):
     'C03005988'
     >>> p.validate("12345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> p.validate("K12345Ä7")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.mask("K1234567")
     'XXXX4567'
     """

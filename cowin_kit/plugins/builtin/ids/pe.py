@@ -21,10 +21,10 @@ class PeruDni(StdnumProvider):
     '10117410'
     >>> d.validate("10117410-3")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> d.validate("1011741")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> d.mask("10117410")
     'XXXX7410'
     """
@@ -52,7 +52,7 @@ class PeruForeignerCard(RegexProvider):
     '001234567'
     >>> c.validate("1234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     """
 
     code = "pe.ce"
@@ -77,7 +77,7 @@ class PeruTemporaryPermit(RegexProvider):
     'PTP123456789'
     >>> t.validate("12")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     """
 
     code = "pe.ptp"

@@ -61,10 +61,10 @@ class IdCard(RegexProvider):
     '004567890'
     >>> c.validate("19900101-01234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> c.validate("00012345А")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> c.mask("000123456")
     'XXXXX3456'
     """
@@ -100,13 +100,13 @@ class PassportBook(_CyrillicSeriesProvider):
     'СН000001'
     >>> p.validate("МК12345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> p.validate("12МК3456")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.validate("ЫЭ123456")  # Russian letters, not Ukrainian
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.mask("МК123456")
     'XXXX3456'
     """
@@ -138,13 +138,13 @@ class Rnokpp(StdnumProvider):
     '2530414071'
     >>> r.validate("1759013770")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+    cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
     >>> r.validate("12345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> r.validate("17590137A6")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> r.mask("1759013776")
     'XXXXXX3776'
     """
@@ -186,13 +186,13 @@ class BirthCertificate(_CyrillicSeriesProvider):
     'II-ІК000123'
     >>> b.validate("БК 123456")  # no Roman numeral
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> b.validate("IIII-БК 123456")  # not a Roman numeral
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> b.validate("I-БК 1234")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> b.mask("І-БК 123456")
     'XXXXXX3456'
     """
@@ -235,10 +235,10 @@ class ResidencePermit(RegexProvider):
     '001234567'
     >>> r.validate("12345678")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> r.validate("ІН123456А")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     """
 
     code = "ua.residence-permit"
@@ -270,10 +270,10 @@ class RefugeeCertificate(_CyrillicSeriesProvider):
     '000123456'
     >>> c.validate("ББ 0123")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has the wrong number of characters.
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> c.validate("Б1012345")
     Traceback (most recent call last):
-    cowin_kit.plugins.interfaces.InvalidIdNumber: The number has characters or a layout this document does not use.
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     """
 
     code = "ua.refugee-certificate"

@@ -11,7 +11,7 @@ from cowin_kit.db import Base, UTCDateTime, utcnow
 from cowin_kit.accounts.models import AuditEvent, StaffUser  # noqa: F401
 from cowin_kit.geography.models import Division  # noqa: F401
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme  # noqa: F401
-from cowin_kit.registration.models import IdDocumentType  # noqa: F401
+from cowin_kit.registration.models import Beneficiary, IdDocumentType  # noqa: F401
 from cowin_kit.scheduling.models import Facility  # noqa: F401
 
 

@@ -17,6 +17,7 @@ COMMANDS = {
     "geo": "cowin_kit.cli.geo_cmd:geo",
     "plugins": "cowin_kit.cli.plugins_cmd:plugins",
     "i18n": "cowin_kit.cli.i18n_cmd:i18n",
+    "ids": "cowin_kit.cli.ids_cmd:ids",
 }
 
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from datetime import datetime
 
-from cowin_kit.db import Base
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cowin_kit.db import Base, UTCDateTime, utcnow
 
 
 class IdDocumentType(Base):
@@ -18,3 +20,29 @@ class IdDocumentType(Base):
     names: Mapped[dict] = mapped_column(JSON, default=dict)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Beneficiary(Base):
+    """A person registered for vaccination. The ID number is kept only as a keyed hash
+    (for look-ups and the one-person-one-record rule), encrypted, and masked for display."""
+
+    __tablename__ = "beneficiary"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Co-WIN's 14-digit beneficiary_reference_id.
+    reference_id: Mapped[str] = mapped_column(String(14), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(20))
+    id_document_type_id: Mapped[int] = mapped_column(ForeignKey("id_document_type.id"))
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_encrypted: Mapped[str] = mapped_column(Text)
+    id_number_masked: Mapped[str] = mapped_column(String(40))
+    # unverified (no registry answer yet), verified, mismatch, not_found, unavailable
+    id_verification_status: Mapped[str] = mapped_column(String(20), default="unverified",
+                                                        index=True)
+    id_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id_verification_reference: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    id_document_type: Mapped[IdDocumentType] = relationship()

@@ -1,4 +1,7 @@
-"""ID document types (the beneficiary rules arrive with the registration issue)."""
+"""ID document types, and beneficiaries with their ID numbers.
+
+Accounts, family limits and booking arrive with the citizen-journey issue; what is here
+is the ID part every registration path (web, API, call centre, walk-in) goes through."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -20,3 +23,133 @@ def load_profile_id_documents(session: Session, profile: Profile) -> int:
         created += 1
     session.flush()
     return created
+
+
+# --- beneficiaries and their ID numbers ------------------------------------------------
+
+import secrets as _secrets  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from sqlalchemy.exc import IntegrityError  # noqa: E402
+
+from cowin_kit.db import utcnow  # noqa: E402
+from cowin_kit.plugins.interfaces import IdClaims, IdProvider, N_  # noqa: E402
+from cowin_kit.registration import ids  # noqa: E402
+from cowin_kit.registration.models import Beneficiary  # noqa: E402
+
+GENDERS = ("male", "female", "other")
+MSG_DUPLICATE = N_("This ID number is already registered. Each person can be registered "
+                   "only once.")
+
+
+class RegistrationError(ValueError):
+    """A registration is refused; ``field`` names what to fix."""
+
+    def __init__(self, field: str, message: str, **params):
+        self.field, self.msgid, self.params = field, message, params
+        super().__init__(message % params if params else message)
+
+
+class DuplicateId(RegistrationError):
+    pass
+
+
+@dataclass
+class IdContext:
+    """What ID handling needs from the deployment: providers and keys, no Flask."""
+
+    providers: dict[str, IdProvider]  # ID document code -> provider
+    hash_key: str
+    encryption_key: str
+    verify_timeout: float = 5
+    verify_retries: int = 1
+
+    @classmethod
+    def from_settings(cls, providers, settings) -> "IdContext":
+        return cls(providers, settings["ID_HASH_KEY"], settings["ID_ENCRYPTION_KEY"],
+                   settings["ID_VERIFY_TIMEOUT"], settings["ID_VERIFY_RETRIES"])
+
+
+def _new_reference_id(session: Session) -> str:
+    while True:
+        ref = "".join(_secrets.choice("0123456789") for _ in range(14))
+        if ref[0] != "0" and session.scalar(
+                select(Beneficiary.id).where(Beneficiary.reference_id == ref)) is None:
+            return ref
+
+
+def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str,
+                         id_number: str, name: str, birth_year: int, gender: str,
+                         current_year: int | None = None) -> Beneficiary:
+    """Check the ID with its provider, refuse a number already registered, store it as a
+    keyed hash plus encrypted and masked forms, and ask the registry when the provider
+    can: a registry that does not answer leaves the person ``unavailable`` (to reverify),
+    never refused."""
+    from cowin_kit.plugins.interfaces import InvalidIdNumber
+
+    doc = session.scalar(select(IdDocumentType).where(IdDocumentType.code == document_code,
+                                                      IdDocumentType.is_active.is_(True)))
+    provider = ctx.providers.get(document_code)
+    if doc is None or provider is None:
+        raise RegistrationError("id_type", N_("This ID document type is not accepted here."))
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise RegistrationError("name", N_("Enter the name as on the ID document."))
+    year = current_year or utcnow().year
+    if not isinstance(birth_year, int) or not year - 120 <= birth_year <= year:
+        raise RegistrationError("birth_year", N_("Enter a year of birth between %(low)s and "
+                                                 "%(high)s."), low=year - 120, high=year)
+    if gender not in GENDERS:
+        raise RegistrationError("gender", N_("Choose a gender from the list."))
+    try:
+        number = ids.check_id(provider, id_number)
+    except InvalidIdNumber as exc:
+        raise RegistrationError("id_number", exc.msgid, **exc.params) from None
+    digest = ids.lookup_hash(ctx.hash_key, provider.code, number)
+    if session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_hash == digest)):
+        raise DuplicateId("id_number", MSG_DUPLICATE)
+    person = Beneficiary(reference_id=_new_reference_id(session), name=name,
+                         birth_year=birth_year, gender=gender, id_document_type=doc,
+                         id_number_hash=digest,
+                         id_number_encrypted=ids.encrypt_number(ctx.encryption_key, number),
+                         id_number_masked=provider.mask(number))
+    if getattr(provider, "can_verify", False):
+        _record(person, ids.verify_online(provider, number, IdClaims(name, birth_year),
+                                          timeout=ctx.verify_timeout,
+                                          retries=ctx.verify_retries))
+    session.add(person)
+    try:
+        session.flush()
+    except IntegrityError:  # the same number registered concurrently
+        session.rollback()
+        raise DuplicateId("id_number", MSG_DUPLICATE) from None
+    return person
+
+
+def _record(person: Beneficiary, result) -> None:
+    person.id_verification_status = result.status
+    person.id_verified_at = result.checked_at
+    person.id_verification_reference = (result.reference or result.reason or "")[:120]
+
+
+def reverify_pending(session: Session, ctx: IdContext, limit: int | None = None) -> dict[str, int]:
+    """Ask the registries again about people they could not answer for; returns counts
+    by outcome. Those whose provider cannot verify are left as they are."""
+    query = (select(Beneficiary)
+             .where(Beneficiary.id_verification_status.in_(("unverified", "unavailable")))
+             .order_by(Beneficiary.id))
+    if limit:
+        query = query.limit(limit)
+    counts: dict[str, int] = {}
+    for person in session.scalars(query):
+        provider = ctx.providers.get(person.id_document_type.code)
+        if provider is None or not getattr(provider, "can_verify", False):
+            counts["skipped (offline provider)"] = counts.get("skipped (offline provider)", 0) + 1
+            continue
+        number = ids.decrypt_number(ctx.encryption_key, person.id_number_encrypted)
+        result = ids.verify_online(provider, number, IdClaims(person.name, person.birth_year),
+                                   timeout=ctx.verify_timeout, retries=ctx.verify_retries)
+        _record(person, result)
+        counts[result.status] = counts.get(result.status, 0) + 1
+    session.flush()
+    return counts

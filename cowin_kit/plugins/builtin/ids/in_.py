@@ -9,12 +9,13 @@ from stdnum.in_ import aadhaar, epic, pan
 from cowin_kit.plugins.builtin.ids.base import MSG_FORMAT, RegexProvider, StdnumProvider
 from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
 
-# The two-letter state and union-territory codes the Regional Transport Offices use (the
-# vehicle-registration series of the Central Motor Vehicles Rules, 1989, r. 39 and the
-# MoRTH notifications listing them), current and former: CG Chhattisgarh and CH
-# Chandigarh; DD Daman and Diu (since 2020 the merged UT of Dadra and Nagar Haveli and
-# Daman and Diu) and DN Dadra and Nagar Haveli; OD and formerly OR Odisha; TS and, since
-# March 2024, TG Telangana; UK and formerly UA Uttarakhand; LA Ladakh since 2019.
+# The two-letter state and union-territory codes the Regional Transport Offices use: the
+# state codes of the registration marks MoRTH notifies under the Motor Vehicles Act, 1988,
+# which Sarathi also puts at the head of licence numbers. Current and former codes are
+# both listed: CG Chhattisgarh and CH Chandigarh; DD Daman and Diu (since 2020 the merged
+# UT of Dadra and Nagar Haveli and Daman and Diu) and DN Dadra and Nagar Haveli; OD and
+# formerly OR Odisha; TS and, since March 2024, TG Telangana; UK and formerly UA
+# Uttarakhand; LA Ladakh since 2019.
 RTO_STATE_CODES = frozenset((
     "AN", "AP", "AR", "AS", "BR", "CG", "CH", "DD", "DL", "DN", "GA", "GJ", "HP", "HR",
     "JH", "JK", "KA", "KL", "LA", "LD", "MH", "ML", "MN", "MP", "MZ", "NL", "OD", "OR",

@@ -24,6 +24,7 @@ class Deployment:
     languages: list[str] = field(default_factory=list)
     # ID document code (from the profile) -> the provider that checks it
     id_providers: dict = field(default_factory=dict)
+    messenger: object = None  # cowin_kit.notifications.service.Messenger
 
     @property
     def default_language(self) -> str:
@@ -91,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
         logging.getLogger("cowin_kit").warning(
             "no ID provider %s for document type %s: registering with it is refused",
             provider, doc)
+    deployment.messenger = _messenger(deployment)
     app.extensions["cowin_kit"] = deployment
     init_i18n(app, deployment.plugins.translation_dirs())
 
@@ -104,6 +106,24 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(web_views.bp)
     return app
+
+
+def _messenger(dep: "Deployment"):
+    """The configured SMS gateway, in a Messenger that writes in each person's language."""
+    from cowin_kit.notifications.service import Messenger
+    from cowin_kit.paths import locales_dir
+
+    gateway_cls = dep.plugins.get("cowin_kit.sms_gateways", dep.settings["SMS_GATEWAY"])
+    if gateway_cls is None:
+        raise ConfigError(f"SMS_GATEWAY {dep.settings['SMS_GATEWAY']!r} is not an installed SMS "
+                          "gateway; see `cowin-kit plugins list`.")
+    try:
+        gateway = gateway_cls(dep.settings)
+    except Exception as exc:  # a third-party gateway's constructor failed
+        raise ConfigError(f"the SMS gateway {dep.settings['SMS_GATEWAY']!r} could not start: "
+                          f"{type(exc).__name__}: {exc}") from None
+    return Messenger(gateway, [*dep.plugins.translation_dirs(), locales_dir()],
+                     dep.default_language)
 
 
 def _verify_database(db: Database, settings: Settings) -> None:

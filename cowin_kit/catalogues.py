@@ -146,6 +146,9 @@ def check_message(message: Message, num_plurals: int, file: str) -> list[Problem
                 problems.append(Problem(file, line, f"{ids[0]!r}: plural form {i} is empty"))
                 continue
             got = _placeholders(text)
+            broken = _format_problem(text, source | {"num"})
+            if broken:
+                problems.append(Problem(file, line, f"{ids[0]!r}: form {i} {broken}"))
             # A plural form may leave out the number itself (e.g. "one dose"), nothing else.
             required = source - {"num"}
             if got - source:
@@ -156,6 +159,9 @@ def check_message(message: Message, num_plurals: int, file: str) -> list[Problem
                                                     f"placeholder(s) {_fmt(required - got)}"))
     else:
         source, got = _placeholders(message.id), _placeholders(message.string)
+        broken = _format_problem(message.string, source)
+        if broken:
+            problems.append(Problem(file, line, f"{message.id!r}: translation {broken}"))
         if source != got:
             detail = []
             if source - got:
@@ -165,6 +171,17 @@ def check_message(message: Message, num_plurals: int, file: str) -> list[Problem
             problems.append(Problem(file, line, f"{message.id!r}: translation "
                                                 f"{' and '.join(detail)}"))
     return problems
+
+
+def _format_problem(text: str, names: set[str]) -> str | None:
+    """Why ``text % {names}`` would fail at runtime (a stray %, a bad conversion), or None."""
+    if not names:
+        return None
+    try:
+        text % {name: 1 for name in names}
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"breaks %-formatting ({exc}); write a literal percent sign as %%"
+    return None
 
 
 def _fmt(names: set[str]) -> str:
@@ -246,6 +263,9 @@ def init_catalogue(locales: Path, lang: str) -> Path:
     """
     import pycountry
 
+    if lang.lower().split("_")[0] == "en":
+        raise CatalogueError([Problem(lang, 0, "English is the source language: its texts are "
+                                               "the msgids themselves, so it has no catalogue")])
     known = babel_knows(lang)
     if not known and not (pycountry.languages.get(alpha_2=lang)
                           or pycountry.languages.get(alpha_3=lang)):
@@ -353,13 +373,14 @@ def load_translations(lang: str, directories: list[Path]):
     """
     from babel.support import NullTranslations, Translations
 
-    result = None
-    for directory in directories:
-        found = Translations.load(str(directory), [lang], DOMAIN)
-        if not isinstance(found, Translations):
-            continue
-        if result is None:
-            result = found
-        else:
-            result.merge(found)
-    return result or NullTranslations()
+    loaded = [t for t in (Translations.load(str(d), [lang], DOMAIN) for d in directories)
+              if isinstance(t, Translations)]
+    if not loaded:
+        return NullTranslations()
+    # The last directory (the core) gives the plural rule and wins on shared messages;
+    # plugins only add their own.
+    result = loaded[-1]
+    for extra in loaded[:-1]:
+        for key, value in extra._catalog.items():
+            result._catalog.setdefault(key, value)
+    return result

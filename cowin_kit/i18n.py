@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pycountry
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, negotiate_locale
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for modules)
@@ -40,14 +40,20 @@ def available_languages(preferred: list[str], configured: list[str] | None = Non
 
 
 def select_locale() -> str:
+    """The user's choice (?lang=, then the cookie), else the browser's languages in their
+    order of preference — "ar-AE" matches "ar" before a lower-ranked exact "en" —, else the
+    deployment's default."""
     deployment = current_app.extensions["cowin_kit"]
     offered = deployment.languages
-    chosen = request.args.get(LANG_PARAM) or request.cookies.get(LANG_COOKIE)
-    if chosen in offered:
-        g.lang_chosen = chosen
-        return chosen
-    best = request.accept_languages.best_match(offered)
-    return best or deployment.default_language
+    for raw in (request.args.get(LANG_PARAM), request.cookies.get(LANG_COOKIE)):
+        chosen = (raw or "").replace("-", "_")
+        if chosen in offered:
+            g.lang_chosen = chosen
+            return chosen
+    preferred = [tag for tag, _q in request.accept_languages]  # sorted by quality
+    best = negotiate_locale([t.replace("_", "-") for t in preferred],
+                            [o.replace("_", "-") for o in offered], sep="-")
+    return best.replace("-", "_") if best else deployment.default_language
 
 
 def select_timezone() -> str:
@@ -73,7 +79,8 @@ def init_app(app: Flask, plugin_dirs: list | None = None) -> None:
     def _language_context():
         lang = str(get_locale() or "en")
         offered = current_app.extensions["cowin_kit"].languages
-        return {"current_lang": lang, "text_direction": text_direction(lang),
+        return {"current_lang": lang, "html_lang": lang.replace("_", "-"),
+                "text_direction": text_direction(lang),
                 "site_languages": [(code, language_name(code)) for code in offered]}
 
 

@@ -392,3 +392,36 @@ def test_missing_sqlite_file_is_not_silently_recreated(run_cli, inst, cowin_kit_
     for args in (["db", "current"], ["config", "check"], ["serve"]):
         refused(run_cli(*args, *inst), "does not exist", "Restore it from backup")
     assert not db_file.exists()
+
+
+@pytest.fixture
+def hollow_plugins(tmp_path, monkeypatch):
+    """Plugins that subclass the interface without implementing it, or exit at import."""
+    site = tmp_path / "site2"
+    pkg = site / "hollow_plugin"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        "from cowin_kit.toolkit import IdProvider\n"
+        "class Hollow(IdProvider):\n    code = 'xx.hollow'\n")
+    (site / "exiting_plugin.py").write_text("raise SystemExit('this plugin needs libfoo')\n")
+    info = site / "hollow_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hollow-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[cowin_kit.id_providers]\nxx.hollow = hollow_plugin:Hollow\n"
+        "xx.exiting = exiting_plugin:Provider\n")
+    monkeypatch.syspath_prepend(str(site))
+    import importlib
+
+    importlib.invalidate_caches()
+
+
+def test_hollow_and_exiting_plugins_are_reported_not_fatal(hollow_plugins, run_cli):
+    result = run_cli("plugins", "list")
+    assert result.exit_code == 0, result.output
+    assert "xx.hollow" in result.output and "missing name, hint, example, normalize" in result.output
+    assert "SystemExit: this plugin needs libfoo" in result.output
+
+
+def test_scaffold_refuses_names_that_break_code(run_cli, refused):
+    refused(run_cli("plugins", "new", "id-provider", 'ke"id'), "not a usable provider code")

@@ -195,3 +195,45 @@ def test_pages_never_offer_a_language_babel_cannot_format(app):
     # PE's profile names Aymara; it has a catalogue but CLDR has no data for it.
     assert "ay" not in app.extensions["cowin_kit"].languages
     assert app.test_client().get("/?lang=ay").status_code == 200
+
+
+def test_compile_refuses_a_stray_percent_sign(run_cli, locales, refused):
+    po = _po(locales, "es")
+    line = _replace_translation(po, "Vaccination in %(country)s", "Vacunación en %(country)s al 100 %")
+    refused(run_cli("i18n", "compile", "--locales", locales, "--lang", "es"),
+            f"{po}:{line}:", "breaks %-formatting", "%%")
+
+
+def test_init_refuses_the_source_language(run_cli, locales, refused):
+    refused(run_cli("i18n", "init", "en", "--locales", locales), "English is the source")
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("ar-AE,en;q=0.5", "ar"),
+    ("en-GB,ar;q=0.5", "en"),
+    ("fr-CA, fr;q=0.9", "ar"),  # AE offers ar and en only: the profile's default
+])
+@pytest.mark.parametrize("cowin_kit_country", ["AE"])
+def test_regional_browser_languages_match_their_language(client, cowin_kit_country, header,
+                                                         expected):
+    page = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f'<html lang="{expected}"' in page
+
+
+def test_core_plural_rules_win_over_a_plugin_catalogue(tmp_path):
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from cowin_kit.catalogues import load_translations
+
+    plugin = tmp_path / "plugin"
+    (plugin / "ar" / "LC_MESSAGES").mkdir(parents=True)
+    catalog = Catalog(locale="en")  # two plural forms, the wrong rule for Arabic
+    catalog.add("Registry unavailable", "السجل غير متاح")
+    with (plugin / "ar" / "LC_MESSAGES" / "messages.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    t = load_translations("ar", [plugin, locales_dir()])
+    assert t.gettext("Registry unavailable") == "السجل غير متاح"
+    core = load_translations("ar", [locales_dir()])
+    assert t.ngettext("%(num)s dose", "%(num)s doses", 3) == core.ngettext(
+        "%(num)s dose", "%(num)s doses", 3)

@@ -111,4 +111,17 @@ def test_reverify_command_reports_and_skips_offline_providers(db_session, ctx, r
     db_session.commit()
     result = run_cli("ids", "reverify", "--instance", cowin_kit_instance)
     assert result.exit_code == 0, result.output
-    assert "skipped (offline provider): 1" in result.output
+    assert "Nobody is waiting for verification." in result.output  # DNI checks are offline
+
+
+def test_swapping_the_provider_keeps_one_person_one_record(db_session, ctx):
+    _register(db_session, ctx, "10117410")
+    db_session.commit()
+
+    class OtherDni(_Registry):
+        code = "example.dni"
+        up = True
+
+    ctx.providers["dni"] = OtherDni()  # e.g. a ministry's registry-verifying plugin
+    with pytest.raises(DuplicateId):
+        _register(db_session, ctx, "10117410")

@@ -91,3 +91,32 @@ def test_a_gateway_that_logs_the_text_breaks_the_contract(tmp_path):
             return "ref"
 
     assert any("OTP" in p for p in check_sms_gateway(Leaky(_settings(tmp_path))))
+
+
+def test_sms_are_written_in_the_persons_language(app, cowin_kit_instance):
+    messenger = app.extensions["cowin_kit"].messenger
+    from cowin_kit.notifications.service import OTP_TEXT
+
+    messenger.send("+51987654321", "es", OTP_TEXT, code="493817", service="Vacunación",
+                   minutes=3)
+    messenger.send("+51987654322", "ar", OTP_TEXT, code="111222", service="X", minutes=3)
+    messenger.send("+51987654323", None, OTP_TEXT, code="333444", service="X", minutes=3)
+    lines = [json.loads(x) for x in
+             (cowin_kit_instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert "493817" in lines[0]["text"] and "minutos" in lines[0]["text"]
+    assert "111222" in lines[1]["text"] and "دقائق" in lines[1]["text"]
+    assert "minutos" in lines[2]["text"]  # no choice recorded: the deployment's language
+
+
+def test_a_failing_gateway_is_logged_without_the_text(app, caplog, tmp_path):
+    from cowin_kit.notifications.service import Messenger, OTP_TEXT
+
+    messenger = Messenger(HttpGateway(_settings(tmp_path, SMS_HTTP_URL="http://127.0.0.1:1/x",
+                                                SMS_HTTP_TIMEOUT=1)), [], "en")
+    assert messenger.send("+1", "en", OTP_TEXT, code="987654", service="S", minutes=3) is None
+    assert "987654" not in caplog.text and "SMS not sent" in caplog.text
+
+
+def test_http_gateway_refuses_plain_http_to_other_hosts(tmp_path):
+    with pytest.raises(SmsError, match="must be an https"):
+        HttpGateway(_settings(tmp_path, SMS_HTTP_URL="http://sms.example.net/x")).send("+1", "x")

@@ -20,6 +20,8 @@ class StaffUser(Base):
     # The area the user may act in; None means the whole country.
     division_id: Mapped[int | None] = mapped_column(ForeignKey("division.id"), index=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The user's choice of language, kept with the account (the cookie is per browser).
+    language: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -50,8 +50,24 @@ class PluginRegistry:
 
 
 def _check(group: str, obj: Any) -> str | None:
+    """Why ``obj`` does not implement its group's interface, or None.
+
+    A subclass of the interface inherits every name, so a method counts as implemented
+    only when the plugin overrides the interface's own (optional ones excepted), and a
+    declared attribute only when it is set.
+    """
     interface = GROUPS[group]
-    missing = [name for name in interface.required_members() if not hasattr(obj, name)]
+    missing = []
+    for name in interface.required_members():
+        value = getattr(obj, name, None)
+        if value is None:
+            missing.append(name)
+        elif callable(getattr(interface, name, None)) and name not in interface.optional_members():
+            if getattr(value, "__func__", value) is getattr(interface, name):
+                missing.append(name)
+        elif (isinstance(getattr(interface, name, None), str) and not value
+              and name not in interface.optional_members()):
+            missing.append(name)
     if missing:
         return f"does not implement {interface.__name__}: missing {', '.join(missing)}"
     return None
@@ -73,7 +89,7 @@ def discover(enabled: dict[str, list[str]] | None = None) -> PluginRegistry:
                                   enabled=not wanted or ep.name in wanted)
             try:
                 plugin.obj = ep.load()
-            except Exception as exc:  # any import error of third-party code
+            except (Exception, SystemExit) as exc:  # any failure of third-party code
                 plugin.error = f"cannot be imported: {type(exc).__name__}: {exc}"
             else:
                 plugin.error = _check(group, plugin.obj)
@@ -91,7 +107,7 @@ def _translation_plugins() -> list[LoadedPlugin]:
         try:
             module = ep.load()
             folder = Path(module.__file__).parent
-        except Exception as exc:  # third-party code may fail in any way
+        except (Exception, SystemExit) as exc:  # third-party code may fail in any way
             plugin.error = f"cannot be imported: {type(exc).__name__}: {exc}"
         else:
             if not any(folder.glob("*/LC_MESSAGES/messages.mo")):

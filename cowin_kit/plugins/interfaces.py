@@ -39,6 +39,10 @@ class SmsGateway:
     def required_members(cls) -> tuple[str, ...]:
         return ("send",)
 
+    @classmethod
+    def optional_members(cls) -> tuple[str, ...]:
+        return ()
+
 
 class SmsError(RuntimeError):
     """A gateway could not send a message."""
@@ -149,6 +153,10 @@ class IdProvider:
     def required_members(cls) -> tuple[str, ...]:
         return ("code", "country", "name", "hint", "example", "normalize", "validate", "mask",
                 "verify")
+
+    @classmethod
+    def optional_members(cls) -> tuple[str, ...]:
+        return ("verify", "country")  # country is empty for international documents
 
 
 GROUPS: dict[str, type] = {

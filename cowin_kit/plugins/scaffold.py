@@ -20,9 +20,15 @@ def _names(name: str) -> tuple[str, str, str]:
     return f"cowin-kit-{slug}", package, cls
 
 
+CODE_RE = re.compile(r"^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*$")
+
+
 def scaffold_id_provider(name: str, target: Path) -> list[Path]:
-    dist, package, cls = _names(name)
     code = name.lower().replace("_", "-")
+    if not CODE_RE.match(code):
+        raise ScaffoldError(f"{name!r} is not a usable provider code; use lower-case letters, "
+                            "digits, '.' and '-', e.g. ke.national-id")
+    dist, package, cls = _names(name)
     if target.exists() and any(target.iterdir()):
         raise ScaffoldError(f"{target} exists and is not empty; nothing was written")
     files = {
@@ -38,7 +44,7 @@ requires-python = ">=3.11"
 dependencies = ["cowin-kit"]
 
 [project.optional-dependencies]
-test = ["cowin-kit[test]", "pytest"]
+test = ["cowin-kit[plugin-test]"]
 
 # The entry-point name is the provider code that country profiles refer to.
 [project.entry-points."cowin_kit.id_providers"]

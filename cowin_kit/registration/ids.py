@@ -13,7 +13,8 @@ import time
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from cowin_kit.plugins.interfaces import IdClaims, IdProvider, InvalidIdNumber, VerificationResult
+from cowin_kit.plugins.interfaces import (IdClaims, IdProvider, InvalidIdNumber, N_,
+                                          VerificationResult)
 
 log = logging.getLogger("cowin_kit.ids")
 
@@ -24,18 +25,22 @@ def check_id(provider: IdProvider, raw: str) -> str:
         return provider.validate(raw)
     except InvalidIdNumber:
         raise
-    except Exception:  # a third-party provider broke its contract; the person's input stands
-        log.exception("ID provider %s failed while validating", provider.code)
-        raise InvalidIdNumber("format", "The number could not be checked; try again.") from None
+    except Exception as exc:  # a third-party provider broke its contract
+        # The type only: a traceback or message could hold the number.
+        log.error("ID provider %s failed while validating: %s", provider.code,
+                  type(exc).__name__)
+        raise InvalidIdNumber("format", N_("The number could not be checked; try again.")) from None
 
 
-def lookup_hash(hash_key: str, provider_code: str, number: str) -> str:
+def lookup_hash(hash_key: str, document_code: str, number: str) -> str:
     """A keyed hash (HMAC-SHA256) of the canonical number, unique per document type.
 
+    Keyed on the profile's document code (``dni``), not on the plugin that checks it, so
+    replacing the provider (e.g. by a registry-verifying one) keeps every hash valid.
     Stored instead of the number for look-ups, so "is this number already registered?"
     needs no decryption, and a stolen database alone cannot be searched for a number.
     """
-    message = f"{provider_code}:{number}".encode("utf-8")
+    message = f"{document_code}:{number}".encode("utf-8")
     return hmac.new(hash_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 

@@ -34,6 +34,8 @@ class Beneficiary(Base):
     name: Mapped[str] = mapped_column(String(200))
     birth_year: Mapped[int] = mapped_column(Integer)
     gender: Mapped[str] = mapped_column(String(20))
+    # The language the person reads: SMS and certificates are written in it.
+    language: Mapped[str | None] = mapped_column(String(16))
     id_document_type_id: Mapped[int] = mapped_column(ForeignKey("id_document_type.id"))
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_encrypted: Mapped[str] = mapped_column(Text)

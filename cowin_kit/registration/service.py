@@ -105,7 +105,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         number = ids.check_id(provider, id_number)
     except InvalidIdNumber as exc:
         raise RegistrationError("id_number", exc.msgid, **exc.params) from None
-    digest = ids.lookup_hash(ctx.hash_key, provider.code, number)
+    digest = ids.lookup_hash(ctx.hash_key, doc.code, number)
     if session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_hash == digest)):
         raise DuplicateId("id_number", MSG_DUPLICATE)
     person = Beneficiary(reference_id=_new_reference_id(session), name=name,
@@ -135,17 +135,18 @@ def _record(person: Beneficiary, result) -> None:
 def reverify_pending(session: Session, ctx: IdContext, limit: int | None = None) -> dict[str, int]:
     """Ask the registries again about people they could not answer for; returns counts
     by outcome. Those whose provider cannot verify are left as they are."""
-    query = (select(Beneficiary)
-             .where(Beneficiary.id_verification_status.in_(("unverified", "unavailable")))
+    verifiable = [code for code, p in ctx.providers.items() if getattr(p, "can_verify", False)]
+    counts: dict[str, int] = {}
+    if not verifiable:
+        return counts
+    query = (select(Beneficiary).join(Beneficiary.id_document_type)
+             .where(Beneficiary.id_verification_status.in_(("unverified", "unavailable")),
+                    IdDocumentType.code.in_(verifiable))
              .order_by(Beneficiary.id))
     if limit:
         query = query.limit(limit)
-    counts: dict[str, int] = {}
     for person in session.scalars(query):
-        provider = ctx.providers.get(person.id_document_type.code)
-        if provider is None or not getattr(provider, "can_verify", False):
-            counts["skipped (offline provider)"] = counts.get("skipped (offline provider)", 0) + 1
-            continue
+        provider = ctx.providers[person.id_document_type.code]
         number = ids.decrypt_number(ctx.encryption_key, person.id_number_encrypted)
         result = ids.verify_online(provider, number, IdClaims(person.name, person.birth_year),
                                    timeout=ctx.verify_timeout, retries=ctx.verify_retries)

@@ -107,10 +107,10 @@ class ResidentCard(RegexProvider):
     ``Cedula``. Neither publishes a check digit. SNM does not publish the layout of its
     carné number, so this is uncertain: the E cédula is checked as in ``Cedula`` and kept
     in that layout; any other number is accepted as 6 to 15 letters and digits with at
-    least one digit, in capitals without separators (E-1234567, an E with only one
-    hyphenated part, is read as a carné number). A Panamanian cédula with any other prefix
-    (8-123-456) is refused here. An E cédula typed without separators (E812345) cannot be
-    split and is taken as a carné number, so one card may give two strings.
+    least one digit, in capitals without separators. A Panamanian cédula with any other
+    prefix (8-123-456) is refused here. "E" followed only by digits (E812345, E-1234567)
+    could be an E cédula typed without its separators, which cannot be split, so it is
+    refused with a format error (the hint asks for the hyphens): one card, one string.
 
     >>> r = ResidentCard()
     >>> r.validate("e-8-012345")
@@ -128,6 +128,9 @@ class ResidentCard(RegexProvider):
     >>> r.validate("1234")
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> r.validate("E812345")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> r.mask("E-8-12345")
     'XXXXX2345'
     """
@@ -159,4 +162,6 @@ class ResidentCard(RegexProvider):
             raise InvalidIdNumber("format", MSG_FORMAT)
         if layout.isascii() and re.fullmatch(_CEDULA, layout):
             raise InvalidIdNumber("format", MSG_FORMAT)  # a citizen's cédula, not a resident's
+        if re.fullmatch(r"E[0-9]+", self.normalize(number)):
+            raise InvalidIdNumber("format", MSG_FORMAT)  # an E cédula without its hyphens
         return super().validate(number)

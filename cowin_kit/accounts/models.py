@@ -37,3 +37,44 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(80))
     target: Mapped[str | None] = mapped_column(String(254))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CitizenAccount(Base):
+    """A mobile number that logs in by OTP and registers up to N family members."""
+
+    __tablename__ = "citizen_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, e.g. +51987654321
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OtpTransaction(Base):
+    """One OTP sent to a mobile number (Co-WIN's txnId). Only a keyed hash of the code is
+    kept; it expires, allows a few tries, and is used at most once."""
+
+    __tablename__ = "otp_transaction"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # txnId, a UUID
+    mobile: Mapped[str] = mapped_column(String(20), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(20), default="public")  # public | partner
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A Bearer token (or web session) of a citizen account; only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -31,6 +31,8 @@ class Beneficiary(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Co-WIN's 14-digit beneficiary_reference_id.
     reference_id: Mapped[str] = mapped_column(String(14), unique=True)
+    # The mobile account that registered the person; None for walk-ins registered by staff.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_account.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     birth_year: Mapped[int] = mapped_column(Integer)
     gender: Mapped[str] = mapped_column(String(20))

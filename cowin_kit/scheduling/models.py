@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer,
+                        Numeric, String, Time, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cowin_kit.db import Base, UTCDateTime, utcnow
@@ -30,3 +32,80 @@ class Facility(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     division: Mapped[Division] = relationship()
+
+
+class VaccinationSession(Base):
+    """A day of vaccination with one product at one centre (Co-WIN's session)."""
+
+    __tablename__ = "vaccination_session"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # session_id, a UUID
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    min_age: Mapped[int] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
+    fee: Mapped[float] = mapped_column(Numeric(10, 2), default=0)  # in the profile's currency
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    facility: Mapped[Facility] = relationship()
+    capacities: Mapped[list["SessionCapacity"]] = relationship(
+        back_populates="session", order_by="SessionCapacity.dose_number")
+    slots: Mapped[list["Slot"]] = relationship(back_populates="session", order_by="Slot.starts")
+
+
+class SessionCapacity(Base):
+    """Places for one dose number in a session. ``booked`` only ever changes through one
+    conditional UPDATE (booked < capacity), so no concurrency can overbook."""
+
+    __tablename__ = "session_capacity"
+    __table_args__ = (CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_range"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("vaccination_session.id"),
+                                            primary_key=True)
+    dose_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+    session: Mapped[VaccinationSession] = relationship(back_populates="capacities")
+
+
+class Slot(Base):
+    """A time window of a session, e.g. 09:00–11:00."""
+
+    __tablename__ = "slot"
+    __table_args__ = (UniqueConstraint("session_id", "starts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("vaccination_session.id"), index=True)
+    starts: Mapped[dt.time] = mapped_column(Time)
+    ends: Mapped[dt.time] = mapped_column(Time)
+
+    session: Mapped[VaccinationSession] = relationship(back_populates="slots")
+
+
+class Appointment(Base):
+    """A beneficiary's booking of a dose in a session's slot."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        # One active appointment per person, whatever the concurrency.
+        Index("uq_appointment_active_beneficiary", "beneficiary_id", unique=True,
+              sqlite_where=text("status = 'booked'"),
+              postgresql_where=text("status = 'booked'")),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # appointment_id, a UUID
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("vaccination_session.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id"))
+    dose_number: Mapped[int] = mapped_column(Integer)
+    secret_code: Mapped[str] = mapped_column(String(4))  # the vaccinator asks for it
+    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked|cancelled|done
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[VaccinationSession] = relationship()
+    slot: Mapped[Slot] = relationship()

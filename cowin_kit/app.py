@@ -104,7 +104,10 @@ def create_app(config: dict | None = None) -> Flask:
                 session.rollback()
             session.close()
 
+    from cowin_kit.api import public as api_public
+
     app.register_blueprint(web_views.bp)
+    app.register_blueprint(api_public.bp)
     return app
 
 

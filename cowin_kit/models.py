@@ -15,6 +15,7 @@ from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Pro
 from cowin_kit.registration.models import Beneficiary, IdDocumentType  # noqa: F401
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,  # noqa: F401
                                          Slot, VaccinationSession)
+from cowin_kit.vaccination.models import Dose  # noqa: F401
 
 
 class DeploymentFact(Base):

@@ -50,6 +50,12 @@ def database_unavailable(error: SQLAlchemyError):
     import logging
 
     logging.getLogger("cowin_kit").error("database error: %s", type(error).__name__)
+    from flask import request
+
+    if request.path.startswith("/api/"):
+        from cowin_kit.api.errors import MESSAGES, error_response
+
+        return error_response(503, MESSAGES[503], headers={"Retry-After": "30"})
     title, text = _ERRORS[503]
     response = render_template("error.html", code=503, title=title, text=text)
     return response, 503, {"Retry-After": "30"}
@@ -58,6 +64,12 @@ def database_unavailable(error: SQLAlchemyError):
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     """Every HTTP error as a page in the reader's language (the API answers in JSON)."""
+    from flask import request
+
+    if request.path.startswith("/api/"):  # e.g. an unknown API path: JSON, not a page
+        from cowin_kit.api.errors import MESSAGES, error_response
+
+        return error_response(error.code or 500, MESSAGES.get(error.code or 500, MESSAGES[400]))
     title, text = _ERRORS.get(error.code or 500, _ERRORS[500] if (error.code or 500) >= 500
                               else _ERRORS[400])
     return render_template("error.html", code=error.code, title=title, text=text), error.code

@@ -1,0 +1,172 @@
+"""Public Co-WIN v2 endpoints: locations, metadata, session search. No login needed."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+
+from flask import Blueprint, Response, current_app, request
+from flask_babel import get_locale, gettext
+from sqlalchemy import select
+
+from cowin_kit.api.errors import ApiError, register
+from cowin_kit.app import db_session, deployment
+from cowin_kit.geography.models import Division
+from cowin_kit.geography.service import division_name
+from cowin_kit.plugins.interfaces import N_
+from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.scheduling import search
+
+bp = Blueprint("api_public", __name__, url_prefix="/api/v2")
+register(bp)
+
+# Location lists change rarely: clients may keep them this many hours (Co-WIN's "ttl").
+LOCATION_TTL_HOURS = 24
+# Public availability is cacheable for a short time, as Co-WIN's was.
+SEARCH_MAX_AGE = 30
+
+GENDERS = [(1, "male", N_("Male")), (2, "female", N_("Female")), (3, "other", N_("Other"))]
+
+
+def _lang() -> str:
+    return str(get_locale() or deployment().default_language)
+
+
+def cached_json(data: dict, max_age: int) -> Response:
+    """JSON with Cache-Control and a strong ETag; 304 when the client already has it."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    tag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
+               "Vary": "Accept-Language"}
+    if request.if_none_match.contains(tag):
+        return Response(status=304, headers=headers)
+    return Response(body, status=200, mimetype="application/json", headers=headers)
+
+
+def _date_arg(name: str = "date") -> dt.date:
+    raw = request.args.get(name, "")
+    try:
+        return dt.datetime.strptime(raw, "%d-%m-%Y").date()
+    except ValueError:
+        raise ApiError(400, N_("%(name)s must be a date written DD-MM-YYYY, e.g. 21-05-2021."),
+                       name=name) from None
+
+
+def _int_arg(name: str) -> int:
+    raw = request.args.get(name, "")
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise ApiError(400, N_("%(name)s must be a whole number."), name=name)
+    return int(raw)
+
+
+def _pincode() -> str:
+    raw = request.args.get("pincode", "").strip()
+    pattern = deployment().profile["postal_code_pattern"]
+    if not raw or not re.fullmatch(pattern, raw):
+        raise ApiError(400, N_("pincode must be a postal code of this country, e.g. %(example)s."),
+                       example=deployment().profile["postal_code_example"])
+    return raw
+
+
+def _district(district_id: int) -> Division:
+    division = db_session().get(Division, district_id)
+    if division is None:
+        raise ApiError(404, N_("There is no district %(id)s."), id=district_id)
+    return division
+
+
+@bp.get("/admin/location/states")
+def states():
+    lang = _lang()
+    rows = db_session().scalars(select(Division).where(Division.level == 1)).all()
+    items = sorted(({"state_id": d.id, "state_name": d.name,
+                     "state_name_l": division_name(d, lang)} for d in rows),
+                   key=lambda x: x["state_name"].casefold())
+    return cached_json({"states": items, "ttl": LOCATION_TTL_HOURS}, 3600)
+
+
+@bp.get("/admin/location/districts/<int:state_id>")
+def districts(state_id: int):
+    lang = _lang()
+    state = db_session().get(Division, state_id)
+    if state is None or state.level != 1:
+        raise ApiError(404, N_("There is no state %(id)s."), id=state_id)
+    rows = db_session().scalars(select(Division).where(Division.parent_id == state_id)).all()
+    items = sorted(({"district_id": d.id, "district_name": d.name,
+                     "district_name_l": division_name(d, lang)} for d in rows),
+                   key=lambda x: x["district_name"].casefold())
+    return cached_json({"districts": items, "ttl": LOCATION_TTL_HOURS}, 3600)
+
+
+@bp.get("/registration/beneficiary/idTypes")
+def id_types():
+    dep = deployment()
+    lang = _lang()
+    default = dep.profile.default_language
+    rows = db_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
+                                .order_by(IdDocumentType.sort_order)).all()
+    types = []
+    for t in rows:
+        if t.code not in dep.id_providers:
+            continue  # no provider installed: registering with it would be refused
+        local = t.name if lang == default else (t.names or {}).get(lang) or t.name
+        types.append({"id": t.id, "type": t.name, "type_l": local, "code": t.code})
+    return cached_json({"types": types}, 3600)
+
+
+@bp.get("/registration/beneficiary/genders")
+def genders():
+    return cached_json({"genders": [{"id": i, "gender": label.capitalize(),
+                                     "gender_l": gettext(text)}
+                                    for i, label, text in GENDERS]}, 3600)
+
+
+@bp.get("/appointment/sessions/public/findByPin")
+def find_by_pin():
+    pincode, day = _pincode(), _date_arg()
+    return cached_json({"sessions": search.find_sessions(db_session(), _lang(), day,
+                                                         pincode=pincode)}, SEARCH_MAX_AGE)
+
+
+@bp.get("/appointment/sessions/public/findByDistrict")
+def find_by_district():
+    district_id, day = _int_arg("district_id"), _date_arg()
+    _district(district_id)
+    return cached_json({"sessions": search.find_sessions(db_session(), _lang(), day,
+                                                         district_id=district_id)},
+                       SEARCH_MAX_AGE)
+
+
+@bp.get("/appointment/sessions/public/calendarByPin")
+def calendar_by_pin():
+    pincode, day = _pincode(), _date_arg()
+    return cached_json({"centers": search.calendar(db_session(), _lang(), day,
+                                                   pincode=pincode)}, SEARCH_MAX_AGE)
+
+
+@bp.get("/appointment/sessions/public/calendarByDistrict")
+def calendar_by_district():
+    district_id, day = _int_arg("district_id"), _date_arg()
+    _district(district_id)
+    return cached_json({"centers": search.calendar(db_session(), _lang(), day,
+                                                   district_id=district_id)}, SEARCH_MAX_AGE)
+
+
+@bp.get("/appointment/centers/public/findByLatLong")
+@bp.get("/appointment/centers/findByLatLong")
+def find_by_lat_long():
+    try:
+        lat, lon = float(request.args.get("lat", "")), float(request.args.get("long", ""))
+    except ValueError:
+        raise ApiError(400, N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ApiError(400, N_("lat must be within ±90 and long within ±180."))
+    return cached_json({"centers": search.centres_near(db_session(), _lang(), lat, lon),
+                        "ttl": LOCATION_TTL_HOURS}, SEARCH_MAX_AGE)
+
+
+@bp.get("/registration/certificate/public/download")
+def certificate_public_download():
+    raise ApiError(404, N_("Certificates are not issued by this deployment yet."),
+                   code="CERTIFICATES_NOT_AVAILABLE")

@@ -1,0 +1,158 @@
+"""Finding sessions and centres, shaped for the Co-WIN v2 API (no Flask here)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from cowin_kit.geography.models import Division
+from cowin_kit.geography.service import division_name
+from cowin_kit.programmes.models import Product
+from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
+
+
+def _levels(division: Division | None) -> dict[int, Division]:
+    """The division and its ancestors, by level (1 = state, 2 = district, 3 = block)."""
+    out = {}
+    while division is not None:
+        out[division.level] = division
+        division = division.parent
+    return out
+
+
+def descendant_ids(session: Session, division_id: int) -> list[int]:
+    """A division and every division below it (districts hold blocks, blocks hold centres)."""
+    ids, frontier = [division_id], [division_id]
+    while frontier:
+        frontier = list(session.scalars(select(Division.id).where(Division.parent_id.in_(frontier))))
+        ids += frontier
+    return ids
+
+
+def centre_fields(facility: Facility, lang: str) -> dict:
+    levels = _levels(facility.division)
+
+    def name(level: int, localised: bool) -> str:
+        d = levels.get(level)
+        if d is None:
+            return ""
+        return division_name(d, lang) if localised else d.name
+
+    return {
+        "center_id": facility.id,
+        "name": facility.name,
+        "name_l": (facility.names or {}).get(lang) or facility.name,
+        "address": facility.address,
+        "address_l": facility.address,
+        "state_name": name(1, False),
+        "state_name_l": name(1, True),
+        "district_name": name(2, False),
+        "district_name_l": name(2, True),
+        "block_name": name(3, False),
+        "block_name_l": name(3, True),
+        "pincode": facility.postal_code or "",
+        "lat": facility.latitude,
+        "long": facility.longitude,
+        "fee_type": facility.fee_type,
+    }
+
+
+def _slot_text(slot: Slot) -> str:
+    return f"{slot.starts.strftime('%I:%M%p')}-{slot.ends.strftime('%I:%M%p')}"
+
+
+def session_fields(vs: VaccinationSession, product: Product) -> dict:
+    caps = {c.dose_number: c.capacity - c.booked for c in vs.capacities}
+    slots = sorted(vs.slots, key=lambda s: s.starts)
+    return {
+        "session_id": vs.id,
+        "date": vs.date.strftime("%d-%m-%Y"),
+        "available_capacity": sum(caps.values()),
+        "available_capacity_dose1": caps.get(1, 0),
+        "available_capacity_dose2": caps.get(2, 0),
+        "available_capacity_dose3": caps.get(3, 0),
+        "min_age_limit": vs.min_age,
+        "max_age_limit": vs.max_age,
+        "allow_all_age": vs.max_age is None,
+        "vaccine": product.name,
+        "fee": f"{vs.fee:.0f}" if vs.fee == int(vs.fee) else f"{vs.fee:.2f}",
+        "walkin_ind": "Y" if vs.walk_in else "N",
+        "from": slots[0].starts.strftime("%H:%M:%S") if slots else "",
+        "to": slots[-1].ends.strftime("%H:%M:%S") if slots else "",
+        "slots": [_slot_text(s) for s in slots],
+    }
+
+
+def _sessions(session: Session, facility_filter, dates: list[dt.date]):
+    query = (select(VaccinationSession, Product)
+             .join(Product, Product.id == VaccinationSession.product_id)
+             .join(Facility, Facility.id == VaccinationSession.facility_id)
+             .where(VaccinationSession.date.in_(dates), facility_filter)
+             .options(selectinload(VaccinationSession.capacities),
+                      selectinload(VaccinationSession.slots),
+                      selectinload(VaccinationSession.facility).selectinload(Facility.division))
+             .order_by(Facility.id, VaccinationSession.date, Product.id))
+    return session.execute(query).all()
+
+
+def _filter_for(session: Session, *, pincode: str | None = None, district_id: int | None = None):
+    if pincode is not None:
+        return Facility.postal_code == pincode
+    return Facility.division_id.in_(descendant_ids(session, district_id))
+
+
+def find_sessions(session: Session, lang: str, day: dt.date, *, pincode: str | None = None,
+                  district_id: int | None = None) -> list[dict]:
+    """One day's sessions, flat: the centre's fields and the session's in one object."""
+    out = []
+    for vs, product in _sessions(session, _filter_for(session, pincode=pincode,
+                                                      district_id=district_id), [day]):
+        out.append({**centre_fields(vs.facility, lang), "from": "", "to": "",
+                    **session_fields(vs, product)})
+    return out
+
+
+def calendar(session: Session, lang: str, start: dt.date, *, pincode: str | None = None,
+             district_id: int | None = None, days: int = 7) -> list[dict]:
+    """Seven days from ``start``, grouped by centre, with fees for paid centres."""
+    dates = [start + dt.timedelta(days=i) for i in range(days)]
+    centres: dict[int, dict] = {}
+    for vs, product in _sessions(session, _filter_for(session, pincode=pincode,
+                                                      district_id=district_id), dates):
+        entry = centres.get(vs.facility_id)
+        if entry is None:
+            fields = session_fields(vs, product)
+            entry = {**centre_fields(vs.facility, lang), "from": fields["from"],
+                     "to": fields["to"], "sessions": []}
+            centres[vs.facility_id] = entry
+        entry["sessions"].append(session_fields(vs, product))
+        if vs.facility.fee_type == "Paid":
+            fees = entry.setdefault("vaccine_fees", [])
+            if not any(f["vaccine"] == product.name for f in fees):
+                fees.append({"vaccine": product.name, "fee": session_fields(vs, product)["fee"]})
+    return list(centres.values())
+
+
+def centres_near(session: Session, lang: str, lat: float, lon: float, limit: int = 20) -> list[dict]:
+    """Centres by great-circle distance from a point (fine for a country's few thousand)."""
+    def distance(f: Facility) -> float:
+        p1, p2 = math.radians(lat), math.radians(f.latitude)
+        dp, dl = p2 - p1, math.radians(f.longitude - lon)
+        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
+
+    facilities = session.scalars(select(Facility).where(Facility.latitude.is_not(None),
+                                                        Facility.longitude.is_not(None))
+                                 .options(selectinload(Facility.division))).all()
+    nearest = sorted(facilities, key=distance)[:limit]
+    out = []
+    for f in nearest:
+        fields = centre_fields(f, lang)
+        out.append({k: fields[k] for k in ("center_id", "name", "name_l", "district_name",
+                                           "district_name_l", "state_name", "state_name_l",
+                                           "block_name", "block_name_l", "pincode", "lat",
+                                           "long")}
+                   | {"location": f.address, "distance_km": round(distance(f), 2)})
+    return out

@@ -1,0 +1,1 @@
+"""Doses given to people (and, with the vaccinators' issue, adverse events)."""

@@ -104,10 +104,14 @@ def create_app(config: dict | None = None) -> Flask:
                 session.rollback()
             session.close()
 
-    from cowin_kit.api import public as api_public
+    from cowin_kit.api import auth as api_auth, public as api_public
+    from cowin_kit.api.limits import limiter
 
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)
+    app.register_blueprint(api_auth.bp)
     return app
 
 

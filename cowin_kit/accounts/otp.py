@@ -1,0 +1,347 @@
+"""Citizen login by mobile OTP, and the Bearer tokens it gives (Co-WIN's generateOTP and
+confirmOTP). No Flask: the API, the web portal and the benchmarks call the same functions.
+
+Co-WIN clients send the SHA-256 hex digest of the code, never the code itself, so what we keep
+is HMAC-SHA256(SECRET_KEY, sha256hex(code)): the comparison works on what clients send, and a
+copy of the table reveals nothing (a plain hash of a 6-digit code is reversed in a blink).
+Neither the code nor the full number is ever logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import re
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from cowin_kit.accounts.models import ApiToken, CitizenAccount, OtpTransaction
+from cowin_kit.db import utcnow
+from cowin_kit.notifications.service import OTP_TEXT
+from cowin_kit.plugins.interfaces import N_
+
+log = logging.getLogger("cowin_kit.accounts")
+
+PURPOSES = ("public", "partner")
+CODE_DIGITS = 6
+DAY = timedelta(hours=24)
+_MOBILE_CHARS = re.compile(r"^[0-9 +().\-]{1,30}$")  # no letters: no vanity numbers
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,
+                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+class LoginError(ValueError):
+    """A login step is refused. ``status`` is the HTTP status the API answers with,
+    ``field`` the input to fix (or None), ``msgid`` an English text marked with N_ whose
+    %(name)s placeholders come from ``params``; ``retry_after`` is in seconds (429 only)."""
+
+    status = 400
+    error_code = "LOGIN"
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 retry_after: int | None = None, **params):
+        self.msgid, self.field, self.retry_after, self.params = message, field, retry_after, params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.msgid % self.params if self.params else self.msgid
+
+    def translate(self, gettext) -> str:
+        text_ = gettext(self.msgid)
+        return text_ % self.params if self.params else text_
+
+
+class InvalidMobile(LoginError):
+    status, error_code = 400, "INVALID_MOBILE"
+
+
+class OtpThrottled(LoginError):
+    status, error_code = 429, "OTP_THROTTLED"
+
+
+class OtpNotSent(LoginError):
+    status, error_code = 503, "OTP_NOT_SENT"
+
+
+class InvalidTransaction(LoginError):
+    status, error_code = 400, "INVALID_TXN"
+
+
+class InvalidOtpFormat(LoginError):
+    status, error_code = 400, "INVALID_OTP_FORMAT"
+
+
+class OtpExpired(LoginError):
+    status, error_code = 401, "OTP_EXPIRED"
+
+
+class OtpAlreadyUsed(LoginError):
+    status, error_code = 401, "OTP_USED"
+
+
+class WrongOtp(LoginError):
+    status, error_code = 401, "WRONG_OTP"
+
+
+class TooManyTries(LoginError):
+    status, error_code = 429, "OTP_TOO_MANY_TRIES"
+
+
+class NotAuthenticated(LoginError):
+    status, error_code = 401, "NOT_AUTHENTICATED"
+
+
+MSG_MOBILE_INVALID = N_("Enter a valid mobile number.")
+MSG_MOBILE_INTERNATIONAL = N_("Enter the mobile number in international format, starting "
+                              "with + and the country code.")
+MSG_MOBILE_OTHER_COUNTRY = N_("Enter a mobile number of this country (%(region)s).")
+MSG_MOBILE_NOT_MOBILE = N_("This is not a mobile number; enter a number that can receive "
+                           "text messages.")
+MSG_RESEND_WAIT = N_("An OTP was just sent to this number; wait %(seconds)s seconds before "
+                     "asking for another.")
+MSG_DAILY_CAP = N_("This number has received too many OTPs today; try again later.")
+MSG_NOT_SENT = N_("The OTP could not be sent; try again in a moment.")
+MSG_TXN_INVALID = N_("Unknown or malformed txnId; request a new OTP.")
+MSG_OTP_FORMAT = N_("The OTP must be the SHA-256 hex digest of the code.")
+MSG_EXPIRED = N_("OTP expired, request a new one.")
+MSG_USED = N_("This OTP has already been used; request a new one.")
+MSG_WRONG = N_("Incorrect OTP.")
+MSG_TOO_MANY = N_("Too many tries, request a new OTP.")
+MSG_NOT_AUTHENTICATED = N_("Not logged in, or the login has expired or ended; log in again.")
+
+
+# --- mobile numbers ------------------------------------------------------------------------
+
+def normalize_mobile(raw: str, region: str | None) -> str:
+    """The E.164 form of a mobile number of ``region`` (the profile's phone_region).
+
+    An empty region accepts only international numbers (``+`` and a country code) of any
+    country. Raises InvalidMobile (field ``mobile``).
+
+    >>> normalize_mobile("987 654 321", "PE")
+    '+51987654321'
+    """
+    region = (region or "").upper() or None
+    value = raw.strip() if isinstance(raw, str) else ""
+    if not _MOBILE_CHARS.match(value) or sum(c.isdigit() for c in value) < 3:
+        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
+    if region is None and "+" not in value:
+        raise InvalidMobile(MSG_MOBILE_INTERNATIONAL, field="mobile")
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
+    if region is not None and not phonenumbers.is_valid_number_for_region(number, region):
+        raise InvalidMobile(MSG_MOBILE_OTHER_COUNTRY, field="mobile", region=region)
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise InvalidMobile(MSG_MOBILE_NOT_MOBILE, field="mobile")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_mobile(e164: str) -> str:
+    """``+51*******21``: enough to tell numbers apart in logs, not to call them."""
+    if len(e164) <= 6:
+        return "*" * len(e164)
+    return e164[:3] + "*" * (len(e164) - 5) + e164[-2:]
+
+
+# --- hashing -------------------------------------------------------------------------------
+
+def otp_digest(code: str) -> str:
+    """What a Co-WIN client sends for ``code``: its SHA-256 hex digest."""
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+def _keyed(settings, otp_sha256: str) -> str:
+    return hmac.new(str(settings["SECRET_KEY"]).encode("utf-8"), otp_sha256.encode("ascii"),
+                    hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    # A 256-bit random token needs no key: its plain hash cannot be reversed.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+# --- generateOTP ---------------------------------------------------------------------------
+
+def _lock_number(session: Session, mobile: str) -> None:
+    """Serialise OTP requests for one number until the transaction ends, so concurrent
+    requests (an SMS-bombing script) cannot all pass the throttles before any is stored."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"otp:" + mobile.encode()).digest()[:8], "big",
+                             signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        # SQLite has one writer at a time: an UPDATE that changes nothing still takes the
+        # write lock (waiting up to the busy timeout), so the checks below read fresh data.
+        session.execute(text("UPDATE otp_transaction SET attempts = attempts WHERE id = ''"))
+
+
+def generate_otp(session: Session, *, mobile_raw: str, region: str | None, purpose: str,
+                 messenger, settings, lang: str | None, service: str,
+                 now: datetime | None = None) -> str:
+    """Send a new OTP to a mobile number; returns the txnId (a UUID string).
+
+    ``service`` names the deployment in the SMS (e.g. the country's name). Raises
+    InvalidMobile (400), OtpThrottled (429, with retry_after) or OtpNotSent (503). The row is
+    flushed, not committed: the caller commits.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
+    now = now or utcnow()
+    mobile = normalize_mobile(mobile_raw, region)
+    _lock_number(session, mobile)
+
+    recent = session.execute(
+        select(func.count(), func.min(OtpTransaction.created_at),
+               func.max(OtpTransaction.created_at))
+        .where(OtpTransaction.mobile == mobile, OtpTransaction.created_at > now - DAY)).one()
+    count, oldest, latest = recent
+    resend = timedelta(seconds=settings["OTP_RESEND_SECONDS"])
+    if latest is not None and latest + resend > now:
+        wait = _seconds_until(latest + resend, now)
+        log.info("OTP refused for %s: resend throttle (%ss)", mask_mobile(mobile), wait)
+        raise OtpThrottled(MSG_RESEND_WAIT, field="mobile", retry_after=wait, seconds=wait)
+    if count >= settings["OTP_MAX_PER_NUMBER_PER_DAY"]:
+        # The oldest OTP of the window leaves it first; then one more may be sent.
+        wait = _seconds_until(oldest + DAY, now)
+        log.info("OTP refused for %s: daily cap", mask_mobile(mobile))
+        raise OtpThrottled(MSG_DAILY_CAP, field="mobile", retry_after=wait)
+
+    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    ttl = settings["OTP_TTL_SECONDS"]
+    txn = OtpTransaction(id=str(uuid.uuid4()), mobile=mobile, purpose=purpose,
+                         code_hash=_keyed(settings, otp_digest(code)), created_at=now,
+                         expires_at=now + timedelta(seconds=ttl), attempts=0)
+    session.add(txn)
+    session.flush()  # a database failure stops us before anything is sent
+    ref = messenger.send(mobile, lang, OTP_TEXT, code=code, service=service,
+                         minutes=max(1, ttl // 60))
+    if ref is None:  # the gateway failed (Messenger logged it): the number may ask again
+        session.delete(txn)
+        session.flush()
+        raise OtpNotSent(MSG_NOT_SENT)
+    log.info("OTP %s sent to %s (%s)", txn.id, mask_mobile(mobile), purpose)
+    return txn.id
+
+
+# --- confirmOTP ----------------------------------------------------------------------------
+
+def _refusal(txn: OtpTransaction, settings, now: datetime) -> LoginError | None:
+    if txn.used_at is not None:
+        return OtpAlreadyUsed(MSG_USED, field="txnId")
+    if txn.attempts >= settings["OTP_MAX_TRIES"]:
+        return TooManyTries(MSG_TOO_MANY, field="otp")
+    if txn.expires_at <= now:
+        return OtpExpired(MSG_EXPIRED, field="otp")
+    return None
+
+
+def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
+                now: datetime | None = None, lang: str | None = None
+                ) -> tuple[str, bool]:
+    """Check the OTP of a transaction; returns (token, is_new_account).
+
+    ``otp_sha256`` is the SHA-256 hex digest of the code (any case). Every try counts,
+    atomically, before the comparison, so parallel guesses get no more than OTP_MAX_TRIES.
+    A wrong code is committed here (the try must count although the request fails) and
+    raises WrongOtp (401); other refusals: InvalidTransaction / InvalidOtpFormat (400),
+    OtpExpired / OtpAlreadyUsed (401), TooManyTries (429). On success the account (created
+    if new, with ``lang``) and the token are flushed; the caller commits.
+    """
+    now = now or utcnow()
+    try:
+        txn_key = str(uuid.UUID(str(txn_id).strip()))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidTransaction(MSG_TXN_INVALID, field="txnId") from None
+    txn = session.get(OtpTransaction, txn_key)
+    if txn is None:
+        raise InvalidTransaction(MSG_TXN_INVALID, field="txnId")
+    digest = otp_sha256.strip().lower() if isinstance(otp_sha256, str) else ""
+    if not _HEX64.match(digest):
+        raise InvalidOtpFormat(MSG_OTP_FORMAT, field="otp")
+    refusal = _refusal(txn, settings, now)
+    if refusal is not None:
+        raise refusal
+
+    # Take one try with a conditional UPDATE (it also locks the row until commit).
+    taken = session.execute(
+        update(OtpTransaction)
+        .where(OtpTransaction.id == txn.id, OtpTransaction.used_at.is_(None),
+               OtpTransaction.attempts < settings["OTP_MAX_TRIES"])
+        .values(attempts=OtpTransaction.attempts + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(txn)
+    if taken != 1:  # a concurrent request used or voided it meanwhile
+        raise _refusal(txn, settings, now) or OtpAlreadyUsed(MSG_USED, field="txnId")
+
+    if not hmac.compare_digest(_keyed(settings, digest), txn.code_hash):
+        attempts, mobile = txn.attempts, txn.mobile
+        session.commit()
+        log.info("wrong OTP for %s (try %s of %s)", mask_mobile(mobile), attempts,
+                 settings["OTP_MAX_TRIES"])
+        raise WrongOtp(MSG_WRONG, field="otp")
+
+    txn.used_at = now
+    account = session.scalar(select(CitizenAccount).where(CitizenAccount.mobile == txn.mobile))
+    is_new = account is None
+    if is_new:
+        account = CitizenAccount(mobile=txn.mobile, language=lang, created_at=now)
+        session.add(account)
+    account.last_login_at = now
+    session.flush()
+    token = _issue_token(session, account, settings, now)
+    log.info("citizen login %s for %s (%s account)", txn.id, mask_mobile(txn.mobile),
+             "new" if is_new else "existing")
+    return token, is_new
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+def _issue_token(session: Session, account: CitizenAccount, settings, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(token_hash=_token_hash(token), account_id=account.id, created_at=now,
+                         expires_at=now + timedelta(minutes=settings["TOKEN_TTL_MINUTES"])))
+    session.flush()
+    return token
+
+
+def _active_token(session: Session, token: str | None, now: datetime) -> ApiToken:
+    if not isinstance(token, str) or not token.strip():
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token.strip())))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    return row
+
+
+def authenticate(session: Session, token: str | None,
+                 now: datetime | None = None) -> CitizenAccount:
+    """The account of a Bearer token; NotAuthenticated (401) when unknown, expired or revoked."""
+    row = _active_token(session, token, now or utcnow())
+    return session.get(CitizenAccount, row.account_id)
+
+
+def revoke(session: Session, token: str | None, now: datetime | None = None) -> None:
+    """Log out: the token stops working. A token that already does not work raises
+    NotAuthenticated (401), as any other call with it would. Flushed; the caller commits."""
+    now = now or utcnow()
+    row = _active_token(session, token, now)
+    row.revoked_at = now
+    session.flush()

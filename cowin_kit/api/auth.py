@@ -1,0 +1,123 @@
+"""Co-WIN v2 login: generateOTP / confirmOTP (public and partner variants), Bearer tokens."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import get_locale
+
+from cowin_kit.accounts import otp
+from cowin_kit.api.errors import ApiError, register
+from cowin_kit.api.limits import CONFIRM_PER_IP, OTP_PER_IP, limiter
+from cowin_kit.app import db_session, deployment
+from cowin_kit.i18n import country_name
+from cowin_kit.plugins.interfaces import N_
+
+bp = Blueprint("api_auth", __name__, url_prefix="/api/v2")
+register(bp)
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, N_("Send a JSON object in the request body."))
+    return data
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, N_("%(name)s is required."), name=name)
+    return value.strip()
+
+
+def _login_error(exc: otp.LoginError) -> ApiError:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    return ApiError(exc.status, exc.msgid, code=exc.error_code, headers=headers, **exc.params)
+
+
+def _generate(purpose: str):
+    dep = deployment()
+    data = _json_body()
+    lang = str(get_locale() or dep.default_language)
+    session = db_session()
+    try:
+        txn = otp.generate_otp(session, mobile_raw=_text(data, "mobile"),
+                               region=dep.profile["phone_region"], purpose=purpose,
+                               messenger=dep.messenger, settings=dep.settings, lang=lang,
+                               service=country_name(dep.profile.code, lang))
+    except otp.LoginError as exc:
+        session.rollback()
+        raise _login_error(exc) from None
+    session.commit()
+    return jsonify({"txnId": txn})
+
+
+def _confirm():
+    data = _json_body()
+    session = db_session()
+    try:
+        token, is_new = otp.confirm_otp(session, txn_id=_text(data, "txnId"),
+                                        otp_sha256=_text(data, "otp"),
+                                        settings=deployment().settings,
+                                        lang=str(get_locale() or ""))
+    except otp.LoginError as exc:
+        session.rollback()
+        raise _login_error(exc) from None
+    session.commit()
+    return token, is_new
+
+
+@bp.post("/auth/public/generateOTP")
+@limiter.limit(OTP_PER_IP)
+def public_generate_otp():
+    return _generate("public")
+
+
+@bp.post("/auth/public/confirmOTP")
+@limiter.limit(CONFIRM_PER_IP)
+def public_confirm_otp():
+    token, _ = _confirm()
+    return jsonify({"token": token})
+
+
+@bp.post("/auth/generateOTP")
+@limiter.limit(OTP_PER_IP)
+def partner_generate_otp():
+    return _generate("partner")
+
+
+@bp.post("/auth/confirmOTP")
+@limiter.limit(CONFIRM_PER_IP)
+def partner_confirm_otp():
+    token, is_new = _confirm()
+    return jsonify({"token": token, "isNewAccount": "Y" if is_new else "N"})
+
+
+@bp.post("/auth/logout")
+def logout():
+    token = bearer_token()
+    try:
+        otp.revoke(db_session(), token)
+    except otp.LoginError as exc:
+        raise _login_error(exc) from None
+    db_session().commit()
+    return jsonify({"status": "logged out"})
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def login_required(view):
+    """Put the caller's CitizenAccount in ``g.account``, or answer 401."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            g.account = otp.authenticate(db_session(), bearer_token())
+        except otp.LoginError as exc:
+            raise _login_error(exc) from None
+        return view(*args, **kwargs)
+    return wrapper

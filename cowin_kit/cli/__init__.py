@@ -18,6 +18,7 @@ COMMANDS = {
     "plugins": "cowin_kit.cli.plugins_cmd:plugins",
     "i18n": "cowin_kit.cli.i18n_cmd:i18n",
     "ids": "cowin_kit.cli.ids_cmd:ids",
+    "sessions": "cowin_kit.cli.sessions_cmd:sessions",
 }
 
 

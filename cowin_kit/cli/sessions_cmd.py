@@ -1,0 +1,61 @@
+"""`cowin-kit sessions import FILE.csv`."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cowin_kit.cli.common import (Refused, db_errors_refused, instance_option, load_instance,
+                                  load_instance_profile, open_database)
+
+
+@click.group()
+def sessions():
+    """Vaccination sessions at centres."""
+
+
+@sessions.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@instance_option
+@db_errors_refused
+def import_(file, instance):
+    """Create or update sessions from FILE.csv (safe to run twice).
+
+    Columns: facility_code, date (DD-MM-YYYY), vaccine (a product code of the profile),
+    min_age, capacity_dose1, slots ("09:00-11:00;11:00-13:00"); optional max_age, fee and
+    capacity_dose2, capacity_dose3, … A line with the facility, date and vaccine of an
+    existing session updates it; a capacity never goes below the places already booked.
+    Nothing is written unless every line is valid.
+    """
+    import datetime as dt
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from cowin_kit.accounts.service import audit
+    from cowin_kit.csvfiles import CsvProblems, read_rows
+    from cowin_kit.provisioning import operator
+    from cowin_kit.scheduling.booking import (CAPACITY_PREFIX, SESSION_COLUMNS,
+                                              SESSION_OPTIONAL, import_sessions_csv)
+
+    settings = load_instance(instance)
+    profile = load_instance_profile(settings)
+    timezone = settings.get("TIMEZONE") or profile["timezone"]
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    try:
+        total = len(read_rows(file, SESSION_COLUMNS, optional=SESSION_OPTIONAL,
+                              optional_prefixes=(CAPACITY_PREFIX,)))
+    except CsvProblems as exc:
+        raise Refused(f"nothing was imported:\n{exc}") from None
+    db = open_database(settings)
+    try:
+        with db.session() as session, click.progressbar(length=total, label="Importing",
+                                                        file=sys.stderr) as bar:
+            try:
+                result = import_sessions_csv(session, file, today=today, progress=bar.update)
+            except CsvProblems as exc:
+                raise Refused(f"nothing was imported:\n{exc}") from None
+            audit(session, operator(), "sessions.imported", str(Path(file).resolve()), **result)
+    finally:
+        db.dispose()
+    click.echo(f"{result['created']} session(s) created, {result['updated']} updated "
+               f"from {file}.")

@@ -1,0 +1,673 @@
+"""Sessions and booking: schedule, reschedule and cancel appointments.
+
+Flask-free: every function takes a DB session and plain values, so the web portal, the API,
+the CLI and the benchmarks share the same rules. Functions flush but never commit; on a
+``BookingError`` the caller's transaction is left as it was (writes run in a savepoint).
+
+A session never admits more bookings than its capacity: a place is taken only by one
+conditional ``UPDATE … SET booked = booked + n WHERE booked + n <= capacity`` inside the
+booking transaction, and its row count says whether there was room. On SQLite the booking
+transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy
+timeout instead of failing with "database is locked".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import uuid
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cowin_kit.db import utcnow
+from cowin_kit.plugins.interfaces import N_
+from cowin_kit.programmes.models import DoseRule, Product, Programme
+from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity, Slot,
+                                         VaccinationSession)
+from cowin_kit.vaccination.models import Dose
+
+MAX_AGE = 120
+
+
+# --- errors ------------------------------------------------------------------------------
+
+class BookingError(ValueError):
+    """A booking is refused. ``status`` is the HTTP status it maps to, ``msgid`` the English
+    message (marked with ``N_``, translated by the caller with ``params``), ``field`` the
+    input to fix, when there is one."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None, **params):
+        self.msgid, self.field, self.params = message, field, params
+        super().__init__(message % params if params else message)
+
+
+class NotFound(BookingError):
+    """Unknown, or belongs to another account (the same answer, so nobody can probe)."""
+
+    status = 404
+
+
+class Conflict(BookingError):
+    """The request is valid but the state forbids it (active appointment, limit reached)."""
+
+    status = 409
+
+
+class SessionFull(Conflict):
+    pass
+
+
+MSG_NO_SESSION = N_("This session does not exist.")
+MSG_NO_BENEFICIARY = N_("This beneficiary does not exist.")
+MSG_NO_APPOINTMENT = N_("This appointment does not exist.")
+MSG_FULL = N_("This session has no places left for dose %(dose)s.")
+
+
+# --- creating sessions ---------------------------------------------------------------------
+
+def _check_session_values(product: Product, min_age, max_age, capacities, slots, fee):
+    if not isinstance(min_age, int) or not 0 <= min_age <= MAX_AGE:
+        raise BookingError(N_("The minimum age must be a whole number from 0 to %(max)s."),
+                           "min_age", max=MAX_AGE)
+    if max_age is not None and (not isinstance(max_age, int) or not min_age <= max_age <= MAX_AGE):
+        raise BookingError(N_("The maximum age must be a whole number from the minimum age to "
+                              "%(max)s."), "max_age", max=MAX_AGE)
+    doses = {r.dose_number for r in product.doses}
+    if not capacities or any(c is None or c < 0 for c in capacities.values()):
+        raise BookingError(N_("Give a capacity of 0 or more for at least one dose."),
+                           "capacity")
+    for number, cap in capacities.items():
+        if number not in doses and cap:
+            raise BookingError(N_("%(vaccine)s has no dose %(dose)s."), "capacity",
+                               vaccine=product.name, dose=number)
+    if not any(capacities.values()):
+        raise BookingError(N_("Give at least one dose a capacity above 0."), "capacity")
+    if not slots:
+        raise BookingError(N_("Give at least one time slot."), "slots")
+    ordered = sorted(slots)
+    for i, (start, end) in enumerate(ordered):
+        if not start < end:
+            raise BookingError(N_("A slot must end after it starts."), "slots")
+        if i and start < ordered[i - 1][1]:
+            raise BookingError(N_("Slots must not overlap."), "slots")
+    try:
+        bad_fee = fee is None or not Decimal(str(fee)).is_finite() or Decimal(str(fee)) < 0
+    except InvalidOperation:
+        bad_fee = True
+    if bad_fee:
+        raise BookingError(N_("The fee must be 0 or more."), "fee")
+
+
+def create_session(session: Session, facility: Facility, date: dt.date, product: Product,
+                   min_age: int, max_age: int | None, capacities: dict[int, int],
+                   slots: list[tuple[dt.time, dt.time]], fee=0) -> VaccinationSession:
+    """Create a vaccination session with a capacity per dose number and its time slots."""
+    _check_session_values(product, min_age, max_age, capacities, slots, fee)
+    vs = VaccinationSession(id=str(uuid.uuid4()), facility=facility, date=date,
+                            product_id=product.id, min_age=min_age, max_age=max_age,
+                            fee=Decimal(str(fee)))
+    vs.capacities = [SessionCapacity(dose_number=n, capacity=c, booked=0)
+                     for n, c in sorted(capacities.items()) if c]
+    vs.slots = [Slot(starts=s, ends=e) for s, e in sorted(slots)]
+    session.add(vs)
+    session.flush()
+    return vs
+
+
+# --- the transaction -----------------------------------------------------------------------
+
+def _begin_write(session: Session) -> None:
+    """On SQLite, take the write lock before reading, so concurrent bookings queue on the
+    busy timeout rather than fail when their read snapshot turns stale. PostgreSQL needs
+    nothing: the conditional UPDATE locks the capacity row."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi = conn.connection.dbapi_connection
+    if not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _take_places(session: Session, session_id: str, dose: int, count: int) -> None:
+    taken = session.execute(
+        update(SessionCapacity)
+        .where(SessionCapacity.session_id == session_id,
+               SessionCapacity.dose_number == dose,
+               SessionCapacity.booked + count <= SessionCapacity.capacity)
+        .values(booked=SessionCapacity.booked + count)
+        .execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        raise SessionFull(MSG_FULL, "session_id", dose=dose)
+
+
+def _give_back(session: Session, session_id: str, dose: int, count: int = 1) -> None:
+    session.execute(
+        update(SessionCapacity)
+        .where(SessionCapacity.session_id == session_id,
+               SessionCapacity.dose_number == dose,
+               SessionCapacity.booked >= count)
+        .values(booked=SessionCapacity.booked - count)
+        .execution_options(synchronize_session=False))
+
+
+def _expire_capacities(session: Session, *session_ids: str) -> None:
+    """Loaded capacity rows are stale after a bulk UPDATE; reload them when next read."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, SessionCapacity) and inspect(obj).identity[0] in session_ids:
+            session.expire(obj)
+
+
+# --- looking things up -----------------------------------------------------------------
+
+def _load_session(session: Session, session_id, today: dt.date) -> VaccinationSession:
+    try:
+        session_id = str(uuid.UUID(str(session_id)))
+    except ValueError:
+        raise BookingError(N_("The session id is not valid."), "session_id") from None
+    vs = session.get(VaccinationSession, session_id)
+    if vs is None:
+        raise NotFound(MSG_NO_SESSION, "session_id")
+    if vs.date < today:
+        raise BookingError(N_("This session is in the past."), "session_id")
+    return vs
+
+
+_TIME_12H = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*([AaPp][Mm])")
+
+
+def _parse_start(value: str) -> dt.time | None:
+    value = value.strip()
+    m = _TIME_12H.match(value)  # Co-WIN's "09:00AM-11:00AM"
+    if m:
+        hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "pm" else 0)
+        try:
+            return dt.time(hour, int(m.group(2)))
+        except ValueError:
+            return None
+    try:
+        return dt.time.fromisoformat(value.split("-")[0].strip())
+    except ValueError:
+        return None
+
+
+def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
+    """``slot`` is a slot id, a start time, or text: "09:00", "09:00:00", "09:00AM-11:00AM"."""
+    found = None
+    if isinstance(slot, bool):
+        slot = None
+    if isinstance(slot, str) and slot.strip().isdigit():
+        slot = int(slot)
+    if isinstance(slot, int):
+        found = next((s for s in vs.slots if s.id == slot), None)
+    else:
+        start = slot if isinstance(slot, dt.time) else (
+            _parse_start(slot) if isinstance(slot, str) else None)
+        if start is None:
+            raise BookingError(N_("The slot is not valid."), "slot")
+        found = next((s for s in vs.slots if s.starts.replace(tzinfo=None) == start), None)
+    if found is None:
+        raise BookingError(N_("This slot is not one of the session's."), "slot")
+    return found
+
+
+def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> list[Beneficiary]:
+    ids = list(ids or [])
+    if not ids:
+        raise BookingError(N_("Choose at least one beneficiary."), "beneficiaries")
+    try:
+        ids = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        raise BookingError(N_("A beneficiary id is not valid."), "beneficiaries") from None
+    if len(set(ids)) != len(ids):
+        raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
+    found = {b.id: b for b in session.scalars(select(Beneficiary).where(
+        Beneficiary.id.in_(ids), Beneficiary.account_id == account_id))}
+    if len(found) != len(ids):
+        raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
+    return [found[i] for i in ids]
+
+
+def _account_appointment(session: Session, account_id: int, appointment_id) -> Appointment:
+    try:
+        appointment_id = str(uuid.UUID(str(appointment_id)))
+    except ValueError:
+        raise BookingError(N_("The appointment id is not valid."), "appointment_id") from None
+    appt = session.scalar(select(Appointment).join(
+        Beneficiary, Beneficiary.id == Appointment.beneficiary_id).where(
+        Appointment.id == appointment_id, Beneficiary.account_id == account_id))
+    if appt is None:
+        raise NotFound(MSG_NO_APPOINTMENT, "appointment_id")
+    return appt
+
+
+def dose_history(session: Session, beneficiary_id: int, programme_id: int) -> list[Dose]:
+    """The person's doses of one programme, first dose first."""
+    return list(session.scalars(
+        select(Dose).join(Product, Product.id == Dose.product_id)
+        .where(Dose.beneficiary_id == beneficiary_id, Product.programme_id == programme_id)
+        .order_by(Dose.dose_number)))
+
+
+def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession,
+                   dose: int) -> None:
+    """Raise BookingError (400) unless ``person`` may take ``dose`` in session ``vs``:
+    age, next dose, product of the first dose, interval from the previous dose."""
+    product = session.get(Product, vs.product_id)
+    age = vs.date.year - person.birth_year  # Co-WIN counts age from the birth year
+    low = max(vs.min_age, product.min_age_years)
+    highs = [h for h in (vs.max_age, product.max_age_years) if h is not None]
+    if age < low or (highs and age > min(highs)):
+        raise BookingError(N_("%(name)s is not of an age for this session."), "beneficiaries",
+                           name=person.name)
+    history = dose_history(session, person.id, product.programme_id)
+    if dose != len(history) + 1:
+        raise BookingError(N_("%(name)s's next dose is dose %(next)s."), "dose",
+                           name=person.name, next=len(history) + 1)
+    rule = session.scalar(select(DoseRule).where(DoseRule.product_id == product.id,
+                                                 DoseRule.dose_number == dose))
+    if rule is None:
+        raise BookingError(N_("%(vaccine)s has no dose %(dose)s."), "dose",
+                           vaccine=product.name, dose=dose)
+    if not history:
+        return
+    first = history[0]
+    if product.id != first.product_id:
+        programme = session.get(Programme, product.programme_id)
+        mixing = programme.allow_mixed_products or (rule.is_booster and programme.mixed_boosters)
+        if not mixing:
+            raise BookingError(N_("%(name)s must take the same vaccine as the first dose "
+                                  "(%(vaccine)s)."), "session_id", name=person.name,
+                               vaccine=first.product.name)
+    previous = history[-1].given_on
+    earliest = previous + dt.timedelta(days=rule.min_interval_days or 0)
+    if vs.date < earliest:
+        raise BookingError(N_("Dose %(dose)s can be given from %(date)s."), "session_id",
+                           dose=dose, date=earliest.isoformat())
+    if rule.max_interval_days is not None:
+        latest = previous + dt.timedelta(days=rule.max_interval_days)
+        if vs.date > latest:
+            raise BookingError(N_("Dose %(dose)s had to be given by %(date)s."), "session_id",
+                               dose=dose, date=latest.isoformat())
+
+
+def _close_missed(session: Session, person: Beneficiary, today: dt.date) -> Appointment | None:
+    """Return the person's active appointment; one in a past session is closed as missed,
+    so that a no-show can book again."""
+    appt = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
+                                                    Appointment.status == "booked"))
+    if appt is not None and appt.session.date < today:
+        appt.status = "missed"
+        session.flush()
+        return None
+    return appt
+
+
+def _secret_code() -> str:
+    return f"{secrets.randbelow(10000):04d}"
+
+
+# --- schedule, reschedule, cancel ------------------------------------------------------
+
+def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
+             session_id, slot, dose: int, today: dt.date) -> list[Appointment]:
+    """Book one or more of the account's beneficiaries into a session's slot for ``dose``."""
+    if not isinstance(dose, int) or isinstance(dose, bool) or dose < 1:
+        raise BookingError(N_("The dose must be 1 or more."), "dose")
+    _begin_write(session)
+    people = _account_beneficiaries(session, account_id, beneficiary_ids)
+    vs = _load_session(session, session_id, today)
+    chosen = _resolve_slot(vs, slot)
+    for person in people:
+        check_eligible(session, person, vs, dose)
+        if _close_missed(session, person, today) is not None:
+            raise Conflict(N_("%(name)s already has an appointment; reschedule or cancel "
+                              "it first."), "beneficiaries", name=person.name)
+    made = []
+    try:
+        with session.begin_nested():
+            _take_places(session, vs.id, dose, len(people))
+            for person in people:
+                appt = Appointment(id=str(uuid.uuid4()), beneficiary_id=person.id,
+                                   session_id=vs.id, slot_id=chosen.id, dose_number=dose,
+                                   secret_code=_secret_code(), status="booked")
+                session.add(appt)
+                made.append(appt)
+            session.flush()
+    except IntegrityError:
+        # Another request booked one of them meanwhile (one active appointment per person).
+        raise Conflict(N_("A beneficiary already has an appointment; reschedule or cancel "
+                          "it first."), "beneficiaries") from None
+    finally:
+        _expire_capacities(session, vs.id)
+    return made
+
+
+def reschedule(session: Session, *, account_id: int, appointment_id, session_id, slot,
+               today: dt.date, max_reschedules: int) -> Appointment:
+    """Move an active appointment to another session or slot; its place moves with it."""
+    _begin_write(session)
+    appt = _account_appointment(session, account_id, appointment_id)
+    if appt.status != "booked":
+        raise Conflict(N_("This appointment is no longer active."), "appointment_id")
+    if appt.session.date < today:
+        raise BookingError(N_("This appointment is in the past."), "appointment_id")
+    if appt.reschedule_count >= max_reschedules:
+        raise Conflict(N_("This appointment has been rescheduled %(count)s times, the most "
+                          "allowed."), "appointment_id", count=appt.reschedule_count)
+    vs = _load_session(session, session_id, today)
+    chosen = _resolve_slot(vs, slot)
+    person = session.get(Beneficiary, appt.beneficiary_id)
+    check_eligible(session, person, vs, appt.dose_number)
+    old = (appt.session_id, appt.dose_number)
+    new = (vs.id, appt.dose_number)
+    try:
+        with session.begin_nested():
+            # Conditional, so two concurrent reschedules cannot both move the same place.
+            moved = session.execute(
+                update(Appointment)
+                .where(Appointment.id == appt.id, Appointment.status == "booked",
+                       Appointment.session_id == old[0],
+                       Appointment.reschedule_count == appt.reschedule_count)
+                .values(session_id=vs.id, slot_id=chosen.id,
+                        reschedule_count=Appointment.reschedule_count + 1)
+                .execution_options(synchronize_session=False)).rowcount
+            if moved != 1:
+                raise Conflict(N_("This appointment changed meanwhile; try again."),
+                               "appointment_id")
+            if old != new:
+                # A fixed order of capacity rows, so crossing reschedules cannot deadlock.
+                for key in sorted((old, new)):
+                    if key == new:
+                        _take_places(session, vs.id, appt.dose_number, 1)
+                    else:
+                        _give_back(session, old[0], old[1])
+    finally:
+        _expire_capacities(session, old[0], vs.id)
+        session.expire(appt)
+    return appt
+
+
+def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
+           today: dt.date | None = None) -> list[Appointment]:
+    """Cancel some or all of the account's active appointments; their places are given back."""
+    ids = list(appointment_ids or [])
+    if not ids:
+        raise BookingError(N_("Choose at least one appointment."), "appointment_id")
+    if len(set(map(str, ids))) != len(ids):
+        raise BookingError(N_("An appointment is listed twice."), "appointment_id")
+    _begin_write(session)
+    appts = [_account_appointment(session, account_id, i) for i in ids]
+    for appt in appts:
+        if appt.status != "booked":
+            raise Conflict(N_("This appointment is no longer active."), "appointment_id")
+        if today is not None and appt.session.date < today:
+            raise BookingError(N_("This appointment is in the past."), "appointment_id")
+    released: dict[tuple[str, int], int] = {}
+    try:
+        with session.begin_nested():
+            now = utcnow()
+            for appt in sorted(appts, key=lambda a: a.id):
+                done = session.execute(
+                    update(Appointment)
+                    .where(Appointment.id == appt.id, Appointment.status == "booked")
+                    .values(status="cancelled", cancelled_at=now)
+                    .execution_options(synchronize_session=False)).rowcount
+                if done != 1:  # cancelled by a concurrent request: give back only once
+                    raise Conflict(N_("This appointment is no longer active."),
+                                   "appointment_id")
+                key = (appt.session_id, appt.dose_number)
+                released[key] = released.get(key, 0) + 1
+            for (sid, dose), count in sorted(released.items()):
+                _give_back(session, sid, dose, count)
+    finally:
+        _expire_capacities(session, *{a.session_id for a in appts})
+        for appt in appts:
+            session.expire(appt)
+    return appts
+
+
+# --- demo sessions -------------------------------------------------------------------------
+
+DEMO_SLOTS = [(dt.time(9), dt.time(11)), (dt.time(11), dt.time(13)),
+              (dt.time(14), dt.time(16)), (dt.time(16), dt.time(18))]
+DEMO_CAPACITY = {1: 50, 2: 30, 3: 20}
+DEMO_FEE = 50
+
+
+def _profile_products(session: Session, profile) -> list[Product]:
+    products = []
+    for spec in profile["programmes"]:
+        programme = session.scalar(select(Programme).where(Programme.code == spec["code"]))
+        if programme is None or not programme.is_active:
+            continue
+        wanted = {p["code"] for p in spec["products"]}
+        products += [p for p in programme.products if p.code in wanted and p.is_active]
+    return products
+
+
+def create_demo_sessions(session: Session, profile, days: int = 7, *,
+                         today: dt.date | None = None) -> int:
+    """Create sessions over the coming ``days`` at every demo centre, one a day per centre,
+    the profile's products taking turns, so a new user can try the whole journey at once.
+    Safe to run twice; returns how many sessions were created."""
+    if today is None:
+        from zoneinfo import ZoneInfo
+
+        today = dt.datetime.now(ZoneInfo(profile["timezone"])).date()
+    products = _profile_products(session, profile)
+    if not products:
+        return 0
+    facilities = list(session.scalars(select(Facility).where(Facility.is_demo.is_(True))
+                                      .order_by(Facility.code)))
+    created = 0
+    for i, facility in enumerate(facilities):
+        for d in range(days):
+            product = products[(i + d) % len(products)]
+            date = today + dt.timedelta(days=d)
+            if _find_session(session, facility.id, date, product.id) is not None:
+                continue
+            doses = {r.dose_number for r in product.doses}
+            create_session(session, facility, date, product, product.min_age_years,
+                           product.max_age_years,
+                           {n: c for n, c in DEMO_CAPACITY.items() if n in doses}, DEMO_SLOTS,
+                           fee=DEMO_FEE if facility.fee_type == "Paid" else 0)
+            created += 1
+    return created
+
+
+def _find_session(session: Session, facility_id: int, date: dt.date,
+                  product_id: int) -> VaccinationSession | None:
+    return session.scalar(select(VaccinationSession).where(
+        VaccinationSession.facility_id == facility_id, VaccinationSession.date == date,
+        VaccinationSession.product_id == product_id))
+
+
+# --- importing sessions from CSV -----------------------------------------------------------
+
+SESSION_COLUMNS = ("facility_code", "date", "vaccine", "min_age", "capacity_dose1", "slots")
+SESSION_OPTIONAL = ("max_age", "fee")
+CAPACITY_PREFIX = "capacity_dose"
+_SLOT = re.compile(r"^(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})$")
+
+
+def _parse_slots(raw: str) -> list[tuple[dt.time, dt.time]]:
+    slots = []
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        m = _SLOT.match(part)
+        if not m:
+            raise ValueError(f"slot {part!r} is not like 09:00-11:00")
+        try:
+            start, end = (dt.time.fromisoformat(t.zfill(5)) for t in m.groups())
+        except ValueError:
+            raise ValueError(f"slot {part!r} has an impossible time") from None
+        slots.append((start, end))
+    return slots
+
+
+def _parse_row(session: Session, row: dict[str, str], today: dt.date, facilities, products):
+    """(facility, date, product, min_age, max_age, capacities, slots, fee) or ValueError."""
+    problems = []
+    facility = facilities.get(row["facility_code"])
+    if facility is None:
+        problems.append(f"unknown facility_code {row['facility_code']!r}")
+    date = None
+    try:
+        date = dt.datetime.strptime(row["date"], "%d-%m-%Y").date()
+        if date < today:
+            problems.append(f"date {row['date']} is in the past")
+    except ValueError:
+        problems.append(f"date {row['date']!r} is not a DD-MM-YYYY date")
+    matches = products.get(row["vaccine"], [])
+    product = matches[0] if len(matches) == 1 else None
+    if not matches:
+        problems.append(f"unknown vaccine {row['vaccine']!r}; use a product code of the "
+                        "profile (e.g. " + ", ".join(sorted(products)[:4]) + ")")
+    elif len(matches) > 1:
+        problems.append(f"vaccine {row['vaccine']!r} is in several programmes")
+
+    def whole(column, empty=None):
+        value = row.get(column, "")
+        if value == "":
+            return empty
+        if not value.isdigit():
+            problems.append(f"{column} {value!r} is not a whole number of 0 or more")
+            return empty
+        return int(value)
+
+    min_age, max_age = whole("min_age", 0), whole("max_age")
+    capacities = {}
+    for column in row:
+        if column.startswith(CAPACITY_PREFIX):
+            number = column[len(CAPACITY_PREFIX):]
+            if not number.isdigit() or int(number) < 1:
+                problems.append(f"column {column} should be {CAPACITY_PREFIX}<N>, N from 1")
+                continue
+            cap = whole(column)
+            if cap is not None:
+                capacities[int(number)] = cap
+    try:
+        slots = _parse_slots(row["slots"])
+    except ValueError as exc:
+        problems.append(str(exc))
+        slots = []
+    fee = Decimal(0)
+    if row.get("fee"):
+        try:
+            fee = Decimal(row["fee"])
+            if not fee.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(f"fee {row['fee']!r} is not a number")
+            fee = Decimal(0)
+    if facility is not None and facility.fee_type == "Free" and fee:
+        problems.append(f"fee must be 0: {facility.code} is a free centre")
+    if problems:
+        raise ValueError("; ".join(problems))
+    try:
+        _check_session_values(product, min_age, max_age, capacities, slots, fee)
+    except BookingError as exc:
+        raise ValueError(f"{exc.field}: {exc}") from None
+    return facility, date, product, min_age, max_age, capacities, slots, fee
+
+
+def import_sessions_csv(session: Session, path: Path | str, *, today: dt.date,
+                        progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Create or update sessions from a CSV file (see SESSION_COLUMNS). The whole file is
+    checked first; nothing is written when a line is wrong (CsvProblems names them).
+    A session is the same when its facility, date and vaccine are: a second import updates
+    its ages, fee and capacities (never below the places already booked) and adds slots."""
+    from cowin_kit.csvfiles import CsvProblems, read_rows
+
+    rows = read_rows(path, SESSION_COLUMNS, optional=SESSION_OPTIONAL,
+                     optional_prefixes=(CAPACITY_PREFIX,))
+    facilities = {f.code: f for f in session.scalars(select(Facility))}
+    products: dict[str, list[Product]] = {}
+    for p in session.scalars(select(Product).where(Product.is_active.is_(True))):
+        products.setdefault(p.code, []).append(p)
+    problems, parsed, seen = [], [], {}
+    for line, row in rows:
+        try:
+            values = _parse_row(session, row, today, facilities, products)
+        except ValueError as exc:
+            problems.append((line, str(exc)))
+            continue
+        facility, date, product = values[:3]
+        key = (facility.id, date, product.id)
+        if key in seen:
+            problems.append((line, f"the same session as line {seen[key]}"))
+            continue
+        seen[key] = line
+        existing = _find_session(session, *key)
+        if existing is not None:
+            for cap in existing.capacities:
+                new = values[5].get(cap.dose_number)
+                if new is not None and new < cap.booked:
+                    problems.append((line, f"capacity_dose{cap.dose_number} {new} is below "
+                                           f"the {cap.booked} place(s) already booked"))
+        parsed.append((line, existing, values))
+    if problems:
+        raise CsvProblems(str(path), problems)
+    created = updated = 0
+    for line, existing, values in parsed:
+        facility, date, product, min_age, max_age, capacities, slots, fee = values
+        if existing is None:
+            create_session(session, facility, date, product, min_age, max_age, capacities,
+                           slots, fee)
+            created += 1
+        else:
+            _update_session(session, existing, min_age, max_age, capacities, slots, fee, line,
+                            path)
+            updated += 1
+        if progress:
+            progress(1)
+    session.flush()
+    return {"created": created, "updated": updated}
+
+
+def _update_session(session: Session, vs: VaccinationSession, min_age, max_age, capacities,
+                    slots, fee, line, path) -> None:
+    from cowin_kit.csvfiles import CsvProblems
+
+    vs.min_age, vs.max_age, vs.fee = min_age, max_age, fee
+    have = {c.dose_number for c in vs.capacities}
+    for number, cap in sorted(capacities.items()):
+        if number not in have:
+            if cap:
+                vs.capacities.append(SessionCapacity(dose_number=number, capacity=cap, booked=0))
+            continue
+        # Conditional, like booking: a place booked since the check is never taken away.
+        done = session.execute(
+            update(SessionCapacity)
+            .where(SessionCapacity.session_id == vs.id, SessionCapacity.dose_number == number,
+                   SessionCapacity.booked <= cap)
+            .values(capacity=cap).execution_options(synchronize_session=False)).rowcount
+        if done != 1:
+            raise CsvProblems(str(path), [(line, f"capacity_dose{number} {cap} is below the "
+                                                 "places booked meanwhile")])
+    starts = {s.starts: s for s in vs.slots}
+    for start, end in slots:
+        if start in starts:
+            starts[start].ends = end
+        else:
+            vs.slots.append(Slot(starts=start, ends=end))
+    session.flush()
+    _expire_capacities(session, vs.id)
+
+
+def available(session: Session, session_id: str) -> dict[int, int]:
+    """Places left per dose number."""
+    return {c.dose_number: c.capacity - c.booked for c in session.scalars(
+        select(SessionCapacity).where(SessionCapacity.session_id == session_id))}
+
+
+__all__ = ["BookingError", "NotFound", "Conflict", "SessionFull", "create_session", "schedule",
+           "reschedule", "cancel", "check_eligible", "dose_history", "create_demo_sessions",
+           "import_sessions_csv", "available"]

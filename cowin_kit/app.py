@@ -104,7 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
                 session.rollback()
             session.close()
 
-    from cowin_kit.api import auth as api_auth, public as api_public
+    from cowin_kit.api import auth as api_auth, citizen as api_citizen, public as api_public
     from cowin_kit.api.limits import limiter
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
@@ -112,6 +112,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)
     app.register_blueprint(api_auth.bp)
+    app.register_blueprint(api_citizen.bp)
     return app
 
 

@@ -43,7 +43,9 @@ MSG_DUPLICATE = N_("This ID number is already registered. Each person can be reg
 
 
 class RegistrationError(ValueError):
-    """A registration is refused; ``field`` names what to fix."""
+    """A registration is refused; ``field`` names what to fix, ``status`` the HTTP status."""
+
+    status = 400
 
     def __init__(self, field: str, message: str, **params):
         self.field, self.msgid, self.params = field, message, params
@@ -51,7 +53,11 @@ class RegistrationError(ValueError):
 
 
 class DuplicateId(RegistrationError):
-    pass
+    status = 409
+
+
+class TooManyBeneficiaries(RegistrationError):
+    status = 409
 
 
 @dataclass
@@ -78,15 +84,28 @@ def _new_reference_id(session: Session) -> str:
             return ref
 
 
+MSG_TOO_MANY = N_("This mobile number already has %(max)s people registered, the most "
+                  "allowed.")
+
+
 def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str,
                          id_number: str, name: str, birth_year: int, gender: str,
-                         current_year: int | None = None) -> Beneficiary:
+                         current_year: int | None = None, account_id: int | None = None,
+                         max_per_account: int | None = None,
+                         language: str | None = None) -> Beneficiary:
     """Check the ID with its provider, refuse a number already registered, store it as a
     keyed hash plus encrypted and masked forms, and ask the registry when the provider
     can: a registry that does not answer leaves the person ``unavailable`` (to reverify),
     never refused."""
+    from sqlalchemy import func
+
     from cowin_kit.plugins.interfaces import InvalidIdNumber
 
+    if account_id is not None and max_per_account is not None:
+        registered = session.scalar(select(func.count()).select_from(Beneficiary)
+                                    .where(Beneficiary.account_id == account_id)) or 0
+        if registered >= max_per_account:
+            raise TooManyBeneficiaries("beneficiaries", MSG_TOO_MANY, max=max_per_account)
     doc = session.scalar(select(IdDocumentType).where(IdDocumentType.code == document_code,
                                                       IdDocumentType.is_active.is_(True)))
     provider = ctx.providers.get(document_code)
@@ -109,6 +128,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     if session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_hash == digest)):
         raise DuplicateId("id_number", MSG_DUPLICATE)
     person = Beneficiary(reference_id=_new_reference_id(session), name=name,
+                         account_id=account_id, language=language,
                          birth_year=birth_year, gender=gender, id_document_type=doc,
                          id_number_hash=digest,
                          id_number_encrypted=ids.encrypt_number(ctx.encryption_key, number),

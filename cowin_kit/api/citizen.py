@@ -1,0 +1,234 @@
+"""Co-WIN v2 endpoints for a logged-in citizen: family members, appointments, search.
+
+Every query is scoped to the caller's account: another account's beneficiary or
+appointment answers 404, exactly like one that does not exist.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import select
+
+from cowin_kit.api import public
+from cowin_kit.api.auth import login_required
+from cowin_kit.api.errors import ApiError, register
+from cowin_kit.app import db_session, deployment
+from cowin_kit.plugins.interfaces import N_
+from cowin_kit.registration import service as registration
+from cowin_kit.registration.models import Beneficiary, IdDocumentType
+from cowin_kit.scheduling import booking
+from cowin_kit.scheduling.models import Appointment
+from cowin_kit.scheduling.search import centre_fields
+from cowin_kit.vaccination.models import Dose
+
+bp = Blueprint("api_citizen", __name__, url_prefix="/api/v2")
+register(bp)
+
+GENDER_BY_ID = {i: label for i, label, _text in public.GENDERS}
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, N_("Send a JSON object in the request body."))
+    return data
+
+
+def _refused(exc) -> ApiError:
+    """A service's refusal (registration or booking) as an API error, same words."""
+    return ApiError(getattr(exc, "status", 400), exc.msgid, **exc.params)
+
+
+def _own_beneficiaries(refs) -> list[Beneficiary]:
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+        raise ApiError(400, N_("Choose at least one beneficiary."))
+    found = {b.reference_id: b for b in db_session().scalars(
+        select(Beneficiary).where(Beneficiary.reference_id.in_(refs),
+                                  Beneficiary.account_id == g.account.id))}
+    if len(found) != len(set(refs)):
+        raise ApiError(404, booking.MSG_NO_BENEFICIARY)
+    return [found[r] for r in refs]
+
+
+@bp.post("/registration/beneficiary/new")
+@login_required
+def new_beneficiary():
+    dep = deployment()
+    data = _body()
+    doc = db_session().get(IdDocumentType, data.get("photo_id_type")) if isinstance(
+        data.get("photo_id_type"), int) else None
+    gender = GENDER_BY_ID.get(data.get("gender_id")) if isinstance(data.get("gender_id"),
+                                                                   int) else None
+    try:
+        birth_year = int(str(data.get("birth_year", "")))
+    except ValueError:
+        birth_year = -1
+    ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
+    try:
+        person = registration.register_beneficiary(
+            db_session(), ctx, document_code=doc.code if doc else "",
+            id_number=str(data.get("photo_id_number", "")), name=str(data.get("name", "")),
+            birth_year=birth_year, gender=gender or "", account_id=g.account.id,
+            max_per_account=dep.profile["max_beneficiaries_per_mobile"],
+            language=g.account.language, current_year=_today().year)
+    except registration.RegistrationError as exc:
+        db_session().rollback()
+        raise _refused(exc) from None
+    db_session().commit()
+    return jsonify({"beneficiary_reference_id": person.reference_id})
+
+
+@bp.post("/registration/beneficiary/delete")
+@login_required
+def delete_beneficiary():
+    (person,) = _own_beneficiaries([_body().get("beneficiary_reference_id")])
+    session = db_session()
+    if session.scalar(select(Dose.id).where(Dose.beneficiary_id == person.id).limit(1)):
+        raise ApiError(409, N_("A person with a recorded dose cannot be deleted."))
+    active = session.scalars(select(Appointment.id).where(
+        Appointment.beneficiary_id == person.id, Appointment.status == "booked")).all()
+    try:
+        if active:
+            booking.cancel(session, account_id=g.account.id, appointment_ids=active)
+        for appointment in session.scalars(select(Appointment).where(
+                Appointment.beneficiary_id == person.id)):
+            session.delete(appointment)
+        session.flush()
+        session.delete(person)
+    except booking.BookingError as exc:
+        session.rollback()
+        raise _refused(exc) from None
+    session.commit()
+    return Response(status=204)
+
+
+def _appointment_fields(a: Appointment, lang: str) -> dict:
+    slot = a.slot
+    fields = centre_fields(a.session.facility, lang)
+    return {
+        "appointment_id": a.id,
+        "center_id": fields["center_id"], "name": fields["name"],
+        "state_name": fields["state_name"], "district_name": fields["district_name"],
+        "block_name": fields["block_name"], "from": slot.starts.strftime("%H:%M:%S"),
+        "to": slot.ends.strftime("%H:%M:%S"), "dose": a.dose_number,
+        "session_id": a.session_id, "date": a.session.date.strftime("%d-%m-%Y"),
+        "slot": f"{slot.starts.strftime('%I:%M%p')}-{slot.ends.strftime('%I:%M%p')}",
+        "secret_code": a.secret_code,
+    }
+
+
+@bp.get("/appointment/beneficiaries")
+@login_required
+def beneficiaries():
+    session = db_session()
+    lang = public._lang()
+    people = session.scalars(select(Beneficiary).where(Beneficiary.account_id == g.account.id)
+                             .order_by(Beneficiary.id)).all()
+    out = []
+    for b in people:
+        doses = session.scalars(select(Dose).where(Dose.beneficiary_id == b.id)
+                                .order_by(Dose.dose_number)).all()
+        dates = {d.dose_number: d.given_on.strftime("%d-%m-%Y") for d in doses}
+        appointments = session.scalars(select(Appointment).where(
+            Appointment.beneficiary_id == b.id, Appointment.status == "booked")).all()
+        status = ("Vaccinated" if doses and len(doses) >= 2 else
+                  "Partially Vaccinated" if doses else "Not Vaccinated")
+        out.append({
+            "beneficiary_reference_id": b.reference_id, "name": b.name,
+            "birth_year": str(b.birth_year), "gender": b.gender.capitalize(),
+            "mobile_number": g.account.mobile[-4:],
+            "photo_id_type": b.id_document_type.name, "photo_id_number": b.id_number_masked,
+            "id_verification_status": b.id_verification_status,
+            "vaccination_status": status,
+            "vaccine": "",
+            "dose1_date": dates.get(1, ""), "dose2_date": dates.get(2, ""),
+            "appointments": [_appointment_fields(a, lang) for a in appointments],
+        })
+    return jsonify({"beneficiaries": out})
+
+
+@bp.post("/appointment/schedule")
+@login_required
+def schedule():
+    data = _body()
+    people = _own_beneficiaries(data.get("beneficiaries"))
+    dose = data.get("dose")
+    if not isinstance(dose, int):
+        raise ApiError(400, N_("%(name)s must be a whole number."), name="dose")
+    try:
+        made = booking.schedule(db_session(), account_id=g.account.id,
+                                beneficiary_ids=[p.id for p in people],
+                                session_id=data.get("session_id"), slot=data.get("slot"),
+                                dose=dose, today=_today())
+    except booking.BookingError as exc:
+        db_session().rollback()
+        raise _refused(exc) from None
+    db_session().commit()
+    return jsonify({"appointment_confirmation_no": made[0].id,
+                    "appointment_ids": [a.id for a in made]})
+
+
+@bp.post("/appointment/reschedule")
+@login_required
+def reschedule():
+    data = _body()
+    try:
+        booking.reschedule(db_session(), account_id=g.account.id,
+                           appointment_id=data.get("appointment_id"),
+                           session_id=data.get("session_id"), slot=data.get("slot"),
+                           today=_today(),
+                           max_reschedules=deployment().settings["MAX_RESCHEDULES"])
+    except booking.BookingError as exc:
+        db_session().rollback()
+        raise _refused(exc) from None
+    db_session().commit()
+    return Response(status=204)
+
+
+@bp.post("/appointment/cancel")
+@login_required
+def cancel():
+    """Cancel an appointment; with ``beneficiariesToCancel``, Co-WIN's form, the listed
+    people's appointments in the same session (a family booked together)."""
+    data = _body()
+    appointment_id = data.get("appointment_id")
+    session = db_session()
+    ids = [appointment_id]
+    if data.get("beneficiariesToCancel"):
+        people = _own_beneficiaries(data["beneficiariesToCancel"])
+        first = session.scalar(select(Appointment).join(Beneficiary).where(
+            Appointment.id == str(appointment_id), Beneficiary.account_id == g.account.id))
+        if first is None:
+            raise ApiError(404, booking.MSG_NO_APPOINTMENT)
+        ids = session.scalars(select(Appointment.id).where(
+            Appointment.session_id == first.session_id, Appointment.status == "booked",
+            Appointment.beneficiary_id.in_([p.id for p in people]))).all()
+        if not ids:
+            raise ApiError(404, booking.MSG_NO_APPOINTMENT)
+    try:
+        booking.cancel(session, account_id=g.account.id, appointment_ids=ids, today=_today())
+    except booking.BookingError as exc:
+        session.rollback()
+        raise _refused(exc) from None
+    session.commit()
+    return Response(status=204)
+
+
+# The authenticated twins of the public search (same answers; Co-WIN clients call either).
+for _rule, _view in (("findByPin", public.find_by_pin), ("findByDistrict", public.find_by_district),
+                     ("calendarByPin", public.calendar_by_pin),
+                     ("calendarByDistrict", public.calendar_by_district)):
+    bp.add_url_rule(f"/appointment/sessions/{_rule}", f"auth_{_rule}", login_required(_view))
+
+
+@bp.get("/registration/certificate/download")
+@login_required
+def certificate_download():
+    raise ApiError(404, N_("Certificates are not issued by this deployment yet."),
+                   code="CERTIFICATES_NOT_AVAILABLE")

@@ -1,0 +1,147 @@
+"""The citizen's journey through the Co-WIN v2 API: register, book, reschedule, cancel."""
+import datetime as dt
+import hashlib
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
+
+
+def _login(client, instance, mobile):
+    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    txn = client.post("/api/v2/auth/public/generateOTP", json={"mobile": mobile}).get_json()["txnId"]
+    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    code = next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
+    token = client.post("/api/v2/auth/public/confirmOTP",
+                        json={"otp": hashlib.sha256(code.encode()).hexdigest(),
+                              "txnId": txn}).get_json()["token"]
+    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+
+
+@pytest.fixture
+def ana(client, cowin_kit_instance):
+    return _login(client, cowin_kit_instance, "987654321")
+
+
+@pytest.fixture
+def other(client, cowin_kit_instance):
+    return _login(client, cowin_kit_instance, "987000999")
+
+
+@pytest.fixture
+def dni_type(database):
+    with database.session() as s:
+        return s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
+
+
+def _register(client, auth, dni_type, number, name="Ana Quispe", year="1980"):
+    return client.post("/api/v2/registration/beneficiary/new", headers=auth, json={
+        "name": name, "birth_year": year, "gender_id": 2, "photo_id_type": dni_type,
+        "photo_id_number": number, "comorbidity_ind": "N", "consent_version": "1"})
+
+
+def _open_session(database, dose=1):
+    today = dt.date.today()
+    with database.session() as s:
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+            VaccinationSession.date > today, VaccinationSession.min_age <= 40,
+            SessionCapacity.dose_number == dose, SessionCapacity.capacity > 0)
+            .order_by(VaccinationSession.date))
+        return vs.id, vs.slots[0].starts.strftime("%H:%M")
+
+
+def test_the_whole_journey(client, ana, dni_type, database):
+    r = _register(client, ana, dni_type, "40123456")
+    assert r.status_code == 200, r.get_json()
+    ref = r.get_json()["beneficiary_reference_id"]
+    assert len(ref) == 14
+    people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
+    person = people["beneficiaries"][0]
+    assert person["beneficiary_reference_id"] == ref
+    assert person["photo_id_number"] == "XXXX3456" and person["vaccination_status"] == "Not Vaccinated"
+
+    session_id, slot = _open_session(database)
+    r = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
+    assert r.status_code == 200, r.get_json()
+    appointment_id = r.get_json()["appointment_confirmation_no"]
+    uuid.UUID(appointment_id)
+    appts = client.get("/api/v2/appointment/beneficiaries",
+                       headers=ana).get_json()["beneficiaries"][0]["appointments"]
+    assert appts[0]["appointment_id"] == appointment_id and len(appts[0]["secret_code"]) == 4
+
+    again = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
+    assert again.status_code == 409  # one active appointment per person
+
+    r = client.post("/api/v2/appointment/cancel", headers=ana,
+                    json={"appointment_id": appointment_id, "beneficiariesToCancel": [ref]})
+    assert r.status_code == 204
+    assert client.get("/api/v2/appointment/beneficiaries",
+                      headers=ana).get_json()["beneficiaries"][0]["appointments"] == []
+
+
+def test_nobody_sees_or_books_anothers_people(client, ana, other, dni_type, database):
+    ref = _register(client, ana, dni_type, "40123457").get_json()["beneficiary_reference_id"]
+    assert client.get("/api/v2/appointment/beneficiaries",
+                      headers=other).get_json()["beneficiaries"] == []
+    session_id, slot = _open_session(database)
+    r = client.post("/api/v2/appointment/schedule", headers=other, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
+    assert r.status_code == 404
+    missing = client.post("/api/v2/appointment/schedule", headers=other, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": ["12345678901234"]})
+    assert missing.status_code == 404 and missing.get_json() == r.get_json()  # no probing
+    r = client.post("/api/v2/registration/beneficiary/delete", headers=other,
+                    json={"beneficiary_reference_id": ref})
+    assert r.status_code == 404
+
+
+def test_family_limit_duplicates_and_bad_ids(client, ana, dni_type):
+    for i in range(4):
+        assert _register(client, ana, dni_type, f"4012346{i}").status_code == 200
+    fifth = _register(client, ana, dni_type, "40123470")
+    assert fifth.status_code == 409 and "4" in fifth.get_json()["error"]
+    dup = _register(client, ana, dni_type, "40123460")
+    assert dup.status_code == 409  # the family limit is checked first
+
+
+def test_a_number_registered_by_anyone_is_refused(client, ana, other, dni_type):
+    assert _register(client, ana, dni_type, "40123460").status_code == 200
+    dup = _register(client, other, dni_type, "40123460-3")  # with its check digit
+    assert dup.status_code == 409 and "already registered" in dup.get_json()["error"]
+    bad = _register(client, other, dni_type, "12")
+    assert bad.status_code == 400 and "number of characters" in bad.get_json()["error"]
+
+
+def test_bad_inputs(client, ana, dni_type, database):
+    assert client.get("/api/v2/appointment/beneficiaries").status_code == 401
+    assert client.get("/api/v2/appointment/beneficiaries",
+                      headers={"Authorization": "Bearer nope"}).status_code == 401
+    r = _register(client, ana, dni_type, "40123456", year="next year")
+    assert r.status_code == 400 and "year of birth" in r.get_json()["error"]
+    r = _register(client, ana, dni_type, "10117410-3")
+    assert r.status_code == 400 and "check digit" in r.get_json()["error"]
+    ref = _register(client, ana, dni_type, "40123499").get_json()["beneficiary_reference_id"]
+    session_id, _slot = _open_session(database)
+    for body, status in (
+            ({"dose": 1, "session_id": "not-a-uuid", "slot": "09:00", "beneficiaries": [ref]}, 400),
+            ({"dose": 1, "session_id": str(uuid.uuid4()), "slot": "09:00", "beneficiaries": [ref]}, 404),
+            ({"dose": 1, "session_id": session_id, "slot": "23:00", "beneficiaries": [ref]}, 400),
+            ({"dose": "one", "session_id": session_id, "slot": "09:00", "beneficiaries": [ref]}, 400),
+            ({"dose": 1, "session_id": session_id, "slot": "09:00", "beneficiaries": []}, 400)):
+        r = client.post("/api/v2/appointment/schedule", headers=ana, json=body)
+        assert r.status_code == status, (body, r.get_json())
+        assert set(r.get_json()) == {"errorCode", "error"}
+
+
+def test_authenticated_search_twins(client, ana):
+    assert client.get("/api/v2/appointment/sessions/findByPin?pincode=15001&date=01-01-2030"
+                      ).status_code == 401
+    r = client.get("/api/v2/appointment/sessions/findByPin?pincode=15001&date=01-01-2030",
+                   headers=ana)
+    assert r.status_code == 200 and "sessions" in r.get_json()

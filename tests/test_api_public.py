@@ -143,3 +143,25 @@ def test_errors_follow_accept_language(client):
     r = client.get("/api/v2/appointment/sessions/public/findByPin?pincode=15001&date=bad",
                    headers={"Accept-Language": "es"})
     assert r.status_code == 400 and "DD-MM-YYYY" in r.get_json()["error"]
+
+
+def test_search_answers_are_reused_briefly_and_304s_cost_no_query(client, sessions, database,
+                                                                 monkeypatch):
+    from cowin_kit.scheduling import search as search_module
+
+    _sid, _fid, _pin, division_id = sessions[0]
+    with database.session() as s:
+        district = s.get(Division, division_id)
+        while district.level > 2:
+            district = district.parent
+        district_id = district.id
+    url = (f"/api/v2/appointment/sessions/public/calendarByDistrict?district_id={district_id}"
+           f"&date={DAY:%d-%m-%Y}")
+    first = client.get(url)
+    calls = []
+    monkeypatch.setattr(search_module, "calendar", lambda *a, **k: calls.append(1) or [])
+    second = client.get(url)
+    assert second.get_data() == first.get_data() and calls == []
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    other_language = client.get(url, headers={"Accept-Language": "en"})  # PE's default is es
+    assert calls == [1] and other_language.status_code == 200  # built once for English

@@ -5,6 +5,8 @@ import datetime as dt
 import hashlib
 import json
 import re
+import threading
+import time
 
 from flask import Blueprint, Response, current_app, request
 from flask_babel import get_locale, gettext
@@ -33,15 +35,63 @@ def _lang() -> str:
     return str(get_locale() or deployment().default_language)
 
 
-def cached_json(data: dict, max_age: int) -> Response:
-    """JSON with Cache-Control and a strong ETag; 304 when the client already has it."""
+def _encode(data: dict) -> tuple[str, str]:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    tag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    return body, hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+def _respond(body: str, tag: str, max_age: int) -> Response:
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
                "Vary": "Accept-Language"}
     if request.if_none_match.contains(tag):
         return Response(status=304, headers=headers)
     return Response(body, status=200, mimetype="application/json", headers=headers)
+
+
+def cached_json(data: dict, max_age: int) -> Response:
+    """JSON with Cache-Control and a strong ETag; 304 when the client already has it."""
+    return _respond(*_encode(data), max_age)
+
+
+class AnswerCache:
+    """Encoded public answers kept for a few seconds, per process and per app.
+
+    Public availability is read far more than it changes (Co-WIN served it from a CDN):
+    one answer per (endpoint, parameters, language) is built, encoded and hashed once,
+    and a request that already has it (If-None-Match) costs no database work at all.
+    Bookings stay exact: they take places in the database, never from here.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 4096):
+        self.ttl, self.max_entries = ttl, max_entries
+        self._entries: dict = {}
+        self._lock = threading.Lock()
+
+    def get_or_build(self, key, build) -> tuple[str, str]:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit and hit[0] > now:
+                return hit[1], hit[2]
+        body, tag = _encode(build())
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                for old in sorted(self._entries, key=lambda k: self._entries[k][0])[
+                        : self.max_entries // 4]:
+                    self._entries.pop(old, None)
+            self._entries[key] = (now + self.ttl, body, tag)
+        return body, tag
+
+
+# How long a search answer is reused. Short, so people see places go as they are booked.
+ANSWER_TTL_SECONDS = 10
+
+
+def cached_search(build) -> Response:
+    cache = current_app.extensions.setdefault("cowin_kit.answers",
+                                              AnswerCache(ANSWER_TTL_SECONDS))
+    key = (request.path, tuple(sorted(request.args.items(multi=True))), _lang())
+    return _respond(*cache.get_or_build(key, build), SEARCH_MAX_AGE)
 
 
 def _date_arg(name: str = "date") -> dt.date:
@@ -125,32 +175,37 @@ def genders():
 @bp.get("/appointment/sessions/public/findByPin")
 def find_by_pin():
     pincode, day = _pincode(), _date_arg()
-    return cached_json({"sessions": search.find_sessions(db_session(), _lang(), day,
-                                                         pincode=pincode)}, SEARCH_MAX_AGE)
+    return cached_search(lambda: {"sessions": search.find_sessions(
+        db_session(), _lang(), day, pincode=pincode)})
 
 
 @bp.get("/appointment/sessions/public/findByDistrict")
 def find_by_district():
     district_id, day = _int_arg("district_id"), _date_arg()
-    _district(district_id)
-    return cached_json({"sessions": search.find_sessions(db_session(), _lang(), day,
-                                                         district_id=district_id)},
-                       SEARCH_MAX_AGE)
+
+    def build():
+        _district(district_id)
+        return {"sessions": search.find_sessions(db_session(), _lang(), day,
+                                                 district_id=district_id)}
+    return cached_search(build)
 
 
 @bp.get("/appointment/sessions/public/calendarByPin")
 def calendar_by_pin():
     pincode, day = _pincode(), _date_arg()
-    return cached_json({"centers": search.calendar(db_session(), _lang(), day,
-                                                   pincode=pincode)}, SEARCH_MAX_AGE)
+    return cached_search(lambda: {"centers": search.calendar(db_session(), _lang(), day,
+                                                             pincode=pincode)})
 
 
 @bp.get("/appointment/sessions/public/calendarByDistrict")
 def calendar_by_district():
     district_id, day = _int_arg("district_id"), _date_arg()
-    _district(district_id)
-    return cached_json({"centers": search.calendar(db_session(), _lang(), day,
-                                                   district_id=district_id)}, SEARCH_MAX_AGE)
+
+    def build():
+        _district(district_id)
+        return {"centers": search.calendar(db_session(), _lang(), day,
+                                           district_id=district_id)}
+    return cached_search(build)
 
 
 @bp.get("/appointment/centers/public/findByLatLong")

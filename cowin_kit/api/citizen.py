@@ -6,9 +6,11 @@ appointment answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask_babel import force_locale, get_translations
 from sqlalchemy import select
 
 from cowin_kit.api import public
@@ -18,7 +20,7 @@ from cowin_kit.app import db_session, deployment
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
-from cowin_kit.scheduling import booking
+from cowin_kit.scheduling import booking, slip
 from cowin_kit.scheduling.models import Appointment
 from cowin_kit.scheduling.search import centre_fields
 from cowin_kit.vaccination.models import Dose
@@ -232,3 +234,52 @@ for _rule, _view in (("findByPin", public.find_by_pin), ("findByDistrict", publi
 def certificate_download():
     raise ApiError(404, N_("Certificates are not issued by this deployment yet."),
                    code="CERTIFICATES_NOT_AVAILABLE")
+
+
+def _slip_language() -> str:
+    """The slip's language: the request's choice (?lang=, cookie, Accept-Language) first,
+    else the account's language, else the deployment's default."""
+    offered = deployment().languages
+    if request.args.get("lang") or request.cookies.get("lang") or request.accept_languages:
+        return public._lang()
+    account_lang = getattr(g.account, "language", None)
+    return account_lang if account_lang in offered else deployment().default_language
+
+
+def _wants_html() -> bool:
+    fmt = request.args.get("format", "").lower()
+    if fmt in ("html", "pdf"):
+        return fmt == "html"
+    best = request.accept_mimetypes.best_match(["application/pdf", "text/html"])
+    return best == "text/html" and (request.accept_mimetypes["text/html"]
+                                    > request.accept_mimetypes["application/pdf"])
+
+
+@bp.get("/appointment/appointmentslip/download")
+@login_required
+def appointment_slip():
+    """The appointment slip of one of the caller's appointments: a PDF (Co-WIN's endpoint),
+    or the same slip as an HTML page when the client prefers text/html (or ?format=html)."""
+    raw = request.args.get("appointment_id", "")
+    try:
+        appointment_id = str(uuid.UUID(raw))
+    except ValueError:
+        raise ApiError(400) from None
+    session = db_session()
+    appointment = session.scalar(select(Appointment).join(Beneficiary).where(
+        Appointment.id == appointment_id, Beneficiary.account_id == g.account.id))
+    if appointment is None:
+        raise ApiError(404, booking.MSG_NO_APPOINTMENT)
+    lang = _slip_language()
+    data = slip.slip_data(session, appointment)
+    headers = {"Cache-Control": "private, no-store", "Vary": "Accept, Accept-Language, Cookie"}
+    with force_locale(lang):
+        if _wants_html():
+            page = render_template("slip.html", slip=data, lang=lang,
+                                   qr_svg=slip.qr_svg(data["appointment_id"]),
+                                   centre=data["centre_names"].get(lang) or data["centre_name"])
+            return Response(page, mimetype="text/html", headers=headers)
+        pdf = slip.cached_pdf(data, lang, get_translations())
+    headers["Content-Disposition"] = (
+        f'attachment; filename="appointment-slip-{data["appointment_id"]}.pdf"')
+    return Response(pdf, mimetype="application/pdf", headers=headers)

@@ -113,6 +113,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_public.bp)
     app.register_blueprint(api_auth.bp)
     app.register_blueprint(api_citizen.bp)
+    from cowin_kit.api import openapi as api_openapi
+
+    app.register_blueprint(api_openapi.bp)
     return app
 
 

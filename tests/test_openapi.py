@@ -117,7 +117,7 @@ def test_the_document_is_cached_per_process(docs_app):
 
 
 def test_api_page_lists_the_endpoints(docs_app):
-    response = docs_app.test_client().get("/api")
+    response = docs_app.test_client().get("/api", headers={"Accept-Language": "en"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "findByDistrict" in html and "/api/v2/auth/public/generateOTP" in html

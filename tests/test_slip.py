@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cowin_kit.scheduling import slip
 from cowin_kit.scheduling.models import Appointment
-from tests.test_api_citizen import _login, _open_session, _register, ana, dni_type, other  # noqa: F401
+from test_api_citizen import _login, _open_session, _register, ana, dni_type, other  # noqa: F401
 
 URL = "/api/v2/appointment/appointmentslip/download"
 SCRIPTS = ["ar", "hi", "ta", "te", "es", "uk", "vi", "ckb", "bn"]

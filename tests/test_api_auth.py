@@ -91,3 +91,12 @@ def test_logout_revokes_the_token(client, cowin_kit_instance):
     auth = {"Authorization": f"Bearer {token}"}
     assert client.post("/api/v2/auth/logout", headers=auth).status_code == 200
     assert client.post("/api/v2/auth/logout", headers=auth).status_code == 401
+
+
+def test_a_public_txn_cannot_be_confirmed_as_a_partner(client, cowin_kit_instance):
+    txn = client.post("/api/v2/auth/public/generateOTP", json={"mobile": MOBILE}).get_json()["txnId"]
+    digest = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    r = client.post("/api/v2/auth/confirmOTP", json={"otp": digest, "txnId": txn})
+    assert r.status_code == 400
+    assert client.post("/api/v2/auth/public/confirmOTP",
+                       json={"otp": digest, "txnId": txn}).status_code == 200

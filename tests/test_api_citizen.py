@@ -145,3 +145,67 @@ def test_authenticated_search_twins(client, ana):
     r = client.get("/api/v2/appointment/sessions/findByPin?pincode=15001&date=01-01-2030",
                    headers=ana)
     assert r.status_code == 200 and "sessions" in r.get_json()
+
+
+def test_the_family_limit_holds_under_parallel_requests(app, ana, dni_type):
+    import threading
+
+    barrier = threading.Barrier(12)
+    statuses = []
+
+    def register(i):
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(_register(client, ana, dni_type, f"4055{i:04d}").status_code)
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(200) == 4 and statuses.count(409) == 8
+
+
+@pytest.mark.parametrize("body,status", [
+    ({"name": None}, 400),
+    ({"name": ["Ana"]}, 400),
+    ({"photo_id_number": None}, 400),
+    ({"photo_id_type": 10 ** 30}, 400),
+    ({"birth_year": 10 ** 30}, 400),
+])
+def test_wrong_types_are_refused_not_stored(client, ana, dni_type, body, status):
+    values = {"name": "Ana Quispe", "birth_year": "1980", "gender_id": 2,
+              "photo_id_type": dni_type, "photo_id_number": "40999999"}
+    values.update(body)
+    r = client.post("/api/v2/registration/beneficiary/new", headers=ana, json=values)
+    assert r.status_code == status, r.get_json()
+    assert client.get("/api/v2/appointment/beneficiaries",
+                      headers=ana).get_json()["beneficiaries"] == []
+
+
+def test_absurd_slots_and_dates_are_400(client, ana, dni_type, database):
+    ref = _register(client, ana, dni_type, "40123499").get_json()["beneficiary_reference_id"]
+    session_id, _slot = _open_session(database)
+    r = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": "1" * 5000, "beneficiaries": [ref]})
+    assert r.status_code == 400
+    for path in ("calendarByPin?pincode=15001", "findByPin?pincode=15001"):
+        r = client.get(f"/api/v2/appointment/sessions/public/{path}&date=31-12-9999")
+        assert r.status_code == 400
+
+
+def test_logged_in_search_answers_are_private(client, ana):
+    r = client.get("/api/v2/appointment/sessions/findByPin?pincode=15001&date=01-01-2030",
+                   headers=ana)
+    assert r.headers["Cache-Control"].startswith("private")
+    public = client.get("/api/v2/appointment/sessions/public/findByPin?pincode=15001"
+                        "&date=01-01-2030")
+    assert "Cookie" in public.headers["Vary"] and public.headers["Cache-Control"].startswith(
+        "public")
+
+
+def test_query_junk_does_not_grow_the_answer_cache(app, client):
+    url = "/api/v2/appointment/sessions/public/findByPin?pincode=15001&date=01-01-2030"
+    for i in range(20):
+        assert client.get(f"{url}&x={i}").status_code == 200
+    assert len(app.extensions["cowin_kit.answers"]._entries) == 1

@@ -254,8 +254,8 @@ def _refusal(txn: OtpTransaction, settings, now: datetime) -> LoginError | None:
 
 
 def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
-                now: datetime | None = None, lang: str | None = None
-                ) -> tuple[str, bool]:
+                now: datetime | None = None, lang: str | None = None,
+                purpose: str | None = None) -> tuple[str, bool]:
     """Check the OTP of a transaction; returns (token, is_new_account).
 
     ``otp_sha256`` is the SHA-256 hex digest of the code (any case). Every try counts,
@@ -271,7 +271,8 @@ def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
     except (ValueError, AttributeError, TypeError):
         raise InvalidTransaction(MSG_TXN_INVALID, field="txnId") from None
     txn = session.get(OtpTransaction, txn_key)
-    if txn is None:
+    if txn is None or (purpose is not None and txn.purpose != purpose):
+        # A public txnId is not confirmed at the partner endpoint, nor the reverse.
         raise InvalidTransaction(MSG_TXN_INVALID, field="txnId")
     digest = otp_sha256.strip().lower() if isinstance(otp_sha256, str) else ""
     if not _HEX64.match(digest):

@@ -53,14 +53,14 @@ def _generate(purpose: str):
     return jsonify({"txnId": txn})
 
 
-def _confirm():
+def _confirm(purpose: str):
     data = _json_body()
     session = db_session()
     try:
         token, is_new = otp.confirm_otp(session, txn_id=_text(data, "txnId"),
                                         otp_sha256=_text(data, "otp"),
                                         settings=deployment().settings,
-                                        lang=str(get_locale() or ""))
+                                        lang=str(get_locale() or ""), purpose=purpose)
     except otp.LoginError as exc:
         session.rollback()
         raise _login_error(exc) from None
@@ -77,7 +77,7 @@ def public_generate_otp():
 @bp.post("/auth/public/confirmOTP")
 @limiter.limit(CONFIRM_PER_IP)
 def public_confirm_otp():
-    token, _ = _confirm()
+    token, _ = _confirm("public")
     return jsonify({"token": token})
 
 
@@ -90,7 +90,7 @@ def partner_generate_otp():
 @bp.post("/auth/confirmOTP")
 @limiter.limit(CONFIRM_PER_IP)
 def partner_confirm_otp():
-    token, is_new = _confirm()
+    token, is_new = _confirm("partner")
     return jsonify({"token": token, "isNewAccount": "Y" if is_new else "N"})
 
 

@@ -63,19 +63,26 @@ def _own_beneficiaries(refs) -> list[Beneficiary]:
 def new_beneficiary():
     dep = deployment()
     data = _body()
-    doc = db_session().get(IdDocumentType, data.get("photo_id_type")) if isinstance(
-        data.get("photo_id_type"), int) else None
+    doc_id = data.get("photo_id_type")
+    doc = db_session().get(IdDocumentType, doc_id) if (
+        isinstance(doc_id, int) and not isinstance(doc_id, bool) and 0 < doc_id < 2 ** 31
+    ) else None
     gender = GENDER_BY_ID.get(data.get("gender_id")) if isinstance(data.get("gender_id"),
                                                                    int) else None
+    raw_year = data.get("birth_year", "")
     try:
-        birth_year = int(str(data.get("birth_year", "")))
+        birth_year = int(raw_year) if isinstance(raw_year, (str, int)) and not isinstance(
+            raw_year, bool) and len(str(raw_year)) <= 4 else -1
     except ValueError:
         birth_year = -1
+    # Text fields must be text: a null or a list is refused, never stored as "None".
+    name = data.get("name") if isinstance(data.get("name"), str) else ""
+    number = data.get("photo_id_number") if isinstance(data.get("photo_id_number"), str) else ""
     ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
     try:
         person = registration.register_beneficiary(
             db_session(), ctx, document_code=doc.code if doc else "",
-            id_number=str(data.get("photo_id_number", "")), name=str(data.get("name", "")),
+            id_number=number, name=name,
             birth_year=birth_year, gender=gender or "", account_id=g.account.id,
             max_per_account=dep.profile["max_beneficiaries_per_mobile"],
             language=g.account.language, current_year=_today().year)
@@ -222,11 +229,22 @@ def cancel():
     return Response(status=204)
 
 
+def _private(view):
+    """A logged-in answer may be cached by the browser only, never by a shared cache."""
+    def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)
+        response.headers["Cache-Control"] = "private, max-age=30"
+        return response
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
 # The authenticated twins of the public search (same answers; Co-WIN clients call either).
 for _rule, _view in (("findByPin", public.find_by_pin), ("findByDistrict", public.find_by_district),
                      ("calendarByPin", public.calendar_by_pin),
                      ("calendarByDistrict", public.calendar_by_district)):
-    bp.add_url_rule(f"/appointment/sessions/{_rule}", f"auth_{_rule}", login_required(_view))
+    bp.add_url_rule(f"/appointment/sessions/{_rule}", f"auth_{_rule}",
+                    login_required(_private(_view)))
 
 
 @bp.get("/registration/certificate/download")

@@ -41,8 +41,9 @@ def _encode(data: dict) -> tuple[str, str]:
 
 
 def _respond(body: str, tag: str, max_age: int) -> Response:
+    # The answer's language may come from the lang cookie too: shared caches must know.
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
-               "Vary": "Accept-Language"}
+               "Vary": "Accept-Language, Cookie"}
     if request.if_none_match.contains(tag):
         return Response(status=304, headers=headers)
     return Response(body, status=200, mimetype="application/json", headers=headers)
@@ -87,20 +88,25 @@ class AnswerCache:
 ANSWER_TTL_SECONDS = 10
 
 
-def cached_search(build) -> Response:
+def cached_search(build, *params) -> Response:
+    """``params`` are the parsed parameters the answer depends on: junk in the query string
+    cannot add entries."""
     cache = current_app.extensions.setdefault("cowin_kit.answers",
                                               AnswerCache(ANSWER_TTL_SECONDS))
-    key = (request.path, tuple(sorted(request.args.items(multi=True))), _lang())
+    key = (request.path, params, _lang())
     return _respond(*cache.get_or_build(key, build), SEARCH_MAX_AGE)
 
 
 def _date_arg(name: str = "date") -> dt.date:
     raw = request.args.get(name, "")
     try:
-        return dt.datetime.strptime(raw, "%d-%m-%Y").date()
+        day = dt.datetime.strptime(raw, "%d-%m-%Y").date()
     except ValueError:
         raise ApiError(400, N_("%(name)s must be a date written DD-MM-YYYY, e.g. 21-05-2021."),
                        name=name) from None
+    if not 2000 <= day.year <= 2100:  # also keeps date arithmetic far from its limits
+        raise ApiError(400)
+    return day
 
 
 def _int_arg(name: str) -> int:
@@ -176,7 +182,7 @@ def genders():
 def find_by_pin():
     pincode, day = _pincode(), _date_arg()
     return cached_search(lambda: {"sessions": search.find_sessions(
-        db_session(), _lang(), day, pincode=pincode)})
+        db_session(), _lang(), day, pincode=pincode)}, pincode, day)
 
 
 @bp.get("/appointment/sessions/public/findByDistrict")
@@ -187,14 +193,14 @@ def find_by_district():
         _district(district_id)
         return {"sessions": search.find_sessions(db_session(), _lang(), day,
                                                  district_id=district_id)}
-    return cached_search(build)
+    return cached_search(build, district_id, day)
 
 
 @bp.get("/appointment/sessions/public/calendarByPin")
 def calendar_by_pin():
     pincode, day = _pincode(), _date_arg()
     return cached_search(lambda: {"centers": search.calendar(db_session(), _lang(), day,
-                                                             pincode=pincode)})
+                                                             pincode=pincode)}, pincode, day)
 
 
 @bp.get("/appointment/sessions/public/calendarByDistrict")
@@ -205,7 +211,7 @@ def calendar_by_district():
         _district(district_id)
         return {"centers": search.calendar(db_session(), _lang(), day,
                                            district_id=district_id)}
-    return cached_search(build)
+    return cached_search(build, district_id, day)
 
 
 @bp.get("/appointment/centers/public/findByLatLong")

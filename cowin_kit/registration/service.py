@@ -102,6 +102,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     from cowin_kit.plugins.interfaces import InvalidIdNumber
 
     if account_id is not None and max_per_account is not None:
+        _lock_account(session, account_id)  # count and insert as one, whatever the concurrency
         registered = session.scalar(select(func.count()).select_from(Beneficiary)
                                     .where(Beneficiary.account_id == account_id)) or 0
         if registered >= max_per_account:
@@ -144,6 +145,20 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         session.rollback()
         raise DuplicateId("id_number", MSG_DUPLICATE) from None
     return person
+
+
+def _lock_account(session: Session, account_id: int) -> None:
+    """Serialise registrations of one account: a row lock on PostgreSQL, the database write
+    lock on SQLite (taken before reading, as booking does)."""
+    from cowin_kit.accounts.models import CitizenAccount
+
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(select(CitizenAccount.id).where(CitizenAccount.id == account_id)
+                    .with_for_update())
 
 
 def _record(person: Beneficiary, result) -> None:

@@ -203,6 +203,8 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
     found = None
     if isinstance(slot, bool):
         slot = None
+    if isinstance(slot, str) and len(slot) > 40:  # no slot is written that long
+        raise BookingError(N_("The slot is not valid."), "slot")
     if isinstance(slot, str) and slot.strip().isdigit():
         slot = int(slot)
     if isinstance(slot, int):

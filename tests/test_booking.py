@@ -417,3 +417,18 @@ def test_two_hundred_concurrent_bookings_fill_exactly_ten_places(app, database, 
             SessionCapacity.session_id == session_id)) == 10
         assert len(s.scalars(select(Appointment).where(
             Appointment.session_id == session_id)).all()) == 10
+
+
+def test_todays_slots_that_have_ended_cannot_be_booked(w):
+    vs = w.session(date=TODAY)
+    acc = w.account()
+    people = [w.person(acc)]
+    with pytest.raises(BookingError) as info:
+        booking.schedule(w.s, account_id=acc.id, beneficiary_ids=[p.id for p in people],
+                         session_id=vs.id, slot="09:00", dose=1, today=TODAY,
+                         now=dt.time(12, 30))
+    assert info.value.field == "slot" and "ended" in str(info.value)
+    made = booking.schedule(w.s, account_id=acc.id, beneficiary_ids=[p.id for p in people],
+                            session_id=vs.id, slot="09:00", dose=1, today=TODAY,
+                            now=dt.time(10, 30))  # still open until 11:00
+    assert len(made) == 1

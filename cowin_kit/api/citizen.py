@@ -31,8 +31,12 @@ register(bp)
 GENDER_BY_ID = {i: label for i, label, _text in public.GENDERS}
 
 
+def _local_now() -> dt.datetime:
+    return dt.datetime.now(ZoneInfo(deployment().timezone))
+
+
 def _today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
+    return _local_now().date()
 
 
 def _body() -> dict:
@@ -174,7 +178,7 @@ def schedule():
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_ids=[p.id for p in people],
                                 session_id=data.get("session_id"), slot=data.get("slot"),
-                                dose=dose, today=_today())
+                                dose=dose, today=_today(), now=_local_now().time())
     except booking.BookingError as exc:
         db_session().rollback()
         raise _refused(exc) from None
@@ -191,7 +195,7 @@ def reschedule():
         booking.reschedule(db_session(), account_id=g.account.id,
                            appointment_id=data.get("appointment_id"),
                            session_id=data.get("session_id"), slot=data.get("slot"),
-                           today=_today(),
+                           today=_today(), now=_local_now().time(),
                            max_reschedules=deployment().settings["MAX_RESCHEDULES"])
     except booking.BookingError as exc:
         db_session().rollback()

@@ -318,8 +318,17 @@ def _secret_code() -> str:
 
 # --- schedule, reschedule, cancel ------------------------------------------------------
 
+def _check_slot_open(vs: VaccinationSession, chosen: Slot, today: dt.date,
+                     now: dt.time | None) -> None:
+    """Nothing in the past: today's slots that have ended cannot be booked. ``now`` is the
+    local time in the deployment's time zone (None skips the check, e.g. in imports)."""
+    if now is not None and vs.date == today and chosen.ends.replace(tzinfo=None) <= now:
+        raise BookingError(N_("This time slot has already ended; choose a later one."), "slot")
+
+
 def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
-             session_id, slot, dose: int, today: dt.date) -> list[Appointment]:
+             session_id, slot, dose: int, today: dt.date,
+             now: dt.time | None = None) -> list[Appointment]:
     """Book one or more of the account's beneficiaries into a session's slot for ``dose``."""
     if not isinstance(dose, int) or isinstance(dose, bool) or dose < 1:
         raise BookingError(N_("The dose must be 1 or more."), "dose")
@@ -327,6 +336,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
     people = _account_beneficiaries(session, account_id, beneficiary_ids)
     vs = _load_session(session, session_id, today)
     chosen = _resolve_slot(vs, slot)
+    _check_slot_open(vs, chosen, today, now)
     for person in people:
         check_eligible(session, person, vs, dose)
         if _close_missed(session, person, today) is not None:
@@ -353,7 +363,8 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
 
 
 def reschedule(session: Session, *, account_id: int, appointment_id, session_id, slot,
-               today: dt.date, max_reschedules: int) -> Appointment:
+               today: dt.date, max_reschedules: int,
+               now: dt.time | None = None) -> Appointment:
     """Move an active appointment to another session or slot; its place moves with it."""
     _begin_write(session)
     appt = _account_appointment(session, account_id, appointment_id)
@@ -366,6 +377,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
                           "allowed."), "appointment_id", count=appt.reschedule_count)
     vs = _load_session(session, session_id, today)
     chosen = _resolve_slot(vs, slot)
+    _check_slot_open(vs, chosen, today, now)
     person = session.get(Beneficiary, appt.beneficiary_id)
     check_eligible(session, person, vs, appt.dose_number)
     old = (appt.session_id, appt.dose_number)

@@ -209,3 +209,15 @@ def test_query_junk_does_not_grow_the_answer_cache(app, client):
     for i in range(20):
         assert client.get(f"{url}&x={i}").status_code == 200
     assert len(app.extensions["cowin_kit.answers"]._entries) == 1
+
+
+def test_priority_groups_are_checked_against_the_profile(client, ana, dni_type):
+    ok = client.post("/api/v2/registration/beneficiary/new", headers=ana, json={
+        "name": "Rosa Huamán", "birth_year": "1975", "gender_id": 2, "photo_id_type": dni_type,
+        "photo_id_number": "40888001", "comorbidity_ind": "Y",
+        "priority_groups": ["health-workers"]})
+    assert ok.status_code == 200, ok.get_json()
+    bad = client.post("/api/v2/registration/beneficiary/new", headers=ana, json={
+        "name": "Luis Quispe", "birth_year": "1975", "gender_id": 1, "photo_id_type": dni_type,
+        "photo_id_number": "40888002", "priority_groups": ["astronauts"]})
+    assert bad.status_code == 400

@@ -432,3 +432,27 @@ def test_todays_slots_that_have_ended_cannot_be_booked(w):
                             session_id=vs.id, slot="09:00", dose=1, today=TODAY,
                             now=dt.time(10, 30))  # still open until 11:00
     assert len(made) == 1
+
+
+def test_phases_admit_by_age_or_group_once_they_have_started(w):
+    from cowin_kit.programmes.models import EligibilityPhase, Product, Programme
+
+    vs = w.session()
+    product = w.s.get(Product, vs.product_id)
+    phases = w.s.scalars(select(EligibilityPhase).where(
+        EligibilityPhase.programme_id == product.programme_id)).all()
+    for phase in phases:  # only the first phase (health workers and others) is open
+        if phase.code != "phase-1":
+            phase.starts_on = TODAY + dt.timedelta(days=365)
+    w.s.flush()
+    acc = w.account()
+    worker, neighbour = w.person(acc, name="Rosa Huamán"), w.person(acc, name="Luis Quispe")
+    worker.priority_groups = ["health-workers"]
+    w.s.flush()
+    with pytest.raises(BookingError) as info:
+        booking.schedule(w.s, account_id=acc.id, beneficiary_ids=[neighbour.id],
+                         session_id=vs.id, slot="09:00", dose=1, today=TODAY)
+    assert "not eligible yet" in str(info.value) and info.value.field == "beneficiaries"
+    made = booking.schedule(w.s, account_id=acc.id, beneficiary_ids=[worker.id],
+                            session_id=vs.id, slot="09:00", dose=1, today=TODAY)
+    assert len(made) == 1

@@ -81,6 +81,14 @@ def new_beneficiary():
         birth_year = -1
     # Text fields must be text: a null or a list is refused, never stored as "None".
     name = data.get("name") if isinstance(data.get("name"), str) else ""
+    # Co-WIN's comorbidity_ind "Y" and the profile's priority groups, as phases use them.
+    groups = data.get("priority_groups") or []
+    if not isinstance(groups, list) or not all(isinstance(x, str) for x in groups):
+        groups = ["(invalid)"]
+    if data.get("comorbidity_ind") == "Y":
+        groups = [*groups, "comorbidities"]
+    known = {"comorbidities"} | {group for programme in dep.profile["programmes"]
+                                 for phase in programme["phases"] for group in phase["groups"]}
     number = data.get("photo_id_number") if isinstance(data.get("photo_id_number"), str) else ""
     ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
     try:
@@ -89,7 +97,8 @@ def new_beneficiary():
             id_number=number, name=name,
             birth_year=birth_year, gender=gender or "", account_id=g.account.id,
             max_per_account=dep.profile["max_beneficiaries_per_mobile"],
-            language=g.account.language, current_year=_today().year)
+            language=g.account.language, current_year=_today().year,
+            priority_groups=groups, known_groups=known)
     except registration.RegistrationError as exc:
         db_session().rollback()
         raise _refused(exc) from None

@@ -212,6 +212,10 @@ class NewBeneficiaryRequest(Schema):
     gender_id = fields.Int(required=True, strict=True)
     photo_id_type = fields.Int(required=True, strict=True)
     photo_id_number = fields.Str(required=True)
+    comorbidity_ind = fields.Str(metadata={"description": '"Y" adds the comorbidities group'})
+    priority_groups = fields.List(fields.Str(), metadata={
+        "description": "Priority groups of the country profile's eligibility phases, e.g. "
+                       "health-workers"})
 
 
 class NewBeneficiaryResponse(Schema):

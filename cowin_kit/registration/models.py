@@ -36,6 +36,9 @@ class Beneficiary(Base):
     name: Mapped[str] = mapped_column(String(200))
     birth_year: Mapped[int] = mapped_column(Integer)
     gender: Mapped[str] = mapped_column(String(20))
+    # Priority groups the profile's eligibility phases admit (e.g. "health-workers",
+    # "comorbidities"), as declared at registration.
+    priority_groups: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     # The language the person reads: SMS and certificates are written in it.
     language: Mapped[str | None] = mapped_column(String(16))
     id_document_type_id: Mapped[int] = mapped_column(ForeignKey("id_document_type.id"))

@@ -92,7 +92,9 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
                          id_number: str, name: str, birth_year: int, gender: str,
                          current_year: int | None = None, account_id: int | None = None,
                          max_per_account: int | None = None,
-                         language: str | None = None) -> Beneficiary:
+                         language: str | None = None,
+                         priority_groups: list[str] | None = None,
+                         known_groups: set[str] | None = None) -> Beneficiary:
     """Check the ID with its provider, refuse a number already registered, store it as a
     keyed hash plus encrypted and masked forms, and ask the registry when the provider
     can: a registry that does not answer leaves the person ``unavailable`` (to reverify),
@@ -121,6 +123,10 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
                                                  "%(high)s."), low=year - 120, high=year)
     if gender not in GENDERS:
         raise RegistrationError("gender", N_("Choose a gender from the list."))
+    groups = sorted(set(priority_groups or []))
+    if known_groups is not None and not set(groups) <= known_groups:
+        raise RegistrationError("priority_groups",
+                                N_("This priority group is not one of the deployment's."))
     try:
         number = ids.check_id(provider, id_number)
     except InvalidIdNumber as exc:
@@ -129,7 +135,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     if session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_hash == digest)):
         raise DuplicateId("id_number", MSG_DUPLICATE)
     person = Beneficiary(reference_id=_new_reference_id(session), name=name,
-                         account_id=account_id, language=language,
+                         account_id=account_id, language=language, priority_groups=groups,
                          birth_year=birth_year, gender=gender, id_document_type=doc,
                          id_number_hash=digest,
                          id_number_encrypted=ids.encrypt_number(ctx.encryption_key, number),

@@ -258,6 +258,27 @@ def dose_history(session: Session, beneficiary_id: int, programme_id: int) -> li
         .order_by(Dose.dose_number)))
 
 
+def admitted_by_a_phase(session: Session, programme_id: int, age: int, groups: set[str],
+                        on: dt.date) -> bool:
+    """Whether a phase open on ``on`` admits this person: a phase admits those of its
+    minimum age, or in one of its groups; a phase with neither admits everyone. A
+    programme without phases admits everyone."""
+    from cowin_kit.programmes.models import EligibilityPhase
+
+    phases = session.scalars(select(EligibilityPhase)
+                             .where(EligibilityPhase.programme_id == programme_id)).all()
+    if not phases:
+        return True
+    for phase in phases:
+        if phase.starts_on is not None and phase.starts_on > on:
+            continue
+        by_age = phase.min_age_years is not None and age >= phase.min_age_years
+        by_group = bool(groups & set(phase.groups or []))
+        if by_age or by_group or (phase.min_age_years is None and not phase.groups):
+            return True
+    return False
+
+
 def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession,
                    dose: int) -> None:
     """Raise BookingError (400) unless ``person`` may take ``dose`` in session ``vs``:
@@ -269,6 +290,10 @@ def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession
     if age < low or (highs and age > min(highs)):
         raise BookingError(N_("%(name)s is not of an age for this session."), "beneficiaries",
                            name=person.name)
+    if not admitted_by_a_phase(session, product.programme_id, age,
+                               set(person.priority_groups or []), vs.date):
+        raise BookingError(N_("%(name)s is not eligible yet under the vaccination phases."),
+                           "beneficiaries", name=person.name)
     history = dose_history(session, person.id, product.programme_id)
     if dose != len(history) + 1:
         raise BookingError(N_("%(name)s's next dose is dose %(next)s."), "dose",

@@ -7,6 +7,7 @@ nothing is compiled from it.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -280,7 +281,6 @@ def init_catalogue(locales: Path, lang: str) -> Path:
         catalog = Catalog(locale=lang)
     else:
         catalog = Catalog(locale=None)
-        catalog.mime_headers  # noqa: B018 - builds the default header
         catalog._num_plurals, catalog._plural_expr = 2, "(n != 1)"
     name = (Locale.parse(lang).english_name if known else
             (pycountry.languages.get(alpha_2=lang) or pycountry.languages.get(alpha_3=lang)).name)
@@ -350,6 +350,13 @@ def extract(source_root: Path, locales: Path) -> int:
 OFFER_MIN_PERCENT = 80.0  # a partial language is offered on pages from this coverage on
 
 
+@lru_cache(maxsize=8)
+def _template_ids(pot: Path, _mtime: float) -> frozenset:
+    """The template's message ids, read once per file version (the app asks per language)."""
+    return frozenset(m.id if isinstance(m.id, str) else m.id[0]
+                     for m in read_catalogue(pot) if m.id)
+
+
 def compiled_coverage(locales: Path, lang: str) -> float:
     """Percentage of the template's messages that the compiled catalogue translates."""
     from babel.messages.mofile import read_mo
@@ -357,8 +364,8 @@ def compiled_coverage(locales: Path, lang: str) -> float:
     mo = po_path(locales, lang).with_suffix(".mo")
     if not mo.exists():
         return 0.0
-    template_ids = {m.id if isinstance(m.id, str) else m.id[0]
-                    for m in read_catalogue(locales / TEMPLATE) if m.id}
+    pot = locales / TEMPLATE
+    template_ids = _template_ids(pot, pot.stat().st_mtime)
     with mo.open("rb") as fh:
         compiled = {m.id if isinstance(m.id, str) else m.id[0] for m in read_mo(fh) if m.id}
     if not template_ids:

@@ -151,6 +151,15 @@ class Database:
         self.engine.dispose()
 
 
+def begin_write(session: Session) -> None:
+    """On SQLite, take the database write lock before reading (BEGIN IMMEDIATE), so that
+    check-then-write sequences run one at a time and wait on the busy timeout instead of
+    failing on a stale snapshot. PostgreSQL needs nothing here: callers lock rows."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def describe_db_error(exc: SQLAlchemyError, url: URL) -> str:
     """One line for an operator: what failed, without a password or a traceback."""
     safe = url.render_as_string(hide_password=True)

@@ -7,7 +7,6 @@ import pycountry
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale
-from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported for modules)
 
 from cowin_kit.paths import locales_dir
 
@@ -32,9 +31,11 @@ def available_languages(preferred: list[str], configured: list[str] | None = Non
     for lang in list(configured or []) or [*preferred, "en"]:
         if lang in out or not babel_knows(lang):  # pages need CLDR data for the language
             continue
-        if lang == "en" or lang in complete or (
-                configured and compiled_coverage(locales, lang) > 0) or (
-                compiled_coverage(locales, lang) >= OFFER_MIN_PERCENT):
+        if lang == "en" or lang in complete:
+            out.append(lang)
+            continue
+        coverage = compiled_coverage(locales, lang)
+        if coverage >= OFFER_MIN_PERCENT or (configured and coverage > 0):
             out.append(lang)
     return out or ["en"]
 

@@ -63,7 +63,8 @@ def pending_differences(db: Database) -> list:
 
 
 def make_revision(db: Database, message: str) -> None:
-    """Autogenerate a new revision (developers: `cowin-kit db revision -m ...`)."""
+    """Autogenerate a new revision from the models (developers: call it on a database
+    upgraded to head, then rename the file and its revision id to the next number)."""
     cfg = alembic_config(db)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn

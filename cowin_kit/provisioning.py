@@ -322,18 +322,3 @@ def _open_database(settings) -> Database:
         raise ProvisioningError(describe_db_error(exc, db.url) +
                                 ". Check that the server runs and the URL is right.") from None
     return db
-
-
-def instance_counts(db: Database) -> dict[str, int]:
-    """How many rows the main tables hold (for `db current` and the health page)."""
-    from sqlalchemy import func
-
-    from cowin_kit.models import Division, Facility, IdDocumentType, Programme, StaffUser
-
-    out = {}
-    with db.session() as session:
-        for label, model in (("divisions", Division), ("centres", Facility),
-                             ("programmes", Programme), ("ID document types", IdDocumentType),
-                             ("staff users", StaffUser)):
-            out[label] = session.scalar(select(func.count()).select_from(model)) or 0
-    return out

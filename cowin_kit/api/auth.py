@@ -17,7 +17,7 @@ bp = Blueprint("api_auth", __name__, url_prefix="/api/v2")
 register(bp)
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, N_("Send a JSON object in the request body."))
@@ -38,7 +38,7 @@ def _login_error(exc: otp.LoginError) -> ApiError:
 
 def _generate(purpose: str):
     dep = deployment()
-    data = _json_body()
+    data = json_body()
     lang = str(get_locale() or dep.default_language)
     session = db_session()
     try:
@@ -54,7 +54,7 @@ def _generate(purpose: str):
 
 
 def _confirm(purpose: str):
-    data = _json_body()
+    data = json_body()
     session = db_session()
     try:
         token, is_new = otp.confirm_otp(session, txn_id=_text(data, "txnId"),

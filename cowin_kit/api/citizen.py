@@ -14,7 +14,7 @@ from flask_babel import force_locale, get_translations
 from sqlalchemy import select
 
 from cowin_kit.api import public
-from cowin_kit.api.auth import login_required
+from cowin_kit.api.auth import json_body, login_required
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
 from cowin_kit.plugins.interfaces import N_
@@ -39,13 +39,6 @@ def _today() -> dt.date:
     return _local_now().date()
 
 
-def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, N_("Send a JSON object in the request body."))
-    return data
-
-
 def _refused(exc) -> ApiError:
     """A service's refusal (registration or booking) as an API error, same words."""
     return ApiError(getattr(exc, "status", 400), exc.msgid, **exc.params)
@@ -66,7 +59,7 @@ def _own_beneficiaries(refs) -> list[Beneficiary]:
 @login_required
 def new_beneficiary():
     dep = deployment()
-    data = _body()
+    data = json_body()
     doc_id = data.get("photo_id_type")
     doc = db_session().get(IdDocumentType, doc_id) if (
         isinstance(doc_id, int) and not isinstance(doc_id, bool) and 0 < doc_id < 2 ** 31
@@ -109,7 +102,7 @@ def new_beneficiary():
 @bp.post("/registration/beneficiary/delete")
 @login_required
 def delete_beneficiary():
-    (person,) = _own_beneficiaries([_body().get("beneficiary_reference_id")])
+    (person,) = _own_beneficiaries([json_body().get("beneficiary_reference_id")])
     session = db_session()
     if session.scalar(select(Dose.id).where(Dose.beneficiary_id == person.id).limit(1)):
         raise ApiError(409, N_("A person with a recorded dose cannot be deleted."))
@@ -178,7 +171,7 @@ def beneficiaries():
 @bp.post("/appointment/schedule")
 @login_required
 def schedule():
-    data = _body()
+    data = json_body()
     people = _own_beneficiaries(data.get("beneficiaries"))
     dose = data.get("dose")
     if not isinstance(dose, int):
@@ -199,7 +192,7 @@ def schedule():
 @bp.post("/appointment/reschedule")
 @login_required
 def reschedule():
-    data = _body()
+    data = json_body()
     try:
         booking.reschedule(db_session(), account_id=g.account.id,
                            appointment_id=data.get("appointment_id"),
@@ -218,7 +211,7 @@ def reschedule():
 def cancel():
     """Cancel an appointment; with ``beneficiariesToCancel``, Co-WIN's form, the listed
     people's appointments in the same session (a family booked together)."""
-    data = _body()
+    data = json_body()
     appointment_id = data.get("appointment_id")
     session = db_session()
     ids = [appointment_id]

@@ -55,13 +55,6 @@ class Profile:
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 
-    def local_name(self, item: dict, lang: str, key: str = "name") -> str:
-        """The name of a profile item (level, document, …) in ``lang``, else its default."""
-        names = item.get(key + "s") or item.get("names") or {}
-        if lang == self.default_language:
-            return item[key]
-        return names.get(lang) or item[key]
-
     def todo_count(self) -> int:
         """TODO markers left in profile.toml (a scaffold has many)."""
         try:

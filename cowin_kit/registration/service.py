@@ -157,11 +157,10 @@ def _lock_account(session: Session, account_id: int) -> None:
     """Serialise registrations of one account: a row lock on PostgreSQL, the database write
     lock on SQLite (taken before reading, as booking does)."""
     from cowin_kit.accounts.models import CitizenAccount
+    from cowin_kit.db import begin_write
 
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        if not conn.connection.dbapi_connection.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    begin_write(session)
+    if session.get_bind().dialect.name == "sqlite":
         return
     session.execute(select(CitizenAccount.id).where(CitizenAccount.id == account_id)
                     .with_for_update())

@@ -24,7 +24,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cowin_kit.db import utcnow
+from cowin_kit.db import begin_write, utcnow
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import DoseRule, Product, Programme
 from cowin_kit.registration.models import Beneficiary
@@ -123,18 +123,6 @@ def create_session(session: Session, facility: Facility, date: dt.date, product:
 
 
 # --- the transaction -----------------------------------------------------------------------
-
-def _begin_write(session: Session) -> None:
-    """On SQLite, take the write lock before reading, so concurrent bookings queue on the
-    busy timeout rather than fail when their read snapshot turns stale. PostgreSQL needs
-    nothing: the conditional UPDATE locks the capacity row."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        return
-    dbapi = conn.connection.dbapi_connection
-    if not dbapi.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
 
 def _take_places(session: Session, session_id: str, dose: int, count: int) -> None:
     taken = session.execute(
@@ -357,7 +345,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
     """Book one or more of the account's beneficiaries into a session's slot for ``dose``."""
     if not isinstance(dose, int) or isinstance(dose, bool) or dose < 1:
         raise BookingError(N_("The dose must be 1 or more."), "dose")
-    _begin_write(session)
+    begin_write(session)
     people = _account_beneficiaries(session, account_id, beneficiary_ids)
     vs = _load_session(session, session_id, today)
     chosen = _resolve_slot(vs, slot)
@@ -391,7 +379,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
                today: dt.date, max_reschedules: int,
                now: dt.time | None = None) -> Appointment:
     """Move an active appointment to another session or slot; its place moves with it."""
-    _begin_write(session)
+    begin_write(session)
     appt = _account_appointment(session, account_id, appointment_id)
     if appt.status != "booked":
         raise Conflict(N_("This appointment is no longer active."), "appointment_id")
@@ -442,7 +430,7 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
         raise BookingError(N_("Choose at least one appointment."), "appointment_id")
     if len(set(map(str, ids))) != len(ids):
         raise BookingError(N_("An appointment is listed twice."), "appointment_id")
-    _begin_write(session)
+    begin_write(session)
     appts = [_account_appointment(session, account_id, i) for i in ids]
     for appt in appts:
         if appt.status != "booked":

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.programmes.models import Product
-from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
+from cowin_kit.scheduling.models import Facility, Slot, VaccinationSession
 
 
 def _levels(division: Division | None) -> dict[int, Division]:

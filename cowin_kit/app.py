@@ -66,6 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings["SESSION_COOKIE_SECURE"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # A web login lasts as long as an API token; the token's own expiry is what counts.
+        PERMANENT_SESSION_LIFETIME=60 * settings["TOKEN_TTL_MINUTES"],
         JSON_SORT_KEYS=False,
     )
     app.config.update(flask_config)
@@ -116,6 +118,9 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.api import openapi as api_openapi
 
     app.register_blueprint(api_openapi.bp)
+    from cowin_kit.portal import views as portal_views
+
+    app.register_blueprint(portal_views.bp)
     return app
 
 

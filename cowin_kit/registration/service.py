@@ -114,19 +114,8 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     provider = ctx.providers.get(document_code)
     if doc is None or provider is None:
         raise RegistrationError("id_type", N_("This ID document type is not accepted here."))
-    name = " ".join((name or "").split())
-    if not name or len(name) > 200:
-        raise RegistrationError("name", N_("Enter the name as on the ID document."))
-    year = current_year or utcnow().year
-    if not isinstance(birth_year, int) or not year - 120 <= birth_year <= year:
-        raise RegistrationError("birth_year", N_("Enter a year of birth between %(low)s and "
-                                                 "%(high)s."), low=year - 120, high=year)
-    if gender not in GENDERS:
-        raise RegistrationError("gender", N_("Choose a gender from the list."))
-    groups = sorted(set(priority_groups or []))
-    if known_groups is not None and not set(groups) <= known_groups:
-        raise RegistrationError("priority_groups",
-                                N_("This priority group is not one of the deployment's."))
+    name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
+                                  current_year)
     try:
         number = ids.check_id(provider, id_number)
     except InvalidIdNumber as exc:
@@ -151,6 +140,98 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         session.rollback()
         raise DuplicateId("id_number", MSG_DUPLICATE) from None
     return person
+
+
+def _check_details(name: str, birth_year, gender: str, priority_groups, known_groups,
+                   current_year: int | None) -> tuple[str, list[str]]:
+    """The checks shared by registering and editing; returns the tidied name and groups."""
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise RegistrationError("name", N_("Enter the name as on the ID document."))
+    year = current_year or utcnow().year
+    if not isinstance(birth_year, int) or not year - 120 <= birth_year <= year:
+        raise RegistrationError("birth_year", N_("Enter a year of birth between %(low)s and "
+                                                 "%(high)s."), low=year - 120, high=year)
+    if gender not in GENDERS:
+        raise RegistrationError("gender", N_("Choose a gender from the list."))
+    groups = sorted(set(priority_groups or []))
+    if known_groups is not None and not set(groups) <= known_groups:
+        raise RegistrationError("priority_groups",
+                                N_("This priority group is not one of the deployment's."))
+    return name, groups
+
+
+MSG_NOT_FOUND = N_("This beneficiary does not exist.")
+MSG_HAS_DOSE = N_("A person with a recorded dose cannot be deleted.")
+MSG_EDIT_HAS_DOSE = N_("A person with a recorded dose cannot be changed here; ask at a "
+                       "vaccination centre to correct the record.")
+
+
+class BeneficiaryNotFound(RegistrationError):
+    """Unknown, or another account's (the same answer, so nobody can probe)."""
+
+    status = 404
+
+
+class HasDoses(RegistrationError):
+    status = 409
+
+
+def account_beneficiary(session: Session, account_id: int, reference_id) -> Beneficiary:
+    """One of the account's beneficiaries by its 14-digit reference id."""
+    person = None
+    if isinstance(reference_id, str) and reference_id.isdigit() and len(reference_id) <= 20:
+        person = session.scalar(select(Beneficiary).where(
+            Beneficiary.reference_id == reference_id, Beneficiary.account_id == account_id))
+    if person is None:
+        raise BeneficiaryNotFound("beneficiary", MSG_NOT_FOUND)
+    return person
+
+
+def _has_doses(session: Session, person: Beneficiary) -> bool:
+    from cowin_kit.vaccination.models import Dose
+
+    return session.scalar(select(Dose.id).where(Dose.beneficiary_id == person.id)
+                          .limit(1)) is not None
+
+
+def update_beneficiary(session: Session, *, account_id: int, reference_id: str, name: str,
+                       birth_year: int, gender: str, priority_groups: list[str] | None = None,
+                       known_groups: set[str] | None = None,
+                       current_year: int | None = None) -> Beneficiary:
+    """Correct a member's name, year of birth, gender or priority groups. Refused once a
+    dose is recorded (the vaccination record must match what was given). The ID document
+    is not edited: it is what makes the person unique; remove the member and add them
+    again to change it. Flushed; the caller commits."""
+    person = account_beneficiary(session, account_id, reference_id)
+    if _has_doses(session, person):
+        raise HasDoses("beneficiary", MSG_EDIT_HAS_DOSE)
+    person.name, person.priority_groups = _check_details(
+        name, birth_year, gender, priority_groups, known_groups, current_year)
+    person.birth_year, person.gender = birth_year, gender
+    session.flush()
+    return person
+
+
+def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) -> None:
+    """Remove a member who has no recorded dose; an active appointment is cancelled first,
+    so its place goes back to the session. Flushed; the caller commits."""
+    from cowin_kit.scheduling import booking
+    from cowin_kit.scheduling.models import Appointment
+
+    person = account_beneficiary(session, account_id, reference_id)
+    if _has_doses(session, person):
+        raise HasDoses("beneficiary", MSG_HAS_DOSE)
+    active = session.scalars(select(Appointment.id).where(
+        Appointment.beneficiary_id == person.id, Appointment.status == "booked")).all()
+    if active:
+        booking.cancel(session, account_id=account_id, appointment_ids=active)
+    for appointment in session.scalars(select(Appointment).where(
+            Appointment.beneficiary_id == person.id)):
+        session.delete(appointment)
+    session.flush()
+    session.delete(person)
+    session.flush()
 
 
 def _lock_account(session: Session, account_id: int) -> None:

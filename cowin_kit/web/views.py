@@ -39,6 +39,7 @@ _ERRORS = {
     400: (_l("Bad request"), _l("The request could not be understood. Check the address and try again.")),
     404: (_l("Page not found"), _l("There is no page at this address. It may have moved; start again from the home page.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    429: (_l("Too many attempts"), _l("There were too many attempts from your connection. Wait a minute and try again.")),
     500: (_l("Something went wrong"), _l("The service had a problem and nothing was changed. Please try again in a few minutes.")),
     503: (_l("Service temporarily unavailable"), _l("The service cannot reach its data right now. Nothing was changed; please try again in a few minutes.")),
 }

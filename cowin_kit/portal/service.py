@@ -1,0 +1,141 @@
+"""What the citizen portal shows: a family's members and appointments, and search results
+narrowed by the portal's filters. No Flask here: the pages only render these."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from cowin_kit.programmes.models import Product
+from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling.models import Appointment, VaccinationSession
+from cowin_kit.scheduling.search import centre_fields
+from cowin_kit.vaccination.models import Dose
+
+
+@dataclass
+class AppointmentView:
+    id: str
+    date: dt.date
+    starts: dt.time
+    ends: dt.time
+    dose: int
+    vaccine: str
+    centre: str
+    address: str
+    district: str
+    secret_code: str
+    reschedule_count: int
+    session_id: str
+    past: bool
+
+
+@dataclass
+class Member:
+    reference_id: str
+    name: str
+    birth_year: int
+    gender: str
+    id_type: str
+    id_masked: str
+    verification: str
+    priority_groups: list[str]
+    doses: list[tuple[int, dt.date, str]] = field(default_factory=list)  # (number, date, vaccine)
+    appointment: AppointmentView | None = None
+
+    @property
+    def next_dose(self) -> int:
+        return len(self.doses) + 1
+
+    @property
+    def can_change(self) -> bool:
+        """Edit and delete only while no dose is recorded (the services enforce it too)."""
+        return not self.doses
+
+
+def _local(names: dict | None, default: str, lang: str) -> str:
+    return (names or {}).get(lang) or default
+
+
+def family(session: Session, account_id: int, lang: str, today: dt.date) -> list[Member]:
+    """The account's members, oldest registration first, each with their doses and their
+    active appointment (centre names in ``lang``). Three queries, whatever the family size."""
+    people = session.scalars(
+        select(Beneficiary).where(Beneficiary.account_id == account_id)
+        .options(selectinload(Beneficiary.id_document_type))
+        .order_by(Beneficiary.id)).all()
+    ids = [p.id for p in people]
+    doses: dict[int, list] = {}
+    for d in session.scalars(select(Dose).where(Dose.beneficiary_id.in_(ids))
+                             .options(selectinload(Dose.product))
+                             .order_by(Dose.dose_number)):
+        doses.setdefault(d.beneficiary_id, []).append((d.dose_number, d.given_on, d.product.name))
+    appointments = {}
+    for a in session.scalars(
+            select(Appointment).where(Appointment.beneficiary_id.in_(ids),
+                                      Appointment.status == "booked")
+            .options(selectinload(Appointment.slot),
+                     selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
+        vs = a.session
+        fields = centre_fields(vs.facility, lang)
+        appointments[a.beneficiary_id] = AppointmentView(
+            id=a.id, date=vs.date, starts=a.slot.starts, ends=a.slot.ends, dose=a.dose_number,
+            vaccine=session.get(Product, vs.product_id).name,
+            centre=fields["name_l"], address=fields["address"],
+            district=fields["district_name_l"], secret_code=a.secret_code,
+            reschedule_count=a.reschedule_count, session_id=vs.id, past=vs.date < today)
+    out = []
+    for p in people:
+        doc = p.id_document_type
+        out.append(Member(
+            reference_id=p.reference_id, name=p.name, birth_year=p.birth_year, gender=p.gender,
+            id_type=_local(doc.names, doc.name, lang), id_masked=p.id_number_masked,
+            verification=p.id_verification_status, priority_groups=list(p.priority_groups or []),
+            doses=doses.get(p.id, []), appointment=appointments.get(p.id)))
+    return out
+
+
+@dataclass
+class Filters:
+    """The portal's search filters; None means "any"."""
+
+    vaccine: str | None = None
+    age: int | None = None  # the person's age: sessions that admit it
+    dose: int | None = None  # sessions with places left for this dose
+    fee_type: str | None = None  # "Free" or "Paid"
+    available_only: bool = False
+
+
+def _admits(s: dict, f: Filters) -> bool:
+    if f.vaccine and s["vaccine"] != f.vaccine:
+        return False
+    if f.age is not None:
+        if f.age < s["min_age_limit"]:
+            return False
+        if s.get("max_age_limit") is not None and f.age > s["max_age_limit"]:
+            return False
+    if f.dose is not None and s.get(f"available_capacity_dose{f.dose}", 0) <= 0:
+        return False
+    if f.available_only and s["available_capacity"] <= 0:
+        return False
+    return True
+
+
+def filter_centres(centres: list[dict], f: Filters) -> list[dict]:
+    """Calendar entries (search.calendar's shape) keeping only the sessions that pass the
+    filters, and only the centres left with a session."""
+    out = []
+    for c in centres:
+        if f.fee_type and c["fee_type"] != f.fee_type:
+            continue
+        sessions = [s for s in c["sessions"] if _admits(s, f)]
+        if sessions:
+            out.append({**c, "sessions": sessions})
+    return out
+
+
+def vaccines_in(centres: list[dict]) -> list[str]:
+    """The vaccines the results offer, for the vaccine filter."""
+    return sorted({s["vaccine"] for c in centres for s in c["sessions"]}, key=str.casefold)

@@ -1,0 +1,326 @@
+"""The citizen portal through the Flask test client: log in by OTP, register the family,
+search, book, reschedule, cancel, slip; and every bad input a person could send."""
+import datetime as dt
+import json
+import re
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling.models import Appointment, SessionCapacity, VaccinationSession
+from cowin_kit.vaccination.models import Dose
+
+MOBILE = "987654321"
+
+
+def csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+def last_code(instance) -> str:
+    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    return next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
+
+
+def web_login(client, instance, mobile=MOBILE):
+    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    page = client.get("/portal/login").get_data(as_text=True)
+    r = client.post("/portal/login", data={"mobile": mobile, "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/login/code"), r.data
+    page = client.get("/portal/login/code").get_data(as_text=True)
+    r = client.post("/portal/login/code", data={"code": last_code(instance),
+                                                "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/"), r.data
+    return client
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Read the pages in English (the PE deployment's default is Spanish)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture
+def citizen(client, cowin_kit_instance):
+    return web_login(client, cowin_kit_instance)
+
+
+def add_member(client, number, name="Ana Quispe", year="1980", groups=()):
+    page = client.get("/portal/members/new").get_data(as_text=True)
+    return client.post("/portal/members/new", data={
+        "name": name, "birth_year": year, "gender": "female", "id_type": "dni",
+        "id_number": number, "priority_groups": list(groups), "csrf_token": csrf(page)})
+
+
+def open_session(database, dose=1, min_age=40):
+    today = dt.date.today()
+    with database.session() as s:
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+            VaccinationSession.date > today, VaccinationSession.min_age <= min_age,
+            SessionCapacity.dose_number == dose, SessionCapacity.capacity > SessionCapacity.booked)
+            .order_by(VaccinationSession.date))
+        slot = vs.slots[0]
+        found = SimpleNamespace(id=vs.id, facility_name=vs.facility.name,
+                                division_id=vs.facility.division_id)
+        return found, f"{slot.starts:%I:%M%p}-{slot.ends:%I:%M%p}", vs.facility.postal_code
+
+
+def reference(database, number_suffix="") -> str:
+    with database.session() as s:
+        return s.scalars(select(Beneficiary.reference_id).order_by(Beneficiary.id)).all()[-1]
+
+
+def test_login_shows_the_family_page_and_logout_ends_it(client, cowin_kit_instance):
+    assert client.get("/portal/").headers["Location"].startswith("/portal/login")
+    web_login(client, cowin_kit_instance)
+    page = client.get("/portal/")
+    assert page.status_code == 200 and "Nobody is registered yet" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "private, no-store"
+    r = client.post("/portal/logout", data={"csrf_token": csrf(page.get_data(as_text=True))})
+    assert r.status_code == 302
+    assert client.get("/portal/").status_code == 302  # the token was revoked
+
+
+def test_login_refuses_bad_numbers_and_codes(client, cowin_kit_instance):
+    page = client.get("/portal/login").get_data(as_text=True)
+    r = client.post("/portal/login", data={"mobile": "12ab", "csrf_token": csrf(page)})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "valid mobile number" in text and 'aria-invalid="true"' in text
+    r = client.post("/portal/login", data={"mobile": MOBILE})  # no CSRF token
+    assert r.status_code == 400 and "has expired or was sent from another site" in \
+        r.get_data(as_text=True)
+    assert not (cowin_kit_instance / "sms-outbox.jsonl").exists()  # nothing was sent
+
+    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    client.post("/portal/login", data={"mobile": MOBILE, "csrf_token": csrf(page)})
+    page = client.get("/portal/login/code").get_data(as_text=True)
+    token = csrf(page)
+    r = client.post("/portal/login/code", data={"code": "12", "csrf_token": token})
+    assert r.status_code == 400 and "6 digits" in r.get_data(as_text=True)
+    wrong = "000000" if last_code(cowin_kit_instance) != "000000" else "111111"
+    for attempt in range(3):
+        r = client.post("/portal/login/code", data={"code": wrong, "csrf_token": token})
+        assert r.status_code == 400 and "Incorrect OTP" in r.get_data(as_text=True)
+    # Three wrong tries: even the right code is refused now, and a new one must be asked for.
+    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+                                                "csrf_token": token})
+    assert r.status_code == 400 and "Too many tries" in r.get_data(as_text=True)
+    assert 'name="code"' not in r.get_data(as_text=True)  # only "Send a new code" is left
+    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+                                                "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/login")
+    assert client.get("/portal/").status_code == 302  # not logged in
+
+
+def test_the_whole_journey(citizen, database, cowin_kit_instance):
+    r = add_member(citizen, "40123456")
+    assert r.status_code == 302
+    page = citizen.get("/portal/").get_data(as_text=True)
+    assert "Ana Quispe is registered" in page and "XXXX3456" in page
+    assert "40123456" not in page  # the ID number is shown masked only
+    ref = reference(database)
+    assert ref in page
+
+    vs, slot, pincode = open_session(database)
+    found = citizen.get(f"/portal/search?by=pincode&pincode={pincode}&for={ref}")
+    text = found.get_data(as_text=True)
+    assert found.status_code == 200 and vs.id in text and "Booking for: Ana Quispe" in text
+    r = citizen.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref,
+                                           "csrf_token": csrf(text), "back": "/portal/search"})
+    assert r.status_code == 302, r.data
+    appointment_url = r.headers["Location"]
+    slip_page = citizen.get(appointment_url).get_data(as_text=True)
+    assert "Appointment slip" in slip_page and "<svg" in slip_page
+    with database.session() as s:
+        booked = s.scalar(select(Appointment).where(Appointment.status == "booked"))
+        assert booked.session_id == vs.id
+        assert booked.secret_code in slip_page
+    pdf = citizen.get(appointment_url + "/slip.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+    # Reschedule to another session with places, through the search page in "move" mode.
+    with database.session() as s:
+        other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+            VaccinationSession.date > dt.date.today(), VaccinationSession.id != vs.id,
+            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1,
+            SessionCapacity.capacity > SessionCapacity.booked))
+        other_id, other_pin = other.id, other.facility.postal_code
+        other_slot = f"{other.slots[-1].starts:%I:%M%p}-{other.slots[-1].ends:%I:%M%p}"
+    move_page = citizen.get(f"/portal/search?by=pincode&pincode={other_pin}"
+                            f"&move={booked.id}").get_data(as_text=True)
+    assert "Choose a new time for Ana Quispe" in move_page
+    r = citizen.post(f"/portal/appointments/{booked.id}/reschedule", data={
+        "session_id": other_id, "slot": other_slot, "csrf_token": csrf(move_page)})
+    assert r.status_code == 302
+    with database.session() as s:
+        moved = s.get(Appointment, booked.id)
+        assert moved.session_id == other_id and moved.reschedule_count == 1
+        booked_before = s.get(SessionCapacity, (vs.id, 1)).booked
+
+    cancel_page = citizen.get(f"/portal/appointments/{booked.id}/cancel").get_data(as_text=True)
+    r = citizen.post(f"/portal/appointments/{booked.id}/cancel",
+                     data={"csrf_token": csrf(cancel_page)})
+    assert r.status_code == 302
+    assert "The appointment is cancelled" in citizen.get("/portal/").get_data(as_text=True)
+    with database.session() as s:
+        assert s.get(Appointment, booked.id).status == "cancelled"
+        assert s.get(SessionCapacity, (other_id, 1)).booked == 0
+        assert s.get(SessionCapacity, (vs.id, 1)).booked == booked_before
+
+
+def test_member_form_names_the_wrong_field(citizen):
+    r = add_member(citizen, "12", name=" ", year="19x0")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "Please correct the following" in text
+    assert 'href="#name"' in text and 'href="#birth_year"' in text
+    r = add_member(citizen, "10117410-3")  # a DNI with a wrong check digit
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "check digit" in text and 'id="id_number-error"' in text
+    assert 'value="Ana Quispe"' in text  # what was typed is kept
+    r = add_member(citizen, "40123456", year="1800")
+    assert r.status_code == 400 and "year of birth between" in r.get_data(as_text=True)
+
+
+def test_family_limit_duplicates_edit_and_delete(citizen, client, cowin_kit_instance, database):
+    for i in range(4):
+        assert add_member(citizen, f"4012346{i}", name=f"Person {i}").status_code == 302
+    r = add_member(citizen, "40123470")
+    assert r.status_code == 400 and "the most allowed" in r.get_data(as_text=True)
+    page = citizen.get("/portal/").get_data(as_text=True)
+    assert "Add a member" not in page and "has the most people allowed" in page
+
+    ref = reference(database)
+    form = citizen.get(f"/portal/members/{ref}/edit").get_data(as_text=True)
+    assert 'value="Person 3"' in form and 'name="id_number"' not in form
+    r = citizen.post(f"/portal/members/{ref}/edit", data={
+        "name": "Person Three", "birth_year": "1975", "gender": "other",
+        "priority_groups": ["teachers"], "csrf_token": csrf(form)})
+    assert r.status_code == 400 and "not one of the deployment" not in r.get_data(as_text=True)
+    r = citizen.post(f"/portal/members/{ref}/edit", data={
+        "name": "Person Three", "birth_year": "1975", "gender": "other",
+        "priority_groups": ["health-workers"], "csrf_token": csrf(form)})
+    assert r.status_code == 302
+    with database.session() as s:
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
+        assert (person.name, person.birth_year, person.gender, person.priority_groups) == (
+            "Person Three", 1975, "other", ["health-workers"])
+        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=1,
+                   given_on=dt.date.today()))
+        s.commit()
+    r = citizen.post(f"/portal/members/{ref}/edit", data={
+        "name": "X", "birth_year": "1975", "gender": "other", "csrf_token": csrf(form)})
+    assert r.status_code == 400 and "recorded dose cannot be changed" in r.get_data(as_text=True)
+    r = citizen.post(f"/portal/members/{ref}/delete", data={"csrf_token": csrf(form)})
+    assert "recorded dose cannot be deleted" in citizen.get("/portal/").get_data(as_text=True)
+
+    first = None
+    with database.session() as s:
+        first = s.scalars(select(Beneficiary.reference_id).order_by(Beneficiary.id)).first()
+    delete_page = citizen.get(f"/portal/members/{first}/delete").get_data(as_text=True)
+    assert "Remove Person 0?" in delete_page
+    assert citizen.post(f"/portal/members/{first}/delete",
+                        data={"csrf_token": csrf(delete_page)}).status_code == 302
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Beneficiary)) == 3
+    assert add_member(citizen, "40123470").status_code == 302  # a place is free again
+
+
+def test_nobody_reaches_anothers_people(client, cowin_kit_instance, database):
+    web_login(client, cowin_kit_instance)
+    add_member(client, "40123456")
+    ref = reference(database)
+    vs, slot, pincode = open_session(database)
+    page = client.get(f"/portal/search?by=pincode&pincode={pincode}&for={ref}").get_data(
+        as_text=True)
+    client.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref,
+                                      "csrf_token": csrf(page)})
+    with database.session() as s:
+        appointment_id = s.scalar(select(Appointment.id))
+    client.post("/portal/logout", data={"csrf_token": csrf(page)})
+
+    web_login(client, cowin_kit_instance, "987000999")
+    token = csrf(client.get("/portal/").get_data(as_text=True))
+    for url in (f"/portal/members/{ref}/edit", f"/portal/members/{ref}/delete",
+                f"/portal/appointments/{appointment_id}",
+                f"/portal/appointments/{appointment_id}/slip.pdf",
+                f"/portal/appointments/{appointment_id}/cancel",
+                f"/portal/search?for={ref}", f"/portal/search?move={appointment_id}",
+                "/portal/appointments/not-a-uuid"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/portal/members/{ref}/delete",
+                       data={"csrf_token": token}).status_code == 404
+    assert client.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref,
+                                             "csrf_token": token}).status_code == 404
+    assert client.post(f"/portal/appointments/{appointment_id}/reschedule", data={
+        "session_id": vs.id, "slot": slot, "csrf_token": token}).status_code == 404
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Beneficiary)) == 1
+        assert s.get(Appointment, appointment_id).status == "booked"
+
+
+def test_booking_refusals_are_explained(citizen, database):
+    add_member(citizen, "40123456", year=str(dt.date.today().year - 1))  # a baby
+    ref = reference(database)
+    vs, slot, pincode = open_session(database)
+    page = citizen.get(f"/portal/search?by=pincode&pincode={pincode}&for={ref}").get_data(
+        as_text=True)
+    back = f"/portal/search?by=pincode&pincode={pincode}&for={ref}"
+    r = citizen.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref,
+                                           "csrf_token": csrf(page), "back": back})
+    assert r.status_code == 302 and r.headers["Location"] == back
+    assert "is not of an age for this session" in citizen.get(back).get_data(as_text=True)
+    r = citizen.post("/portal/book", data={"session_id": vs.id, "slot": "11:11PM-11:12PM",
+                                           "members": ref, "csrf_token": csrf(page),
+                                           "back": "https://evil.example/"})
+    assert r.status_code == 302 and r.headers["Location"] == "/portal/search"  # no open redirect
+    assert "Choose a time" in citizen.get("/portal/search").get_data(as_text=True)
+    r = citizen.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref})
+    assert r.status_code == 302
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+def test_search_without_login_and_its_bad_inputs(client, database):
+    vs, _slot, pincode = open_session(database)
+    r = client.get(f"/portal/search?by=pincode&pincode={pincode}")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 200 and "To book, log in first" in text
+    assert 'action="/portal/book"' not in text  # no booking forms for a visitor
+    assert "centre" in text and vs.facility_name in text
+    r = client.get("/portal/search?by=pincode&pincode=abc")
+    assert r.status_code == 400 and "postal code of this country" in r.get_data(as_text=True)
+    r = client.get(f"/portal/search?by=pincode&pincode={pincode}&date=31-31-2020")
+    assert r.status_code == 400 and "Enter a date" in r.get_data(as_text=True)
+    r = client.get(f"/portal/search?by=pincode&pincode={pincode}&age=old")
+    assert r.status_code == 400
+    r = client.get("/portal/search?by=district&district=999999")
+    assert r.status_code == 400 and "Choose a district" in r.get_data(as_text=True)
+    # Filters narrow the results: no demo session vaccinates a two-year-old.
+    r = client.get(f"/portal/search?by=pincode&pincode={pincode}&age=2")
+    assert "No sessions match" in r.get_data(as_text=True)
+
+
+def test_search_by_district_lists_states_then_districts(client, database):
+    from cowin_kit.geography.models import Division
+
+    vs, _slot, _pin = open_session(database)
+    with database.session() as s:
+        facility_division = s.get(Division, vs.division_id)
+        district = facility_division if facility_division.level == 2 else facility_division.parent
+        state_id, district_id = district.parent_id, district.id
+    page = client.get(f"/portal/search?by=district&state={state_id}").get_data(as_text=True)
+    assert f'<option value="{district_id}"' in page
+    page = client.get(f"/portal/search?by=district&state={state_id}&district={district_id}")
+    assert vs.id not in page.get_data(as_text=True)  # a visitor sees no session ids to book
+    assert vs.facility_name in page.get_data(as_text=True)
+
+
+def test_portal_pages_follow_the_language(citizen):
+    page = citizen.get("/portal/?lang=es").get_data(as_text=True)
+    assert 'lang="es"' in page and "Mi familia" in page

@@ -19,6 +19,7 @@ COMMANDS = {
     "i18n": "cowin_kit.cli.i18n_cmd:i18n",
     "ids": "cowin_kit.cli.ids_cmd:ids",
     "sessions": "cowin_kit.cli.sessions_cmd:sessions",
+    "facilities": "cowin_kit.cli.facilities_cmd:facilities",
 }
 
 

@@ -15,6 +15,9 @@ from cowin_kit.scheduling.models import FEE_TYPES, Facility
 
 FACILITY_COLUMNS = ("code", "name", "address", "division_code", "postal_code",
                     "latitude", "longitude", "fee_type")
+# Column widths of Facility, checked up front so a long value is a line-numbered problem
+# rather than a database error on PostgreSQL (SQLite would silently store it).
+FACILITY_LENGTHS = {"code": 40, "name": 200, "address": 400, "postal_code": 20}
 
 
 def import_facilities_csv(session: Session, path: Path | str, profile: Profile, *,
@@ -36,6 +39,10 @@ def import_facilities_csv(session: Session, path: Path | str, profile: Profile, 
         seen[code] = line
         if not row["name"]:
             problems.append((line, "name is empty"))
+        for col, limit in FACILITY_LENGTHS.items():
+            if len(row[col]) > limit:
+                problems.append((line, f"{col} has {len(row[col])} characters; shorten it to "
+                                       f"at most {limit}"))
         if row["division_code"] not in divisions:
             problems.append((line, f"division_code {row['division_code']!r} is not a known "
                                    "division; import it first with `cowin-kit geo import`"))

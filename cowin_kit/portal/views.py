@@ -64,9 +64,25 @@ def _csrf_failed(form) -> bool:
     return False
 
 
+def field_attrs(field, hint="", direction="") -> dict:
+    """HTML attributes that tie a field to its hint and error for screen readers (WTForms
+    would write an attribute given None as "None", so only those that apply are set)."""
+    attrs, described = {}, []
+    if hint:
+        described.append(f"{field.id}-hint")
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if direction:
+        attrs["dir"] = direction
+    return attrs
+
+
 @bp.app_context_processor
-def _csrf_token():
-    return {"csrf_token": generate_csrf}
+def _template_helpers():
+    return {"csrf_token": generate_csrf, "field_attrs": field_attrs}
 
 
 @bp.before_request
@@ -358,10 +374,12 @@ class _SearchQuery:
 
     def __init__(self, args, today: dt.date):
         self.errors: dict[str, str] = {}
-        self.by = "district" if args.get("by") == "district" else "pincode"
         self.pincode = args.get("pincode", "").strip()[:20]
         self.state = _whole(args.get("state"))
         self.district = _whole(args.get("district"))
+        # A postal code, when typed, is what the person searches by; else the district.
+        self.by = args.get("by") if args.get("by") in ("pincode", "district") else (
+            "district" if self.district is not None and not self.pincode else "pincode")
         self.start = today
         raw_date = args.get("date", "").strip()
         if raw_date:
@@ -463,8 +481,17 @@ def search_page():
         session_date=lambda text: dt.datetime.strptime(text, "%d-%m-%Y").date(),
         slot_times=_slot_times, logged_in=g.account is not None,
         currency=dep.profile["currency"],
+        postal_codes=bool(dep.profile["postal_code_example"]),
+        open_slots=lambda s: _open_slots(s, today, _now().time()),
         day_label=lambda day: format_skeleton("MMMEd", day, locale=_lang()),
     ), 400 if q.errors else 200
+
+
+def _open_slots(s: dict, today: dt.date, now: dt.time) -> list[str]:
+    """A session's slots that can still be booked: today's that have ended are left out."""
+    if s["date"] != today.strftime("%d-%m-%Y"):
+        return s["slots"]
+    return [text for text in s["slots"] if _slot_times(text)[1] > now]
 
 
 def _slot_times(text: str) -> tuple[dt.time, dt.time]:

@@ -1,0 +1,127 @@
+"""The citizen's whole journey in a real browser (Debian's Chromium, phone-sized), with
+the keyboard where a person would use it. Screenshots go to $COWIN_KIT_SCREENSHOTS."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from test_browser import browser, live_url, shots  # noqa: F401  (shared fixtures)
+from test_portal import last_code
+
+from cowin_kit.scheduling.models import Appointment, SessionCapacity, VaccinationSession
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _shot(page, shots, name):
+    page.screenshot(path=str(shots / f"portal-{name}.png"), full_page=True)
+
+
+def _log_in(page, live_url, instance, lang):
+    page.goto(f"{live_url}/portal/login?lang={lang}")
+    page.locator("#mobile").fill("987 654 321")
+    page.locator("#mobile").press("Enter")  # the keyboard submits the form
+    page.wait_for_url("**/portal/login/code")
+    page.locator("#code").fill(last_code(instance))
+    page.locator("button[type=submit].primary").click()
+    page.wait_for_url("**/portal/")
+
+
+def _pincode_with_sessions(database):
+    with database.session() as s:
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+            VaccinationSession.date > dt.date.today(), VaccinationSession.min_age <= 40,
+            SessionCapacity.dose_number == 1).order_by(VaccinationSession.date))
+        return vs.facility.postal_code
+
+
+def test_citizen_books_reschedules_and_cancels_on_a_phone(browser, live_url, shots, app,
+                                                          cowin_kit_instance, database):
+    app.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    page = browser.new_page(viewport=PHONE, locale="en-GB")
+    page.goto(f"{live_url}/portal/login?lang=en")
+    _shot(page, shots, "1-login")
+    page.locator("#mobile").fill("12")
+    page.get_by_role("button", name="Send the code").click()
+    assert page.locator(".error-summary").is_visible()
+    assert page.locator("#mobile").get_attribute("aria-invalid") == "true"
+    _shot(page, shots, "1b-login-error")
+    _log_in(page, live_url, cowin_kit_instance, "en")
+    _shot(page, shots, "2-family-empty")
+
+    page.get_by_role("link", name="Add a member").click()
+    page.get_by_label("Full name, as on the ID document").fill("Ana Quispe")
+    page.get_by_label("Year of birth").fill("1980")
+    page.get_by_label("Female").check()
+    page.get_by_label("ID document", exact=True).select_option("dni")
+    page.get_by_label("ID number").fill("10117410-3")  # a wrong check digit
+    page.get_by_role("button", name="Register").click()
+    assert "check digit" in page.locator("#id_number-error").inner_text()
+    _shot(page, shots, "3-member-error")
+    page.get_by_label("ID number").fill("40123456")
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_url("**/portal/")
+    assert "Ana Quispe is registered" in page.locator(".flashes").inner_text()
+    assert "XXXX3456" in page.locator(".member").inner_text()
+    _shot(page, shots, "4-family")
+
+    page.get_by_role("link", name="Book dose 1").click()
+    page.get_by_label("Postal code").fill(_pincode_with_sessions(database))
+    page.get_by_role("button", name="Search").click()
+    first = page.locator("form.book-form").first
+    assert first.is_visible()
+    _shot(page, shots, "5-search")
+    first.locator("label.slot").last.click()
+    first.get_by_role("button", name="Book").click()
+    page.wait_for_url("**/portal/appointments/*")
+    assert page.locator(".slip-secret").inner_text().strip().isdigit()
+    _shot(page, shots, "6-slip")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the slip (PDF)").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+
+    page.get_by_role("link", name="Back to my family").click()
+    page.get_by_role("link", name="Reschedule").click()
+    page.get_by_label("Postal code").fill(_pincode_with_sessions(database))
+    page.get_by_role("button", name="Search").click()
+    page.locator("form.book-form").nth(1).get_by_role("button", name="Move here").click()
+    page.wait_for_url("**/portal/appointments/*")
+    assert "The appointment is moved" in page.locator(".flashes").inner_text()
+
+    page.get_by_role("link", name="Back to my family").click()
+    page.get_by_role("link", name="Cancel").click()
+    _shot(page, shots, "7-cancel")
+    page.get_by_role("button", name="Cancel the appointment").click()
+    page.wait_for_url("**/portal/")
+    assert "Book dose 1" in page.locator(".member").inner_text()
+    with database.session() as s:
+        assert s.scalars(select(Appointment.status)).all() == ["cancelled"]
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/portal/login")
+    page.goto(f"{live_url}/portal/")
+    assert "/portal/login" in page.url
+    page.close()
+
+
+@pytest.mark.parametrize("cowin_kit_country,lang,direction", [("PE", "es", "ltr"),
+                                                              ("AE", "ar", "rtl")])
+def test_portal_pages_in_the_reader_language(browser, live_url, shots, app, cowin_kit_instance,
+                                             cowin_kit_country, lang, direction):
+    app.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    page = browser.new_page(viewport=PHONE, locale=lang)
+    page.goto(f"{live_url}/portal/login?lang={lang}")
+    assert page.locator("html").get_attribute("dir") == direction
+    _shot(page, shots, f"login-{lang}")
+    page.locator("#mobile").fill({"PE": "987654321", "AE": "501234567"}[cowin_kit_country])
+    page.locator("#mobile").press("Enter")
+    page.wait_for_url("**/portal/login/code")
+    page.locator("#code").fill(last_code(cowin_kit_instance))
+    page.locator("#code").press("Enter")
+    page.wait_for_url("**/portal/")
+    page.goto(f"{live_url}/portal/members/new")
+    _shot(page, shots, f"member-form-{lang}")
+    page.goto(f"{live_url}/portal/search")
+    _shot(page, shots, f"search-{lang}")
+    assert page.locator("html").get_attribute("lang") == lang
+    page.close()

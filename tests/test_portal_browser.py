@@ -14,7 +14,15 @@ PHONE = {"width": 390, "height": 844}
 
 
 def _shot(page, shots, name):
+    """Save a screenshot, and check the page with axe-core (WCAG 2.1 A and AA rules)."""
     page.screenshot(path=str(shots / f"portal-{name}.png"), full_page=True)
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": [
+        "wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                for v in results.response["violations"]]
+    assert not problems, (name, problems)
 
 
 def _log_in(page, live_url, instance, lang):

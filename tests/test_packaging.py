@@ -40,8 +40,12 @@ def test_wheel_holds_profiles_catalogues_migrations_and_templates(wheel):
         lang = po.parent.parent.name
         assert f"cowin_kit/locales/{lang}/LC_MESSAGES/messages.mo" in names
     assert any(n.startswith("cowin_kit/migrations/versions/0001") for n in names)
-    assert "cowin_kit/web/templates/home.html" in names
-    assert "cowin_kit/web/static/site.css" in names
+    # Every template and static file of every package (web, portal, staff, …).
+    assets = [f for pattern in ("*.html", "*.css", "*.js", "*.svg")
+              for f in (ROOT / "cowin_kit").rglob(pattern)]
+    assert any(f.name == "home.html" for f in assets)
+    for asset in assets:
+        assert asset.relative_to(ROOT).as_posix() in names, asset
     assert not any(n.startswith(("tests/", "country_profiles/", "locales/")) for n in names)
 
 

@@ -324,3 +324,33 @@ def test_search_by_district_lists_states_then_districts(client, database):
 def test_portal_pages_follow_the_language(citizen):
     page = citizen.get("/portal/?lang=es").get_data(as_text=True)
     assert 'lang="es"' in page and "Mi familia" in page
+
+
+def test_pages_have_their_own_titles(citizen):
+    for url, title in (("/portal/", "My family"), ("/portal/members/new", "Add a member"),
+                       ("/portal/search", "Find a centre")):
+        page = citizen.get(url).get_data(as_text=True)
+        assert f"<title>{title}</title>" in page, url
+
+
+def test_the_chosen_language_is_kept_for_the_sms(citizen, database):
+    from cowin_kit.accounts.models import CitizenAccount
+
+    with database.session() as s:
+        assert s.scalar(select(CitizenAccount.language)) == "en"  # the language at login
+    citizen.get("/portal/?lang=es")
+    with database.session() as s:
+        assert s.scalar(select(CitizenAccount.language)) == "es"
+    citizen.get("/portal/?lang=xx")  # not offered: nothing changes
+    with database.session() as s:
+        assert s.scalar(select(CitizenAccount.language)) == "es"
+
+
+def test_sending_codes_is_limited_per_connection(client):
+    token = csrf(client.get("/portal/login").get_data(as_text=True))
+    statuses = [client.post("/portal/login", data={"mobile": f"98765{i:04d}",
+                                                   "csrf_token": token}).status_code
+                for i in range(22)]
+    assert statuses[0] == 302 and statuses[-1] == 429
+    page = client.post("/portal/login", data={"mobile": "987650000", "csrf_token": token})
+    assert page.status_code == 429 and "Too many attempts" in page.get_data(as_text=True)

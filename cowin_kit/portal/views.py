@@ -482,9 +482,24 @@ def search_page():
         slot_times=_slot_times, logged_in=g.account is not None,
         currency=dep.profile["currency"],
         postal_codes=bool(dep.profile["postal_code_example"]),
+        level_names=(_level_name(0, gettext("State or region")),
+                     _level_name(1, gettext("District"))),
         open_slots=lambda s: _open_slots(s, today, _now().time()),
         day_label=lambda day: format_skeleton("MMMEd", day, locale=_lang()),
     ), 400 if q.errors else 200
+
+
+def _level_name(index: int, generic: str) -> str:
+    """The profile's name of a level of divisions (Departamento, Provincia…) in the
+    reader's language, or the generic label when the profile has none in it."""
+    profile = deployment().profile
+    levels = profile["admin_levels"]
+    if index >= len(levels):
+        return generic
+    lang = _lang()
+    if lang == profile.default_language:
+        return levels[index]["name"]
+    return (levels[index].get("names") or {}).get(lang) or generic
 
 
 def _open_slots(s: dict, today: dt.date, now: dt.time) -> list[str]:

@@ -121,6 +121,9 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.portal import views as portal_views
 
     app.register_blueprint(portal_views.bp)
+    from cowin_kit.staff import views as staff_views
+
+    app.register_blueprint(staff_views.bp)
     return app
 
 

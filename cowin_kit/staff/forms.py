@@ -1,0 +1,129 @@
+"""The staff pages' forms (flask-wtf: each form carries its own CSRF token).
+
+Every message is given here, translatable, rather than left to WTForms' own English.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, FileSize
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields import DateField, DecimalField, IntegerField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+
+MAX_AGE = 120
+MAX_CAPACITY = 100_000
+MAX_FEE = Decimal("99999999.99")  # the fee column's precision (10, 2)
+MAX_UPLOAD = 2 * 1024 * 1024  # bytes: some 30,000 session lines
+
+
+class WholeNumberField(IntegerField):
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip():
+            raw = valuelist[0].strip()
+            if not raw.isdigit():
+                self.data = None
+                raise ValueError(str(_l("Enter a whole number, like 12.")))
+            self.data = int(raw)
+        else:
+            self.data = None
+
+
+class LocalDateField(DateField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(_l("Enter a real date, like %(example)s.",
+                                    example=dt.date(2030, 3, 31).isoformat()))) from None
+
+
+class FeeField(DecimalField):
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = Decimal(valuelist[0].strip().replace(",", "."))
+                if not self.data.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                self.data = None
+                raise ValueError(str(_l("Enter an amount, like 50 or 12.50."))) from None
+        else:
+            self.data = None
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("E-mail address"), validators=[
+        InputRequired(_l("Enter your e-mail address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[
+        InputRequired(_l("Enter your password.")), Length(max=1024)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[
+        InputRequired(_l("Enter your current password."))])
+    new = PasswordField(_l("New password"), validators=[
+        InputRequired(_l("Enter a new password.")), Length(max=1024)])
+    confirm = PasswordField(_l("New password again"), validators=[
+        InputRequired(_l("Enter the new password again.")),
+        EqualTo("new", _l("The two new passwords are not the same."))])
+
+
+class LogoutForm(FlaskForm):
+    pass
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Sessions file (CSV)"), validators=[
+        FileRequired(_l("Choose a CSV file to upload.")),
+        FileSize(MAX_UPLOAD, message=_l("The file is too large; split it into files of "
+                                         "at most 2 MB."))])
+
+
+def _product_id(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # refused by the service as "choose one of the vaccines offered"
+
+
+class SessionForm(FlaskForm):
+    date = LocalDateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
+    product = SelectField(_l("Vaccine"), coerce=_product_id, validate_choice=False,
+                          validators=[InputRequired(_l("Choose a vaccine."))])
+    min_age = WholeNumberField(_l("Minimum age (years)"), validators=[
+        InputRequired(_l("Enter the minimum age.")),
+        NumberRange(0, MAX_AGE, _l("Enter an age from %(min)s to %(max)s."))])
+    max_age = WholeNumberField(_l("Maximum age (years, optional)"), validators=[
+        Optional(), NumberRange(0, MAX_AGE, _l("Enter an age from %(min)s to %(max)s."))])
+    slots = TextAreaField(_l("Time slots"), validators=[
+        InputRequired(_l("Enter at least one time slot.")), Length(max=1000)],
+        description=_l("Start and end of each slot, separated by commas, e.g. "
+                       "09:00-11:00, 11:00-13:00"))
+
+    dose_numbers: list[int] = []
+
+    def capacity_fields(self):
+        return [getattr(self, f"capacity_dose{n}") for n in self.dose_numbers]
+
+
+def session_form(dose_numbers: list[int], paid: bool, currency: str, **kwargs) -> SessionForm:
+    """A session form with one capacity field per dose number, and a fee at paid centres."""
+    class Form(SessionForm):
+        pass
+
+    Form.dose_numbers = list(dose_numbers)
+    for n in dose_numbers:
+        setattr(Form, f"capacity_dose{n}", WholeNumberField(
+            _l("Dose %(num)s", num=n), validators=[
+                Optional(), NumberRange(0, MAX_CAPACITY,
+                                        _l("Enter a number from %(min)s to %(max)s."))]))
+    if paid:
+        Form.fee = FeeField(_l("Fee (%(currency)s)", currency=currency), validators=[
+            InputRequired(_l("Enter the fee; 0 if this session is free.")),
+            NumberRange(0, MAX_FEE, _l("Enter an amount from %(min)s to %(max)s."))])
+    return Form(**kwargs)

@@ -1,0 +1,246 @@
+"""What the staff pages do, without Flask: log in, the user's area, sessions of centres.
+
+Messages that reach the page are English msgids marked with ``N_`` (translated by the view);
+audit entries name users by id, never by e-mail.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from cowin_kit.accounts.models import StaffUser
+from cowin_kit.accounts import service as accounts
+from cowin_kit.accounts.service import AccountError, audit, check_new_password, verify_password
+from cowin_kit.db import begin_write
+from cowin_kit.plugins.interfaces import N_
+from cowin_kit.programmes.models import Product, Programme
+from cowin_kit.scheduling.booking import BookingError, create_session, import_sessions_csv
+from cowin_kit.scheduling.models import Facility, VaccinationSession
+from cowin_kit.scheduling.search import descendant_ids
+
+# Roles that manage centres and sessions of their area on these pages.
+MANAGER_ROLES = ("national_admin", "state_admin", "district_admin")
+
+# Checked against when the e-mail is unknown, so a wrong e-mail and a wrong password take
+# the same time and cannot be told apart.
+_DUMMY_HASH = generate_password_hash("not a password of anybody")
+
+
+def actor(user: StaffUser) -> str:
+    """The audit log's name for a staff user: the id, not the e-mail (personal data)."""
+    return f"staff:{user.id}"
+
+
+def auth_stamp(user: StaffUser) -> str:
+    """Kept in the session cookie: a changed password ends the user's other sessions."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+
+
+def log_in(session: Session, email: str, password: str) -> StaffUser | None:
+    """The active user with this e-mail and password, else None (and an audit entry)."""
+    email = (email or "").strip().lower()
+    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        audit(session, "web:anonymous", "staff.login_failed")
+        return None
+    if not verify_password(user, password or ""):
+        audit(session, "web:anonymous", "staff.login_failed", f"staff_user:{user.id}")
+        return None
+    audit(session, actor(user), "staff.login", f"staff_user:{user.id}")
+    return user
+
+
+class StaffFormError(ValueError):
+    """A refused form value: ``field`` to show it at, ``msgid`` (N_) and its ``params``."""
+
+    def __init__(self, field: str | None, msgid: str, **params):
+        self.field, self.msgid, self.params = field, msgid, params
+        super().__init__(msgid % params if params else msgid)
+
+
+def change_password(session: Session, user: StaffUser, current: str, new: str) -> None:
+    """Set a new password, or raise StaffFormError (wrong current one, weak new one)."""
+    if not verify_password(user, current or ""):
+        raise StaffFormError("current", N_("The current password is not right."))
+    try:
+        check_new_password(new)
+    except AccountError:
+        raise StaffFormError("new", N_("The new password must have at least %(num)s "
+                                       "characters."), num=accounts.MIN_PASSWORD_LENGTH) from None
+    if check_password_hash(user.password_hash, new):
+        raise StaffFormError("new", N_("Choose a password other than the current one."))
+    user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
+    audit(session, actor(user), "staff.password_changed", f"staff_user:{user.id}")
+
+
+# --- the area --------------------------------------------------------------------------------
+
+def area_division_ids(session: Session, user: StaffUser) -> list[int] | None:
+    """The divisions the user may act in, or None for the whole country."""
+    if user.division_id is None:
+        return None
+    return descendant_ids(session, user.division_id)
+
+
+def _in_area(query, area: list[int] | None):
+    return query if area is None else query.where(Facility.division_id.in_(area))
+
+
+def count_centres(session: Session, area: list[int] | None) -> int:
+    return session.scalar(_in_area(select(func.count()).select_from(Facility), area)) or 0
+
+
+def centres(session: Session, area: list[int] | None, *, offset: int = 0,
+            limit: int = 20) -> list[Facility]:
+    return list(session.scalars(_in_area(select(Facility), area)
+                                .options(selectinload(Facility.division))
+                                .order_by(Facility.name, Facility.code)
+                                .offset(offset).limit(limit)))
+
+
+def centre(session: Session, area: list[int] | None, facility_id: int) -> Facility | None:
+    """The centre if it is in the area; a centre elsewhere is as good as unknown."""
+    return session.scalar(_in_area(select(Facility).where(Facility.id == facility_id), area))
+
+
+def upcoming_sessions(session: Session, facility_ids: list[int], today: dt.date,
+                      until: dt.date | None = None,
+                      limit: int = 500) -> dict[int, list[VaccinationSession]]:
+    """Sessions from ``today`` on (up to ``until``), by centre, with capacities and slots."""
+    if not facility_ids:
+        return {}
+    query = (select(VaccinationSession)
+             .where(VaccinationSession.facility_id.in_(facility_ids),
+                    VaccinationSession.date >= today)
+             .options(selectinload(VaccinationSession.capacities),
+                      selectinload(VaccinationSession.slots))
+             .order_by(VaccinationSession.date, VaccinationSession.created_at).limit(limit))
+    if until is not None:
+        query = query.where(VaccinationSession.date <= until)
+    out: dict[int, list[VaccinationSession]] = {}
+    for vs in session.scalars(query):
+        out.setdefault(vs.facility_id, []).append(vs)
+    return out
+
+
+def products(session: Session, profile) -> list[Product]:
+    """The profile's active products, in the profile's order."""
+    out = []
+    for spec in profile["programmes"]:
+        programme = session.scalar(select(Programme).where(Programme.code == spec["code"]))
+        if programme is None or not programme.is_active:
+            continue
+        by_code = {p.code: p for p in programme.products if p.is_active}
+        out += [by_code[p["code"]] for p in spec["products"] if p["code"] in by_code]
+    return out
+
+
+# --- adding a session ------------------------------------------------------------------------
+
+_SLOT = re.compile(r"^(\d{1,2})[:.](\d{2})\s*[-–—]\s*(\d{1,2})[:.](\d{2})$")
+
+
+def parse_slots(text: str) -> list[tuple[dt.time, dt.time]]:
+    """"09:00-11:00, 11:00-13:00" (commas, semicolons or new lines between slots)."""
+    slots = []
+    for part in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
+        m = _SLOT.match(part)
+        if not m:
+            raise StaffFormError("slots", N_("Write each slot as a start and an end time, "
+                                             "like 09:00-11:00 (not “%(slot)s”)."), slot=part)
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        try:
+            slots.append((dt.time(h1, m1), dt.time(h2, m2)))
+        except ValueError:
+            raise StaffFormError("slots", N_("“%(slot)s” is not a time of day."),
+                                 slot=part) from None
+    if not slots:
+        raise StaffFormError("slots", N_("Give at least one time slot."))
+    return slots
+
+
+@dataclass
+class NewSession:
+    date: dt.date
+    product_id: int
+    min_age: int
+    max_age: int | None
+    capacities: dict[int, int]
+    slots: str
+    fee: object = 0
+
+
+def add_session(session: Session, user: StaffUser, facility: Facility, values: NewSession,
+                *, today: dt.date, products_offered: list[Product]) -> VaccinationSession:
+    """Create a session at a centre of the user's area, or raise StaffFormError."""
+    product = next((p for p in products_offered if p.id == values.product_id), None)
+    if product is None:
+        raise StaffFormError("product", N_("Choose one of the vaccines offered."))
+    if values.date < today:
+        raise StaffFormError("date", N_("The date must be today or later."))
+    slots = parse_slots(values.slots)
+    fee = values.fee if facility.fee_type == "Paid" else 0
+    begin_write(session)
+    if session.scalar(select(VaccinationSession.id).where(
+            VaccinationSession.facility_id == facility.id,
+            VaccinationSession.date == values.date,
+            VaccinationSession.product_id == product.id)):
+        raise StaffFormError("date", N_("This centre already has a session of %(vaccine)s on "
+                                        "that day."), vaccine=product.name)
+    try:
+        vs = create_session(session, facility, values.date, product, values.min_age,
+                            values.max_age, values.capacities, slots, fee)
+    except BookingError as exc:
+        raise StaffFormError(exc.field, exc.msgid, **exc.params) from None
+    audit(session, actor(user), "session.created", f"session:{vs.id}",
+          facility=facility.code, date=values.date.isoformat(), vaccine=product.code,
+          capacities={str(k): v for k, v in sorted(values.capacities.items()) if v},
+          slots=len(slots))
+    return vs
+
+
+# --- importing sessions ----------------------------------------------------------------------
+
+def import_sessions(session: Session, user: StaffUser, area: list[int] | None, path: Path,
+                    filename: str, *, today: dt.date) -> dict[str, int]:
+    """Import a sessions CSV for centres of the user's area. Raises CsvProblems naming every
+    wrong line (those of centres outside the area too); nothing is written then."""
+    from cowin_kit.csvfiles import CsvProblems, read_rows
+    from cowin_kit.scheduling.booking import CAPACITY_PREFIX, SESSION_COLUMNS, SESSION_OPTIONAL
+
+    try:
+        rows = read_rows(path, SESSION_COLUMNS, optional=SESSION_OPTIONAL,
+                         optional_prefixes=(CAPACITY_PREFIX,))
+    except CsvProblems as exc:
+        raise CsvProblems(filename, exc.problems) from None
+    problems: list[tuple[int, str]] = []
+    if area is not None:
+        codes = {row["facility_code"] for _line, row in rows}
+        outside = set(session.scalars(select(Facility.code).where(
+            Facility.code.in_(codes), Facility.division_id.not_in(area))))
+        problems = [(line, f"facility_code {row['facility_code']!r} is not a centre of your "
+                           "area")
+                    for line, row in rows if row["facility_code"] in outside]
+    begin_write(session)
+    nested = session.begin_nested()  # so that lines outside the area leave nothing behind
+    try:
+        result = import_sessions_csv(session, path, today=today)
+    except CsvProblems as exc:
+        nested.rollback()
+        problems = sorted(problems + exc.problems)
+        raise CsvProblems(filename, problems) from None
+    if problems:
+        nested.rollback()
+        raise CsvProblems(filename, problems)
+    nested.commit()
+    audit(session, actor(user), "sessions.imported", "upload", **result)
+    return result

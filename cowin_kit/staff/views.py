@@ -1,0 +1,308 @@
+"""Routes only: the minimal staff pages under /staff (see ``service`` for the rules)."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import os
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import BadRequest
+
+from cowin_kit.accounts.models import StaffUser
+from cowin_kit.geography.models import Division
+from cowin_kit.api.limits import limiter
+from cowin_kit.app import db_session, deployment
+from cowin_kit.geography.service import division_name
+from cowin_kit.staff import forms, service
+
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+
+LOGIN_PER_IP = "10 per minute;100 per hour"
+PER_PAGE = 20
+UPCOMING_DAYS = 7  # the centre list shows a week; a centre's page shows every coming session
+USER_KEY, STAMP_KEY = "staff_user_id", "staff_auth"
+
+MSG_BAD_LOGIN = _l("The e-mail address or the password is not right.")
+MSG_FORBIDDEN = _l("Your role cannot use these pages. Ask an administrator if you need to.")
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
+
+
+def _current_user() -> StaffUser | None:
+    user_id = session.get(USER_KEY)
+    if user_id is None:
+        return None
+    user = db_session().get(StaffUser, user_id)
+    if user is None or not user.is_active or session.get(STAMP_KEY) != service.auth_stamp(user):
+        session.pop(USER_KEY, None)
+        session.pop(STAMP_KEY, None)
+        return None
+    return user
+
+
+def staff_page(view):
+    """Logged in, password changed, a managing role; ``g.staff`` and ``g.area`` set."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = _current_user()
+        if user is None:
+            return redirect(url_for("staff.login"))
+        if user.must_change_password:
+            return redirect(url_for("staff.password"))
+        if user.role not in service.MANAGER_ROLES:
+            abort(403)
+        g.staff = user
+        g.area = service.area_division_ids(db_session(), user)
+        g.staff_division = user.division_id and db_session().get(Division, user.division_id)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+class CsrfFailed(BadRequest):
+    """A form without its CSRF token, or with an expired one."""
+
+
+def _submitted(form) -> bool:
+    """Validate a POSTed form; a missing or stale CSRF token is a 400, not a field error."""
+    if not form.is_submitted():
+        return False
+    valid = form.validate()
+    if "csrf_token" in form.errors:
+        raise CsrfFailed()
+    return valid
+
+
+def _message(exc) -> str:
+    return gettext(exc.msgid, **exc.params) if exc.params else gettext(exc.msgid)
+
+
+@bp.after_request
+def _private(response):
+    # Staff pages are per user: never cached by the browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.app_context_processor
+def _staff_context():
+    if request.blueprint != "staff":
+        return {}
+    return {"staff_user": g.get("staff"), "logout_form": forms.LogoutForm(),
+            "currency": deployment().profile["currency"]}
+
+
+def _division_label(division) -> str:
+    """"Miraflores, Lima": the division and the one above it, in the page's language."""
+    lang = str(get_locale())
+    names = [division_name(division, lang)]
+    if division.parent is not None:
+        names.append(division_name(division.parent, lang))
+    return ", ".join(names)
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(429)
+def _error(error):
+    titles = {400: _l("The form could not be used"), 403: _l("Not allowed"),
+              429: _l("Too many attempts")}
+    texts = {400: _l("The request could not be understood. Go back and try again."),
+             403: MSG_FORBIDDEN,
+             429: _l("Too many attempts from your network. Wait a minute and try again.")}
+    code = error.code or 400
+    text = texts[code]
+    if isinstance(error, CsrfFailed):
+        text = _l("This form has expired or did not come from this site. Go back, reload the "
+                  "page and send it again.")
+    return render_template("staff/error.html", code=code, title=titles[code], text=text), code
+
+
+# --- logging in and out --------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_PER_IP, methods=["POST"])
+def login():
+    if request.method == "GET" and _current_user() is not None:
+        return redirect(url_for("staff.centres"))
+    form = forms.LoginForm()
+    failed = False
+    if _submitted(form):
+        db = db_session()
+        user = service.log_in(db, form.email.data, form.password.data)
+        db.commit()
+        if user is not None:
+            session[USER_KEY], session[STAMP_KEY] = user.id, service.auth_stamp(user)
+            if user.must_change_password:
+                return redirect(url_for("staff.password"))
+            return redirect(url_for("staff.centres"))
+        failed = True
+    status = 400 if form.errors or failed else 200
+    return render_template("staff/login.html", form=form, wrong=failed,
+                           failed=failed or bool(form.errors),
+                           message=MSG_BAD_LOGIN), status
+
+
+@bp.post("/logout")
+def logout():
+    form = forms.LogoutForm()
+    _submitted(form)
+    user = _current_user()
+    if user is not None:
+        db = db_session()
+        service.audit(db, service.actor(user), "staff.logout", f"staff_user:{user.id}")
+        db.commit()
+    session.pop(USER_KEY, None)
+    session.pop(STAMP_KEY, None)
+    flash(gettext("You have logged out."))
+    return redirect(url_for("staff.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    user = _current_user()
+    if user is None:
+        return redirect(url_for("staff.login"))
+    g.staff = user
+    form = forms.ChangePasswordForm()
+    if _submitted(form):
+        db = db_session()
+        try:
+            service.change_password(db, user, form.current.data, form.new.data)
+        except service.StaffFormError as exc:
+            getattr(form, exc.field).errors.append(_message(exc))
+        else:
+            db.commit()
+            session[STAMP_KEY] = service.auth_stamp(user)
+            flash(gettext("Your password has been changed."))
+            return redirect(url_for("staff.centres"))
+    return render_template("staff/password.html", form=form, forced=user.must_change_password,
+                           failed=bool(form.errors),
+                           min_length=service.accounts.MIN_PASSWORD_LENGTH), \
+        400 if form.errors else 200
+
+
+# --- centres and sessions --------------------------------------------------------------------
+
+@bp.get("/")
+@staff_page
+def centres():
+    db = db_session()
+    total = service.count_centres(db, g.area)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    shown = service.centres(db, g.area, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    today = _today()
+    sessions = service.upcoming_sessions(db, [c.id for c in shown], today,
+                                         until=today + dt.timedelta(days=UPCOMING_DAYS - 1))
+    area_name = None
+    if g.staff.division_id is not None:
+        area_name = division_name(g.staff_division, str(get_locale()))
+    return render_template("staff/centres.html", centres=shown, sessions=sessions, total=total,
+                           page=page, pages=pages, products=_product_names(db),
+                           days=UPCOMING_DAYS, area_name=area_name,
+                           divisions={c.id: _division_label(c.division) for c in shown})
+
+
+def _product_names(db) -> dict[int, str]:
+    return {p.id: p.name for p in service.products(db, deployment().profile)}
+
+
+@bp.route("/centres/<int:facility_id>", methods=["GET", "POST"])
+@staff_page
+def centre(facility_id: int):
+    db = db_session()
+    facility = service.centre(db, g.area, facility_id)
+    if facility is None:
+        abort(404)
+    dep = deployment()
+    offered = service.products(db, dep.profile)
+    doses = sorted({r.dose_number for p in offered for r in p.doses}) or [1]
+    form = forms.session_form(doses, facility.fee_type == "Paid", dep.profile["currency"])
+    form.product.choices = [(p.id, p.name) for p in offered]
+    capacity_error = None
+    if _submitted(form):
+        values = service.NewSession(
+            date=form.date.data, product_id=form.product.data, min_age=form.min_age.data,
+            max_age=form.max_age.data, slots=form.slots.data,
+            capacities={n: f.data for n, f in zip(form.dose_numbers, form.capacity_fields())
+                        if f.data is not None},
+            fee=form.fee.data if "fee" in form else 0)
+        try:
+            vs = service.add_session(db, g.staff, facility, values, today=_today(),
+                                     products_offered=offered)
+        except service.StaffFormError as exc:
+            db.rollback()
+            if exc.field == "capacity" or exc.field not in form:
+                capacity_error = _message(exc)
+            else:
+                form[exc.field].errors.append(_message(exc))
+        else:
+            db.commit()
+            flash(gettext("The session on %(date)s has been added.",
+                          date=_format_date(vs.date)))
+            # To the top of the page, where the message is (not the form's #add-session).
+            return redirect(url_for("staff.centre", facility_id=facility.id, _anchor="main"))
+    sessions = service.upcoming_sessions(db, [facility.id], _today()).get(facility.id, [])
+    failed = bool(form.errors or capacity_error)
+    return render_template("staff/centre.html", centre=facility, sessions=sessions, form=form,
+                           capacity_error=capacity_error, products=_product_names(db),
+                           division=_division_label(facility.division), failed=failed,
+                           today=_today().isoformat()), 400 if failed else 200
+
+
+def _format_date(value: dt.date) -> str:
+    from flask_babel import format_date
+
+    return format_date(value, "long")
+
+
+@bp.route("/sessions/import", methods=["GET", "POST"])
+@staff_page
+def import_sessions():
+    from cowin_kit.csvfiles import CsvProblems
+
+    form = forms.UploadForm()
+    problems, filename = [], None
+    if _submitted(form):
+        upload = form.file.data
+        filename = Path(upload.filename or "sessions.csv").name
+        fd, tmp = tempfile.mkstemp(suffix=".csv")
+        os.close(fd)
+        try:
+            upload.save(tmp)
+            db = db_session()
+            try:
+                result = service.import_sessions(db, g.staff, g.area, Path(tmp), filename,
+                                                 today=_today())
+            except CsvProblems as exc:
+                db.rollback()
+                problems = exc.problems
+            else:
+                db.commit()
+                flash(gettext("%(created)s session(s) added and %(updated)s updated from "
+                              "%(file)s.", file=filename, **result))
+                return redirect(url_for("staff.import_sessions"))
+        finally:
+            os.unlink(tmp)
+    failed = bool(form.errors or problems)
+    offered = service.products(db_session(), deployment().profile)
+    example = _example_line(offered)
+    return render_template("staff/import.html", form=form, problems=problems, failed=failed,
+                           filename=filename, vaccine_codes=[p.code for p in offered],
+                           example=example), 400 if failed else 200
+
+
+def _example_line(offered) -> str:
+    date = (_today() + dt.timedelta(days=7)).strftime("%d-%m-%Y")
+    code = offered[0].code if offered else "vaccine"
+    return f"CENTRE-0001,{date},{code},18,,100,50,09:00-11:00;11:00-13:00,"

@@ -1,0 +1,72 @@
+"""The staff pages in a real browser (Debian's Chromium) at a phone's size: log in with the
+keyboard and add a session. Screenshots go to $COWIN_KIT_SCREENSHOTS (look at them)."""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from test_browser import browser, live_url, shots  # noqa: F401  (shared fixtures)
+
+from cowin_kit.scheduling.models import Facility, VaccinationSession
+from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _check(page, shots, name):
+    """Save a screenshot, and check the page with axe-core (WCAG 2.1 A and AA rules)."""
+    page.screenshot(path=str(shots / f"staff-{name}.png"), full_page=True)
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": [
+        "wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                for v in results.response["violations"]]
+    assert not problems, (name, problems)
+
+
+def _fits(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_log_in_and_add_a_session_on_a_phone(browser, live_url, shots, database):
+    day = dt.datetime.now(ZoneInfo("America/Lima")).date() + dt.timedelta(days=30)
+    page = browser.new_page(viewport=PHONE, locale="en")
+    page.goto(f"{live_url}/staff/login?lang=en")
+    _check(page, shots, "login")
+    page.get_by_label("E-mail address").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_label("Password").press("Enter")  # the keyboard submits the form
+    page.wait_for_url("**/staff/")
+    assert page.locator("h1").inner_text() == "Centres"
+    _check(page, shots, "centres")
+    assert _fits(page), "the list of centres scrolls sideways on a phone"
+
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == "DEMO-PE-0001"))
+    page.goto(f"{live_url}/staff/centres/{centre.id}")
+    # A first try with a mistake: the summary lists it and the field shows it.
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Vaccine").select_option(label="Comirnaty (Pfizer-BioNTech)")
+    page.get_by_label("Minimum age (years)").fill("12")
+    page.get_by_label("Dose 1", exact=True).fill("40")
+    page.get_by_label("Time slots").fill("09:00-11:00, 10:00-12:00")
+    page.get_by_role("button", name="Add session").click()
+    page.wait_for_load_state()
+    assert "Slots must not overlap." in page.locator(".error-summary").inner_text()
+    assert page.locator("#slots").get_attribute("aria-invalid") == "true"
+    _check(page, shots, "add-session-error")
+
+    page.get_by_label("Time slots").fill("09:00-11:00, 11:00-13:00")
+    page.get_by_role("button", name="Add session").click()
+    page.wait_for_url(f"**/staff/centres/{centre.id}#main")
+    assert "has been added" in page.locator(".flashes").inner_text()
+    assert page.get_by_text("Dose 1: 40 of 40 left").count() == 1
+    _check(page, shots, "add-session-done")
+    assert _fits(page), "the centre's page scrolls sideways on a phone"
+    page.close()
+
+    with database.Session() as s:
+        vs = s.scalar(select(VaccinationSession).where(
+            VaccinationSession.facility_id == centre.id, VaccinationSession.date == day))
+        assert vs is not None and [c.capacity for c in vs.capacities] == [40]

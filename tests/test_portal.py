@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cowin_kit.registration.models import Beneficiary
-from cowin_kit.scheduling.models import Appointment, SessionCapacity, VaccinationSession
+from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
+                                         VaccinationSession)
 from cowin_kit.vaccination.models import Dose
 
 MOBILE = "987654321"
@@ -60,8 +61,9 @@ def add_member(client, number, name="Ana Quispe", year="1980", groups=()):
 def open_session(database, dose=1, min_age=40):
     today = dt.date.today()
     with database.session() as s:
-        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > today, VaccinationSession.min_age <= min_age,
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
+            Facility.postal_code.is_not(None), VaccinationSession.date > today,
+            VaccinationSession.min_age <= min_age,
             SessionCapacity.dose_number == dose, SessionCapacity.capacity > SessionCapacity.booked)
             .order_by(VaccinationSession.date))
         slot = vs.slots[0]
@@ -145,7 +147,8 @@ def test_the_whole_journey(citizen, database, cowin_kit_instance):
 
     # Reschedule to another session with places, through the search page in "move" mode.
     with database.session() as s:
-        other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+        other = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
+            Facility.postal_code.is_not(None),
             VaccinationSession.date > dt.date.today(), VaccinationSession.id != vs.id,
             VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1,
             SessionCapacity.capacity > SessionCapacity.booked))

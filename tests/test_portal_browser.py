@@ -8,7 +8,8 @@ from sqlalchemy import select
 from test_browser import browser, live_url, shots  # noqa: F401  (shared fixtures)
 from test_portal import last_code
 
-from cowin_kit.scheduling.models import Appointment, SessionCapacity, VaccinationSession
+from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
+                                         VaccinationSession)
 
 PHONE = {"width": 390, "height": 844}
 
@@ -37,9 +38,10 @@ def _log_in(page, live_url, instance, lang):
 
 def _pincode_with_sessions(database):
     with database.session() as s:
-        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > dt.date.today(), VaccinationSession.min_age <= 40,
-            SessionCapacity.dose_number == 1).order_by(VaccinationSession.date))
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
+            Facility.postal_code.is_not(None), VaccinationSession.date > dt.date.today(),
+            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1)
+            .order_by(VaccinationSession.date))
         return vs.facility.postal_code
 
 

@@ -51,11 +51,14 @@ def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str]
     if problems:
         raise CsvProblems(str(path), problems)
     rows = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            raise CsvProblems(str(path), [(line, "more values than columns in the header")])
-        rows.append((line, {k: (v or "").strip() for k, v in row.items()}))
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                raise CsvProblems(str(path), [(line, "more values than columns in the header")])
+            rows.append((line, {k: (v or "").strip() for k, v in row.items()}))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise CsvProblems(str(path), [(reader.line_num + 1, f"cannot be read as CSV: {exc}")]) from None
     if not rows:
         raise CsvProblems(str(path), [(2, "no data rows after the header")])
     return rows

@@ -316,6 +316,7 @@ def test_add_a_session(lima_admin, database):
     ({"date": "31-02-2030"}, "date", "Enter a real date"),
     ({"date": (TODAY - dt.timedelta(days=1)).isoformat()}, "date",
      "The date must be today or later."),
+    ({"date": "9999-12-31"}, "date", "Choose a date within the next year."),
     ({"product": "999"}, "product", "Choose one of the vaccines offered."),
     ({"product": "x"}, "product", "Choose one of the vaccines offered."),
     ({"min_age": ""}, "min_age", "Enter the minimum age."),
@@ -449,6 +450,7 @@ def test_lines_outside_the_area_are_refused_even_when_all_else_is_right(lima_adm
 @pytest.mark.parametrize("text,message", [
     ("facility_code,date\nX,Y\n", "missing column(s)"),
     (HEADER, "no data rows after the header"),
+    (HEADER + "X" * 200_000 + ",x\n", "cannot be read as CSV"),  # over csv's field limit
 ])
 def test_bad_headers_are_reported(lima_admin, text, message):
     r = _upload(lima_admin, text)
@@ -483,3 +485,22 @@ def test_staff_pages_follow_the_chosen_language(client):
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and '<html lang="es"' in html
     assert "Idioma" in html  # the shared layout is translated; staff strings come later
+
+
+def test_a_district_role_without_a_division_gets_no_area(client, database):
+    """Only a national administrator has the whole country; an account of another role set
+    up without its division must not silently gain it."""
+    from cowin_kit.accounts.models import StaffUser
+    from cowin_kit.staff import service
+
+    with database.session() as s:
+        user = StaffUser(email="nodiv@example.org", password_hash="x", role="district_admin",
+                         division_id=None, must_change_password=False)
+        assert service.area_division_ids(s, user) == []
+        national = StaffUser(email="n@example.org", password_hash="x", role="national_admin",
+                             division_id=None, must_change_password=False)
+        assert service.area_division_ids(s, national) is None
+
+
+def test_an_absurd_centre_id_is_not_found(admin):
+    assert admin.get("/staff/centres/99999999999999999999").status_code == 404

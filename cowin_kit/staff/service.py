@@ -85,9 +85,11 @@ def change_password(session: Session, user: StaffUser, current: str, new: str) -
 # --- the area --------------------------------------------------------------------------------
 
 def area_division_ids(session: Session, user: StaffUser) -> list[int] | None:
-    """The divisions the user may act in, or None for the whole country."""
+    """The divisions the user may act in, or None for the whole country. Only a national
+    administrator has the whole country; any other role without a division has no area
+    (an account set up without one must not silently gain the country)."""
     if user.division_id is None:
-        return None
+        return None if user.role == "national_admin" else []
     return descendant_ids(session, user.division_id)
 
 
@@ -187,6 +189,8 @@ def add_session(session: Session, user: StaffUser, facility: Facility, values: N
         raise StaffFormError("product", N_("Choose one of the vaccines offered."))
     if values.date < today:
         raise StaffFormError("date", N_("The date must be today or later."))
+    if values.date > today + dt.timedelta(days=366):
+        raise StaffFormError("date", N_("Choose a date within the next year."))
     slots = parse_slots(values.slots)
     fee = values.fee if facility.fee_type == "Paid" else 0
     begin_write(session)

@@ -62,6 +62,8 @@ def staff_page(view):
             abort(403)
         g.staff = user
         g.area = service.area_division_ids(db_session(), user)
+        if g.area == []:  # a state or district role set up without its area: nothing to show
+            abort(403)
         g.staff_division = user.division_id and db_session().get(Division, user.division_id)
         return view(*args, **kwargs)
     return wrapper
@@ -141,6 +143,7 @@ def login():
         user = service.log_in(db, form.email.data, form.password.data)
         db.commit()
         if user is not None:
+            session.clear()  # a fresh session at login: nothing from before is carried over
             session[USER_KEY], session[STAMP_KEY] = user.id, service.auth_stamp(user)
             if user.must_change_password:
                 return redirect(url_for("staff.password"))
@@ -217,7 +220,7 @@ def _product_names(db) -> dict[int, str]:
     return {p.id: p.name for p in service.products(db, deployment().profile)}
 
 
-@bp.route("/centres/<int:facility_id>", methods=["GET", "POST"])
+@bp.route("/centres/<int(max=2147483647):facility_id>", methods=["GET", "POST"])
 @staff_page
 def centre(facility_id: int):
     db = db_session()

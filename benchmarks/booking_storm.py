@@ -5,7 +5,7 @@
         [--workers 2] [--duration-searches 10] [--search-threads 32] [--profile]
 
 Per database: a fresh `cowin-kit init --country PE --demo` instance in a temporary folder
-(PostgreSQL: a database `bench_storm`, created and dropped through --pg-url), one session
+(PostgreSQL: a database `bench_storm_<pid>`, created and dropped through --pg-url), one session
 60 days ahead with capacity dose1 = clients // 2, gunicorn (gthread, 4 threads) on a free
 127.0.0.1 port. Then:
 
@@ -124,8 +124,9 @@ def read_otp(outbox: Path, mobile: str, deadline: float = 10.0) -> str:
 # --- one deployment -------------------------------------------------------------------------
 
 class Deployment:
-    def __init__(self, kind: str, pg_url: str, workers: int, profile_dir: Path | None):
-        self.kind, self.pg_url, self.workers = kind, pg_url, workers
+    def __init__(self, kind: str, pg_url: str, workers: int, threads: int,
+                 profile_dir: Path | None):
+        self.kind, self.pg_url, self.workers, self.threads = kind, pg_url, workers, threads
         self.tmp = Path(tempfile.mkdtemp(prefix=f"booking-storm-{kind}-"))
         self.instance = self.tmp / "inst"
         self.db_url = None
@@ -133,6 +134,8 @@ class Deployment:
         self.proc = None
         self.port = None
         self.profile_dir = profile_dir
+        # One database per run, so two benchmarks on one server never drop each other's.
+        self.pg_db = f"bench_storm_{os.getpid()}"
 
     def env(self) -> dict:
         env = dict(os.environ, COWIN_KIT_INSTANCE=str(self.instance),
@@ -150,9 +153,9 @@ class Deployment:
             self.admin = create_engine(self.pg_url.replace("postgresql://", "postgresql+psycopg://", 1),
                                        isolation_level="AUTOCOMMIT")
             with self.admin.connect() as conn:
-                conn.execute(text('DROP DATABASE IF EXISTS "bench_storm" WITH (FORCE)'))
-                conn.execute(text('CREATE DATABASE "bench_storm"'))
-            self.db_url = self.admin.url.set(database="bench_storm").render_as_string(
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{self.pg_db}"'))
+            self.db_url = self.admin.url.set(database=self.pg_db).render_as_string(
                 hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1)
             args += ["--database-url", self.db_url]
         done = subprocess.run(args, capture_output=True, text=True, env=self.env())
@@ -214,7 +217,7 @@ class Deployment:
     def start(self) -> None:
         self.port = free_port()
         args = [tool("gunicorn"), "--workers", str(self.workers), "--worker-class", "gthread",
-                "--threads", "4", "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "300",
+                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "300",
                 "--timeout", "120", "--chdir", str(self.tmp), "--log-level", "warning",
                 "bench_wsgi:app"]
         self.log = open(self.tmp / "gunicorn.log", "w")
@@ -250,7 +253,7 @@ class Deployment:
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.admin is not None:
             with self.admin.connect() as conn:
-                conn.execute(text('DROP DATABASE IF EXISTS "bench_storm" WITH (FORCE)'))
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)'))
             self.admin.dispose()
 
 
@@ -406,7 +409,7 @@ def ms(x: float) -> str:
 
 def run_one(kind: str, opts) -> bool:
     profile_dir = Path(tempfile.mkdtemp(prefix="booking-storm-prof-")) if opts.profile else None
-    dep = Deployment(kind, opts.pg_url, opts.workers, profile_dir)
+    dep = Deployment(kind, opts.pg_url, opts.workers, opts.threads, profile_dir)
     clients: list[Client] = []
     try:
         t0 = time.perf_counter()
@@ -431,7 +434,7 @@ def run_one(kind: str, opts) -> bool:
         dep.stop()
         dep.cleanup()
     over = max(tally["booked"] - tally["capacity"], tally["rows"] - tally["capacity"], 0)
-    print(f"\n=== {kind}: {opts.clients} clients, gunicorn {opts.workers} workers x 4 threads "
+    print(f"\n=== {kind}: {opts.clients} clients, gunicorn {opts.workers} workers x {opts.threads} threads "
           f"(gthread), {os.cpu_count()} CPUs{' [PROFILED]' if profile_dir else ''} ===")
     print(f"  setup (init --demo, seed, start)      {setup:8.1f} s")
     print(f"  phase 1: login + register            {p1:8.1f} s  "
@@ -472,6 +475,7 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     parser.add_argument("--duration-searches", type=float, default=10)
     parser.add_argument("--search-threads", type=int, default=32)
     parser.add_argument("--profile", action="store_true",

@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from cowin_kit.accounts.models import ApiToken, CitizenAccount, OtpTransaction
@@ -332,11 +332,23 @@ def _active_token(session: Session, token: str | None, now: datetime) -> ApiToke
     return row
 
 
+# Built once: it runs before every logged-in call.
+_TOKEN_AND_ACCOUNT = (select(ApiToken, CitizenAccount)
+                      .outerjoin(CitizenAccount, CitizenAccount.id == ApiToken.account_id)
+                      .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def authenticate(session: Session, token: str | None,
                  now: datetime | None = None) -> CitizenAccount:
     """The account of a Bearer token; NotAuthenticated (401) when unknown, expired or revoked."""
-    row = _active_token(session, token, now or utcnow())
-    return session.get(CitizenAccount, row.account_id)
+    # The token and its account in one round trip (this runs before every logged-in call).
+    if not isinstance(token, str) or not token.strip():
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    now = now or utcnow()
+    found = session.execute(_TOKEN_AND_ACCOUNT, {"token_hash": _token_hash(token.strip())}).first()
+    if found is None or found[0].revoked_at is not None or found[0].expires_at <= now:
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    return found[1]
 
 
 def revoke(session: Session, token: str | None, now: datetime | None = None) -> None:

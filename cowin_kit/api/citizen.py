@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from cowin_kit.api import public
 from cowin_kit.api.auth import json_body, login_required
@@ -44,12 +44,16 @@ def _refused(exc) -> ApiError:
     return ApiError(getattr(exc, "status", 400), exc.msgid, **exc.params)
 
 
+_OWN_BENEFICIARIES = select(Beneficiary).where(  # built once: every booking call runs it
+    Beneficiary.reference_id.in_(bindparam("refs", expanding=True)),
+    Beneficiary.account_id == bindparam("account_id"))
+
+
 def _own_beneficiaries(refs) -> list[Beneficiary]:
     if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
         raise ApiError(400, N_("Choose at least one beneficiary."))
     found = {b.reference_id: b for b in db_session().scalars(
-        select(Beneficiary).where(Beneficiary.reference_id.in_(refs),
-                                  Beneficiary.account_id == g.account.id))}
+        _OWN_BENEFICIARIES, {"refs": refs, "account_id": g.account.id})}
     if len(found) != len(set(refs)):
         raise ApiError(404, booking.MSG_NO_BENEFICIARY)
     return [found[r] for r in refs]

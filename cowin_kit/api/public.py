@@ -11,6 +11,7 @@ import time
 from flask import Blueprint, Response, current_app, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
+from werkzeug.http import parse_etags
 
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
@@ -69,20 +70,119 @@ class AnswerCache:
         self._lock = threading.Lock()
 
     def get_or_build(self, key, build) -> tuple[str, str]:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit and hit[0] > now:
-                return hit[1], hit[2]
-        body, tag = _encode(build())
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                for old in sorted(self._entries, key=lambda k: self._entries[k][0])[
-                        : self.max_entries // 4]:
-                    self._entries.pop(old, None)
-            self._entries[key] = (now + self.ttl, body, tag)
-        return body, tag
+        return self.entry(key, build)[1:]
 
+    def entry(self, key, build) -> tuple[float, str, str]:
+        """(expires, body, tag); ``expires`` is on the time.monotonic clock."""
+        now = time.monotonic()
+        hit = self._entries.get(key)  # one dict read is atomic; entries are never changed
+        if hit and hit[0] > now:
+            return hit
+        body, tag = _encode(build())
+        entry = (now + self.ttl, body, tag)
+        with self._lock:
+            _make_room(self._entries, self.max_entries)
+            self._entries[key] = entry
+        return entry
+
+
+def _make_room(entries: dict, max_entries: int) -> None:
+    """Drop the quarter that expires first when full (callers hold their lock)."""
+    if len(entries) >= max_entries:
+        for old in sorted(entries, key=lambda k: entries[k][0])[: max_entries // 4]:
+            entries.pop(old, None)
+
+
+class FastAnswers:
+    """The search answers again, served before Flask: WSGI middleware for repeated GETs.
+
+    A public search that AnswerCache answered is recorded here with the exact status
+    line, headers and body Flask sent, until that answer expires; the same request is
+    then answered from here without a request context, locale negotiation or routing.
+    Only plain requests take this path: a GET of a search path with its parameters in
+    canonical form (so junk in the query string adds no entries) and no Cookie or
+    Authorization header; the language is the one Flask chose for the same
+    Accept-Language. Answers that set a cookie or carry rate-limit headers are never
+    recorded, so whatever a hook or a limit would add still goes through Flask.
+    """
+
+    DATE = r"&date=[0-9]{2}-[0-9]{2}-[0-9]{4}"
+    QUERIES = {
+        "/appointment/sessions/public/calendarByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})",
+        "/appointment/sessions/public/findByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})",
+        "/appointment/sessions/public/calendarByPin": "pincode=[0-9A-Za-z]{1,12}",
+        "/appointment/sessions/public/findByPin": "pincode=[0-9A-Za-z]{1,12}",
+    }
+    ENVIRON_KEY = "cowin_kit.fast_answer"
+    MAX_LANGS = 256  # distinct Accept-Language values remembered
+
+    def __init__(self, wsgi_app, prefix: str, max_entries: int = 4096):
+        self.wsgi_app, self.max_entries = wsgi_app, max_entries
+        self.queries = {prefix + path: re.compile(q + self.DATE)
+                        for path, q in self.QUERIES.items()}
+        self._answers: dict = {}  # (path, query, lang) -> (expires, tag, body, {status: (line, headers)})
+        self._langs: dict = {}  # raw Accept-Language -> the language Flask chose
+        self._lock = threading.Lock()
+
+    def _eligible(self, environ) -> bool:
+        pattern = self.queries.get(environ.get("PATH_INFO"))
+        return (pattern is not None and environ.get("REQUEST_METHOD") == "GET"
+                and "HTTP_COOKIE" not in environ and "HTTP_AUTHORIZATION" not in environ
+                and pattern.fullmatch(environ.get("QUERY_STRING", "")) is not None)
+
+    def __call__(self, environ, start_response):
+        if not self._eligible(environ):
+            return self.wsgi_app(environ, start_response)
+        accept = environ.get("HTTP_ACCEPT_LANGUAGE", "")
+        lang = self._langs.get(accept)
+        hit = lang and self._answers.get((environ["PATH_INFO"], environ["QUERY_STRING"], lang))
+        if hit and hit[0] > time.monotonic():
+            inm = environ.get("HTTP_IF_NONE_MATCH")
+            status = 304 if inm and parse_etags(inm).contains(hit[1]) else 200
+            sent = hit[3].get(status)
+            if sent is not None:
+                start_response(*sent)
+                return [hit[2]] if status == 200 else []
+        environ[self.ENVIRON_KEY] = None  # cached_search fills it in
+        captured = []
+
+        def capture(status_line, headers, exc_info=None):
+            captured.append((status_line, list(headers)))
+            return start_response(status_line, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        answer = environ.get(self.ENVIRON_KEY)
+        if answer is not None and captured:
+            self._record(environ, accept, answer, *captured[-1])
+        return body
+
+    def _record(self, environ, accept, answer, status_line, headers) -> None:
+        lang, expires, body, tag = answer
+        status = int(status_line.split(" ", 1)[0])
+        names = {name.lower() for name, _value in headers}
+        if status not in (200, 304) or "set-cookie" in names or any(
+                n.startswith("x-ratelimit") or n == "retry-after" for n in names):
+            return
+        key = (environ["PATH_INFO"], environ["QUERY_STRING"], lang)
+        with self._lock:
+            if len(self._langs) >= self.MAX_LANGS:
+                self._langs.clear()
+            self._langs[accept] = lang
+            old = self._answers.get(key)
+            sent = dict(old[3]) if old and old[1] == tag else {}
+            sent[status] = (status_line, headers)
+            if key not in self._answers:
+                _make_room(self._answers, self.max_entries)
+            self._answers[key] = (expires, tag, body.encode(), sent)
+
+
+def _install_fast_answers(state) -> None:
+    app = state.app
+    if not isinstance(app.wsgi_app, FastAnswers):
+        app.wsgi_app = FastAnswers(app.wsgi_app, state.url_prefix or bp.url_prefix)
+
+
+bp.record_once(_install_fast_answers)
 
 # How long a search answer is reused. Short, so people see places go as they are booked.
 ANSWER_TTL_SECONDS = 10
@@ -93,8 +193,11 @@ def cached_search(build, *params) -> Response:
     cannot add entries."""
     cache = current_app.extensions.setdefault("cowin_kit.answers",
                                               AnswerCache(ANSWER_TTL_SECONDS))
-    key = (request.path, params, _lang())
-    return _respond(*cache.get_or_build(key, build), SEARCH_MAX_AGE)
+    lang = _lang()
+    expires, body, tag = cache.entry((request.path, params, lang), build)
+    if FastAnswers.ENVIRON_KEY in request.environ:  # a plain request: FastAnswers may keep it
+        request.environ[FastAnswers.ENVIRON_KEY] = (lang, expires, body, tag)
+    return _respond(body, tag, SEARCH_MAX_AGE)
 
 
 def _date_arg(name: str = "date") -> dt.date:

@@ -20,13 +20,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.plugins.interfaces import N_
-from cowin_kit.programmes.models import DoseRule, Product, Programme
+from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity, Slot,
                                          VaccinationSession)
@@ -69,6 +69,35 @@ MSG_NO_SESSION = N_("This session does not exist.")
 MSG_NO_BENEFICIARY = N_("This beneficiary does not exist.")
 MSG_NO_APPOINTMENT = N_("This appointment does not exist.")
 MSG_FULL = N_("This session has no places left for dose %(dose)s.")
+
+
+# --- statements of the booking path, built once -------------------------------------------
+# A statement built once keeps its compiled form and cache key; building it again for every
+# request costs as much as running it.
+
+_TAKE_PLACES = (
+    update(SessionCapacity)
+    .where(SessionCapacity.session_id == bindparam("b_session_id"),
+           SessionCapacity.dose_number == bindparam("b_dose"),
+           SessionCapacity.booked + bindparam("count") <= SessionCapacity.capacity)
+    .values(booked=SessionCapacity.booked + bindparam("count"))
+    .execution_options(synchronize_session=False))
+_SESSION_AND_PRODUCT = (
+    select(VaccinationSession, Product)
+    .join(Product, Product.id == VaccinationSession.product_id)
+    .where(VaccinationSession.id == bindparam("session_id"))
+    .options(joinedload(VaccinationSession.slots), joinedload(Product.doses)))
+_ACCOUNT_BENEFICIARIES = select(Beneficiary).where(
+    Beneficiary.id.in_(bindparam("ids", expanding=True)),
+    Beneficiary.account_id == bindparam("account_id"))
+_DOSE_HISTORY = (
+    select(Dose).join(Product, Product.id == Dose.product_id)
+    .where(Dose.beneficiary_id == bindparam("beneficiary_id"),
+           Product.programme_id == bindparam("programme_id"))
+    .order_by(Dose.dose_number))
+_PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
+_ACTIVE_APPOINTMENT = select(Appointment).where(
+    Appointment.beneficiary_id == bindparam("beneficiary_id"), Appointment.status == "booked")
 
 
 # --- creating sessions ---------------------------------------------------------------------
@@ -125,13 +154,8 @@ def create_session(session: Session, facility: Facility, date: dt.date, product:
 # --- the transaction -----------------------------------------------------------------------
 
 def _take_places(session: Session, session_id: str, dose: int, count: int) -> None:
-    taken = session.execute(
-        update(SessionCapacity)
-        .where(SessionCapacity.session_id == session_id,
-               SessionCapacity.dose_number == dose,
-               SessionCapacity.booked + count <= SessionCapacity.capacity)
-        .values(booked=SessionCapacity.booked + count)
-        .execution_options(synchronize_session=False)).rowcount
+    taken = session.execute(_TAKE_PLACES, {"b_session_id": session_id, "b_dose": dose,
+                                           "count": count}).rowcount
     if taken != 1:
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
 
@@ -155,17 +179,23 @@ def _expire_capacities(session: Session, *session_ids: str) -> None:
 
 # --- looking things up -----------------------------------------------------------------
 
-def _load_session(session: Session, session_id, today: dt.date) -> VaccinationSession:
+def _load_session(session: Session, session_id,
+                  today: dt.date) -> tuple[VaccinationSession, Product]:
+    """The session and its product. Keep the product referenced while checking: the
+    identity map holds objects weakly, and check_eligible finds it there."""
     try:
         session_id = str(uuid.UUID(str(session_id)))
     except ValueError:
         raise BookingError(N_("The session id is not valid."), "session_id") from None
-    vs = session.get(VaccinationSession, session_id)
-    if vs is None:
+    # One round trip: the session, its slots, and its product with the dose rules, which
+    # check_eligible then finds in the identity map instead of asking again.
+    row = session.execute(_SESSION_AND_PRODUCT, {"session_id": session_id}).unique().first()
+    if row is None:
         raise NotFound(MSG_NO_SESSION, "session_id")
+    vs, product = row
     if vs.date < today:
         raise BookingError(N_("This session is in the past."), "session_id")
-    return vs
+    return vs, product
 
 
 _TIME_12H = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*([AaPp][Mm])")
@@ -218,8 +248,8 @@ def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> 
         raise BookingError(N_("A beneficiary id is not valid."), "beneficiaries") from None
     if len(set(ids)) != len(ids):
         raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
-    found = {b.id: b for b in session.scalars(select(Beneficiary).where(
-        Beneficiary.id.in_(ids), Beneficiary.account_id == account_id))}
+    found = {b.id: b for b in session.scalars(_ACCOUNT_BENEFICIARIES,
+                                              {"ids": ids, "account_id": account_id})}
     if len(found) != len(ids):
         raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
     return [found[i] for i in ids]
@@ -240,10 +270,8 @@ def _account_appointment(session: Session, account_id: int, appointment_id) -> A
 
 def dose_history(session: Session, beneficiary_id: int, programme_id: int) -> list[Dose]:
     """The person's doses of one programme, first dose first."""
-    return list(session.scalars(
-        select(Dose).join(Product, Product.id == Dose.product_id)
-        .where(Dose.beneficiary_id == beneficiary_id, Product.programme_id == programme_id)
-        .order_by(Dose.dose_number)))
+    return list(session.scalars(_DOSE_HISTORY, {"beneficiary_id": beneficiary_id,
+                                                "programme_id": programme_id}))
 
 
 def admitted_by_a_phase(session: Session, programme_id: int, age: int, groups: set[str],
@@ -251,10 +279,7 @@ def admitted_by_a_phase(session: Session, programme_id: int, age: int, groups: s
     """Whether a phase open on ``on`` admits this person: a phase admits those of its
     minimum age, or in one of its groups; a phase with neither admits everyone. A
     programme without phases admits everyone."""
-    from cowin_kit.programmes.models import EligibilityPhase
-
-    phases = session.scalars(select(EligibilityPhase)
-                             .where(EligibilityPhase.programme_id == programme_id)).all()
+    phases = session.scalars(_PHASES, {"programme_id": programme_id}).all()
     if not phases:
         return True
     for phase in phases:
@@ -265,6 +290,13 @@ def admitted_by_a_phase(session: Session, programme_id: int, age: int, groups: s
         if by_age or by_group or (phase.min_age_years is None and not phase.groups):
             return True
     return False
+
+
+def _dose_rule(session: Session, product: Product, dose: int) -> DoseRule | None:
+    if "doses" in inspect(product).dict:  # loaded with the session (_load_session)
+        return next((r for r in product.doses if r.dose_number == dose), None)
+    return session.scalar(select(DoseRule).where(DoseRule.product_id == product.id,
+                                                 DoseRule.dose_number == dose))
 
 
 def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession,
@@ -286,8 +318,7 @@ def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession
     if dose != len(history) + 1:
         raise BookingError(N_("%(name)s's next dose is dose %(next)s."), "dose",
                            name=person.name, next=len(history) + 1)
-    rule = session.scalar(select(DoseRule).where(DoseRule.product_id == product.id,
-                                                 DoseRule.dose_number == dose))
+    rule = _dose_rule(session, product, dose)
     if rule is None:
         raise BookingError(N_("%(vaccine)s has no dose %(dose)s."), "dose",
                            vaccine=product.name, dose=dose)
@@ -316,8 +347,7 @@ def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession
 def _close_missed(session: Session, person: Beneficiary, today: dt.date) -> Appointment | None:
     """Return the person's active appointment; one in a past session is closed as missed,
     so that a no-show can book again."""
-    appt = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
-                                                    Appointment.status == "booked"))
+    appt = session.scalar(_ACTIVE_APPOINTMENT, {"beneficiary_id": person.id})
     if appt is not None and appt.session.date < today:
         appt.status = "missed"
         session.flush()
@@ -347,7 +377,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
         raise BookingError(N_("The dose must be 1 or more."), "dose")
     begin_write(session)
     people = _account_beneficiaries(session, account_id, beneficiary_ids)
-    vs = _load_session(session, session_id, today)
+    vs, _product = _load_session(session, session_id, today)
     chosen = _resolve_slot(vs, slot)
     _check_slot_open(vs, chosen, today, now)
     for person in people:
@@ -358,7 +388,6 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
     made = []
     try:
         with session.begin_nested():
-            _take_places(session, vs.id, dose, len(people))
             for person in people:
                 appt = Appointment(id=str(uuid.uuid4()), beneficiary_id=person.id,
                                    session_id=vs.id, slot_id=chosen.id, dose_number=dose,
@@ -366,6 +395,10 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
                 session.add(appt)
                 made.append(appt)
             session.flush()
+            # Places last: the conditional UPDATE locks the session's capacity row until
+            # commit (PostgreSQL), so the fewer statements after it, the more bookings of
+            # one session go through per second. A full session rolls the rows back.
+            _take_places(session, vs.id, dose, len(people))
     except IntegrityError:
         # Another request booked one of them meanwhile (one active appointment per person).
         raise Conflict(N_("A beneficiary already has an appointment; reschedule or cancel "
@@ -388,7 +421,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
     if appt.reschedule_count >= max_reschedules:
         raise Conflict(N_("This appointment has been rescheduled %(count)s times, the most "
                           "allowed."), "appointment_id", count=appt.reschedule_count)
-    vs = _load_session(session, session_id, today)
+    vs, _product = _load_session(session, session_id, today)
     chosen = _resolve_slot(vs, slot)
     _check_slot_open(vs, chosen, today, now)
     person = session.get(Beneficiary, appt.beneficiary_id)

@@ -1,0 +1,83 @@
+"""Repeated public searches are answered before Flask (api.public.FastAnswers), exactly as
+Flask answered them: same status, headers and body; anything unusual still goes through."""
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from cowin_kit.api import public
+from cowin_kit.programmes.models import Product
+from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
+
+DAY = dt.date.today() + dt.timedelta(days=2)
+
+
+@pytest.fixture
+def url(database):
+    with database.session() as s:
+        facility = s.scalars(select(Facility).order_by(Facility.id)).first()
+        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
+        vs = VaccinationSession(id=str(uuid.uuid4()), facility=facility, date=DAY,
+                                product_id=product.id, min_age=18, max_age=None, fee=0)
+        vs.capacities = [SessionCapacity(dose_number=1, capacity=50, booked=7)]
+        vs.slots = [Slot(starts=dt.time(9), ends=dt.time(11))]
+        s.add(vs)
+        s.flush()
+        pin = facility.postal_code
+    return f"/api/v2/appointment/sessions/public/calendarByPin?pincode={pin}&date={DAY:%d-%m-%Y}"
+
+
+def _fast(app) -> public.FastAnswers:
+    assert isinstance(app.wsgi_app, public.FastAnswers)
+    return app.wsgi_app
+
+
+def _count_flask_answers(monkeypatch) -> list:
+    """Each search Flask answers from now on appends to the list returned."""
+    calls, real = [], public.cached_search
+    monkeypatch.setattr(public, "cached_search", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_a_repeated_search_gets_the_same_answer_without_flask(app, client, url, monkeypatch):
+    first = client.get(url, headers={"Accept-Language": "en"})
+    unchanged = client.get(url, headers={"Accept-Language": "en",
+                                         "If-None-Match": first.headers["ETag"]})
+    assert first.status_code == 200 and unchanged.status_code == 304
+    assert len(_fast(app)._answers) == 1
+    flask_answers = _count_flask_answers(monkeypatch)
+    again = client.get(url, headers={"Accept-Language": "en"})
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert sorted(again.headers.items()) == sorted(first.headers.items())
+    assert again.headers["Vary"] == "Accept-Language, Cookie"
+    still = client.get(url, headers={"Accept-Language": "en",
+                                     "If-None-Match": first.headers["ETag"]})
+    assert still.status_code == 304
+    assert sorted(still.headers.items()) == sorted(unchanged.headers.items())
+    assert flask_answers == []
+
+
+def test_unusual_requests_still_go_through_flask(app, client, url, monkeypatch):
+    client.get(url, headers={"Accept-Language": "en"})
+    flask_answers = _count_flask_answers(monkeypatch)
+    variants = ((url + "&junk=1", {}), (url, {"Accept-Language": "es"}),  # not seen yet
+                (url + "&lang=en", {}))  # sets the lang cookie: all that follow carry it
+    for n, (variant, headers) in enumerate(variants, 1):
+        assert client.get(variant, headers={"Accept-Language": "en", **headers}).status_code == 200
+        assert len(flask_answers) == n
+    assert client.get(url, headers={"Accept-Language": "en"}).status_code == 200
+    assert len(flask_answers) == 4
+    assert len(_fast(app)._answers) == 2  # es was added; junk in the query string added nothing
+
+
+def test_an_expired_answer_is_built_again(app, client, url, monkeypatch):
+    first = client.get(url)
+    later = public.time.monotonic() + public.ANSWER_TTL_SECONDS + 1
+    monkeypatch.setattr(public.time, "monotonic", lambda: later)
+    calls = []
+    real = public.search.calendar
+    monkeypatch.setattr(public.search, "calendar",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = client.get(url)
+    assert calls == [1] and again.get_data() == first.get_data()

@@ -167,6 +167,12 @@ SETTINGS: tuple[Setting, ...] = (
             default_doc="(empty: in-process memory)"),
     Setting("SESSION_COOKIE_SECURE", "bool", False,
             "Send the session cookie over HTTPS only. Set to true behind TLS in production."),
+    Setting("PROXY_FIX_HOPS", "int", 0,
+            "How many reverse proxies (TLS terminator, load balancer) stand in front of the "
+            "app. Their X-Forwarded-For/-Proto headers are then trusted, so that per-address "
+            "limits see each visitor's address instead of the proxy's. Leave at 0 when the "
+            "app is reached directly: the headers could then be forged.",
+            minimum=0, maximum=5),
     Setting("LOG_LEVEL", "str", "INFO", "Python logging level."),
 )
 

@@ -76,6 +76,8 @@ def test_language_switcher_changes_the_page(browser, live_url):
     page.goto(live_url)
     assert page.locator("html").get_attribute("lang") == "es"
     page.select_option("#lang-select", "en")
+    assert page.locator("html").get_attribute("lang") == "es"  # choosing does not reload
+    page.locator(".lang-switch button").click()  # (WCAG 3.2.2: a change of context on request)
     page.wait_for_url("**/?lang=en")
     assert page.locator("html").get_attribute("lang") == "en"
     page.goto(live_url)  # the cookie keeps the choice

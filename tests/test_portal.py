@@ -341,10 +341,10 @@ def test_the_chosen_language_is_kept_for_the_sms(citizen, database):
 
     with database.session() as s:
         assert s.scalar(select(CitizenAccount.language)) == "en"  # the language at login
-    citizen.get("/portal/?lang=es")
-    with database.session() as s:
-        assert s.scalar(select(CitizenAccount.language)) == "es"
-    citizen.get("/portal/?lang=xx")  # not offered: nothing changes
+    page = citizen.get("/portal/?lang=es").get_data(as_text=True)
+    with database.session() as s:  # a GET (which any link can make) changes nothing stored
+        assert s.scalar(select(CitizenAccount.language)) == "en"
+    add_member(citizen, "40123456")  # the next thing the person does keeps the language
     with database.session() as s:
         assert s.scalar(select(CitizenAccount.language)) == "es"
 
@@ -357,3 +357,94 @@ def test_sending_codes_is_limited_per_connection(client):
     assert statuses[0] == 302 and statuses[-1] == 429
     page = client.post("/portal/login", data={"mobile": "987650000", "csrf_token": token})
     assert page.status_code == 429 and "Too many attempts" in page.get_data(as_text=True)
+
+
+def test_behind_a_proxy_limits_count_each_visitor(cowin_kit_instance):
+    """With PROXY_FIX_HOPS, the forwarded address is the visitor's: one busy visitor does
+    not lock everyone else out of logging in (without it, everyone is the proxy)."""
+    from cowin_kit.app import create_app
+
+    def statuses(app, addresses, first=0):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        token = csrf(client.get("/portal/login").get_data(as_text=True))
+        return [client.post("/portal/login", headers={"X-Forwarded-For": address},
+                            data={"mobile": f"98765{i:04d}", "csrf_token": token}).status_code
+                for i, address in enumerate(addresses, start=first)]
+
+    busy = ["203.0.113.7"] * 21
+    behind = create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True,
+                         "PROXY_FIX_HOPS": 1})
+    assert statuses(behind, busy)[-1] == 429
+    assert statuses(behind, ["198.51.100.9"], first=100) == [302]  # others still get codes
+
+
+def test_odd_input_is_refused_not_a_crash(citizen, client, cowin_kit_instance, database):
+    vs, _slot, pincode = open_session(database)
+    r = citizen.get(f"/portal/search?pincode={pincode}&date=9999-12-26")
+    assert r.status_code == 400 and "within the next year" in r.get_data(as_text=True)
+    r = add_member(citizen, "40123456", name="A\x00B")
+    assert r.status_code == 400 and "Enter the name as on the ID document" in \
+        r.get_data(as_text=True)
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Beneficiary)) == 0
+
+
+def test_a_crafted_next_address_is_ignored(client, cowin_kit_instance):
+    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    page = client.get("/portal/login?next=/portal/%0d%0aX-Evil:%201").get_data(as_text=True)
+    client.post("/portal/login?next=/portal/%0d%0aX-Evil:%201",
+                data={"mobile": MOBILE, "csrf_token": csrf(page)})
+    page = client.get("/portal/login/code").get_data(as_text=True)
+    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+                                                "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"] == "/portal/"
+    assert "X-Evil" not in r.headers
+
+
+def test_logout_without_a_valid_form_changes_nothing(citizen):
+    r = citizen.post("/portal/logout", data={"csrf_token": "forged"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/")
+    page = citizen.get("/portal/").get_data(as_text=True)
+    assert page and "has expired or was sent from another site" in page  # still logged in
+
+
+def test_adding_members_is_limited_per_account(citizen):
+    statuses = [add_member(citizen, f"4012{i:04d}", name="Ana").status_code for i in range(21)]
+    assert statuses[-1] == 429 and 429 not in statuses[:4]
+
+
+def test_a_missed_appointment_does_not_block_booking_again(citizen, database, monkeypatch):
+    add_member(citizen, "40123456")
+    ref = reference(database)
+    vs, slot, pincode = open_session(database)
+    page = citizen.get(f"/portal/search?pincode={pincode}&for={ref}").get_data(as_text=True)
+    citizen.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref,
+                                       "csrf_token": csrf(page)})
+    with database.session() as s:
+        session_day = s.get(VaccinationSession, vs.id).date
+    later = dt.datetime.combine(session_day + dt.timedelta(days=2), dt.time(12))
+    import cowin_kit.portal.views as views
+
+    monkeypatch.setattr(views, "_now", lambda: later.replace(
+        tzinfo=dt.datetime.now().astimezone().tzinfo))
+    family = citizen.get("/portal/").get_data(as_text=True)
+    assert "was missed" in family and "Book dose 1" in family and "Reschedule" not in family
+
+
+def test_editing_details_that_break_the_booking_is_refused(citizen, database):
+    add_member(citizen, "40123456", year="1980")
+    ref = reference(database)
+    vs, slot, pincode = open_session(database, min_age=18)
+    page = citizen.get(f"/portal/search?pincode={pincode}&for={ref}").get_data(as_text=True)
+    citizen.post("/portal/book", data={"session_id": vs.id, "slot": slot, "members": ref,
+                                       "csrf_token": csrf(page)})
+    form = citizen.get(f"/portal/members/{ref}/edit").get_data(as_text=True)
+    r = citizen.post(f"/portal/members/{ref}/edit", data={
+        "name": "Ana Quispe", "birth_year": str(dt.date.today().year - 1), "gender": "female",
+        "csrf_token": csrf(form)})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "could not keep the booked appointment" in text
+    assert "not of an age for this session" in text
+    with database.session() as s:
+        assert s.scalar(select(Beneficiary.birth_year)) == 1980

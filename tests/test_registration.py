@@ -125,3 +125,29 @@ def test_swapping_the_provider_keeps_one_person_one_record(db_session, ctx):
     ctx.providers["dni"] = OtherDni()  # e.g. a ministry's registry-verifying plugin
     with pytest.raises(DuplicateId):
         _register(db_session, ctx, "10117410")
+
+
+def test_editing_the_name_or_year_asks_the_registry_again(db_session, ctx):
+    """A verification holds for the name and year it was made with: an edit that changes
+    them is checked again, so nobody keeps "verified" with details the registry refuses."""
+    from cowin_kit.accounts.models import CitizenAccount
+    from cowin_kit.registration.service import update_beneficiary
+
+    ctx.providers["dni"] = _Registry()
+    ctx.verify_timeout, ctx.verify_retries = 1, 0
+    _Registry.up = True
+    account = CitizenAccount(mobile="+51987654321")
+    db_session.add(account)
+    db_session.flush()
+    person = _register(db_session, ctx, account_id=account.id)
+    assert person.id_verification_status == "verified"
+    update_beneficiary(db_session, account_id=account.id, reference_id=person.reference_id,
+                       name="Ana Quispe", birth_year=1940, gender="female", ctx=ctx)
+    assert person.id_verification_status == "mismatch"
+    update_beneficiary(db_session, account_id=account.id, reference_id=person.reference_id,
+                       name="Ana Quispe", birth_year=1985, gender="other", ctx=ctx)
+    assert person.id_verification_status == "verified"
+    _Registry.up = False  # nobody answers now: the status says so, and reverify will retry
+    update_beneficiary(db_session, account_id=account.id, reference_id=person.reference_id,
+                       name="Ana María Quispe", birth_year=1985, gender="other", ctx=ctx)
+    assert person.id_verification_status == "unavailable"

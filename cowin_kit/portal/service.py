@@ -50,6 +50,11 @@ class Member:
         return len(self.doses) + 1
 
     @property
+    def bookable(self) -> bool:
+        """No appointment to keep: none, or one in the past (missed; booking closes it)."""
+        return self.appointment is None or self.appointment.past
+
+    @property
     def can_change(self) -> bool:
         """Edit and delete only while no dose is recorded (the services enforce it too)."""
         return not self.doses

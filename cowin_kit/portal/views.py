@@ -36,6 +36,7 @@ from cowin_kit.scheduling.models import Appointment, VaccinationSession
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
 TOKEN_KEY = "citizen_token"
+MEMBER_TRIES_PER_ACCOUNT = "20 per hour;50 per day"
 SEARCH_DAYS = 7
 
 
@@ -96,10 +97,10 @@ def _load_account():
             session.pop(TOKEN_KEY, None)
             flash(gettext("Your login has ended; please log in again."), "info")
             return
-        chosen = request.args.get("lang")
-        if chosen and chosen in deployment().languages and g.account.language != chosen:
-            g.account.language = chosen  # SMS follow the language the person reads in
-            db_session().commit()
+        if request.method == "POST" and g.account.language != _lang():
+            # SMS follow the language the person reads in; kept when they next act (a
+            # POST), never on a GET, which a link from another site could trigger.
+            g.account.language = _lang()
 
 
 @bp.after_request
@@ -120,10 +121,13 @@ def login_required(view):
     return wrapper
 
 
+_PORTAL_PATH = re.compile(r"/portal/[\x21-\x5b\x5d-\x7e]*")  # printable ASCII, no "\\"
+
+
 def _safe_next(target: str | None, default: str) -> str:
-    """Only a path inside the portal: never an open redirect to another site."""
-    if target and target.startswith("/portal/") and not target.startswith("//") \
-            and "\\" not in target:
+    """Only a path inside the portal: never an open redirect to another site, and nothing
+    (spaces, control characters) that could not go into a Location header."""
+    if target and _PORTAL_PATH.fullmatch(target) and not target.startswith("//"):
         return target
     return default
 
@@ -226,7 +230,9 @@ def login_resend():
 @bp.post("/logout")
 def logout():
     form = forms.ConfirmForm()
-    if not _csrf_failed(form) and g.account is not None:
+    if _csrf_failed(form):  # change nothing: the person is still logged in, and is told
+        return redirect(url_for("portal.family"))
+    if g.account is not None:
         try:
             otp.revoke(db_session(), session.get(TOKEN_KEY))
             db_session().commit()
@@ -290,8 +296,18 @@ def _known_groups() -> set[str]:
     return set(profile_groups(deployment().profile))
 
 
+def _account_key() -> str:
+    """Rate-limit key: the account when logged in (else the address)."""
+    from flask_limiter.util import get_remote_address
+
+    return f"account:{g.account.id}" if g.get("account") is not None else get_remote_address()
+
+
 @bp.route("/members/new", methods=["GET", "POST"])
 @login_required
+# Registering answers whether an ID number is already registered: limit the tries so that
+# an account cannot be used to probe a country's ID numbers.
+@limiter.limit(MEMBER_TRIES_PER_ACCOUNT, key_func=_account_key, methods=["POST"])
 def member_new():
     dep = deployment()
     form = _member_form(editing=False)
@@ -328,11 +344,13 @@ def member_edit(ref):
     form = _member_form(editing=True, obj=person if request.method == "GET" else None)
     if not _csrf_failed(form) and form.validate_on_submit():
         try:
+            dep = deployment()
             registration.update_beneficiary(
                 db_session(), account_id=g.account.id, reference_id=ref, name=form.name.data,
                 birth_year=form.birth_year.data, gender=form.gender.data,
                 priority_groups=form.priority_groups.data, known_groups=_known_groups(),
-                current_year=_now().year)
+                current_year=_now().year, translate=gettext,
+                ctx=registration.IdContext.from_settings(dep.id_providers, dep.settings))
         except registration.RegistrationError as exc:
             db_session().rollback()
             _attach(form, exc)
@@ -393,6 +411,7 @@ class _SearchQuery:
                     self.start = today  # nothing can be booked in the past
                 if self.start > today + dt.timedelta(days=366):
                     self.errors["date"] = gettext("Choose a date within the next year.")
+                    self.start = today  # (and far from the limits of date arithmetic)
         self.vaccine = args.get("vaccine", "").strip()[:80] or None
         self.age = _whole(args.get("age"))
         if args.get("age") and (self.age is None or self.age > 130):
@@ -637,6 +656,7 @@ def cancel(appointment_id):
         return redirect(url_for("portal.family"))
     data = slip.slip_data(db_session(), appointment)
     return render_template("portal/cancel.html", slip=data, form=form,
+                           past=data["date"] < _now().date(),
                            centre=data["centre_names"].get(_lang()) or data["centre_name"])
 
 

@@ -146,7 +146,7 @@ def _check_details(name: str, birth_year, gender: str, priority_groups, known_gr
                    current_year: int | None) -> tuple[str, list[str]]:
     """The checks shared by registering and editing; returns the tidied name and groups."""
     name = " ".join((name or "").split())
-    if not name or len(name) > 200:
+    if not name or len(name) > 200 or not name.isprintable():  # no NULs or control codes
         raise RegistrationError("name", N_("Enter the name as on the ID document."))
     year = current_year or utcnow().year
     if not isinstance(birth_year, int) or not year - 120 <= birth_year <= year:
@@ -195,20 +195,52 @@ def _has_doses(session: Session, person: Beneficiary) -> bool:
                           .limit(1)) is not None
 
 
+MSG_EDIT_BREAKS_APPOINTMENT = N_("With these details %(name)s could not keep the booked "
+                                 "appointment: %(reason)s Cancel it first, then save.")
+
+
 def update_beneficiary(session: Session, *, account_id: int, reference_id: str, name: str,
                        birth_year: int, gender: str, priority_groups: list[str] | None = None,
                        known_groups: set[str] | None = None,
-                       current_year: int | None = None) -> Beneficiary:
+                       current_year: int | None = None,
+                       ctx: IdContext | None = None, translate=None) -> Beneficiary:
     """Correct a member's name, year of birth, gender or priority groups. Refused once a
-    dose is recorded (the vaccination record must match what was given). The ID document
-    is not edited: it is what makes the person unique; remove the member and add them
-    again to change it. Flushed; the caller commits."""
+    dose is recorded (the vaccination record must match what was given), and when the new
+    details would make the booked appointment one the person is not eligible for. The ID
+    document is not edited: it is what makes the person unique; remove the member and add
+    them again to change it. A registry check was made against the old name and year, so
+    when they change it is made again (``ctx``), or left to `ids reverify`. Flushed; the
+    caller commits. ``translate`` renders a booking refusal inside the message."""
+    from cowin_kit.scheduling import booking
+    from cowin_kit.scheduling.models import Appointment
+
     person = account_beneficiary(session, account_id, reference_id)
     if _has_doses(session, person):
         raise HasDoses("beneficiary", MSG_EDIT_HAS_DOSE)
-    person.name, person.priority_groups = _check_details(
-        name, birth_year, gender, priority_groups, known_groups, current_year)
+    new_name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
+                                      current_year)
+    claims_changed = (new_name, birth_year) != (person.name, person.birth_year)
+    person.name, person.priority_groups = new_name, groups
     person.birth_year, person.gender = birth_year, gender
+    active = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
+                                                      Appointment.status == "booked"))
+    if active is not None:
+        try:
+            booking.check_eligible(session, person, active.session, active.dose_number)
+        except booking.BookingError as exc:
+            reason = (translate or (lambda m, **p: m % p if p else m))(exc.msgid, **exc.params)
+            raise RegistrationError("birth_year" if exc.field == "beneficiaries" else "name",
+                                    MSG_EDIT_BREAKS_APPOINTMENT, name=new_name,
+                                    reason=reason) from None
+    if claims_changed and person.id_verification_status != "unverified":
+        provider = ctx.providers.get(person.id_document_type.code) if ctx else None
+        if provider is not None and getattr(provider, "can_verify", False):
+            number = ids.decrypt_number(ctx.encryption_key, person.id_number_encrypted)
+            _record(person, ids.verify_online(provider, number, IdClaims(new_name, birth_year),
+                                              timeout=ctx.verify_timeout,
+                                              retries=ctx.verify_retries))
+        else:  # nobody can ask the registry now: ask again later (`cowin-kit ids reverify`)
+            person.id_verification_status = "unverified"
     session.flush()
     return person
 

@@ -448,3 +448,21 @@ def test_editing_details_that_break_the_booking_is_refused(citizen, database):
     assert "not of an age for this session" in text
     with database.session() as s:
         assert s.scalar(select(Beneficiary.birth_year)) == 1980
+
+
+def test_later_boosters_can_be_searched_for():
+    """Profiles with a dose 4 (MX, VN): its places appear in search answers and filters."""
+    from cowin_kit.portal.service import Filters, filter_centres
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.scheduling.search import session_fields
+
+    vs = VaccinationSession(id="s", date=dt.date(2030, 1, 2), min_age=18, max_age=None, fee=0,
+                            walk_in=True)
+    vs.capacities = [SessionCapacity(dose_number=1, capacity=10, booked=10),
+                     SessionCapacity(dose_number=4, capacity=5, booked=1)]
+    vs.slots = []
+    fields = session_fields(vs, Product(name="Abdala"))
+    assert fields["available_capacity_dose4"] == 4 and fields["available_capacity_dose1"] == 0
+    centre = {"fee_type": "Free", "sessions": [fields]}
+    assert filter_centres([centre], Filters(dose=4)) == [centre]
+    assert filter_centres([centre], Filters(dose=1)) == []

@@ -16,7 +16,7 @@ from flask import (Blueprint, Response, abort, flash, g, redirect, render_templa
 from babel.dates import format_skeleton
 from flask_wtf.csrf import generate_csrf
 from flask_babel import force_locale, get_locale, get_translations, gettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cowin_kit.accounts import otp
 from cowin_kit.api.limits import CONFIRM_PER_IP, OTP_PER_IP, limiter
@@ -27,7 +27,7 @@ from cowin_kit.geography.service import division_name
 from cowin_kit.i18n import country_name
 from cowin_kit.portal import forms, service
 from cowin_kit.programmes.groups import group_name, profile_groups
-from cowin_kit.programmes.models import Product
+from cowin_kit.programmes.models import DoseRule, Product
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.scheduling import booking, search, slip
@@ -501,6 +501,8 @@ def search_page():
         slot_times=_slot_times, logged_in=g.account is not None,
         currency=dep.profile["currency"],
         postal_codes=bool(dep.profile["postal_code_example"]),
+        dose_numbers=range(1, (db_session().scalar(select(func.max(DoseRule.dose_number)))
+                               or 1) + 1),
         level_names=(_level_name(0, gettext("State or region")),
                      _level_name(1, gettext("District"))),
         open_slots=lambda s: _open_slots(s, today, _now().time()),

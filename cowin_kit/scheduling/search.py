@@ -66,6 +66,9 @@ def _slot_text(slot: Slot) -> str:
 def session_fields(vs: VaccinationSession, product: Product) -> dict:
     caps = {c.dose_number: c.capacity - c.booked for c in vs.capacities}
     slots = sorted(vs.slots, key=lambda s: s.starts)
+    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
+    # get the same field name pattern, so that any dose can be searched for.
+    later = {f"available_capacity_dose{n}": left for n, left in sorted(caps.items()) if n > 3}
     return {
         "session_id": vs.id,
         "date": vs.date.strftime("%d-%m-%Y"),
@@ -73,6 +76,7 @@ def session_fields(vs: VaccinationSession, product: Product) -> dict:
         "available_capacity_dose1": caps.get(1, 0),
         "available_capacity_dose2": caps.get(2, 0),
         "available_capacity_dose3": caps.get(3, 0),
+        **later,
         "min_age_limit": vs.min_age,
         "max_age_limit": vs.max_age,
         "allow_all_age": vs.max_age is None,

@@ -108,19 +108,10 @@ def new_beneficiary():
 def delete_beneficiary():
     (person,) = _own_beneficiaries([json_body().get("beneficiary_reference_id")])
     session = db_session()
-    if session.scalar(select(Dose.id).where(Dose.beneficiary_id == person.id).limit(1)):
-        raise ApiError(409, N_("A person with a recorded dose cannot be deleted."))
-    active = session.scalars(select(Appointment.id).where(
-        Appointment.beneficiary_id == person.id, Appointment.status == "booked")).all()
     try:
-        if active:
-            booking.cancel(session, account_id=g.account.id, appointment_ids=active)
-        for appointment in session.scalars(select(Appointment).where(
-                Appointment.beneficiary_id == person.id)):
-            session.delete(appointment)
-        session.flush()
-        session.delete(person)
-    except booking.BookingError as exc:
+        registration.delete_beneficiary(session, account_id=g.account.id,
+                                        reference_id=person.reference_id)
+    except (registration.RegistrationError, booking.BookingError) as exc:
         session.rollback()
         raise _refused(exc) from None
     session.commit()

@@ -221,3 +221,20 @@ def test_priority_groups_are_checked_against_the_profile(client, ana, dni_type):
         "name": "Luis Quispe", "birth_year": "1975", "gender_id": 1, "photo_id_type": dni_type,
         "photo_id_number": "40888002", "priority_groups": ["astronauts"]})
     assert bad.status_code == 400
+
+
+def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database):
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.vaccination.models import Dose
+
+    ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    with database.session() as s:
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
+        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=1,
+                   given_on=dt.date.today()))
+        s.commit()
+    r = client.post("/api/v2/registration/beneficiary/delete", headers=ana,
+                    json={"beneficiary_reference_id": ref})
+    assert r.status_code == 409 and "recorded dose" in r.get_json()["error"]
+    assert len(client.get("/api/v2/appointment/beneficiaries",
+                          headers=ana).get_json()["beneficiaries"]) == 1

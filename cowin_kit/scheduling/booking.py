@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.plugins.interfaces import N_
@@ -96,6 +96,7 @@ _DOSE_HISTORY = (
            Product.programme_id == bindparam("programme_id"))
     .order_by(Dose.dose_number))
 _PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
+_INSERT_APPOINTMENT = Appointment.__table__.insert()
 _ACTIVE_APPOINTMENT = select(Appointment).where(
     Appointment.beneficiary_id == bindparam("beneficiary_id"), Appointment.status == "booked")
 
@@ -385,26 +386,31 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
         if _close_missed(session, person, today) is not None:
             raise Conflict(N_("%(name)s already has an appointment; reschedule or cancel "
                               "it first."), "beneficiaries", name=person.name)
-    made = []
+    created = utcnow()
+    rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
+             "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),
+             "status": "booked", "reschedule_count": 0, "created_at": created,
+             "cancelled_at": None} for person in people]
     try:
         with session.begin_nested():
-            for person in people:
-                appt = Appointment(id=str(uuid.uuid4()), beneficiary_id=person.id,
-                                   session_id=vs.id, slot_id=chosen.id, dose_number=dose,
-                                   secret_code=_secret_code(), status="booked")
-                session.add(appt)
-                made.append(appt)
-            session.flush()
-            # Places last: the conditional UPDATE locks the session's capacity row until
-            # commit (PostgreSQL), so the fewer statements after it, the more bookings of
-            # one session go through per second. A full session rolls the rows back.
+            session.flush()  # anything pending goes first, as with an ORM flush
             _take_places(session, vs.id, dose, len(people))
+            # One INSERT statement without the unit of work (the capacity row stays locked
+            # until commit on PostgreSQL: keep what follows the UPDATE short); the rows
+            # become session objects below.
+            session.connection().execute(_INSERT_APPOINTMENT, rows)
     except IntegrityError:
         # Another request booked one of them meanwhile (one active appointment per person).
         raise Conflict(N_("A beneficiary already has an appointment; reschedule or cancel "
                           "it first."), "beneficiaries") from None
     finally:
         _expire_capacities(session, vs.id)
+    made = []
+    for row in rows:  # persistent objects of the rows just inserted, as a flush leaves them
+        appt = Appointment(**row)
+        make_transient_to_detached(appt)
+        session.add(appt)
+        made.append(appt)
     return made
 
 

@@ -401,6 +401,8 @@ def profile_report(profile_dir: Path) -> None:
             st.add(f)
         st.files = []  # do not list every profile file
         st.strip_dirs().sort_stats("cumulative").print_stats(22)
+        print(f"  … and the kit's own functions in {label}:")
+        st.print_stats(r"^(booking|otp|citizen|public|search|auth|db|app)\.py:", 20)
 
 
 def ms(x: float) -> str:

@@ -41,7 +41,7 @@ def _encode(data: dict) -> tuple[str, str]:
     return body, hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
-def _respond(body: str, tag: str, max_age: int) -> Response:
+def _respond(body: str | bytes, tag: str, max_age: int) -> Response:
     # The answer's language may come from the lang cookie too: shared caches must know.
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
                "Vary": "Accept-Language, Cookie"}
@@ -69,17 +69,17 @@ class AnswerCache:
         self._entries: dict = {}
         self._lock = threading.Lock()
 
-    def get_or_build(self, key, build) -> tuple[str, str]:
+    def get_or_build(self, key, build) -> tuple[bytes, str]:
         return self.entry(key, build)[1:]
 
     def entry(self, key, build) -> tuple[float, str, str]:
-        """(expires, body, tag); ``expires`` is on the time.monotonic clock."""
+        """(expires, body as UTF-8 bytes, tag); ``expires`` is on the time.monotonic clock."""
         now = time.monotonic()
         hit = self._entries.get(key)  # one dict read is atomic; entries are never changed
         if hit and hit[0] > now:
             return hit
         body, tag = _encode(build())
-        entry = (now + self.ttl, body, tag)
+        entry = (now + self.ttl, body.encode(), tag)  # bytes: FastAnswers shares them
         with self._lock:
             _make_room(self._entries, self.max_entries)
             self._entries[key] = entry
@@ -173,7 +173,7 @@ class FastAnswers:
             sent[status] = (status_line, headers)
             if key not in self._answers:
                 _make_room(self._answers, self.max_entries)
-            self._answers[key] = (expires, tag, body.encode(), sent)
+            self._answers[key] = (expires, tag, body, sent)  # the AnswerCache's bytes
 
 
 def _install_fast_answers(state) -> None:

@@ -1,19 +1,10 @@
 """Database engine and sessions (SQLAlchemy 2), for SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
-
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's busy timeout alone serialises writers
-    fcntl = None
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, URL, make_url
@@ -108,10 +99,7 @@ def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
             raise DatabaseMissing(
                 f"the database file {url.database} does not exist. Restore it from backup, or "
                 "run `cowin-kit init --update` to create an empty one.")
-        lock = _writer_lock(url.database, busy_timeout)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout,
-                                                  "factory": _SQLiteConnection})
-        engine.dialect._cowin_kit_writer_lock = lock
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -163,128 +151,13 @@ class Database:
         self.engine.dispose()
 
 
-class WriterLock:
-    """Hands SQLite's write lock from one writer to the next without delay.
-
-    SQLite makes a writer that finds the database locked sleep and retry (1, 2, 5, 10 …
-    100 ms), so under many concurrent writers most of the time goes to sleeping, not
-    writing. Writers that go through ``begin_write`` first queue here: on a thread lock
-    within the process, then on an flock of ``<database>.write-lock`` across processes
-    (gunicorn workers). Waiting is bounded by the busy timeout; after it, BEGIN IMMEDIATE
-    runs anyway and SQLite's own busy timeout decides, as it did without this lock.
-    Writers that do not use ``begin_write`` are not affected: they still queue on SQLite.
-    """
-
-    POLL = 0.0005  # seconds between two tries of the file lock (one waiter per process)
-
-    def __init__(self, database: str, timeout: float):
-        self.path, self.timeout = database + ".write-lock", float(timeout)
-        self._thread_lock = threading.Lock()
-        self._fd, self._pid = None, None
-
-    def _file(self) -> int | None:
-        if self._pid != os.getpid():  # opened before a fork: the lock would be shared
-            self._fd, self._pid = None, os.getpid()
-            try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:
-                self._fd = None  # a read-only folder: SQLite alone serialises writers
-        return self._fd
-
-    def acquire(self) -> bool:
-        """True when taken; then ``release`` must follow (the connection does it)."""
-        if fcntl is None or not self._thread_lock.acquire(timeout=self.timeout):
-            return False
-        deadline = time.monotonic() + self.timeout
-        fd = self._file()
-        while fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(self.POLL)
-            except OSError:
-                break
-        self._thread_lock.release()
-        return False
-
-    def release(self) -> None:
-        try:
-            if self._fd is not None and self._pid == os.getpid():
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._thread_lock.release()
-
-
-_WRITER_LOCKS: dict[str, WriterLock] = {}
-_WRITER_LOCKS_GUARD = threading.Lock()
-
-
-def _writer_lock(database: str, timeout: float) -> WriterLock:
-    key = os.path.abspath(database)
-    with _WRITER_LOCKS_GUARD:
-        lock = _WRITER_LOCKS.get(key)
-        if lock is None:
-            lock = _WRITER_LOCKS[key] = WriterLock(key, timeout)
-        return lock
-
-
-class _SQLiteConnection(sqlite3.Connection):
-    """A pysqlite connection that gives back the WriterLock when its transaction ends."""
-
-    writer_lock: WriterLock | None = None
-
-    def _release_writer(self) -> None:
-        lock, self.writer_lock = self.writer_lock, None
-        if lock is not None:
-            lock.release()
-
-    def commit(self):
-        try:
-            return super().commit()
-        finally:
-            self._release_writer()
-
-    def rollback(self):
-        try:
-            return super().rollback()
-        finally:
-            self._release_writer()
-
-    def close(self):
-        try:
-            return super().close()
-        finally:
-            self._release_writer()
-
-    def __del__(self):  # dropped without commit, rollback or close: never keep the lock
-        self._release_writer()
-
-
 def begin_write(session: Session) -> None:
     """On SQLite, take the database write lock before reading (BEGIN IMMEDIATE), so that
     check-then-write sequences run one at a time and wait on the busy timeout instead of
-    failing on a stale snapshot. Such writers queue on a WriterLock first, which hands the
-    database over as soon as the previous one commits. PostgreSQL needs nothing here:
-    callers lock rows."""
+    failing on a stale snapshot. PostgreSQL needs nothing here: callers lock rows."""
     conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        return
-    dbapi = conn.connection.dbapi_connection
-    if dbapi.in_transaction:
-        return
-    lock = getattr(conn.dialect, "_cowin_kit_writer_lock", None)
-    if isinstance(dbapi, _SQLiteConnection) and dbapi.writer_lock is None and lock is not None \
-            and lock.acquire():
-        dbapi.writer_lock = lock
-    try:
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    except BaseException:
-        if isinstance(dbapi, _SQLiteConnection):
-            dbapi._release_writer()
-        raise
 
 
 def describe_db_error(exc: SQLAlchemyError, url: URL) -> str:

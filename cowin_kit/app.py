@@ -115,6 +115,13 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.api.limits import limiter
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
+    if settings["REDIS_URL"]:
+        # A Redis outage must not take the service down: each process counts in its own
+        # memory meanwhile (flask-limiter checks Redis again and goes back to it).
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1,
+                                                            "socket_timeout": 1})
     limiter.init_app(app)
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)

@@ -163,7 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_FILE", "str", "sms-outbox.jsonl",
             "File the `file` SMS gateway appends to, relative to the instance folder."),
     Setting("REDIS_URL", "str", "",
-            "Redis URL for rate limits and caches shared by several processes.",
+            "Redis URL (redis://HOST:6379/0) for the rate limits, so that every worker and "
+            "machine counts together. If Redis stops answering, each process falls back to "
+            "its own memory until it is back, rather than refusing requests.",
             default_doc="(empty: in-process memory)"),
     Setting("SESSION_COOKIE_SECURE", "bool", False,
             "Send the session cookie over HTTPS only. Set to true behind TLS in production."),
@@ -325,6 +327,10 @@ def check_settings(settings: Settings) -> list[str]:
         if not babel_knows(lang):
             problems.append(f"LANGUAGES lists {lang!r}, which is not a language code Babel "
                             "knows (e.g. es, ar, qu).")
+    redis_url = settings.get("REDIS_URL") or ""
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(f"REDIS_URL {redis_url.split('@')[-1]!r} is not a Redis URL; write "
+                        "redis://HOST:6379/0 (rediss:// with TLS, unix:// for a socket).")
     for lvl in ("LOG_LEVEL",):
         if str(settings[lvl]).upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append(f"{lvl} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")

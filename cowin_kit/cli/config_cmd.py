@@ -80,6 +80,8 @@ def check(instance):
     if not admins:
         raise Refused("the deployment has no national administrator; run `cowin-kit init "
                       "--update --admin-email EMAIL`.")
+    if settings["REDIS_URL"]:
+        _check_redis(settings["REDIS_URL"])
     if settings["SMS_GATEWAY"] == "console":
         click.secho("Warning: SMS_GATEWAY is console: messages, OTPs included, are printed to "
                     "the console and may reach logs. Use it for development only.",
@@ -87,6 +89,18 @@ def check(instance):
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
     for warning in missing_id_providers(profile, settings):
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
+
+
+def _check_redis(url: str) -> None:
+    """Rate limits shared through Redis: refuse a deployment whose Redis does not answer."""
+    import redis
+
+    where = url.split("@")[-1]  # never print a password
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        raise Refused(f"REDIS_URL {where}: Redis does not answer ({type(exc).__name__}); start "
+                      "it, or leave REDIS_URL empty to keep rate limits in each process.") from None
 
 
 def missing_id_providers(profile, settings=None) -> list[str]:

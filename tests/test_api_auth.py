@@ -100,3 +100,25 @@ def test_a_public_txn_cannot_be_confirmed_as_a_partner(client, cowin_kit_instanc
     assert r.status_code == 400
     assert client.post("/api/v2/auth/public/confirmOTP",
                        json={"otp": digest, "txnId": txn}).status_code == 200
+
+
+def test_too_many_tries_is_429_and_an_expired_code_401(client, cowin_kit_instance):
+    settings = client.application.extensions["cowin_kit"].settings.values
+    settings["OTP_RESEND_SECONDS"] = 0
+    txn = client.post("/api/v2/auth/public/generateOTP",
+                      json={"mobile": MOBILE}).get_json()["txnId"]
+    right = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    wrong = hashlib.sha256(b"000000" if right != hashlib.sha256(b"000000").hexdigest()
+                           else b"111111").hexdigest()
+    for _ in range(3):
+        assert client.post("/api/v2/auth/public/confirmOTP",
+                           json={"otp": wrong, "txnId": txn}).status_code == 401
+    r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": right, "txnId": txn})
+    assert r.status_code == 429 and r.get_json()["errorCode"] == "OTP_TOO_MANY_TRIES"
+
+    settings["OTP_TTL_SECONDS"] = 0  # the code is already expired when it arrives
+    txn = client.post("/api/v2/auth/public/generateOTP",
+                      json={"mobile": MOBILE}).get_json()["txnId"]
+    right = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": right, "txnId": txn})
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "OTP_EXPIRED"

@@ -238,3 +238,81 @@ def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database)
     assert r.status_code == 409 and "recorded dose" in r.get_json()["error"]
     assert len(client.get("/api/v2/appointment/beneficiaries",
                           headers=ana).get_json()["beneficiaries"]) == 1
+
+
+def test_a_full_session_answers_409_over_http(client, ana, dni_type, database):
+    session_id, slot = _open_session(database)
+    with database.session() as s:
+        cap = s.get(SessionCapacity, (session_id, 1))
+        cap.booked = cap.capacity - 1  # one place left
+        s.commit()
+    first = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    second = _register(client, ana, dni_type, "40123457", name="Rosa Quispe").get_json()[
+        "beneficiary_reference_id"]
+    both = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [first, second]})
+    assert both.status_code == 409 and "no places left" in both.get_json()["error"]
+    one = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [first]})
+    assert one.status_code == 200
+    full = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [second]})
+    assert full.status_code == 409 and full.get_json()["errorCode"] == "CONFLICT"
+
+
+def test_family_cancel_finds_each_persons_appointment_after_a_reschedule(client, ana, dni_type,
+                                                                          database):
+    first = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    second = _register(client, ana, dni_type, "40123457", name="Rosa Quispe").get_json()[
+        "beneficiary_reference_id"]
+    session_id, slot = _open_session(database)
+    booked = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [first, second]})
+    confirmation = booked.get_json()["appointment_confirmation_no"]
+    moved_id = booked.get_json()["appointment_ids"][1]
+    with database.session() as s:
+        other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+            VaccinationSession.date > dt.date.today(), VaccinationSession.id != session_id,
+            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1))
+        other_id, other_slot = other.id, other.slots[0].starts.strftime("%H:%M")
+    assert client.post("/api/v2/appointment/reschedule", headers=ana, json={
+        "appointment_id": moved_id, "session_id": other_id,
+        "slot": other_slot}).status_code == 204
+    r = client.post("/api/v2/appointment/cancel", headers=ana, json={
+        "appointment_id": confirmation, "beneficiariesToCancel": [first, second]})
+    assert r.status_code == 204
+    people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
+    assert [p["appointments"] for p in people["beneficiaries"]] == [[], []]
+
+
+def test_beneficiaries_show_the_vaccine_and_a_completed_single_dose(client, ana, dni_type,
+                                                                    database):
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.vaccination.models import Dose
+
+    ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    with database.session() as s:
+        product = s.scalar(select(Product).where(Product.primary_doses == 2))
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
+        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=product.id,
+                   given_on=dt.date.today()))
+        s.commit()
+        product_id, product_name = product.id, product.name
+
+    def status():
+        person = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()[
+            "beneficiaries"][0]
+        return person["vaccine"], person["vaccination_status"]
+
+    assert status() == (product_name, "Partially Vaccinated")
+    with database.session() as s:  # the same dose of a single-dose vaccine completes it
+        s.get(Product, product_id).primary_doses = 1
+        s.commit()
+    assert status() == (product_name, "Vaccinated")
+
+
+def test_a_malformed_slip_id_says_what_is_wrong(client, ana):
+    r = client.get("/api/v2/appointment/appointmentslip/download?appointment_id=nope",
+                   headers=ana)
+    assert r.status_code == 400 and r.get_json()["error"] == "The appointment id is not valid."

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
 from cowin_kit.api.auth import json_body, login_required
@@ -21,7 +22,7 @@ from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.scheduling import booking, slip
-from cowin_kit.scheduling.models import Appointment
+from cowin_kit.scheduling.models import Appointment, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
 from cowin_kit.vaccination.models import Dose
 
@@ -136,19 +137,34 @@ def _appointment_fields(a: Appointment, lang: str) -> dict:
 @bp.get("/appointment/beneficiaries")
 @login_required
 def beneficiaries():
+    """The account's people with their doses and active appointments (three queries,
+    whatever the family size)."""
     session = db_session()
     lang = public._lang()
     people = session.scalars(select(Beneficiary).where(Beneficiary.account_id == g.account.id)
+                             .options(selectinload(Beneficiary.id_document_type))
                              .order_by(Beneficiary.id)).all()
+    ids = [b.id for b in people]
+    doses: dict[int, list[Dose]] = {}
+    for d in session.scalars(select(Dose).where(Dose.beneficiary_id.in_(ids))
+                             .options(selectinload(Dose.product)).order_by(Dose.dose_number)):
+        doses.setdefault(d.beneficiary_id, []).append(d)
+    appointments: dict[int, list[Appointment]] = {}
+    for a in session.scalars(
+            select(Appointment).where(Appointment.beneficiary_id.in_(ids),
+                                      Appointment.status == "booked")
+            .options(selectinload(Appointment.slot),
+                     selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
+        appointments.setdefault(a.beneficiary_id, []).append(a)
     out = []
     for b in people:
-        doses = session.scalars(select(Dose).where(Dose.beneficiary_id == b.id)
-                                .order_by(Dose.dose_number)).all()
-        dates = {d.dose_number: d.given_on.strftime("%d-%m-%Y") for d in doses}
-        appointments = session.scalars(select(Appointment).where(
-            Appointment.beneficiary_id == b.id, Appointment.status == "booked")).all()
-        status = ("Vaccinated" if doses and len(doses) >= 2 else
-                  "Partially Vaccinated" if doses else "Not Vaccinated")
+        given = doses.get(b.id, [])
+        dates = {d.dose_number: d.given_on.strftime("%d-%m-%Y") for d in given}
+        # Fully vaccinated once the first product's primary series is complete (one dose
+        # for a single-dose vaccine), as Co-WIN counted it.
+        status = ("Not Vaccinated" if not given else
+                  "Vaccinated" if len(given) >= given[0].product.primary_doses else
+                  "Partially Vaccinated")
         out.append({
             "beneficiary_reference_id": b.reference_id, "name": b.name,
             "birth_year": str(b.birth_year), "gender": b.gender.capitalize(),
@@ -156,9 +172,9 @@ def beneficiaries():
             "photo_id_type": b.id_document_type.name, "photo_id_number": b.id_number_masked,
             "id_verification_status": b.id_verification_status,
             "vaccination_status": status,
-            "vaccine": "",
+            "vaccine": given[0].product.name if given else "",
             "dose1_date": dates.get(1, ""), "dose2_date": dates.get(2, ""),
-            "appointments": [_appointment_fields(a, lang) for a in appointments],
+            "appointments": [_appointment_fields(a, lang) for a in appointments.get(b.id, [])],
         })
     return jsonify({"beneficiaries": out})
 
@@ -204,8 +220,9 @@ def reschedule():
 @bp.post("/appointment/cancel")
 @login_required
 def cancel():
-    """Cancel an appointment; with ``beneficiariesToCancel``, Co-WIN's form, the listed
-    people's appointments in the same session (a family booked together)."""
+    """Cancel an appointment; with ``beneficiariesToCancel``, Co-WIN's form for a family
+    booked together, the listed people's active appointments (each person has at most one,
+    so the list names them exactly, even after one of them was rescheduled elsewhere)."""
     data = json_body()
     appointment_id = data.get("appointment_id")
     session = db_session()
@@ -217,7 +234,7 @@ def cancel():
         if first is None:
             raise ApiError(404, booking.MSG_NO_APPOINTMENT)
         ids = session.scalars(select(Appointment.id).where(
-            Appointment.session_id == first.session_id, Appointment.status == "booked",
+            Appointment.status == "booked",
             Appointment.beneficiary_id.in_([p.id for p in people]))).all()
         if not ids:
             raise ApiError(404, booking.MSG_NO_APPOINTMENT)
@@ -283,7 +300,7 @@ def appointment_slip():
     try:
         appointment_id = str(uuid.UUID(raw))
     except ValueError:
-        raise ApiError(400) from None
+        raise ApiError(400, N_("The appointment id is not valid.")) from None
     session = db_session()
     appointment = session.scalar(select(Appointment).join(Beneficiary).where(
         Appointment.id == appointment_id, Beneficiary.account_id == g.account.id))

@@ -135,3 +135,64 @@ def test_portal_pages_in_the_reader_language(browser, live_url, shots, app, cowi
     _shot(page, shots, f"search-{lang}")
     assert page.locator("html").get_attribute("lang") == lang
     page.close()
+
+
+def test_citizen_edits_removes_and_searches_by_district(browser, live_url, shots, app,
+                                                        cowin_kit_instance, database):
+    from cowin_kit.geography.models import Division
+
+    app.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    page = browser.new_page(viewport=PHONE, locale="en-GB")
+    _log_in(page, live_url, cowin_kit_instance, "en")
+    for name, number in (("Ana Quispe", "40123456"), ("Rosa Quispe", "40123457")):
+        page.goto(f"{live_url}/portal/members/new")
+        page.get_by_label("Full name, as on the ID document").fill(name)
+        page.get_by_label("Year of birth").fill("1980")
+        page.get_by_label("Female").check()
+        page.get_by_label("ID document", exact=True).select_option("dni")
+        page.get_by_label("ID number").fill(number)
+        page.get_by_role("button", name="Register").click()
+        page.wait_for_url("**/portal/")
+
+    # Edit: the form keeps what was stored, and saving shows the new name.
+    page.locator(".member").nth(1).get_by_role("link", name="Edit details").click()
+    assert page.get_by_label("Full name, as on the ID document").input_value() == "Rosa Quispe"
+    page.get_by_label("Full name, as on the ID document").fill("Rosa María Quispe")
+    page.get_by_label("Health worker").check()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/portal/")
+    assert "Rosa María Quispe" in page.locator(".member").nth(1).inner_text()
+    assert "Health worker" in page.locator(".member").nth(1).inner_text()
+
+    # Remove, after a confirmation page.
+    page.locator(".member").nth(1).get_by_role("link", name="Remove").click()
+    _shot(page, shots, "8-remove")
+    page.get_by_role("button", name="Remove").click()
+    page.wait_for_url("**/portal/")
+    assert page.locator(".member").count() == 1
+
+    # Search by district, with the keyboard-friendly two-step lists, and a filter.
+    with database.session() as s:
+        district = s.scalar(select(Division).join(
+            Facility, Facility.division_id == Division.id).where(Division.level == 2))
+        if district is None:  # centres may sit one level below the district
+            block = s.scalar(select(Division).join(Facility, Facility.division_id == Division.id))
+            district = block.parent if block.level == 3 else block
+        state_id, district_id = str(district.parent_id), str(district.id)
+    page.get_by_role("link", name="Book dose 1").click()
+    page.locator("#state").select_option(state_id)
+    page.get_by_role("button", name="Search").click()  # the second list fills in
+    page.locator("#district").select_option(district_id)
+    page.locator("summary").click()
+    page.get_by_label("Age of the person").fill("45")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator("article.centre").count() >= 1
+    _shot(page, shots, "9-search-district")
+
+    # The language control: choose, then press the button (no change of page on choosing).
+    page.locator("#lang-select").select_option("es")
+    page.locator(".lang-switch button").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.locator("#age").input_value() == "45"  # the search was kept
+    page.close()

@@ -504,3 +504,21 @@ def test_a_district_role_without_a_division_gets_no_area(client, database):
 
 def test_an_absurd_centre_id_is_not_found(admin):
     assert admin.get("/staff/centres/99999999999999999999").status_code == 404
+
+
+def test_the_database_holds_one_session_per_centre_day_and_vaccine(database):
+    """Even two requests at the same moment cannot both add it (the form's check runs
+    first; the constraint decides between simultaneous ones)."""
+    import uuid
+
+    from sqlalchemy.exc import IntegrityError
+
+    from cowin_kit.scheduling.models import VaccinationSession
+
+    with database.Session() as s:
+        existing = s.scalars(select(VaccinationSession)).first()
+        s.add(VaccinationSession(id=str(uuid.uuid4()), facility_id=existing.facility_id,
+                                 date=existing.date, product_id=existing.product_id,
+                                 min_age=18, fee=0))
+        with pytest.raises(IntegrityError):
+            s.flush()

@@ -38,6 +38,9 @@ class VaccinationSession(Base):
     """A day of vaccination with one product at one centre (Co-WIN's session)."""
 
     __tablename__ = "vaccination_session"
+    # One session per centre, day and vaccine: imports update it, forms refuse a second one,
+    # and the database holds the rule against two requests at the same moment.
+    __table_args__ = (UniqueConstraint("facility_id", "date", "product_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # session_id, a UUID
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -181,6 +182,9 @@ class NewSession:
     fee: object = 0
 
 
+MSG_SESSION_EXISTS = N_("This centre already has a session of %(vaccine)s on that day.")
+
+
 def add_session(session: Session, user: StaffUser, facility: Facility, values: NewSession,
                 *, today: dt.date, products_offered: list[Product]) -> VaccinationSession:
     """Create a session at a centre of the user's area, or raise StaffFormError."""
@@ -198,13 +202,15 @@ def add_session(session: Session, user: StaffUser, facility: Facility, values: N
             VaccinationSession.facility_id == facility.id,
             VaccinationSession.date == values.date,
             VaccinationSession.product_id == product.id)):
-        raise StaffFormError("date", N_("This centre already has a session of %(vaccine)s on "
-                                        "that day."), vaccine=product.name)
+        raise StaffFormError("date", MSG_SESSION_EXISTS, vaccine=product.name)
     try:
-        vs = create_session(session, facility, values.date, product, values.min_age,
-                            values.max_age, values.capacities, slots, fee)
+        with session.begin_nested():
+            vs = create_session(session, facility, values.date, product, values.min_age,
+                                values.max_age, values.capacities, slots, fee)
     except BookingError as exc:
         raise StaffFormError(exc.field, exc.msgid, **exc.params) from None
+    except IntegrityError:  # the same session added by someone else at the same moment
+        raise StaffFormError("date", MSG_SESSION_EXISTS, vaccine=product.name) from None
     audit(session, actor(user), "session.created", f"session:{vs.id}",
           facility=facility.code, date=values.date.isoformat(), vaccine=product.code,
           capacities={str(k): v for k, v in sorted(values.capacities.items()) if v},

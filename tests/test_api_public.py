@@ -165,3 +165,163 @@ def test_search_answers_are_reused_briefly_and_304s_cost_no_query(client, sessio
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     other_language = client.get(url, headers={"Accept-Language": "en"})  # PE's default is es
     assert calls == [1] and other_language.status_code == 200  # built once for English
+
+
+def _district_of(database, division_id) -> int:
+    with database.session() as s:
+        district = s.get(Division, division_id)
+        while district.level > 2:
+            district = district.parent
+        return district.id
+
+
+def _calendar(client, district_id, query="", **headers):
+    r = client.get(f"/api/v2/appointment/sessions/public/calendarByDistrict?"
+                   f"district_id={district_id}&date={DAY:%d-%m-%Y}{query}", headers=headers)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["centers"]
+
+
+def _session_ids(centres) -> set:
+    return {s["session_id"] for c in centres for s in c["sessions"]}
+
+
+COMIRNATY = "Comirnaty (Pfizer-BioNTech)"
+
+
+def test_each_search_filter_narrows_the_answer(client, sessions, database):
+    """The demo week in Lima has four vaccines, min ages 5/12/18 and places for doses 1-3;
+    the fixture's two sessions (Comirnaty, 18+, no dose-3 places, one at a paid centre)."""
+    district_id = _district_of(database, sessions[0][3])
+    ours = {sessions[0][0], sessions[1][0]}
+    everything = _calendar(client, district_id)
+    every_id = _session_ids(everything)
+    assert ours <= every_id
+
+    def narrowed(query, keep):
+        centres = _calendar(client, district_id, query)
+        found = [s for c in centres for s in c["sessions"]]
+        assert all(keep(c, s) for c in centres for s in c["sessions"]), query
+        assert all(c["sessions"] for c in centres), query  # emptied centres are dropped
+        expected = {s["session_id"] for c in everything for s in c["sessions"] if keep(c, s)}
+        assert {s["session_id"] for s in found} == expected and expected < every_id, query
+        return expected
+
+    by_code = narrowed("&vaccine=COMIRNATY", lambda c, s: s["vaccine"] == COMIRNATY)
+    assert ours <= by_code
+    # Any case, the name or the product's code: the same answer.
+    for variant in ("comirnaty", "Comirnaty%20(Pfizer-BioNTech)", "COMIRNATY%20(PFIZER-BIONTECH)",
+                    "%20comirnaty%20"):
+        assert _session_ids(_calendar(client, district_id, f"&vaccine={variant}")) == by_code
+    adults = narrowed("&min_age_limit=18", lambda c, s: s["min_age_limit"] == 18)
+    assert ours <= adults
+    assert not _calendar(client, district_id, "&min_age_limit=45")
+    third = narrowed("&dose=3", lambda c, s: s["available_capacity_dose3"] > 0)
+    assert not ours & third
+    paid = narrowed("&fee_type=Paid", lambda c, s: c["fee_type"] == "Paid")
+    assert sessions[1][0] in paid and sessions[0][0] not in paid
+    assert [c["center_id"] for c in _calendar(client, district_id, "&fee_type=paid")] == [
+        sessions[1][1]]
+    free = narrowed("&fee_type=Free", lambda c, s: c["fee_type"] == "Free")
+    assert sessions[0][0] in free and sessions[1][0] not in free
+    # An empty filter filters nothing.
+    assert _calendar(client, district_id, "&vaccine=&dose=&fee_type=&min_age_limit=") == everything
+
+
+def test_filters_combine_on_every_search(client, sessions, database):
+    (free_id, free_centre, pin, division), (paid_id, paid_centre, _pin, _div) = sessions
+    district_id = _district_of(database, division)
+    both = "&vaccine=comirnaty&min_age_limit=18"  # the demo's Comirnaty sessions are 5+
+    assert _session_ids(_calendar(client, district_id, both)) == {free_id, paid_id}
+    centres = _calendar(client, district_id, both + "&fee_type=Paid")
+    assert [(c["center_id"], _session_ids([c])) for c in centres] == [(paid_centre, {paid_id})]
+    assert [f["vaccine"] for f in centres[0]["vaccine_fees"]] == [COMIRNATY]
+    assert _session_ids(_calendar(client, district_id, both + "&dose=1")) == {free_id, paid_id}
+    assert not _calendar(client, district_id, both + "&dose=3")
+    base = "/api/v2/appointment/sessions/public"
+    flat = client.get(f"{base}/findByDistrict?district_id={district_id}&date={DAY:%d-%m-%Y}"
+                      f"{both}&fee_type=Free").get_json()["sessions"]
+    assert free_id in {s["session_id"] for s in flat} and paid_id not in {
+        s["session_id"] for s in flat}
+    assert all(s["vaccine"] == COMIRNATY and s["min_age_limit"] == 18 and s["fee_type"] == "Free"
+               and s["available_capacity_dose1"] > 0 for s in flat)
+    if pin:
+        by_pin = client.get(f"{base}/findByPin?pincode={pin}&date={DAY:%d-%m-%Y}"
+                            "&vaccine=COMIRNATY&dose=3").get_json()["sessions"]
+        assert free_id not in {s["session_id"] for s in by_pin}
+        calendar = client.get(f"{base}/calendarByPin?pincode={pin}&date={DAY:%d-%m-%Y}"
+                              f"{both}").get_json()["centers"]
+        assert free_id in _session_ids(calendar)
+        assert all(s["vaccine"] == COMIRNATY for s in calendar[0]["sessions"])
+
+
+def test_the_logged_in_twins_filter_too(client, sessions, database, cowin_kit_instance):
+    import hashlib
+    import json
+
+    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    txn = client.post("/api/v2/auth/public/generateOTP",
+                      json={"mobile": "987654321"}).get_json()["txnId"]
+    lines = (cowin_kit_instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    code = next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
+    token = client.post("/api/v2/auth/public/confirmOTP", json={
+        "otp": hashlib.sha256(code.encode()).hexdigest(), "txnId": txn}).get_json()["token"]
+    district_id = _district_of(database, sessions[0][3])
+    url = (f"/api/v2/appointment/sessions/calendarByDistrict?district_id={district_id}"
+           f"&date={DAY:%d-%m-%Y}")
+    auth = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    centres = client.get(url + "&fee_type=Paid&vaccine=COMIRNATY&min_age_limit=18",
+                         headers=auth).get_json()["centers"]
+    assert _session_ids(centres) == {sessions[1][0]}
+    r = client.get(url + "&dose=none", headers=auth)
+    assert r.status_code == 400 and "dose must be a whole number" in r.get_json()["error"]
+
+
+@pytest.mark.parametrize("query,fragment", [
+    ("&min_age_limit=eighteen", "min_age_limit must be a whole number."),
+    ("&min_age_limit=-18", "min_age_limit must be a whole number."),
+    ("&dose=x", "dose must be a whole number."),
+    ("&dose=0", "The dose must be 1 or more."),
+    ("&fee_type=cheap", "The request is not valid."),
+    ("&vaccine=COVAXIN", "Choose one of the vaccines offered."),
+])
+@pytest.mark.parametrize("path", ["findByPin?pincode=15001", "calendarByPin?pincode=15001",
+                                  "findByDistrict?district_id=", "calendarByDistrict?district_id="])
+def test_bad_filters_are_400(client, database, path, query, fragment):
+    if path.endswith("="):
+        with database.session() as s:
+            path += str(s.scalar(select(Division.id).where(Division.level == 2)))
+    url = f"/api/v2/appointment/sessions/public/{path}&date=21-05-2021{query}"
+    for _ in range(2):  # a refused query leaves nothing in the cache
+        r = client.get(url, headers={"Accept-Language": "en"})
+        assert r.status_code == 400
+        assert r.get_json() == {"errorCode": "BAD_REQUEST", "error": fragment}
+
+
+def test_a_filtered_answer_is_never_served_for_another_query(app, client, sessions, database,
+                                                             monkeypatch):
+    from cowin_kit.scheduling import search as search_module
+
+    district_id = _district_of(database, sessions[0][3])
+    paid_only = "&fee_type=Paid&vaccine=comirnaty&min_age_limit=18"
+    filtered_first = _calendar(client, district_id, paid_only)
+    unfiltered = _calendar(client, district_id)
+    assert _session_ids(filtered_first) == {sessions[1][0]}
+    assert len(unfiltered) > 1 and _session_ids(unfiltered) > _session_ids(filtered_first)
+    # Both answers are cached now (and the unfiltered one is in FastAnswers too): each query
+    # keeps getting its own, without the database.
+    calls = []
+    monkeypatch.setattr(search_module, "calendar", lambda *a, **k: calls.append(1) or [])
+    for _ in range(2):
+        assert _calendar(client, district_id) == unfiltered
+        assert _calendar(client, district_id, paid_only) == filtered_first
+        assert _calendar(client, district_id, "&fee_type=PAID&vaccine=COMIRNATY&min_age_limit=18"
+                         ) == filtered_first
+    assert calls == []
+    # Another filter is another answer (built now, from the patched, empty calendar).
+    assert _calendar(client, district_id, "&fee_type=Free") == [] and calls == [1]
+    fast = app.wsgi_app
+    assert [key[1] for key in fast._answers] == [
+        f"district_id={district_id}&date={DAY:%d-%m-%Y}"]  # filtered ones go through Flask
+    entries = app.extensions["cowin_kit.answers"]._entries
+    assert len(entries) == 3  # unfiltered, the paid Comirnaty one (in any case), Free

@@ -452,9 +452,8 @@ def test_editing_details_that_break_the_booking_is_refused(citizen, database):
 
 def test_later_boosters_can_be_searched_for():
     """Profiles with a dose 4 (MX, VN): its places appear in search answers and filters."""
-    from cowin_kit.portal.service import Filters, filter_centres
     from cowin_kit.programmes.models import Product
-    from cowin_kit.scheduling.search import session_fields
+    from cowin_kit.scheduling.search import Filters, filter_centres, session_fields
 
     vs = VaccinationSession(id="s", date=dt.date(2030, 1, 2), min_age=18, max_age=None, fee=0,
                             walk_in=True)

@@ -220,7 +220,7 @@ def _example(rule: str, method: str, entry: dict, base: str, pincode: str = "110
         examples = {"pincode": pincode, "date": "21-05-2021", "district_id": "1",
                     "lat": "-12.05", "long": "-77.04"}
         path += "?" + "&".join(f"{n}={examples.get(n, '…')}"
-                               for n in query().fields)
+                               for n, f in query().fields.items() if f.required)
     parts = ["curl"]
     if method != "GET":
         parts += ["-X", method]

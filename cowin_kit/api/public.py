@@ -31,6 +31,10 @@ SEARCH_MAX_AGE = 30
 
 GENDERS = [(1, "male", N_("Male")), (2, "female", N_("Female")), (3, "other", N_("Other"))]
 
+# The session searches' optional filters (see _filters).
+FEE_TYPES = ("Free", "Paid")
+NO_FILTERS = search.Filters()
+
 
 def _lang() -> str:
     return str(get_locale() or deployment().default_language)
@@ -100,7 +104,9 @@ class FastAnswers:
     line, headers and body Flask sent, until that answer expires; the same request is
     then answered from here without a request context, locale negotiation or routing.
     Only plain requests take this path: a GET of a search path with its parameters in
-    canonical form (so junk in the query string adds no entries) and no Cookie or
+    canonical form (so junk in the query string adds no entries; a filtered search, with
+    vaccine, min_age_limit, dose or fee_type, is never in that form, so it always goes
+    through Flask, where cached_search keys on its filters) and no Cookie or
     Authorization header; the language is the one Flask chose for the same
     Accept-Language. Answers that set a cookie or carry rate-limit headers are never
     recorded, so whatever a hook or a limit would add still goes through Flask.
@@ -189,8 +195,9 @@ ANSWER_TTL_SECONDS = 10
 
 
 def cached_search(build, *params) -> Response:
-    """``params`` are the parsed parameters the answer depends on: junk in the query string
-    cannot add entries."""
+    """``params`` are the parsed parameters the answer depends on, filters included (in
+    canonical form): junk in the query string cannot add entries, and a filtered answer is
+    never another query's."""
     cache = current_app.extensions.setdefault("cowin_kit.answers",
                                               AnswerCache(ANSWER_TTL_SECONDS))
     lang = _lang()
@@ -281,40 +288,84 @@ def genders():
                                     for i, label, text in GENDERS]}, 3600)
 
 
+def _filters() -> search.Filters:
+    """The optional filters of a session search (``vaccine``, ``min_age_limit``, ``dose``,
+    ``fee_type``), in canonical form: the answer cache keys on them. An empty one filters
+    nothing. Whether ``vaccine`` names a product is checked when the answer is built."""
+    args = request.args
+    min_age = _int_arg("min_age_limit") if args.get("min_age_limit") else None
+    dose = _int_arg("dose") if args.get("dose") else None
+    if dose == 0:
+        raise ApiError(400, N_("The dose must be 1 or more."))
+    fee_type = None
+    if args.get("fee_type"):
+        fee_type = next((t for t in FEE_TYPES
+                         if t.casefold() == args["fee_type"].strip().casefold()), None)
+        if fee_type is None:  # (no message of its own yet: the generic 400's)
+            raise ApiError(400)
+    return search.Filters(vaccine=args.get("vaccine", "").strip().casefold() or None,
+                          min_age=min_age, dose=dose, fee_type=fee_type)
+
+
+def _vaccine_products(filters: search.Filters) -> list:
+    """The products, when ``filters`` has a vaccine (it may be one's name or code, in any
+    case); 400 when it is neither of any product."""
+    if filters.vaccine is None:
+        return []
+    products = search.products(db_session())
+    if not any(filters.vaccine in (p.name.casefold(), p.code.casefold()) for p in products):
+        raise ApiError(400, N_("Choose one of the vaccines offered."))
+    return products
+
+
+def _sessions_answer(day: dt.date, filters: search.Filters, **where) -> dict:
+    products = _vaccine_products(filters)
+    found = search.find_sessions(db_session(), _lang(), day, **where)
+    if filters != NO_FILTERS:
+        found = search.filter_sessions(found, filters, products)
+    return {"sessions": found}
+
+
+def _calendar_answer(day: dt.date, filters: search.Filters, **where) -> dict:
+    products = _vaccine_products(filters)
+    found = search.calendar(db_session(), _lang(), day, **where)
+    if filters != NO_FILTERS:
+        found = search.filter_centres(found, filters, products)  # drops emptied centres
+    return {"centers": found}
+
+
 @bp.get("/appointment/sessions/public/findByPin")
 def find_by_pin():
-    pincode, day = _pincode(), _date_arg()
-    return cached_search(lambda: {"sessions": search.find_sessions(
-        db_session(), _lang(), day, pincode=pincode)}, pincode, day)
+    pincode, day, filters = _pincode(), _date_arg(), _filters()
+    return cached_search(lambda: _sessions_answer(day, filters, pincode=pincode),
+                         pincode, day, filters)
 
 
 @bp.get("/appointment/sessions/public/findByDistrict")
 def find_by_district():
-    district_id, day = _int_arg("district_id"), _date_arg()
+    district_id, day, filters = _int_arg("district_id"), _date_arg(), _filters()
 
     def build():
         _district(district_id)
-        return {"sessions": search.find_sessions(db_session(), _lang(), day,
-                                                 district_id=district_id)}
-    return cached_search(build, district_id, day)
+        return _sessions_answer(day, filters, district_id=district_id)
+    return cached_search(build, district_id, day, filters)
 
 
 @bp.get("/appointment/sessions/public/calendarByPin")
 def calendar_by_pin():
-    pincode, day = _pincode(), _date_arg()
-    return cached_search(lambda: {"centers": search.calendar(db_session(), _lang(), day,
-                                                             pincode=pincode)}, pincode, day)
+    pincode, day, filters = _pincode(), _date_arg(), _filters()
+    return cached_search(lambda: _calendar_answer(day, filters, pincode=pincode),
+                         pincode, day, filters)
 
 
 @bp.get("/appointment/sessions/public/calendarByDistrict")
 def calendar_by_district():
-    district_id, day = _int_arg("district_id"), _date_arg()
+    district_id, day, filters = _int_arg("district_id"), _date_arg(), _filters()
 
     def build():
         _district(district_id)
-        return {"centers": search.calendar(db_session(), _lang(), day,
-                                           district_id=district_id)}
-    return cached_search(build, district_id, day)
+        return _calendar_answer(day, filters, district_id=district_id)
+    return cached_search(build, district_id, day, filters)
 
 
 @bp.get("/appointment/centers/public/findByLatLong")

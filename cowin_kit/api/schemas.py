@@ -26,13 +26,27 @@ class ErrorSchema(Schema):
 
 # --- query parameters --------------------------------------------------------------------
 
-class ByPinQuery(Schema):
+class SearchFilters(Schema):
+    """The optional filters of the session searches; an empty one filters nothing."""
+    vaccine = fields.Str(metadata={
+        "description": "Only sessions of this vaccine: a product's name or code, in any case.",
+        "example": "COMIRNATY"})
+    min_age_limit = fields.Int(strict=True, validate=validate.Range(min=0), metadata={
+        "description": "Only sessions whose min_age_limit is this.", "example": 18})
+    dose = fields.Int(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "Only sessions with places left for this dose "
+                       "(available_capacity_doseN > 0).", "example": 1})
+    fee_type = fields.Str(validate=validate.OneOf(["Free", "Paid"]), metadata={
+        "description": "Only centres of this kind (any case)."})
+
+
+class ByPinQuery(SearchFilters):
     pincode = fields.Str(required=True, metadata={
         "description": "A postal code of the deployment's country."})
     date = _date(required=True)
 
 
-class ByDistrictQuery(Schema):
+class ByDistrictQuery(SearchFilters):
     district_id = fields.Int(required=True, strict=True)
     date = _date(required=True)
 

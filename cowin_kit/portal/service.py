@@ -1,5 +1,6 @@
-"""What the citizen portal shows: a family's members and appointments, and search results
-narrowed by the portal's filters. No Flask here: the pages only render these."""
+"""What the citizen portal shows: a family's members and appointments, and the vaccines its
+search results offer (the search filters themselves are cowin_kit.scheduling.search's, shared
+with the API). No Flask here: the pages only render these."""
 from __future__ import annotations
 
 import datetime as dt
@@ -99,45 +100,6 @@ def family(session: Session, account_id: int, lang: str, today: dt.date) -> list
             id_type=_local(doc.names, doc.name, lang), id_masked=p.id_number_masked,
             verification=p.id_verification_status, priority_groups=list(p.priority_groups or []),
             doses=doses.get(p.id, []), appointment=appointments.get(p.id)))
-    return out
-
-
-@dataclass
-class Filters:
-    """The portal's search filters; None means "any"."""
-
-    vaccine: str | None = None
-    age: int | None = None  # the person's age: sessions that admit it
-    dose: int | None = None  # sessions with places left for this dose
-    fee_type: str | None = None  # "Free" or "Paid"
-    available_only: bool = False
-
-
-def _admits(s: dict, f: Filters) -> bool:
-    if f.vaccine and s["vaccine"] != f.vaccine:
-        return False
-    if f.age is not None:
-        if f.age < s["min_age_limit"]:
-            return False
-        if s.get("max_age_limit") is not None and f.age > s["max_age_limit"]:
-            return False
-    if f.dose is not None and s.get(f"available_capacity_dose{f.dose}", 0) <= 0:
-        return False
-    if f.available_only and s["available_capacity"] <= 0:
-        return False
-    return True
-
-
-def filter_centres(centres: list[dict], f: Filters) -> list[dict]:
-    """Calendar entries (search.calendar's shape) keeping only the sessions that pass the
-    filters, and only the centres left with a session."""
-    out = []
-    for c in centres:
-        if f.fee_type and c["fee_type"] != f.fee_type:
-            continue
-        sessions = [s for s in c["sessions"] if _admits(s, f)]
-        if sessions:
-            out.append({**c, "sessions": sessions})
     return out
 
 

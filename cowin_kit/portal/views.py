@@ -428,8 +428,8 @@ class _SearchQuery:
             return bool(self.pincode)
         return self.district is not None
 
-    def filters(self) -> service.Filters:
-        return service.Filters(vaccine=self.vaccine, age=self.age, dose=self.dose,
+    def filters(self) -> search.Filters:
+        return search.Filters(vaccine=self.vaccine, age=self.age, dose=self.dose,
                                fee_type=self.fee)
 
 
@@ -487,7 +487,7 @@ def search_page():
                                     **({"pincode": q.pincode} if q.by == "pincode"
                                        else {"district_id": q.district}))
             vaccines = service.vaccines_in(found)
-            centres = service.filter_centres(found, q.filters())
+            centres = search.filter_centres(found, q.filters())
     states = _divisions(None, 1)
     districts = _divisions(q.state, 2) if q.state is not None else []
     back = request.full_path

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -137,6 +139,78 @@ def calendar(session: Session, lang: str, start: dt.date, *, pincode: str | None
             if not any(f["vaccine"] == product.name for f in fees):
                 fees.append({"vaccine": product.name, "fee": session_fields(vs, product)["fee"]})
     return list(centres.values())
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Search filters, of the portal's search page and of the API's search queries; None
+    means "any". Frozen, so that the API's answer cache can key on it."""
+
+    vaccine: str | None = None  # a product's name or (given the products) code, in any case
+    age: int | None = None  # the person's age: sessions that admit it
+    min_age: int | None = None  # sessions whose min_age_limit is exactly this (Co-WIN's 18/45)
+    dose: int | None = None  # sessions with places left for this dose
+    fee_type: str | None = None  # "Free" or "Paid": centres of that kind
+    available_only: bool = False
+
+
+def _vaccines(f: Filters, products: Iterable[Product]) -> set[str] | None:
+    """The casefolded product names ``f.vaccine`` stands for: itself, and the names of the
+    products whose code it is."""
+    if not f.vaccine:
+        return None
+    wanted = f.vaccine.casefold()
+    return {wanted} | {p.name.casefold() for p in products if p.code.casefold() == wanted}
+
+
+def _admits(s: dict, f: Filters, vaccines: set[str] | None) -> bool:
+    if vaccines is not None and s["vaccine"].casefold() not in vaccines:
+        return False
+    if f.age is not None:
+        if f.age < s["min_age_limit"]:
+            return False
+        if s.get("max_age_limit") is not None and f.age > s["max_age_limit"]:
+            return False
+    if f.min_age is not None and s["min_age_limit"] != f.min_age:
+        return False
+    if f.dose is not None and s.get(f"available_capacity_dose{f.dose}", 0) <= 0:
+        return False
+    if f.available_only and s["available_capacity"] <= 0:
+        return False
+    return True
+
+
+def filter_centres(centres: list[dict], f: Filters,
+                   products: Iterable[Product] = ()) -> list[dict]:
+    """Calendar entries (``calendar``'s shape) keeping only the sessions that pass the
+    filters, only the centres left with a session, and only their fees of the vaccines left.
+    ``products`` lets ``f.vaccine`` be a product code too."""
+    vaccines, out = _vaccines(f, products), []
+    for c in centres:
+        if f.fee_type and c["fee_type"] != f.fee_type:
+            continue
+        sessions = [s for s in c["sessions"] if _admits(s, f, vaccines)]
+        if not sessions:
+            continue
+        entry = {**c, "sessions": sessions}
+        if "vaccine_fees" in c:  # only the fees of the vaccines still offered
+            left = {s["vaccine"] for s in sessions}
+            entry["vaccine_fees"] = [fee for fee in c["vaccine_fees"] if fee["vaccine"] in left]
+        out.append(entry)
+    return out
+
+
+def filter_sessions(sessions: list[dict], f: Filters,
+                    products: Iterable[Product] = ()) -> list[dict]:
+    """``find_sessions``' flat answer, keeping only the sessions that pass the filters."""
+    vaccines = _vaccines(f, products)
+    return [s for s in sessions
+            if not (f.fee_type and s["fee_type"] != f.fee_type) and _admits(s, f, vaccines)]
+
+
+def products(session: Session) -> list[Product]:
+    """Every product (what a search's ``vaccine`` may name), by id."""
+    return list(session.scalars(select(Product).order_by(Product.id)))
 
 
 def centres_near(session: Session, lang: str, lat: float, lon: float, limit: int = 20) -> list[dict]:

@@ -282,8 +282,8 @@ def test_the_logged_in_twins_filter_too(client, sessions, database, cowin_kit_in
     ("&min_age_limit=-18", "min_age_limit must be a whole number."),
     ("&dose=x", "dose must be a whole number."),
     ("&dose=0", "The dose must be 1 or more."),
-    ("&fee_type=cheap", "The request is not valid."),
-    ("&vaccine=COVAXIN", "Choose one of the vaccines offered."),
+    ("&fee_type=cheap", "fee_type must be one of: Free, Paid."),
+    ("&vaccine=COVAXIN", "vaccine must be one of: bbibp-corv, comirnaty, "),
 ])
 @pytest.mark.parametrize("path", ["findByPin?pincode=15001", "calendarByPin?pincode=15001",
                                   "findByDistrict?district_id=", "calendarByDistrict?district_id="])
@@ -295,7 +295,8 @@ def test_bad_filters_are_400(client, database, path, query, fragment):
     for _ in range(2):  # a refused query leaves nothing in the cache
         r = client.get(url, headers={"Accept-Language": "en"})
         assert r.status_code == 400
-        assert r.get_json() == {"errorCode": "BAD_REQUEST", "error": fragment}
+        assert r.get_json()["errorCode"] == "BAD_REQUEST"
+        assert r.get_json()["error"].startswith(fragment)
 
 
 def test_a_filtered_answer_is_never_served_for_another_query(app, client, sessions, database,

@@ -288,6 +288,9 @@ def genders():
                                     for i, label, text in GENDERS]}, 3600)
 
 
+MSG_ONE_OF = N_("%(name)s must be one of: %(choices)s.")
+
+
 def _filters() -> search.Filters:
     """The optional filters of a session search (``vaccine``, ``min_age_limit``, ``dose``,
     ``fee_type``), in canonical form: the answer cache keys on them. An empty one filters
@@ -301,8 +304,8 @@ def _filters() -> search.Filters:
     if args.get("fee_type"):
         fee_type = next((t for t in FEE_TYPES
                          if t.casefold() == args["fee_type"].strip().casefold()), None)
-        if fee_type is None:  # (no message of its own yet: the generic 400's)
-            raise ApiError(400)
+        if fee_type is None:
+            raise ApiError(400, MSG_ONE_OF, name="fee_type", choices=", ".join(FEE_TYPES))
     return search.Filters(vaccine=args.get("vaccine", "").strip().casefold() or None,
                           min_age=min_age, dose=dose, fee_type=fee_type)
 
@@ -314,7 +317,8 @@ def _vaccine_products(filters: search.Filters) -> list:
         return []
     products = search.products(db_session())
     if not any(filters.vaccine in (p.name.casefold(), p.code.casefold()) for p in products):
-        raise ApiError(400, N_("Choose one of the vaccines offered."))
+        raise ApiError(400, MSG_ONE_OF, name="vaccine",
+                       choices=", ".join(sorted({p.code for p in products})))
     return products
 
 

@@ -426,7 +426,7 @@ def test_a_missed_appointment_does_not_block_booking_again(citizen, database, mo
     later = dt.datetime.combine(session_day + dt.timedelta(days=2), dt.time(12))
     import cowin_kit.portal.views as views
 
-    monkeypatch.setattr(views, "_now", lambda: later.replace(
+    monkeypatch.setattr(views, "now", lambda: later.replace(
         tzinfo=dt.datetime.now().astimezone().tzinfo))
     family = citizen.get("/portal/").get_data(as_text=True)
     assert "was missed" in family and "Book dose 1" in family and "Reschedule" not in family

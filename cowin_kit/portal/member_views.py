@@ -1,0 +1,161 @@
+"""The family page and the forms to add, edit and remove members."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from sqlalchemy import select
+
+from cowin_kit.accounts import otp
+from cowin_kit.api.limits import limiter
+from cowin_kit.api.public import GENDERS
+from cowin_kit.app import db_session, deployment
+from cowin_kit.portal import forms, service
+from cowin_kit.programmes.groups import group_name, profile_groups
+from cowin_kit.registration import service as registration
+from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.scheduling import booking
+
+from cowin_kit.portal import views as common  # the blueprint and shared helpers
+from cowin_kit.portal.views import bp
+
+
+# --- the family ----------------------------------------------------------------------------
+
+@bp.get("/")
+@common.login_required
+def family():
+    dep = deployment()
+    members = service.family(db_session(), g.account.id, common.lang(), common.now().date())
+    return render_template("portal/family.html", members=members,
+                           limit=dep.profile["max_beneficiaries_per_mobile"],
+                           mobile=otp.mask_mobile(g.account.mobile),
+                           group_label=lambda code: group_name(code, gettext),
+                           logout_form=forms.ConfirmForm())
+
+
+def _id_types() -> list[tuple[str, str, object]]:
+    """(code, name in the reader's language, provider) of the documents accepted here."""
+    dep = deployment()
+    lang = common.lang()
+    out = []
+    for t in db_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
+                                  .order_by(IdDocumentType.sort_order)):
+        provider = dep.id_providers.get(t.code)
+        if provider is not None:  # no provider installed: registering would be refused
+            out.append((t.code, (t.names or {}).get(lang) or t.name, provider))
+    return out
+
+
+def _member_form(editing: bool, obj=None):
+    form = forms.MemberForm(editing=editing, obj=obj)
+    form.gender.choices = [(code, gettext(label)) for _id, code, label in GENDERS]
+    form.priority_groups.choices = [(c, group_name(c, gettext))
+                                    for c in profile_groups(deployment().profile)]
+    if not editing:
+        form.id_type.choices = [("", gettext("Choose…"))] + [(c, n) for c, n, _ in _id_types()]
+    return form
+
+
+def _attach(form, exc) -> None:
+    """Put a service refusal next to the field it names (or above the form)."""
+    fields = {"id_type": "id_type", "id_number": "id_number", "name": "name",
+              "birth_year": "birth_year", "gender": "gender",
+              "priority_groups": "priority_groups"}
+    name = fields.get(exc.field)
+    if name and name in form:
+        form[name].errors = [*form[name].errors, common.say(exc)]
+    else:
+        form.form_errors.append(common.say(exc))
+
+
+def _known_groups() -> set[str]:
+    return set(profile_groups(deployment().profile))
+
+
+def _account_key() -> str:
+    """Rate-limit key: the account when logged in (else the address)."""
+    from flask_limiter.util import get_remote_address
+
+    return f"account:{g.account.id}" if g.get("account") is not None else get_remote_address()
+
+
+@bp.route("/members/new", methods=["GET", "POST"])
+@common.login_required
+# Registering answers whether an ID number is already registered: limit the tries so that
+# an account cannot be used to probe a country's ID numbers.
+@limiter.limit(common.MEMBER_TRIES_PER_ACCOUNT, key_func=_account_key, methods=["POST"])
+def member_new():
+    dep = deployment()
+    form = _member_form(editing=False)
+    if not common.csrf_failed(form) and form.validate_on_submit():
+        ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
+        try:
+            person = registration.register_beneficiary(
+                db_session(), ctx, document_code=form.id_type.data, id_number=form.id_number.data,
+                name=form.name.data, birth_year=form.birth_year.data, gender=form.gender.data,
+                account_id=g.account.id,
+                max_per_account=dep.profile["max_beneficiaries_per_mobile"],
+                language=g.account.language or common.lang(), current_year=common.now().year,
+                priority_groups=form.priority_groups.data, known_groups=_known_groups())
+        except registration.RegistrationError as exc:
+            db_session().rollback()
+            _attach(form, exc)
+        else:
+            db_session().commit()
+            flash(gettext("%(name)s is registered. Reference ID: %(ref)s.",
+                          name=person.name, ref=person.reference_id), "success")
+            return redirect(url_for("portal.family"))
+    hints = {code: (gettext(p.hint) if p.hint else "", p.example) for code, _n, p in _id_types()}
+    return render_template("portal/member_form.html", form=form, editing=False, hints=hints), (
+        400 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/members/<ref>/edit", methods=["GET", "POST"])
+@common.login_required
+def member_edit(ref):
+    try:
+        person = registration.account_beneficiary(db_session(), g.account.id, ref)
+    except registration.RegistrationError:
+        abort(404)
+    form = _member_form(editing=True, obj=person if request.method == "GET" else None)
+    if not common.csrf_failed(form) and form.validate_on_submit():
+        try:
+            dep = deployment()
+            registration.update_beneficiary(
+                db_session(), account_id=g.account.id, reference_id=ref, name=form.name.data,
+                birth_year=form.birth_year.data, gender=form.gender.data,
+                priority_groups=form.priority_groups.data, known_groups=_known_groups(),
+                current_year=common.now().year, translate=gettext,
+                ctx=registration.IdContext.from_settings(dep.id_providers, dep.settings))
+        except registration.RegistrationError as exc:
+            db_session().rollback()
+            _attach(form, exc)
+        else:
+            db_session().commit()
+            flash(gettext("The details of %(name)s are saved.", name=form.name.data), "success")
+            return redirect(url_for("portal.family"))
+    return render_template("portal/member_form.html", form=form, editing=True, person=person,
+                           hints={}), 400 if form.errors or form.form_errors else 200
+
+
+@bp.route("/members/<ref>/delete", methods=["GET", "POST"])
+@common.login_required
+def member_delete(ref):
+    try:
+        person = registration.account_beneficiary(db_session(), g.account.id, ref)
+    except registration.RegistrationError:
+        abort(404)
+    form = forms.ConfirmForm()
+    if not common.csrf_failed(form) and form.validate_on_submit():
+        name = person.name
+        try:
+            registration.delete_beneficiary(db_session(), account_id=g.account.id,
+                                            reference_id=ref)
+        except (registration.RegistrationError, booking.BookingError) as exc:
+            db_session().rollback()
+            flash(common.say(exc), "error")
+        else:
+            db_session().commit()
+            flash(gettext("%(name)s was removed from your account.", name=name), "success")
+        return redirect(url_for("portal.family"))
+    return render_template("portal/member_delete.html", person=person, form=form)

@@ -3,6 +3,7 @@ keyboard and add a session. Screenshots go to $COWIN_KIT_SCREENSHOTS (look at th
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from test_browser import browser, live_url, shots  # noqa: F401  (shared fixtures)
@@ -70,3 +71,21 @@ def test_log_in_and_add_a_session_on_a_phone(browser, live_url, shots, database)
         vs = s.scalar(select(VaccinationSession).where(
             VaccinationSession.facility_id == centre.id, VaccinationSession.date == day))
         assert vs is not None and [c.capacity for c in vs.capacities] == [40]
+
+
+@pytest.mark.parametrize("cowin_kit_country", ["AE"])
+def test_staff_pages_mirror_in_arabic(browser, live_url, shots, cowin_kit_country):
+    page = browser.new_page(viewport=PHONE, locale="ar")
+    page.goto(f"{live_url}/staff/login?lang=ar")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.locator("#email").fill(ADMIN_EMAIL)
+    page.locator("#password").fill(ADMIN_PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_url("**/staff/")
+    assert page.locator("h1").inner_text() == "المراكز"
+    _check(page, shots, "centres-ar")
+    assert _fits(page), "the page scrolls sideways on a phone"
+    page.goto(f"{live_url}/staff/sessions/import")
+    _check(page, shots, "import-ar")
+    assert _fits(page)
+    page.close()

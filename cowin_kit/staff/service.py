@@ -47,7 +47,9 @@ def auth_stamp(user: StaffUser) -> str:
 def log_in(session: Session, email: str, password: str) -> StaffUser | None:
     """The active user with this e-mail and password, else None (and an audit entry)."""
     email = (email or "").strip().lower()
-    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
+    # Control characters (a NUL would be refused by PostgreSQL) cannot be in an address.
+    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email)) \
+        if email.isprintable() else None
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         audit(session, "web:anonymous", "staff.login_failed")

@@ -19,9 +19,10 @@ from cowin_kit.api.auth import json_body, login_required
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
 from cowin_kit.plugins.interfaces import N_
+from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
-from cowin_kit.scheduling import booking, slip
+from cowin_kit.scheduling import booking, search, slip
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
 from cowin_kit.vaccination.models import Dose
@@ -85,8 +86,7 @@ def new_beneficiary():
         groups = ["(invalid)"]
     if data.get("comorbidity_ind") == "Y":
         groups = [*groups, "comorbidities"]
-    known = {"comorbidities"} | {group for programme in dep.profile["programmes"]
-                                 for phase in programme["phases"] for group in phase["groups"]}
+    known = set(profile_groups(dep.profile))
     number = data.get("photo_id_number") if isinstance(data.get("photo_id_number"), str) else ""
     ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
     try:
@@ -129,7 +129,7 @@ def _appointment_fields(a: Appointment, lang: str) -> dict:
         "block_name": fields["block_name"], "from": slot.starts.strftime("%H:%M:%S"),
         "to": slot.ends.strftime("%H:%M:%S"), "dose": a.dose_number,
         "session_id": a.session_id, "date": a.session.date.strftime("%d-%m-%Y"),
-        "slot": f"{slot.starts.strftime('%I:%M%p')}-{slot.ends.strftime('%I:%M%p')}",
+        "slot": search.slot_text(slot),
         "secret_code": a.secret_code,
     }
 
@@ -302,10 +302,10 @@ def appointment_slip():
     except ValueError:
         raise ApiError(400, N_("The appointment id is not valid.")) from None
     session = db_session()
-    appointment = session.scalar(select(Appointment).join(Beneficiary).where(
-        Appointment.id == appointment_id, Beneficiary.account_id == g.account.id))
-    if appointment is None:
-        raise ApiError(404, booking.MSG_NO_APPOINTMENT)
+    try:
+        appointment = booking.account_appointment(session, g.account.id, appointment_id)
+    except booking.BookingError as exc:
+        raise _refused(exc) from None
     lang = _slip_language()
     data = slip.slip_data(session, appointment)
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept, Accept-Language, Cookie"}

@@ -5,13 +5,12 @@ import re
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_translations, gettext, ngettext
-from sqlalchemy import select
 
 from cowin_kit.app import db_session, deployment
 from cowin_kit.portal import forms
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
-from cowin_kit.scheduling import booking, slip
+from cowin_kit.scheduling import booking, search, slip
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
 
 from cowin_kit.portal import views as common  # the blueprint and shared helpers
@@ -24,7 +23,7 @@ def _session_slot_choices(session_id: str) -> list[tuple[str, str]]:
     vs = db_session().get(VaccinationSession, session_id) if re.fullmatch(
         r"[0-9a-f-]{36}", session_id or "") else None
     # The values the search page offers: Co-WIN's slot text, which booking understands.
-    return [(f"{s.starts:%I:%M%p}-{s.ends:%I:%M%p}", "") for s in vs.slots] if vs else []
+    return [(search.slot_text(s), "") for s in vs.slots] if vs else []
 
 
 def _slot_form(default_back: str):
@@ -108,15 +107,10 @@ def reschedule(appointment_id):
 
 
 def _own_appointment(appointment_id: str) -> Appointment:
-    from cowin_kit.registration.models import Beneficiary
-
-    if not re.fullmatch(r"[0-9a-f-]{36}", appointment_id):
+    try:
+        return booking.account_appointment(db_session(), g.account.id, appointment_id)
+    except booking.BookingError:  # malformed, unknown or another account's: all "not found"
         abort(404)
-    found = db_session().scalar(select(Appointment).join(Beneficiary).where(
-        Appointment.id == appointment_id, Beneficiary.account_id == g.account.id))
-    if found is None:
-        abort(404)
-    return found
 
 
 @bp.route("/appointments/<appointment_id>/cancel", methods=["GET", "POST"])

@@ -256,7 +256,8 @@ def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> 
     return [found[i] for i in ids]
 
 
-def _account_appointment(session: Session, account_id: int, appointment_id) -> Appointment:
+def account_appointment(session: Session, account_id: int, appointment_id) -> Appointment:
+    """One of the account's appointments; NotFound for another account's, as for none."""
     try:
         appointment_id = str(uuid.UUID(str(appointment_id)))
     except ValueError:
@@ -419,7 +420,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
                now: dt.time | None = None) -> Appointment:
     """Move an active appointment to another session or slot; its place moves with it."""
     begin_write(session)
-    appt = _account_appointment(session, account_id, appointment_id)
+    appt = account_appointment(session, account_id, appointment_id)
     if appt.status != "booked":
         raise Conflict(N_("This appointment is no longer active."), "appointment_id")
     if appt.session.date < today:
@@ -470,7 +471,7 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
     if len(set(map(str, ids))) != len(ids):
         raise BookingError(N_("An appointment is listed twice."), "appointment_id")
     begin_write(session)
-    appts = [_account_appointment(session, account_id, i) for i in ids]
+    appts = [account_appointment(session, account_id, i) for i in ids]
     for appt in appts:
         if appt.status != "booked":
             raise Conflict(N_("This appointment is no longer active."), "appointment_id")

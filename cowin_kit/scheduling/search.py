@@ -61,7 +61,8 @@ def centre_fields(facility: Facility, lang: str) -> dict:
     }
 
 
-def _slot_text(slot: Slot) -> str:
+def slot_text(slot: Slot) -> str:
+    """Co-WIN's slot text, "09:00AM-11:00AM" (booking also accepts it back)."""
     return f"{slot.starts.strftime('%I:%M%p')}-{slot.ends.strftime('%I:%M%p')}"
 
 
@@ -87,7 +88,7 @@ def session_fields(vs: VaccinationSession, product: Product) -> dict:
         "walkin_ind": "Y" if vs.walk_in else "N",
         "from": slots[0].starts.strftime("%H:%M:%S") if slots else "",
         "to": slots[-1].ends.strftime("%H:%M:%S") if slots else "",
-        "slots": [_slot_text(s) for s in slots],
+        "slots": [slot_text(s) for s in slots],
     }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cowin_kit.db import Base, UTCDateTime, utcnow
@@ -24,6 +24,32 @@ class StaffUser(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Lock-out: wrong passwords (and TOTP codes) since the last good login, counted by a
+    # conditional UPDATE so that guesses from every worker and address add up.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP: the secret Fernet-encrypted with the instance's key; set at enrolment, switched
+    # on only once the user has typed a code from it. The last time step used makes each
+    # code single-use.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class StaffLogin(Base):
+    """One logged-in browser of a staff user (not a vaccination session). The cookie holds a
+    random token; only its SHA-256 is kept here, as the id. Logout, a password change or a
+    disabled account end it on the server, so a copied cookie stops working at once."""
+
+    __tablename__ = "staff_login"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The password was right, the TOTP code is still to come: no page is open to it yet.
+    needs_totp: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEvent(Base):

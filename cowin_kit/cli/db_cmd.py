@@ -1,4 +1,4 @@
-"""`cowin-kit db upgrade|current|check`."""
+"""`cowin-kit db upgrade|current|check|check-capacity`."""
 from __future__ import annotations
 
 import click
@@ -70,3 +70,32 @@ def check(instance):
             click.echo(f"  {d}", err=True)
         raise SystemExit(1)
     click.echo(f"OK: schema at {head} matches the models.")
+
+
+@db.command("check-capacity")
+@instance_option
+@db_errors_refused
+def check_capacity(instance):
+    """Check that every session's places taken equal the appointments holding them and
+    never exceed its capacity; list each (session, dose) that drifted and exit 1."""
+    from sqlalchemy import text
+
+    from cowin_kit.scheduling.places import check_capacity as find_drift
+
+    database = open_database(load_instance(instance))
+    try:
+        with database.Session() as session:
+            drift = find_drift(session)
+            sessions = session.scalar(text("SELECT count(*) FROM session_capacity")) or 0
+    finally:
+        database.dispose()
+    if drift:
+        click.echo(f"{len(drift)} session dose(s) of {sessions} disagree with their "
+                   "appointments:", err=True)
+        for d in drift:
+            click.echo(f"  session {d.session_id} dose {d.dose_number}: capacity "
+                       f"{d.capacity}, places taken {d.booked}, appointments holding a "
+                       f"place {d.holding}", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: in all {sessions} session doses, places taken = appointments holding "
+               "one, within capacity.")

@@ -248,18 +248,22 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
 def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) -> None:
     """Remove a member who has no recorded dose; an active appointment is cancelled first,
     so its place goes back to the session. Flushed; the caller commits."""
-    from cowin_kit.scheduling import booking
+    from cowin_kit.db import begin_write
+    from cowin_kit.scheduling import places
     from cowin_kit.scheduling.models import Appointment
 
+    begin_write(session)
     person = account_beneficiary(session, account_id, reference_id)
+    # The lock order of every place-moving operation: the person, then the appointments.
+    places.lock_people(session, [person.id])
     if _has_doses(session, person):
         raise HasDoses("beneficiary", MSG_HAS_DOSE)
-    active = session.scalars(select(Appointment.id).where(
-        Appointment.beneficiary_id == person.id, Appointment.status == "booked")).all()
-    if active:
-        booking.cancel(session, account_id=account_id, appointment_ids=active)
-    for appointment in session.scalars(select(Appointment).where(
-            Appointment.beneficiary_id == person.id)):
+    appointments = places.lock_appointments(session, session.scalars(
+        select(Appointment.id).where(Appointment.beneficiary_id == person.id)).all())
+    # Every appointment that holds a place (booked, or missed in a past session) gives
+    # it back before its row goes, so places taken = appointments holding one.
+    places.release(session, appointments)
+    for appointment in appointments:
         session.delete(appointment)
     session.flush()
     session.delete(person)

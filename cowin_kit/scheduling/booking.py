@@ -4,11 +4,12 @@ Flask-free: every function takes a DB session and plain values, so the web porta
 the CLI and the benchmarks share the same rules. Functions flush but never commit; on a
 ``BookingError`` the caller's transaction is left as it was (writes run in a savepoint).
 
-A session never admits more bookings than its capacity: a place is taken only by one
-conditional ``UPDATE … SET booked = booked + n WHERE booked + n <= capacity`` inside the
-booking transaction, and its row count says whether there was room. On SQLite the booking
-transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy
-timeout instead of failing with "database is locked".
+Places are taken, moved and given back only through :mod:`cowin_kit.scheduling.places`,
+which holds the invariant (places taken = appointments holding one, never more than
+capacity) and the lock order every operation here follows: the people, then their
+appointments, then capacity rows. On SQLite the booking transaction starts with
+``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing
+with "database is locked".
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from cowin_kit.db import begin_write, utcnow
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling import places
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity, Slot,
                                          VaccinationSession)
 from cowin_kit.vaccination.models import Dose
@@ -75,21 +77,16 @@ MSG_FULL = N_("This session has no places left for dose %(dose)s.")
 # A statement built once keeps its compiled form and cache key; building it again for every
 # request costs as much as running it.
 
-_TAKE_PLACES = (
-    update(SessionCapacity)
-    .where(SessionCapacity.session_id == bindparam("b_session_id"),
-           SessionCapacity.dose_number == bindparam("b_dose"),
-           SessionCapacity.booked + bindparam("count") <= SessionCapacity.capacity)
-    .values(booked=SessionCapacity.booked + bindparam("count"))
-    .execution_options(synchronize_session=False))
 _SESSION_AND_PRODUCT = (
     select(VaccinationSession, Product)
     .join(Product, Product.id == VaccinationSession.product_id)
     .where(VaccinationSession.id == bindparam("session_id"))
     .options(joinedload(VaccinationSession.slots), joinedload(Product.doses)))
+# Locks the people (in id order) as it reads them: the first lock of places.py's order.
 _ACCOUNT_BENEFICIARIES = select(Beneficiary).where(
     Beneficiary.id.in_(bindparam("ids", expanding=True)),
-    Beneficiary.account_id == bindparam("account_id"))
+    Beneficiary.account_id == bindparam("account_id")).order_by(
+    Beneficiary.id).with_for_update()
 _DOSE_HISTORY = (
     select(Dose).join(Product, Product.id == Dose.product_id)
     .where(Dose.beneficiary_id == bindparam("beneficiary_id"),
@@ -155,27 +152,11 @@ def create_session(session: Session, facility: Facility, date: dt.date, product:
 # --- the transaction -----------------------------------------------------------------------
 
 def _take_places(session: Session, session_id: str, dose: int, count: int) -> None:
-    taken = session.execute(_TAKE_PLACES, {"b_session_id": session_id, "b_dose": dose,
-                                           "count": count}).rowcount
-    if taken != 1:
+    if not places.take(session, session_id, dose, count):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
 
 
-def _give_back(session: Session, session_id: str, dose: int, count: int = 1) -> None:
-    session.execute(
-        update(SessionCapacity)
-        .where(SessionCapacity.session_id == session_id,
-               SessionCapacity.dose_number == dose,
-               SessionCapacity.booked >= count)
-        .values(booked=SessionCapacity.booked - count)
-        .execution_options(synchronize_session=False))
-
-
-def _expire_capacities(session: Session, *session_ids: str) -> None:
-    """Loaded capacity rows are stale after a bulk UPDATE; reload them when next read."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, SessionCapacity) and inspect(obj).identity[0] in session_ids:
-            session.expire(obj)
+_expire_capacities = places.expire_capacities
 
 
 # --- looking things up -----------------------------------------------------------------
@@ -254,6 +235,20 @@ def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> 
     if len(found) != len(ids):
         raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
     return [found[i] for i in ids]
+
+
+def locked_account_appointments(session: Session, account_id: int,
+                                appointment_ids: Iterable) -> list[Appointment]:
+    """The account's appointments, locked for a change and read afresh (the people first,
+    then the appointments: places.py's lock order). NotFound when one is not the account's,
+    or was removed meanwhile."""
+    appts = [account_appointment(session, account_id, i) for i in appointment_ids]
+    places.lock_people(session, {a.beneficiary_id for a in appts})
+    fresh = places.lock_appointments(session, [a.id for a in appts])
+    if len(fresh) != len(appts):
+        raise NotFound(MSG_NO_APPOINTMENT, "appointment_id")
+    by_id = {a.id: a for a in fresh}
+    return [by_id[a.id] for a in appts]
 
 
 def account_appointment(session: Session, account_id: int, appointment_id) -> Appointment:
@@ -420,7 +415,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
                now: dt.time | None = None) -> Appointment:
     """Move an active appointment to another session or slot; its place moves with it."""
     begin_write(session)
-    appt = account_appointment(session, account_id, appointment_id)
+    appt, = locked_account_appointments(session, account_id, [appointment_id])
     if appt.status != "booked":
         raise Conflict(N_("This appointment is no longer active."), "appointment_id")
     if appt.session.date < today:
@@ -446,7 +441,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
                 .values(session_id=vs.id, slot_id=chosen.id,
                         reschedule_count=Appointment.reschedule_count + 1)
                 .execution_options(synchronize_session=False)).rowcount
-            if moved != 1:
+            if moved != 1:  # cannot happen under the row lock; never move a place twice
                 raise Conflict(N_("This appointment changed meanwhile; try again."),
                                "appointment_id")
             if old != new:
@@ -455,7 +450,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
                     if key == new:
                         _take_places(session, vs.id, appt.dose_number, 1)
                     else:
-                        _give_back(session, old[0], old[1])
+                        places.give_back(session, old[0], old[1])
     finally:
         _expire_capacities(session, old[0], vs.id)
         session.expire(appt)
@@ -471,33 +466,14 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
     if len(set(map(str, ids))) != len(ids):
         raise BookingError(N_("An appointment is listed twice."), "appointment_id")
     begin_write(session)
-    appts = [account_appointment(session, account_id, i) for i in ids]
+    appts = locked_account_appointments(session, account_id, ids)
     for appt in appts:
         if appt.status != "booked":
             raise Conflict(N_("This appointment is no longer active."), "appointment_id")
         if today is not None and appt.session.date < today:
             raise BookingError(N_("This appointment is in the past."), "appointment_id")
-    released: dict[tuple[str, int], int] = {}
-    try:
-        with session.begin_nested():
-            now = utcnow()
-            for appt in sorted(appts, key=lambda a: a.id):
-                done = session.execute(
-                    update(Appointment)
-                    .where(Appointment.id == appt.id, Appointment.status == "booked")
-                    .values(status="cancelled", cancelled_at=now)
-                    .execution_options(synchronize_session=False)).rowcount
-                if done != 1:  # cancelled by a concurrent request: give back only once
-                    raise Conflict(N_("This appointment is no longer active."),
-                                   "appointment_id")
-                key = (appt.session_id, appt.dose_number)
-                released[key] = released.get(key, 0) + 1
-            for (sid, dose), count in sorted(released.items()):
-                _give_back(session, sid, dose, count)
-    finally:
-        _expire_capacities(session, *{a.session_id for a in appts})
-        for appt in appts:
-            session.expire(appt)
+    # Locked and checked: each place goes back once, to the session the row holds now.
+    places.release(session, appts)
     return appts
 
 
@@ -711,12 +687,7 @@ def _update_session(session: Session, vs: VaccinationSession, min_age, max_age, 
                 vs.capacities.append(SessionCapacity(dose_number=number, capacity=cap, booked=0))
             continue
         # Conditional, like booking: a place booked since the check is never taken away.
-        done = session.execute(
-            update(SessionCapacity)
-            .where(SessionCapacity.session_id == vs.id, SessionCapacity.dose_number == number,
-                   SessionCapacity.booked <= cap)
-            .values(capacity=cap).execution_options(synchronize_session=False)).rowcount
-        if done != 1:
+        if not places.set_capacity(session, vs.id, number, cap):
             raise CsvProblems(str(path), [(line, f"capacity_dose{number} {cap} is below the "
                                                  "places booked meanwhile")])
     starts = {s.starts: s for s in vs.slots}

@@ -272,3 +272,31 @@ def test_db_check_capacity_command(app, database, ctx, run_cli, cowin_kit_instan
     assert result.exit_code == 1
     assert f"session {session_ids[0]} dose 1: capacity 5, places taken 3, appointments " \
            "holding a place 1" in result.output
+
+
+def test_citizen_changes_are_audited_without_personal_data(app, database, ctx):
+    from cowin_kit.accounts.models import AuditEvent
+
+    session_ids, people = _world(database, ctx, sessions=2, capacity=5, accounts=1,
+                                 people_each=1)
+    race = Race(database, ctx, session_ids, people)
+    (account_id, reference_id), = people
+    for kind, session_id in (("book", session_ids[0]), ("reschedule", session_ids[1]),
+                             ("cancel", None), ("delete", None)):
+        with database.Session() as s:
+            appts = race._appointments_of(s, account_id)
+        race.run_op(threading.Barrier(1), kind, 0, account_id, reference_id,
+                    appts[0] if appts else None, session_id)
+    assert race.outcomes == {"book:ok": 1, "reschedule:ok": 1, "cancel:ok": 1,
+                             "delete:ok": 1}, race.outcomes
+    with database.Session() as s:
+        events = s.scalars(select(AuditEvent).where(
+            AuditEvent.actor == f"citizen:{account_id}").order_by(AuditEvent.id)).all()
+        mobile = s.get(CitizenAccount, account_id).mobile
+    assert [e.action for e in events] == ["appointment.booked", "appointment.rescheduled",
+                                          "appointment.cancelled", "beneficiary.deleted"]
+    assert events[1].details["session_id"] == session_ids[1]
+    for event in events:
+        text_of = f"{event.target} {event.details}"
+        assert mobile not in text_of and mobile[-8:] not in text_of
+        assert reference_id not in text_of and "Ana" not in text_of

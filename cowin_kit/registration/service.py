@@ -248,6 +248,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
 def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) -> None:
     """Remove a member who has no recorded dose; an active appointment is cancelled first,
     so its place goes back to the session. Flushed; the caller commits."""
+    from cowin_kit.accounts.service import audit
     from cowin_kit.db import begin_write
     from cowin_kit.scheduling import places
     from cowin_kit.scheduling.models import Appointment
@@ -262,12 +263,14 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
         select(Appointment.id).where(Appointment.beneficiary_id == person.id)).all())
     # Every appointment that holds a place (booked, or missed in a past session) gives
     # it back before its row goes, so places taken = appointments holding one.
-    places.release(session, appointments)
+    released = places.release(session, appointments)
     for appointment in appointments:
         session.delete(appointment)
     session.flush()
     session.delete(person)
     session.flush()
+    audit(session, f"citizen:{account_id}", "beneficiary.deleted", f"beneficiary:{person.id}",
+          appointments_released=len(released))
 
 
 def _lock_account(session: Session, account_id: int) -> None:

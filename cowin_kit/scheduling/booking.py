@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
+from cowin_kit.accounts.service import audit
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
@@ -237,6 +238,11 @@ def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> 
     return [found[i] for i in ids]
 
 
+def citizen_actor(account_id: int) -> str:
+    """The audit log's name for a citizen account: its id, never the mobile number."""
+    return f"citizen:{account_id}"
+
+
 def locked_account_appointments(session: Session, account_id: int,
                                 appointment_ids: Iterable) -> list[Appointment]:
     """The account's appointments, locked for a change and read afresh (the people first,
@@ -407,6 +413,8 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
         make_transient_to_detached(appt)
         session.add(appt)
         made.append(appt)
+        audit(session, citizen_actor(account_id), "appointment.booked",
+              f"appointment:{appt.id}", session_id=vs.id, dose=dose)
     return made
 
 
@@ -454,6 +462,8 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
     finally:
         _expire_capacities(session, old[0], vs.id)
         session.expire(appt)
+    audit(session, citizen_actor(account_id), "appointment.rescheduled",
+          f"appointment:{appt.id}", session_id=vs.id, previous_session_id=old[0])
     return appt
 
 
@@ -474,6 +484,9 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
             raise BookingError(N_("This appointment is in the past."), "appointment_id")
     # Locked and checked: each place goes back once, to the session the row holds now.
     places.release(session, appts)
+    for appt in appts:
+        audit(session, citizen_actor(account_id), "appointment.cancelled",
+              f"appointment:{appt.id}")
     return appts
 
 

@@ -300,3 +300,64 @@ def test_citizen_changes_are_audited_without_personal_data(app, database, ctx):
         text_of = f"{event.target} {event.details}"
         assert mobile not in text_of and mobile[-8:] not in text_of
         assert reference_id not in text_of and "Ana" not in text_of
+
+
+def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
+    """The reported attack over HTTP: one citizen sends reschedule, cancel and member
+    removal for the same people at the same moment; every answer is a 2xx or a 4xx and the
+    places still add up."""
+    from test_api_citizen import _login, _open_session
+
+    client = app.test_client()
+    auth = _login(client, cowin_kit_instance, "987650001")
+    with database.Session() as s:
+        dni = s.scalar(text("SELECT id FROM id_document_type WHERE code = 'dni'"))
+    refs = []
+    for i in range(4):
+        r = client.post("/api/v2/registration/beneficiary/new", headers=auth, json={
+            "name": f"Ana Quispe {'abcd'[i]}", "birth_year": "1980", "gender_id": 2,
+            "photo_id_type": dni, "photo_id_number": f"4{i}123456",
+            "comorbidity_ind": "N", "consent_version": "1"})
+        assert r.status_code == 200, r.get_json()
+        refs.append(r.get_json()["beneficiary_reference_id"])
+    first_session, slot = _open_session(database)
+    booked = client.post("/api/v2/appointment/schedule", headers=auth, json={
+        "dose": 1, "session_id": first_session, "slot": slot, "beneficiaries": refs})
+    assert booked.status_code == 200, booked.get_json()
+    appointment_ids = booked.get_json()["appointment_ids"]
+    with database.Session() as s:
+        other = s.scalar(text(
+            "SELECT s.id FROM vaccination_session s JOIN session_capacity c "
+            "ON c.session_id = s.id WHERE s.id <> :sid AND s.date > :today AND s.min_age <= 40 "
+            "AND c.dose_number = 1 AND c.capacity > c.booked ORDER BY s.date, s.id LIMIT 1"),
+            {"sid": first_session, "today": dt.date.today()})
+    requests = []
+    for ref, appointment_id in zip(refs, appointment_ids):
+        requests += [
+            ("/api/v2/appointment/reschedule", {"appointment_id": appointment_id,
+                                                "session_id": other, "slot": slot}),
+            ("/api/v2/appointment/cancel", {"appointment_id": appointment_id}),
+            ("/api/v2/appointment/cancel", {"appointment_id": appointment_id,
+                                            "beneficiariesToCancel": [ref]}),
+        ]
+    requests.append(("/api/v2/registration/beneficiary/delete",
+                     {"beneficiary_reference_id": refs[0]}))
+    barrier = threading.Barrier(len(requests))
+    statuses, lock = [], threading.Lock()
+
+    def send(path, body):
+        own = app.test_client()
+        barrier.wait()
+        status = own.post(path, headers=auth, json=body).status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=send, args=req) for req in requests]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not [s for s in statuses if s >= 500], statuses
+    assert statuses.count(204) + statuses.count(200) >= len(refs), statuses
+    drift, _rows = _drift(database)
+    assert not drift, (drift, statuses)

@@ -71,6 +71,10 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(flask_config)
+    from cowin_kit.web import security
+
+    app.session_interface = security.EncryptedSessionInterface()
+    app.after_request(security.protective_headers)
     if settings["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

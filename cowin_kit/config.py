@@ -169,6 +169,10 @@ SETTINGS: tuple[Setting, ...] = (
             default_doc="(empty: in-process memory)"),
     Setting("SESSION_COOKIE_SECURE", "bool", False,
             "Send the session cookie over HTTPS only. Set to true behind TLS in production."),
+    Setting("HSTS_SECONDS", "int", 31536000,
+            "Strict-Transport-Security max-age sent on answers served over HTTPS (behind a "
+            "TLS proxy, with PROXY_FIX_HOPS set), telling browsers to use only HTTPS for the "
+            "site. 0 sends none. Never sent over plain HTTP.", minimum=0, maximum=63072000),
     Setting("PROXY_FIX_HOPS", "int", 0,
             "How many reverse proxies (TLS terminator, load balancer) stand in front of the "
             "app. Their X-Forwarded-For/-Proto headers are then trusted, so that per-address "

@@ -4,7 +4,8 @@
 
 Everything named in ``__all__`` keeps its meaning across minor versions.
 """
-from cowin_kit.plugins.builtin.ids.base import RegexProvider, StdnumProvider, mask_tail
+from cowin_kit.plugins.builtin.ids.base import (RegexProvider, StdnumProvider, ascii_digits,
+                                                mask_tail)
 from cowin_kit.plugins.interfaces import (
     ID_RULES,
     VERIFY_STATUSES,
@@ -20,5 +21,5 @@ from cowin_kit.plugins.interfaces import (
 __all__ = [
     "ID_RULES", "VERIFY_STATUSES", "IdClaims", "IdProvider", "InvalidIdNumber", "N_",
     "RegexProvider", "SmsError", "SmsGateway", "StdnumProvider", "VerificationResult",
-    "mask_tail",
+    "ascii_digits", "mask_tail",
 ]

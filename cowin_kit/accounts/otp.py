@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from cowin_kit.accounts.models import ApiToken, CitizenAccount, OtpTransaction
 from cowin_kit.db import utcnow
 from cowin_kit.notifications.service import OTP_TEXT
+from cowin_kit.plugins.builtin.ids.base import ascii_digits
 from cowin_kit.plugins.interfaces import N_
 
 log = logging.getLogger("cowin_kit.accounts")
@@ -32,6 +33,8 @@ PURPOSES = ("public", "partner")
 CODE_DIGITS = 6
 DAY = timedelta(hours=24)
 _MOBILE_CHARS = re.compile(r"^[0-9 +().\-]{1,30}$")  # no letters: no vanity numbers
+# Invisible direction marks that a number copied from right-to-left text carries along.
+_BIDI_MARKS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,
                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
@@ -102,6 +105,8 @@ class NotAuthenticated(LoginError):
 
 
 MSG_MOBILE_INVALID = N_("Enter a valid mobile number.")
+MSG_MOBILE_CHARS = N_("Enter a valid mobile number, using only digits (spaces, +, -, ( and ) "
+                      "may separate them).")
 MSG_MOBILE_INTERNATIONAL = N_("Enter the mobile number in international format, starting "
                               "with + and the country code.")
 MSG_MOBILE_OTHER_COUNTRY = N_("Enter a mobile number of this country (%(region)s).")
@@ -126,13 +131,21 @@ def normalize_mobile(raw: str, region: str | None) -> str:
     """The E.164 form of a mobile number of ``region`` (the profile's phone_region).
 
     An empty region accepts only international numbers (``+`` and a country code) of any
-    country. Raises InvalidMobile (field ``mobile``).
+    country. Digits of any script are read as 0-9: people in AE and IQ type Arabic-Indic
+    ones, on Persian, Urdu and Kurdish keyboards Eastern Arabic-Indic ones, in India
+    Devanagari ones. Raises InvalidMobile (field ``mobile``).
 
     >>> normalize_mobile("987 654 321", "PE")
     '+51987654321'
+    >>> normalize_mobile("٠٥٠ ١٢٣ ٤٥٦٧", "AE")
+    '+971501234567'
     """
     region = (region or "").upper() or None
-    value = raw.strip() if isinstance(raw, str) else ""
+    if not isinstance(raw, str) or len(raw) > 100:  # (never read a megabyte digit by digit)
+        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
+    value = _BIDI_MARKS.sub("", ascii_digits(raw)).strip()
+    if value and not _MOBILE_CHARS.match(value[:30]):  # letters, symbols, invisible ones
+        raise InvalidMobile(MSG_MOBILE_CHARS, field="mobile")
     if not _MOBILE_CHARS.match(value) or sum(c.isdigit() for c in value) < 3:
         raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
     if region is None and "+" not in value:

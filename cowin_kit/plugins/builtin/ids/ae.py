@@ -6,11 +6,9 @@ from datetime import date
 from stdnum import luhn
 
 from cowin_kit.plugins.builtin.ids.base import (MSG_CHECKSUM, MSG_FORMAT, SEPARATORS,
-                                                RegexProvider)
+                                                RegexProvider, ascii_digits)
 from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
 
-# Arabic-Indic (U+0660-0669) and Eastern Arabic-Indic (U+06F0-06F9) digits, read as 0-9.
-ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 
 FIRST_YEAR = 1900  # no holder alive was born earlier
 
@@ -65,7 +63,7 @@ class EmiratesId(RegexProvider):
     def normalize(self, raw: str) -> str:
         if not isinstance(raw, str):
             return ""
-        return SEPARATORS.sub("", raw.translate(ARABIC_DIGITS)).upper()
+        return SEPARATORS.sub("", ascii_digits(raw)).upper()
 
     def validate(self, number: str) -> str:
         compact = super().validate(number)  # length, digits and the 784 prefix

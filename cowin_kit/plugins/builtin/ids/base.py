@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from types import ModuleType
 from typing import Callable, ClassVar
 
@@ -10,6 +11,34 @@ from stdnum import exceptions as stdnum_errors
 from cowin_kit.plugins.interfaces import IdProvider, InvalidIdNumber, N_
 
 SEPARATORS = re.compile(r"[\s\-./_,:]+")
+
+
+class _AsciiDigits(dict):
+    """A str.translate table, filled as it is used: any script's decimal digit -> 0-9."""
+
+    def __missing__(self, code: int) -> int:
+        digit = unicodedata.decimal(chr(code), None)
+        if digit is None or code < 128:
+            raise LookupError(code)  # not a digit (or already ASCII): kept as it is
+        self[code] = ord("0") + digit
+        return self[code]
+
+
+_ASCII_DIGITS = _AsciiDigits()
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with the digits of every script read as 0-9: Arabic-Indic (٠-٩), Eastern
+    Arabic-Indic as on Persian, Urdu and Kurdish keyboards (۰-۹), Devanagari (०-९), Bengali,
+    fullwidth… Everything else is left as it is, for the caller to accept or refuse.
+
+    >>> ascii_digits("٩٨٧ ۶۵۴ ३२१")
+    '987 654 321'
+    >>> ascii_digits("12-ab")
+    '12-ab'
+    """
+    return text.translate(_ASCII_DIGITS)
+
 
 MSG_EMPTY = N_("Enter the number.")
 MSG_LENGTH = N_("The number has the wrong number of characters.")

@@ -1,12 +1,8 @@
 """Iraq: the unified national card."""
 from __future__ import annotations
 
-from cowin_kit.plugins.builtin.ids.base import SEPARATORS, RegexProvider
+from cowin_kit.plugins.builtin.ids.base import SEPARATORS, RegexProvider, ascii_digits
 from cowin_kit.plugins.interfaces import N_
-
-# Arabic-Indic (U+0660-0669) and Eastern Arabic-Indic (U+06F0-06F9, Kurdish and Persian
-# keyboards) digits, which people type on Arabic and Kurdish keyboards, read as 0-9.
-ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 
 
 class NationalCard(RegexProvider):
@@ -52,4 +48,4 @@ class NationalCard(RegexProvider):
     def normalize(self, raw: str) -> str:
         if not isinstance(raw, str):
             return ""
-        return SEPARATORS.sub("", raw.translate(ARABIC_DIGITS)).upper()
+        return SEPARATORS.sub("", ascii_digits(raw)).upper()

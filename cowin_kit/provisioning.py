@@ -128,9 +128,9 @@ def _check_admin_input(email: str | None, password: str | None) -> None:
     try:
         accounts.check_email(email)
         if password is not None:
-            accounts.check_new_password(password)
+            accounts.check_new_password(password, email)
     except accounts.AccountError as exc:
-        raise ProvisioningError(f"cannot create the administrator: {exc}. "
+        raise ProvisioningError(f"cannot create the administrator: {str(exc).rstrip('.')}. "
                                 "Nothing was created.") from None
 
 
@@ -268,7 +268,8 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
                     accounts.create_staff_user(session, admin_email, password, "national_admin",
                                                actor=actor, must_change_password=generated)
                 except accounts.AccountError as exc:
-                    raise ProvisioningError(f"cannot create the administrator: {exc}.") from None
+                    raise ProvisioningError(
+                        f"cannot create the administrator: {str(exc).rstrip('.')}.") from None
                 report.admin_email = admin_email.strip().lower()
                 report.admin_password = password if generated else None
             if demo:

@@ -3,19 +3,26 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cowin_kit.accounts.models import ROLES, AuditEvent, StaffUser
+from cowin_kit.plugins.interfaces import N_
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
 
 
 class AccountError(ValueError):
-    pass
+    """A refused account value. ``msgid`` is English (marked with N_ when a page shows it,
+    translated there with ``params``); ``str()`` is the English text, for the CLI."""
+
+    def __init__(self, message: str, **params):
+        self.msgid, self.params = message, params
+        super().__init__(message % params if params else message)
 
 
 def audit(session: Session, actor: str, action: str, target: str | None = None,
@@ -27,7 +34,15 @@ def audit(session: Session, actor: str, action: str, target: str | None = None,
 
 
 def generate_one_time_password() -> str:
-    return secrets.token_urlsafe(12)
+    """16 random URL-safe characters (96 bits), drawn again in the unlikely case that the
+    password rule would refuse them, so an operator can always type what init printed."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            check_new_password(password)
+        except AccountError:
+            continue
+        return password
 
 
 def check_email(email: str) -> str:
@@ -37,9 +52,60 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_new_password(password: str) -> None:
+MSG_TOO_SHORT = N_("The new password must have at least %(num)s characters.")
+MSG_IS_EMAIL = N_("The password must not be your e-mail address or a part of it. Choose "
+                  "something others cannot guess: a few unrelated words make a strong one.")
+MSG_REPEATED = N_("The password is mostly one character over and over. Use a few unrelated "
+                  "words instead.")
+MSG_COMMON = N_("This is one of the most common passwords, which attackers try first. Choose "
+                "another: a few unrelated words make a strong one.")
+MSG_GUESSABLE = N_("This password is too easy to guess (common words, names, dates, keyboard "
+                   "rows or sequences). Make it longer, or use a few unrelated words.")
+# zxcvbn's score from 0 to 4; 3 means some 10^8 guesses or more ("safely unguessable"
+# online, where the lock-out allows a few guesses a minute).
+MIN_STRENGTH = 3
+_ESTIMATED_CHARS = 72  # zxcvbn's own limit; a longer password is judged by its start
+
+
+def check_new_password(password: str, email: str | None = None) -> None:
+    """The one rule for a staff password, wherever one is set (the staff form, `init`,
+    create_staff_user): long enough, not the e-mail, not one character repeated, and not
+    guessable by zxcvbn's estimator (common passwords, words, names, dates, patterns).
+    Raises AccountError saying why and what to do."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(MSG_TOO_SHORT, num=MIN_PASSWORD_LENGTH)
+    inputs = []
+    if email:
+        local, _, domain = email.strip().lower().partition("@")
+        inputs = [email.strip().lower(), local, *domain.split(".")]
+        bare = _letters_and_digits(password)
+        core = _letters_and_digits(password.strip("0123456789!?.,;:-_#*+ "))
+        if {bare, core} & {_letters_and_digits(email), _letters_and_digits(local)}:
+            raise AccountError(MSG_IS_EMAIL)
+    top = Counter(password.casefold()).most_common(1)[0][1]
+    if top * 2 > len(password):
+        raise AccountError(MSG_REPEATED)
+    from zxcvbn import zxcvbn  # 20 ms of dictionaries: loaded when a password is set
+
+    sample = password[:_ESTIMATED_CHARS]
+    result = zxcvbn(sample, user_inputs=inputs)
+    if _covered(result, "user_inputs") * 2 >= len(sample):  # mostly the e-mail's parts
+        raise AccountError(MSG_IS_EMAIL)
+    if result["score"] >= MIN_STRENGTH:
+        return
+    if _covered(result, "passwords") * 2 >= len(sample):
+        raise AccountError(MSG_COMMON)
+    raise AccountError(MSG_GUESSABLE)
+
+
+def _covered(result: dict, dictionary: str) -> int:
+    """How many characters of the password zxcvbn matched in one of its dictionaries."""
+    return sum(len(m["token"]) for m in result["sequence"]
+               if m.get("dictionary_name") == dictionary)
+
+
+def _letters_and_digits(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def create_staff_user(session: Session, email: str, password: str, role: str,
@@ -48,7 +114,7 @@ def create_staff_user(session: Session, email: str, password: str, role: str,
     email = check_email(email)
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-    check_new_password(password)
+    check_new_password(password, email)
     if session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email)):
         raise AccountError(f"a staff user {email} already exists")
     user = StaffUser(email=email, password_hash=generate_password_hash(password), role=role,

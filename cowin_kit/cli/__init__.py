@@ -20,6 +20,7 @@ COMMANDS = {
     "ids": "cowin_kit.cli.ids_cmd:ids",
     "sessions": "cowin_kit.cli.sessions_cmd:sessions",
     "facilities": "cowin_kit.cli.facilities_cmd:facilities",
+    "users": "cowin_kit.cli.users_cmd:users",
 }
 
 

@@ -73,6 +73,12 @@ class ChangePasswordForm(FlaskForm):
         EqualTo("new", _l("The two new passwords are not the same."))])
 
 
+class CodeForm(FlaskForm):
+    """A 6-digit code from the user's authenticator app (TOTP)."""
+    code = StringField(_l("Code from your app"), validators=[
+        InputRequired(_l("Type the code your app shows.")), Length(max=32)])
+
+
 class LogoutForm(FlaskForm):
     pass
 

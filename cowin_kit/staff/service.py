@@ -1,4 +1,5 @@
-"""What the staff pages do, without Flask: log in, the user's area, sessions of centres.
+"""What the staff pages do, without Flask: the user's area, sessions of centres (logging
+in, passwords and TOTP are in ``auth``).
 
 Messages that reach the page are English msgids marked with ``N_`` (translated by the view);
 audit entries name users by id, never by e-mail.
@@ -6,7 +7,6 @@ audit entries name users by id, never by e-mail.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +14,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from cowin_kit.accounts.models import StaffUser
-from cowin_kit.accounts import service as accounts
-from cowin_kit.accounts.service import AccountError, audit, check_new_password, verify_password
+from cowin_kit.accounts import service as accounts  # noqa: F401  (views read its rules)
+from cowin_kit.accounts.service import audit
 from cowin_kit.db import begin_write
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import Product, Programme
@@ -29,36 +28,10 @@ from cowin_kit.scheduling.search import descendant_ids
 # Roles that manage centres and sessions of their area on these pages.
 MANAGER_ROLES = ("national_admin", "state_admin", "district_admin")
 
-# Checked against when the e-mail is unknown, so a wrong e-mail and a wrong password take
-# the same time and cannot be told apart.
-_DUMMY_HASH = generate_password_hash("not a password of anybody")
-
 
 def actor(user: StaffUser) -> str:
     """The audit log's name for a staff user: the id, not the e-mail (personal data)."""
     return f"staff:{user.id}"
-
-
-def auth_stamp(user: StaffUser) -> str:
-    """Kept in the session cookie: a changed password ends the user's other sessions."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
-
-
-def log_in(session: Session, email: str, password: str) -> StaffUser | None:
-    """The active user with this e-mail and password, else None (and an audit entry)."""
-    email = (email or "").strip().lower()
-    # Control characters (a NUL would be refused by PostgreSQL) cannot be in an address.
-    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email)) \
-        if email.isprintable() else None
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        audit(session, "web:anonymous", "staff.login_failed")
-        return None
-    if not verify_password(user, password or ""):
-        audit(session, "web:anonymous", "staff.login_failed", f"staff_user:{user.id}")
-        return None
-    audit(session, actor(user), "staff.login", f"staff_user:{user.id}")
-    return user
 
 
 class StaffFormError(ValueError):
@@ -67,22 +40,6 @@ class StaffFormError(ValueError):
     def __init__(self, field: str | None, msgid: str, **params):
         self.field, self.msgid, self.params = field, msgid, params
         super().__init__(msgid % params if params else msgid)
-
-
-def change_password(session: Session, user: StaffUser, current: str, new: str) -> None:
-    """Set a new password, or raise StaffFormError (wrong current one, weak new one)."""
-    if not verify_password(user, current or ""):
-        raise StaffFormError("current", N_("The current password is not right."))
-    try:
-        check_new_password(new)
-    except AccountError:
-        raise StaffFormError("new", N_("The new password must have at least %(num)s "
-                                       "characters."), num=accounts.MIN_PASSWORD_LENGTH) from None
-    if check_password_hash(user.password_hash, new):
-        raise StaffFormError("new", N_("Choose a password other than the current one."))
-    user.password_hash = generate_password_hash(new)
-    user.must_change_password = False
-    audit(session, actor(user), "staff.password_changed", f"staff_user:{user.id}")
 
 
 # --- the area --------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
@@ -20,14 +20,14 @@ from cowin_kit.geography.models import Division
 from cowin_kit.api.limits import limiter
 from cowin_kit.app import db_session, deployment
 from cowin_kit.geography.service import division_name
-from cowin_kit.staff import forms, service
+from cowin_kit.staff import auth, forms, service
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 
 LOGIN_PER_IP = "10 per minute;100 per hour"
 PER_PAGE = 20
 UPCOMING_DAYS = 7  # the centre list shows a week; a centre's page shows every coming session
-USER_KEY, STAMP_KEY = "staff_user_id", "staff_auth"
+LOGIN_KEY = "staff_login"  # the cookie holds only this login's random token
 
 MSG_BAD_LOGIN = _l("The e-mail address or the password is not right.")
 MSG_FORBIDDEN = _l("Your role cannot use these pages. Ask an administrator if you need to.")
@@ -38,15 +38,21 @@ def _today() -> dt.date:
 
 
 def _current_user() -> StaffUser | None:
-    user_id = session.get(USER_KEY)
-    if user_id is None:
-        return None
-    user = db_session().get(StaffUser, user_id)
-    if user is None or not user.is_active or session.get(STAMP_KEY) != service.auth_stamp(user):
-        session.pop(USER_KEY, None)
-        session.pop(STAMP_KEY, None)
-        return None
-    return user
+    """The user of this cookie's live login (checked on the server once per request)."""
+    if "staff_checked" not in g:
+        db = db_session()
+        login = auth.current_login(db, session.get(LOGIN_KEY),
+                                   current_app.permanent_session_lifetime)
+        if db.dirty:  # last seen noted, or the login of a disabled user ended
+            db.commit()
+        g.staff_checked = db.get(StaffUser, login.user_id) if login is not None else None
+    return g.staff_checked
+
+
+def _totp_missing(user: StaffUser) -> bool:
+    """The deployment requires TOTP of administrators and this one has none yet."""
+    return (deployment().settings["STAFF_TOTP_REQUIRED"] and not user.totp_enabled
+            and user.role in service.MANAGER_ROLES)
 
 
 def staff_page(view):
@@ -60,6 +66,8 @@ def staff_page(view):
             return redirect(url_for("staff.password"))
         if user.role not in service.MANAGER_ROLES:
             abort(403)
+        if _totp_missing(user):
+            return redirect(url_for("staff.totp"))
         g.staff = user
         g.area = service.area_division_ids(db_session(), user)
         if g.area == []:  # a state or district role set up without its area: nothing to show
@@ -127,71 +135,6 @@ def _error(error):
         text = _l("This form has expired or did not come from this site. Go back, reload the "
                   "page and send it again.")
     return render_template("staff/error.html", code=code, title=titles[code], text=text), code
-
-
-# --- logging in and out --------------------------------------------------------------------
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_PER_IP, methods=["POST"])
-def login():
-    if request.method == "GET" and _current_user() is not None:
-        return redirect(url_for("staff.centres"))
-    form = forms.LoginForm()
-    failed = False
-    if _submitted(form):
-        db = db_session()
-        user = service.log_in(db, form.email.data, form.password.data)
-        db.commit()
-        if user is not None:
-            session.clear()  # a fresh session at login: nothing from before is carried over
-            session[USER_KEY], session[STAMP_KEY] = user.id, service.auth_stamp(user)
-            if user.must_change_password:
-                return redirect(url_for("staff.password"))
-            return redirect(url_for("staff.centres"))
-        failed = True
-    status = 400 if form.errors or failed else 200
-    return render_template("staff/login.html", form=form, wrong=failed,
-                           failed=failed or bool(form.errors),
-                           message=MSG_BAD_LOGIN), status
-
-
-@bp.post("/logout")
-def logout():
-    form = forms.LogoutForm()
-    _submitted(form)
-    user = _current_user()
-    if user is not None:
-        db = db_session()
-        service.audit(db, service.actor(user), "staff.logout", f"staff_user:{user.id}")
-        db.commit()
-    session.pop(USER_KEY, None)
-    session.pop(STAMP_KEY, None)
-    flash(gettext("You have logged out."))
-    return redirect(url_for("staff.login"))
-
-
-@bp.route("/password", methods=["GET", "POST"])
-def password():
-    user = _current_user()
-    if user is None:
-        return redirect(url_for("staff.login"))
-    g.staff = user
-    form = forms.ChangePasswordForm()
-    if _submitted(form):
-        db = db_session()
-        try:
-            service.change_password(db, user, form.current.data, form.new.data)
-        except service.StaffFormError as exc:
-            getattr(form, exc.field).errors.append(_message(exc))
-        else:
-            db.commit()
-            session[STAMP_KEY] = service.auth_stamp(user)
-            flash(gettext("Your password has been changed."))
-            return redirect(url_for("staff.centres"))
-    return render_template("staff/password.html", form=form, forced=user.must_change_password,
-                           failed=bool(form.errors),
-                           min_length=service.accounts.MIN_PASSWORD_LENGTH), \
-        400 if form.errors else 200
 
 
 # --- centres and sessions --------------------------------------------------------------------
@@ -309,3 +252,7 @@ def _example_line(offered) -> str:
     date = (_today() + dt.timedelta(days=7)).strftime("%d-%m-%Y")
     code = offered[0].code if offered else "vaccine"
     return f"CENTRE-0001,{date},{code},18,,100,50,09:00-11:00;11:00-13:00,"
+
+
+# The login routes; imported last, as they use what is above.
+from cowin_kit.staff import login_views  # noqa: E402,F401

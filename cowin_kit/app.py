@@ -5,9 +5,10 @@ import logging
 from dataclasses import dataclass, field
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
 from cowin_kit.config import SETTINGS_BY_NAME, ConfigError, Settings, check_settings, load_settings
-from cowin_kit.db import Database, DatabaseURLError
+from cowin_kit.db import MAX_INT, Database, DatabaseURLError
 from cowin_kit.instance import resolve_instance_path
 from cowin_kit.plugins import PluginRegistry, discover
 from cowin_kit.profiles import Profile, load_profile
@@ -40,6 +41,14 @@ class Deployment:
         return self.settings["TIMEZONE"] or self.profile["timezone"]
 
 
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: a row id, from 1 to the largest integer every database
+    holds; any other number is a 404 before the view runs (never a database error)."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_INT)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app for an instance.
 
@@ -69,6 +78,8 @@ def create_app(config: dict | None = None) -> Flask:
         # A web login lasts as long as an API token; the token's own expiry is what counts.
         PERMANENT_SESSION_LIFETIME=60 * settings["TOKEN_TTL_MINUTES"],
         JSON_SORT_KEYS=False,
+        # Bodies beyond this are refused (413) before they are read; see MAX_UPLOAD_LENGTH.
+        MAX_CONTENT_LENGTH=settings["MAX_CONTENT_LENGTH"],
     )
     app.config.update(flask_config)
     from cowin_kit.web import security
@@ -84,7 +95,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     try:
         db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"], must_exist=True)
+                      settings["DB_POOL_SIZE"], must_exist=True,
+                      statement_timeout=settings["DB_STATEMENT_TIMEOUT"],
+                      lock_timeout=settings["DB_LOCK_TIMEOUT"])
     except DatabaseURLError as exc:
         raise ConfigError(f"the deployment cannot start: {exc}") from None
     _verify_database(db, settings)
@@ -127,6 +140,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1,
                                                             "socket_timeout": 1})
     limiter.init_app(app)
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)
     app.register_blueprint(api_auth.bp)

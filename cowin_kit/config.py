@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 ENV_PREFIX = "COWIN_KIT_"
+DEVELOPMENT_URL = "http://127.0.0.1:5000"  # where `cowin-kit serve` listens by default
 CONFIG_FILE = "cowin-kit.toml"
 SECRETS_FILE = "secrets.toml"
 
@@ -177,6 +178,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Strict-Transport-Security max-age sent on answers served over HTTPS (behind a "
             "TLS proxy, with PROXY_FIX_HOPS set), telling browsers to use only HTTPS for the "
             "site. 0 sends none. Never sent over plain HTTP.", minimum=0, maximum=63072000),
+    Setting("PUBLIC_URL", "str", "",
+            "The address people use to reach the deployment, scheme and host only (e.g. "
+            "`https://vacunas.example.gob`). `init` prints the portal, staff and API "
+            "addresses from it, and `config check` warns when it is not on this machine and "
+            "SESSION_COOKIE_SECURE is off.",
+            default_doc=f"(empty: the development server, {DEVELOPMENT_URL})"),
     Setting("PROXY_FIX_HOPS", "int", 0,
             "How many reverse proxies (TLS terminator, load balancer) stand in front of the "
             "app. Their X-Forwarded-For/-Proto headers are then trusted, so that per-address "
@@ -339,10 +346,38 @@ def check_settings(settings: Settings) -> list[str]:
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append(f"REDIS_URL {redis_url.split('@')[-1]!r} is not a Redis URL; write "
                         "redis://HOST:6379/0 (rediss:// with TLS, unix:// for a socket).")
+    public_url = settings.get("PUBLIC_URL") or ""
+    if public_url and public_url_problem(public_url):
+        problems.append(f"PUBLIC_URL {public_url!r}: {public_url_problem(public_url)}")
     for lvl in ("LOG_LEVEL",):
         if str(settings[lvl]).upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append(f"{lvl} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
     return problems
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be PUBLIC_URL (None when it can): http(s), a host, no path."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError:
+        return "not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "write the scheme and host, e.g. https://vacunas.example.gob"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        return "write only the scheme, host and port, without a path"
+    return None
+
+
+def is_local_url(url: str) -> bool:
+    """Whether ``url`` (PUBLIC_URL; empty: the development server) is on this machine."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url or DEVELOPMENT_URL).hostname or ""
+    return host == "localhost" or host.endswith(".localhost") or host.startswith("127.") \
+        or host == "::1"
 
 
 def _has_password(config_file: Path) -> bool:

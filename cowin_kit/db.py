@@ -22,6 +22,11 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest value of an Integer column on PostgreSQL (INTEGER is 32-bit; SQLite's is 64).
+# Ids and numbers that reach the database are checked against it where they enter.
+MAX_INT = 2 ** 31 - 1
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -91,7 +96,10 @@ def normalise_url(raw: str, base_dir: Path | None = None) -> URL:
 
 
 def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
-                must_exist: bool = False) -> Engine:
+                must_exist: bool = False, statement_timeout: int = 0,
+                lock_timeout: int = 0) -> Engine:
+    """``statement_timeout`` and ``lock_timeout`` (seconds, 0 for none) are set on every
+    PostgreSQL connection; SQLite waits at most ``busy_timeout`` seconds for a lock."""
     url = normalise_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if must_exist and not Path(url.database).exists():
@@ -111,16 +119,32 @@ def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         connect_args={"connect_timeout": 10})
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                           pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    if statement_timeout or lock_timeout:
+        @event.listens_for(engine, "connect")
+        def _pg_timeouts(dbapi_conn, _record):
+            # A statement that runs too long or waits too long for a row lock fails with
+            # an OperationalError, which the web answers as 503 with Retry-After, instead
+            # of a request hanging until the server kills the worker. set_config rather
+            # than startup options, which connection poolers such as PgBouncer refuse;
+            # committed, so the pool's rollback on return does not undo it.
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT set_config('statement_timeout', %s, false), "
+                            "set_config('lock_timeout', %s, false)",
+                            (f"{int(statement_timeout)}s", f"{int(lock_timeout)}s"))
+            dbapi_conn.commit()
+
+    return engine
 
 
 class Database:
     """An engine plus a session factory; one per application or CLI command."""
 
     def __init__(self, url: str, busy_timeout: int = 30, pool_size: int = 10,
-                 must_exist: bool = False):
-        self.engine = make_engine(url, busy_timeout, pool_size, must_exist)
+                 must_exist: bool = False, statement_timeout: int = 0, lock_timeout: int = 0):
+        self.engine = make_engine(url, busy_timeout, pool_size, must_exist,
+                                  statement_timeout, lock_timeout)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -158,6 +182,24 @@ def begin_write(session: Session) -> None:
     conn = session.connection()
     if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def error_status(exc: SQLAlchemyError) -> int:
+    """The HTTP status a database error becomes, decided here once for the API and pages.
+
+    400 when the database refused a value (out of range, a NUL): input that should have
+    been refused where it entered, but not an outage that monitoring should page about.
+    409 for a constraint that a concurrent change broke. 503 (try again later) for the
+    rest: unreachable, a pool exhausted, a statement or lock timeout, SQLite's busy
+    timeout, a schema not upgraded.
+    """
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.DataError):
+        return 400
+    if isinstance(exc, sa.IntegrityError):
+        return 409
+    return 503
 
 
 def describe_db_error(exc: SQLAlchemyError, url: URL) -> str:

@@ -38,7 +38,7 @@ def _refs(node):
 def test_document_is_openapi_3(doc):
     assert doc["openapi"].startswith("3.0.") or doc["openapi"] == "3.1.0"
     assert doc["info"]["title"] and doc["info"]["version"]
-    assert doc["servers"] == [{"url": "http://localhost"}]
+    assert doc["servers"] == [{"url": "/"}]  # relative: never the request's Host header
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {"type": "http",
                                                                   "scheme": "bearer"}
     assert set(doc["components"]["schemas"]["Error"]["properties"]) == {"errorCode", "error"}
@@ -55,7 +55,8 @@ def test_every_api_route_is_in_the_document(docs_app, doc):
     assert "/api/v2/admin/location/districts/{state_id}" in doc["paths"]
     district = doc["paths"]["/api/v2/admin/location/districts/{state_id}"]["get"]
     assert district["parameters"][0] == {"in": "path", "name": "state_id", "required": True,
-                                         "schema": {"type": "integer"}}
+                                         "schema": {"type": "integer", "minimum": 1,
+                                                    "maximum": 2 ** 31 - 1}}
 
 
 def test_every_reference_resolves(doc):
@@ -127,3 +128,19 @@ def test_api_page_lists_the_endpoints(docs_app):
     assert "/api/openapi.json" in html
     assert html.index("Public endpoints") < html.index("Logging in") < html.index(
         "Logged-in endpoints")
+
+
+@pytest.mark.parametrize("headers", [{"Host": "evil.example"},
+                                     {"X-Forwarded-Host": "evil.example",
+                                      "X-Forwarded-Proto": "https"}])
+def test_a_forged_host_never_reaches_the_publicly_cached_document(cowin_kit_instance, headers):
+    """The document is cached by shared caches for an hour: a Host header (or, behind a
+    proxy, X-Forwarded-Host) chosen by an attacker must not become its server URL."""
+    from cowin_kit.app import create_app
+
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance, "PROXY_FIX_HOPS": 1})
+    r = app.test_client().get("/api/openapi.json", headers=headers)
+    assert r.status_code == 200 and r.headers["Cache-Control"].startswith("public")
+    assert "evil.example" not in r.get_data(as_text=True)
+    assert r.get_json()["servers"] == [{"url": "/"}]
+    app.extensions["cowin_kit"].db.dispose()

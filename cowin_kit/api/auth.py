@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import get_locale
 
 from cowin_kit.accounts import otp
+from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.api.limits import CONFIRM_PER_IP, OTP_PER_IP, limiter
 from cowin_kit.app import db_session, deployment
@@ -15,13 +16,6 @@ from cowin_kit.plugins.interfaces import N_
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v2")
 register(bp)
-
-
-def json_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, N_("Send a JSON object in the request body."))
-    return data
 
 
 def _text(data: dict, name: str) -> str:

@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
-from cowin_kit.api.auth import json_body, login_required
+from cowin_kit.api.auth import login_required
+from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
 from cowin_kit.plugins.interfaces import N_

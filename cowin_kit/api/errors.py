@@ -8,7 +8,8 @@ from werkzeug.exceptions import HTTPException
 from cowin_kit.plugins.interfaces import N_
 
 CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-         405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 429: "TOO_MANY_REQUESTS",
+         405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE",
+         429: "TOO_MANY_REQUESTS",
          500: "SERVER_ERROR", 503: "UNAVAILABLE"}
 
 MESSAGES = {
@@ -18,6 +19,7 @@ MESSAGES = {
     404: N_("Not found."),
     405: N_("This method is not allowed here."),
     409: N_("This conflicts with the current state."),
+    413: N_("The request body is too large."),
     429: N_("Too many requests; wait and try again."),
     500: N_("Something went wrong; nothing was changed."),
     503: N_("The service is temporarily unavailable; try again in a few minutes."),

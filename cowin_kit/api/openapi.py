@@ -15,12 +15,18 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from cowin_kit.api import schemas as s
+from cowin_kit.app import deployment
+from cowin_kit.db import MAX_INT
 
 API_PREFIX = "/api/v2"
 GROUPS = ("public", "login", "logged-in")
 ERROR_TEXT = {400: "Malformed input", 401: "No valid token, or a wrong or expired OTP",
               403: "Not allowed", 404: "Not found (including another account's)",
-              409: "Conflicts with the current state", 429: "Too many requests"}
+              409: "Conflicts with the current state",
+              413: "The request body is larger than MAX_CONTENT_LENGTH",
+              429: "Too many requests",
+              503: "Temporarily unavailable (the database is down, busy or timed out); "
+                   "retry after Retry-After seconds"}
 
 # endpoint name -> what the document says about it. "query"/"body"/"answer" are schemas;
 # "answer" None means 204 No Content; "errors" the error statuses it may answer.
@@ -110,6 +116,10 @@ ENDPOINTS: dict[str, dict] = {
 }
 
 _CONVERTER = re.compile(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_PATH_PARAM = re.compile(r"<(?:([a-z_]+)(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
+# What a route converter accepts, as an OpenAPI schema (``id`` is cowin_kit.app.IdConverter).
+PATH_TYPES = {"int": {"type": "integer", "minimum": 0},
+              "id": {"type": "integer", "minimum": 1, "maximum": MAX_INT}}
 
 
 def api_routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -139,8 +149,8 @@ def _operation(rule: str, method: str, endpoint: str) -> dict:
     op: dict = {"summary": entry["summary"], "operationId": f"{method.lower()}_{endpoint}",
                 "tags": [entry["group"]]}
     params = [{"in": "path", "name": name, "required": True,
-               "schema": {"type": "integer" if f"<int:{name}>" in rule else "string"}}
-              for name in _CONVERTER.findall(rule)]
+               "schema": PATH_TYPES.get(converter, {"type": "string"})}
+              for converter, name in _PATH_PARAM.findall(rule)]
     if entry.get("query"):
         params.append({"in": "query", "schema": entry["query"]})
     if params:
@@ -163,6 +173,9 @@ def _operation(rule: str, method: str, endpoint: str) -> dict:
         op["security"] = [{"bearerAuth": []}]
     if entry["group"] == "login":
         errors.add(429)
+    if entry.get("body"):
+        errors.add(413)
+    errors.add(503)  # any operation, when its database cannot answer in time
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
     op["responses"] = responses
@@ -207,7 +220,12 @@ bp = Blueprint("api_docs", __name__)
 @bp.get("/api/openapi.json")
 def openapi_json():
     doc = copy.copy(cached_spec(current_app))
-    doc["servers"] = [{"url": request.url_root.rstrip("/")}]
+    # Never from the Host header: this answer is kept by shared caches, and a forged Host
+    # would send every client of that cache to the forger's server. PUBLIC_URL when set;
+    # otherwise a URL relative to where the document was fetched (OpenAPI 3).
+    public_url = (deployment().settings.get("PUBLIC_URL") or "").rstrip("/")
+    doc["servers"] = [{"url": public_url + request.script_root if public_url
+                       else request.script_root or "/"}]
     return Response(json.dumps(doc, ensure_ascii=False, indent=1), mimetype="application/json",
                     headers={"Cache-Control": "public, max-age=3600",
                              "Access-Control-Allow-Origin": "*"})
@@ -249,8 +267,6 @@ def _parameters(rule: str, entry: dict) -> list[dict]:
 
 @bp.get("/api")
 def api_page():
-    from cowin_kit.app import deployment
-
     base = request.url_root.rstrip("/")
     pincode = str(deployment().profile["postal_code_example"])
     groups = {g: [] for g in GROUPS}

@@ -13,8 +13,10 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 from werkzeug.http import parse_etags
 
+from cowin_kit.api.body import MSG_RANGE
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
+from cowin_kit.db import MAX_INT
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
@@ -221,8 +223,10 @@ def _date_arg(name: str = "date") -> dt.date:
 
 def _int_arg(name: str) -> int:
     raw = request.args.get(name, "")
-    if not re.fullmatch(r"[0-9]{1,9}", raw):
+    if not re.fullmatch(r"[0-9]{1,10}", raw):
         raise ApiError(400, N_("%(name)s must be a whole number."), name=name)
+    if int(raw) > MAX_INT:  # as the schemas' whole(): never beyond a database integer
+        raise ApiError(400, MSG_RANGE, name=name, min=0, max=MAX_INT)
     return int(raw)
 
 
@@ -252,7 +256,7 @@ def states():
     return cached_json({"states": items, "ttl": LOCATION_TTL_HOURS}, 3600)
 
 
-@bp.get("/admin/location/districts/<int:state_id>")
+@bp.get("/admin/location/districts/<id:state_id>")
 def districts(state_id: int):
     lang = _lang()
     state = db_session().get(Division, state_id)

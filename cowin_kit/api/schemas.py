@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from cowin_kit.db import MAX_INT
+
 DATE = {"description": "A date written DD-MM-YYYY.", "example": "21-05-2021"}
 UUID = {"description": "A UUID.", "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}
+
+
+def whole(minimum: int = 1, **kw):
+    """A whole number that may reach the database (an id, a dose): JSON integers only,
+    from ``minimum`` to the largest integer every database holds. The API's body reader
+    (cowin_kit.api.body) refuses a value outside the range; the OpenAPI document shows it."""
+    return fields.Int(strict=True, validate=validate.Range(min=minimum, max=MAX_INT), **kw)
 
 
 def _date(**kw):
@@ -31,9 +40,9 @@ class SearchFilters(Schema):
     vaccine = fields.Str(metadata={
         "description": "Only sessions of this vaccine: a product's name or code, in any case.",
         "example": "COMIRNATY"})
-    min_age_limit = fields.Int(strict=True, validate=validate.Range(min=0), metadata={
+    min_age_limit = whole(0, metadata={
         "description": "Only sessions whose min_age_limit is this.", "example": 18})
-    dose = fields.Int(strict=True, validate=validate.Range(min=1), metadata={
+    dose = whole(1, metadata={
         "description": "Only sessions with places left for this dose "
                        "(available_capacity_doseN > 0).", "example": 1})
     fee_type = fields.Str(validate=validate.OneOf(["Free", "Paid"]), metadata={
@@ -47,7 +56,7 @@ class ByPinQuery(SearchFilters):
 
 
 class ByDistrictQuery(SearchFilters):
-    district_id = fields.Int(required=True, strict=True)
+    district_id = whole(required=True)
     date = _date(required=True)
 
 
@@ -223,8 +232,8 @@ class StatusResponse(Schema):
 class NewBeneficiaryRequest(Schema):
     name = fields.Str(required=True)
     birth_year = fields.Str(required=True, metadata={"example": "1980"})
-    gender_id = fields.Int(required=True, strict=True)
-    photo_id_type = fields.Int(required=True, strict=True)
+    gender_id = whole(required=True)
+    photo_id_type = whole(required=True)
     photo_id_number = fields.Str(required=True)
     comorbidity_ind = fields.Str(metadata={"description": '"Y" adds the comorbidities group'})
     priority_groups = fields.List(fields.Str(), metadata={
@@ -277,7 +286,7 @@ class BeneficiariesResponse(Schema):
 
 
 class ScheduleRequest(Schema):
-    dose = fields.Int(required=True, strict=True)
+    dose = whole(required=True)
     session_id = fields.Str(required=True, metadata=UUID)
     slot = fields.Str(required=True, metadata={"example": "09:00AM-11:00AM"})
     beneficiaries = fields.List(fields.Str(), required=True, validate=validate.Length(min=1))

@@ -1,6 +1,8 @@
 """`cowin-kit config show|check|docs`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cowin_kit.cli.common import Refused, instance_option, load_instance, open_database
@@ -82,10 +84,8 @@ def check(instance):
                       "--update --admin-email EMAIL`.")
     if settings["REDIS_URL"]:
         _check_redis(settings["REDIS_URL"])
-    if settings["SMS_GATEWAY"] == "console":
-        click.secho("Warning: SMS_GATEWAY is console: messages, OTPs included, are printed to "
-                    "the console and may reach logs. Use it for development only.",
-                    fg="yellow", err=True)
+    for warning in deployment_warnings(settings):
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
     for warning in missing_id_providers(profile, settings):
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
@@ -101,6 +101,55 @@ def _check_redis(url: str) -> None:
     except (redis.RedisError, OSError, ValueError) as exc:
         raise Refused(f"REDIS_URL {where}: Redis does not answer ({type(exc).__name__}); start "
                       "it, or leave REDIS_URL empty to keep rate limits in each process.") from None
+
+
+# Gateways that keep messages on this machine: fine for a demo, no code ever reaches a phone.
+TEST_GATEWAYS = ("console", "file")
+
+
+def login_codes_destination(settings) -> str:
+    """Where the configured SMS gateway puts messages, login codes included, in words."""
+    from urllib.parse import urlsplit
+
+    name = settings["SMS_GATEWAY"]
+    if name == "file":
+        path = Path(str(settings["SMS_FILE"]))
+        if not path.is_absolute() and settings.instance_path is not None:
+            path = settings.instance_path / path
+        return (f"SMS_GATEWAY is file: no SMS is sent; every message, login codes included, is "
+                f"appended to {path} (one JSON line each; `tail -f` it to read the codes)")
+    if name == "console":
+        return ("SMS_GATEWAY is console: no SMS is sent; every message, login codes included, "
+                "is printed in the terminal where the server runs (`cowin-kit serve`, or "
+                "gunicorn's error output), and may reach its logs")
+    if name == "http":
+        host = urlsplit(str(settings["SMS_HTTP_URL"])).hostname or "(SMS_HTTP_URL not set)"
+        return f"SMS_GATEWAY is http: login codes are sent by SMS through {host}"
+    return f"SMS_GATEWAY is {name}: login codes are sent by SMS through that gateway plugin"
+
+
+def deployment_warnings(settings) -> list[str]:
+    """What `config check` warns about without refusing: a demo may run so, production not."""
+    from cowin_kit.config import is_local_url
+
+    warnings = []
+    if settings["SMS_GATEWAY"] in TEST_GATEWAYS:
+        warnings.append(f"{login_codes_destination(settings)}. Codes never reach people's "
+                        "phones: for real use set SMS_GATEWAY to http (the SMS_HTTP_* "
+                        "settings) or an SMS gateway plugin.")
+    public_url = settings["PUBLIC_URL"]
+    behind_proxy = settings["PROXY_FIX_HOPS"] > 0
+    if not settings["SESSION_COOKIE_SECURE"] and (not is_local_url(public_url) or behind_proxy):
+        where = f"PUBLIC_URL is {public_url}" if public_url else "PROXY_FIX_HOPS is set"
+        warnings.append(f"SESSION_COOKIE_SECURE is off and the deployment is not on this "
+                        f"machine ({where}): login cookies would also travel over plain HTTP, "
+                        "where anyone on the way can copy them. Serve HTTPS and set "
+                        "SESSION_COOKIE_SECURE = true.")
+    if public_url.startswith("http://") and not is_local_url(public_url):
+        warnings.append(f"PUBLIC_URL {public_url} is plain HTTP: logins, login codes and "
+                        "ID numbers cross the network readable. Serve HTTPS (docs/operators.md, "
+                        "behind a reverse proxy).")
+    return warnings
 
 
 def missing_id_providers(profile, settings=None) -> list[str]:

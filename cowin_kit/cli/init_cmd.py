@@ -96,6 +96,7 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
 
     elapsed = time.perf_counter() - started
     from cowin_kit.cli.config_cmd import missing_id_providers
+    from cowin_kit.config import DEVELOPMENT_URL
 
     for warning in missing_id_providers(profile):
         click.secho(f"  Warning: {warning}", fg="yellow", err=True)
@@ -112,6 +113,29 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
     click.echo(f"\n{'Updated' if update else 'Done'} in {elapsed:.1f} s. Next steps:")
     inst = f" --instance {path}" if instance else ""
     click.echo(f"  cowin-kit config check{inst}     # check the settings")
-    click.echo(f"  cowin-kit serve{inst}            # development server on http://127.0.0.1:5000")
+    click.echo(f"  cowin-kit serve{inst}            # development server on {DEVELOPMENT_URL}")
     click.echo(f"  COWIN_KIT_INSTANCE={path} gunicorn -w 4 -b 0.0.0.0:8000 "
                "'cowin_kit:create_app()'   # production")
+    _where_to_look(path)
+
+
+def _where_to_look(path: Path) -> None:
+    """The addresses to open and where login codes go: what a first-time user looks for."""
+    from cowin_kit.cli.config_cmd import TEST_GATEWAYS, login_codes_destination
+    from cowin_kit.config import DEVELOPMENT_URL, ConfigError, load_settings
+
+    try:
+        settings = load_settings(path)
+    except ConfigError:  # an environment variable with a bad value: `config check` says so
+        return
+    base = (settings["PUBLIC_URL"] or DEVELOPMENT_URL).rstrip("/")
+    served = "" if settings["PUBLIC_URL"] else " (once `cowin-kit serve` runs)"
+    click.echo(f"\nWhere to look{served}:")
+    click.echo(f"  citizens' portal  {base}/portal/")
+    click.echo(f"  staff pages       {base}/staff/")
+    click.echo(f"  API               {base}/api/v2/  (guide {base}/api, OpenAPI "
+               f"{base}/api/openapi.json)")
+    click.echo(f"  login codes       {login_codes_destination(settings)}.")
+    if settings["SMS_GATEWAY"] in TEST_GATEWAYS:
+        click.echo("                    No code reaches a phone: set SMS_GATEWAY for real use "
+                   "(docs/configuration.md).")

@@ -107,7 +107,9 @@ def _private(response):
 def _staff_context():
     if request.blueprint != "staff":
         return {}
-    return {"staff_user": g.get("staff"), "logout_form": forms.LogoutForm(),
+    # formdata=None: the layout's form never reads the posted body (which may be the
+    # oversized one this page refuses with 413).
+    return {"staff_user": g.get("staff"), "logout_form": forms.LogoutForm(formdata=None),
             "currency": deployment().profile["currency"]}
 
 
@@ -163,7 +165,7 @@ def _product_names(db) -> dict[int, str]:
     return {p.id: p.name for p in service.products(db, deployment().profile)}
 
 
-@bp.route("/centres/<int(max=2147483647):facility_id>", methods=["GET", "POST"])
+@bp.route("/centres/<id:facility_id>", methods=["GET", "POST"])
 @staff_page
 def centre(facility_id: int):
     db = db_session()
@@ -217,6 +219,9 @@ def _format_date(value: dt.date) -> str:
 def import_sessions():
     from cowin_kit.csvfiles import CsvProblems
 
+    # A sessions file may be larger than any other body (MAX_CONTENT_LENGTH); only a
+    # logged-in manager gets here, and werkzeug spools the file to disk, not memory.
+    request.max_content_length = deployment().settings["MAX_UPLOAD_LENGTH"]
     form = forms.UploadForm()
     problems, filename = [], None
     if _submitted(form):

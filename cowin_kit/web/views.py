@@ -39,6 +39,8 @@ _ERRORS = {
     400: (_l("Bad request"), _l("The request could not be understood. Check the address and try again.")),
     404: (_l("Page not found"), _l("There is no page at this address. It may have moved; start again from the home page.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    409: (_l("Changed meanwhile"), _l("Someone changed this at the same moment. Go back, reload the page and try again.")),
+    413: (_l("Too large"), _l("What was sent is larger than this service accepts. Send a smaller file or less text.")),
     429: (_l("Too many attempts"), _l("There were too many attempts from your connection. Wait a minute and try again.")),
     500: (_l("Something went wrong"), _l("The service had a problem and nothing was changed. Please try again in a few minutes.")),
     503: (_l("Service temporarily unavailable"), _l("The service cannot reach its data right now. Nothing was changed; please try again in a few minutes.")),
@@ -46,20 +48,26 @@ _ERRORS = {
 
 
 @bp.app_errorhandler(SQLAlchemyError)
-def database_unavailable(error: SQLAlchemyError):
-    """The database is down or overloaded: say so (503) instead of a bare 500."""
+def database_error(error: SQLAlchemyError):
+    """A database error as its status (cowin_kit.db.error_status): when the database is
+    down, overloaded or a statement or lock timeout ran out, 503 with Retry-After instead
+    of a bare 500; a value it refused is the request's fault (400), never an outage."""
     import logging
 
-    logging.getLogger("cowin_kit").error("database error: %s", type(error).__name__)
     from flask import request
 
+    from cowin_kit.db import error_status
+
+    status = error_status(error)
+    logging.getLogger("cowin_kit").error("database error (answered %s): %s", status,
+                                         type(getattr(error, "orig", None) or error).__name__)
+    headers = {"Retry-After": "30"} if status == 503 else {}
     if request.path.startswith("/api/"):
         from cowin_kit.api.errors import MESSAGES, error_response
 
-        return error_response(503, MESSAGES[503], headers={"Retry-After": "30"})
-    title, text = _ERRORS[503]
-    response = render_template("error.html", code=503, title=title, text=text)
-    return response, 503, {"Retry-After": "30"}
+        return error_response(status, MESSAGES[status], headers=headers)
+    title, text = _ERRORS.get(status, _ERRORS[400])
+    return render_template("error.html", code=status, title=title, text=text), status, headers
 
 
 @bp.app_errorhandler(HTTPException)

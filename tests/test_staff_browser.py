@@ -89,3 +89,75 @@ def test_staff_pages_mirror_in_arabic(browser, live_url, shots, cowin_kit_countr
     _check(page, shots, "import-ar")
     assert _fits(page)
     page.close()
+
+
+def _log_in(page, live_url, password=ADMIN_PASSWORD):
+    page.goto(f"{live_url}/staff/login?lang=en")
+    page.get_by_label("E-mail address").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
+def test_two_step_login_on_a_phone(browser, live_url, shots):
+    """Set up TOTP from the page (the QR code and the key), then log in with a code."""
+    import time
+
+    import pyotp
+
+    page = browser.new_page(viewport=PHONE, locale="en")
+    _log_in(page, live_url)
+    page.get_by_role("link", name="Two-step login").click()
+    page.wait_for_url("**/staff/totp")
+    assert page.locator(".totp-qr svg").count() == 1
+    assert page.locator(".totp-qr svg").bounding_box()["width"] <= PHONE["width"]
+    _check(page, shots, "totp-enrol")
+    assert _fits(page), "the enrolment page scrolls sideways on a phone"
+    secret = page.locator(".totp-key code").inner_text().replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    page.get_by_label("Code from your app").fill("000000" if totp.now() != "000000" else "1" * 6)
+    page.get_by_role("button", name="Switch on two-step login").click()
+    page.wait_for_load_state()
+    assert "The code is not right" in page.locator(".error-summary").inner_text()
+    _check(page, shots, "totp-enrol-error")
+    page.get_by_label("Code from your app").fill(totp.now())
+    page.get_by_role("button", name="Switch on two-step login").click()
+    page.wait_for_url("**/staff/")
+    assert "Two-step login is on" in page.locator(".flashes").inner_text()
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/staff/login")
+    _log_in(page, live_url)
+    page.wait_for_url("**/staff/login/code")
+    _check(page, shots, "login-code")
+    page.get_by_label("Code from your app").fill(totp.at(time.time() + 30))
+    page.get_by_label("Code from your app").press("Enter")
+    page.wait_for_url("**/staff/")
+    assert page.locator("h1").inner_text() == "Centres"
+    page.close()
+
+
+def test_weak_password_and_lock_out_messages(browser, live_url, shots):
+    page = browser.new_page(viewport=PHONE, locale="en")
+    _log_in(page, live_url)
+    page.goto(f"{live_url}/staff/password")
+    page.get_by_label("Current password").fill(ADMIN_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("password1234")
+    page.get_by_label("New password again").fill("password1234")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_load_state()
+    assert "one of the most common passwords" in page.locator(".error-summary").inner_text()
+    assert page.locator("#new").get_attribute("aria-invalid") == "true"
+    _check(page, shots, "password-weak")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/staff/login")
+
+    for n in range(5):
+        _log_in(page, live_url, f"wrong-guess-number-{n}")
+    _log_in(page, live_url)  # the right password, refused while locked
+    assert "/staff/login" in page.url
+    assert "not right" in page.locator(".error-summary").inner_text()
+    assert "locked for a while" in page.locator("#lock-note").inner_text()
+    _check(page, shots, "login-locked")
+    assert _fits(page)
+    page.close()

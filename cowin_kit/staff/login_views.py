@@ -153,7 +153,7 @@ def totp():
 
     return render_template("staff/totp.html", form=form, enabled=False, required=required,
                            secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-                           qr=qr_svg(uri), failed=bool(form.errors)), \
+                           qr=qr_svg(uri, scale=5), failed=bool(form.errors)), \
         400 if form.errors else 200
 
 

@@ -378,6 +378,21 @@ def test_wrong_codes_count_towards_the_lock_out(app, client, database):
     assert r.status_code == 400 and browser.get("/staff/").status_code == 302
 
 
+def test_the_password_does_not_clear_the_count_of_wrong_codes(app, client, database):
+    """Whoever knows the password must not get endless code guesses by logging in again."""
+    assert login(client).status_code == 302
+    secret = enrol(client, database)
+    good = pyotp.TOTP(secret).at(time.time() + 30)
+    for n in range(auth.LOCK_AFTER):
+        browser = app.test_client()
+        assert login(browser).headers["Location"].endswith("/staff/login/code")
+        page = code_page(browser)
+        browser.post("/staff/login/code", data={"code": f"{(int(good) + n + 1) % 10**6:06d}",
+                                                "csrf_token": csrf(page)})
+    assert admin_row(database).locked_until > utcnow()
+    assert login(app.test_client()).status_code == 400  # locked: the password is refused
+
+
 def test_totp_can_be_required_of_administrators(cowin_kit_instance):
     from cowin_kit.app import create_app
 

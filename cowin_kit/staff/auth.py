@@ -82,11 +82,14 @@ def _take_try(session: Session, user_id: int, now: datetime) -> int | None:
 
 
 def _settle(session: Session, user: StaffUser, count: int, right: bool, now: datetime,
-            who: str) -> None:
-    """After a checked try: clear the count when right, else lock when it is time."""
+            who: str, clears: bool) -> None:
+    """After a checked try: when right, clear the count (or, for a first step that does not
+    complete a login, only give this try back), else lock when it is time."""
     if right:
+        values = {"failed_logins": 0} if clears else {
+            "failed_logins": StaffUser.failed_logins - 1}
         session.execute(update(StaffUser).where(StaffUser.id == user.id)
-                        .values(failed_logins=0, locked_until=None)
+                        .values(locked_until=None, **values)
                         .execution_options(synchronize_session=False))
         return
     locked_for = lock_time(count)
@@ -103,15 +106,17 @@ def _settle(session: Session, user: StaffUser, count: int, right: bool, now: dat
 
 
 def _counted_check(session: Session, user: StaffUser, check, now: datetime,
-                   who: str) -> bool | None:
+                   who: str, clears: bool = True) -> bool | None:
     """Run ``check()`` as one counted try: its result, or None when the account is locked
-    (``check`` not run; the same hash work done instead)."""
+    (``check`` not run; the same hash work done instead). ``clears``: whether a right
+    answer clears the count. The password of a user with TOTP does not: else whoever knows
+    it could try 4 codes, clear the count with the password, and try again without end."""
     count = _take_try(session, user.id, now)
     if count is None:
         check_password_hash(_DUMMY_HASH, "")
         return None
     right = bool(check())
-    _settle(session, user, count, right, now, who)
+    _settle(session, user, count, right, now, who, clears)
     return right
 
 
@@ -155,7 +160,7 @@ def log_in(session: Session, email: str, password: str,
         return None
     right = _counted_check(session, user, lambda: check_password_hash(user.password_hash,
                                                                       password),
-                           now, "web:anonymous")
+                           now, "web:anonymous", clears=not user.totp_enabled)
     if not right:
         audit(session, "web:anonymous", "staff.login_failed", f"staff_user:{user.id}",
               **({"locked": True} if right is None else {}))
@@ -179,6 +184,9 @@ def waiting_login(session: Session, token: str | None,
     if (row is None or not row.needs_totp or row.ended_at is not None
             or row.created_at < now - CODE_WAIT):
         return None
+    user = session.get(StaffUser, row.user_id)
+    if user is None or not user.is_active or not user.totp_enabled:
+        return None  # disabled, or the device removed, meanwhile: log in again
     return row
 
 

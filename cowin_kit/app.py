@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter
 
 from cowin_kit.config import SETTINGS_BY_NAME, ConfigError, Settings, check_settings, load_settings
@@ -26,6 +26,7 @@ class Deployment:
     # ID document code (from the profile) -> the provider that checks it
     id_providers: dict = field(default_factory=dict)
     messenger: object = None  # cowin_kit.notifications.service.Messenger
+    limits: object = None  # cowin_kit.ratelimits.RateLimits, the services' own limits
 
     @property
     def default_language(self) -> str:
@@ -91,7 +92,9 @@ def create_app(config: dict | None = None) -> Flask:
 
         hops = settings["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    logging.getLogger("cowin_kit").setLevel(str(settings["LOG_LEVEL"]).upper())
+    from cowin_kit.logs import configure_logging
+
+    configure_logging(settings)
 
     try:
         db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
@@ -131,15 +134,32 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.api import auth as api_auth, citizen as api_citizen, public as api_public
     from cowin_kit.api.limits import limiter
 
-    app.config.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
-    if settings["REDIS_URL"]:
-        # A Redis outage must not take the service down: each process counts in its own
-        # memory meanwhile (flask-limiter checks Redis again and goes back to it).
+    from cowin_kit import ratelimits, request_source
+    from cowin_kit.api.limits import log_breach
+
+    @app.before_request
+    def _note_source():  # the audit log's source (ProxyFix has set the visitor's address)
+        request_source.set_source(request.remote_addr or "web")
+
+    @app.teardown_request
+    def _forget_source(exc):
+        request_source.set_source(None)
+
+    uri, options = ratelimits.storage_config(settings, db)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", uri)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
+    app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", log_breach)
+    if app.config["RATELIMIT_STORAGE_URI"] != "memory://":
+        # A store outage must not take the service down: each process counts in its own
+        # memory meanwhile (flask-limiter checks the store again and goes back to it).
         app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
         app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1,
-                                                            "socket_timeout": 1})
     limiter.init_app(app)
+    # The services' own limits (member registrations) count in the same store.
+    deployment.limits = ratelimits.RateLimits(
+        ratelimits.storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
+                                       **app.config["RATELIMIT_STORAGE_OPTIONS"]),
+        prefix=app.config.get("RATELIMIT_KEY_PREFIX", ""))
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)

@@ -184,7 +184,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Redis URL (redis://HOST:6379/0) for the rate limits, so that every worker and "
             "machine counts together. If Redis stops answering, each process falls back to "
             "its own memory until it is back, rather than refusing requests.",
-            default_doc="(empty: in-process memory)"),
+            default_doc="(empty: no Redis)"),
+    Setting("RATE_LIMIT_STORAGE", "str", "auto",
+            "Where rate limits are counted: `redis` (REDIS_URL), `database` (a table of the "
+            "deployment's database; on SQLite a file next to it), or `memory` (each "
+            "process on its own: for one process only). `auto` is Redis when REDIS_URL is "
+            "set, memory otherwise. With more than one worker or machine the limits must be "
+            "shared: the app refuses to start with memory."),
+    Setting("WORKERS", "int", 1,
+            "How many processes serve this deployment, on all machines together. The app "
+            "also reads gunicorn's own worker count and WEB_CONCURRENCY; the largest counts. "
+            "Set it when several machines serve, so that memory-counted limits are refused.",
+            minimum=1, maximum=10000),
     Setting("STAFF_TOTP_REQUIRED", "bool", False,
             "Administrators (national, state and district) must set up two-step login (a "
             "TOTP code from an authenticator app) before they can use the staff pages. Off: "
@@ -208,6 +219,11 @@ SETTINGS: tuple[Setting, ...] = (
             "app is reached directly: the headers could then be forged.",
             minimum=0, maximum=5),
     Setting("LOG_LEVEL", "str", "INFO", "Python logging level."),
+    Setting("LOG_FILE", "str", "",
+            "File the kit's log lines (security events: OTPs sent and refused, wrong codes, "
+            "logins, lock-outs, rate limits hit) are appended to, relative to the instance "
+            "folder; created mode 0600, reopened when logrotate moves it.",
+            default_doc="(empty: gunicorn's error log under gunicorn, else standard error)"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
@@ -363,6 +379,9 @@ def check_settings(settings: Settings) -> list[str]:
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append(f"REDIS_URL {redis_url.split('@')[-1]!r} is not a Redis URL; write "
                         "redis://HOST:6379/0 (rediss:// with TLS, unix:// for a socket).")
+    from cowin_kit.ratelimits import store_problems
+
+    problems.extend(store_problems(settings))
     public_url = settings.get("PUBLIC_URL") or ""
     if public_url and public_url_problem(public_url):
         problems.append(f"PUBLIC_URL {public_url!r}: {public_url_problem(public_url)}")

@@ -113,7 +113,7 @@ def test_family_limit_duplicates_and_bad_ids(client, ana, dni_type):
 def test_a_number_registered_by_anyone_is_refused(client, ana, other, dni_type):
     assert _register(client, ana, dni_type, "40123460").status_code == 200
     dup = _register(client, other, dni_type, "40123460-3")  # with its check digit
-    assert dup.status_code == 409 and "already registered" in dup.get_json()["error"]
+    assert dup.status_code == 409 and "cannot be registered" in dup.get_json()["error"]
     bad = _register(client, other, dni_type, "12")
     assert bad.status_code == 400 and "number of characters" in bad.get_json()["error"]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cowin_kit.db import Base, UTCDateTime, utcnow
@@ -53,7 +53,7 @@ class StaffLogin(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of every staff and operator action."""
+    """Append-only record of every staff, operator and citizen action."""
 
     __tablename__ = "audit_event"
 
@@ -63,6 +63,21 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(80))
     target: Mapped[str | None] = mapped_column(String(254))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Where the action came from: the client's address (as ProxyFix sees it) for a web
+    # request, "cli:<OS user>" for a command (cowin_kit.request_source).
+    source: Mapped[str | None] = mapped_column(String(64))
+
+
+class RateLimitCounter(Base):
+    """One fixed window of a rate limit, when limits are counted in the database
+    (RATE_LIMIT_STORAGE=database; cowin_kit.ratelimits). On SQLite the counts live in a
+    file of their own with this same table, and this one stays empty."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
 
 
 class CitizenAccount(Base):

@@ -27,7 +27,7 @@ from cowin_kit.notifications.service import OTP_TEXT
 from cowin_kit.plugins.builtin.ids.base import ascii_digits
 from cowin_kit.plugins.interfaces import N_
 
-log = logging.getLogger("cowin_kit.accounts")
+log = logging.getLogger("cowin_kit.security")  # OTPs sent and refused, logins: LOG_FILE
 
 PURPOSES = ("public", "partner")
 CODE_DIGITS = 6

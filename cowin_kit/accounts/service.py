@@ -27,8 +27,13 @@ class AccountError(ValueError):
 
 def audit(session: Session, actor: str, action: str, target: str | None = None,
           **details) -> AuditEvent:
-    """Record an action. ``details`` must hold nothing personal (no ID numbers, no OTPs)."""
-    event = AuditEvent(actor=actor, action=action, target=target, details=details)
+    """Record an action. ``details`` must hold nothing personal (no ID numbers, no OTPs).
+    The source (the client's address, or ``cli:<OS user>``) comes from
+    cowin_kit.request_source, which the web app sets for each request."""
+    from cowin_kit.request_source import current_source
+
+    event = AuditEvent(actor=actor, action=action, target=target, details=details,
+                       source=current_source())
     session.add(event)
     return event
 

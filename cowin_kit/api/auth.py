@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from cowin_kit.accounts import otp
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.api.limits import CONFIRM_PER_IP, OTP_PER_IP, limiter
+from cowin_kit.api.limits import otp_confirms, otp_sends
 from cowin_kit.app import db_session, deployment
 from cowin_kit.i18n import country_name
 from cowin_kit.plugins.interfaces import N_
@@ -63,26 +63,26 @@ def _confirm(purpose: str):
 
 
 @bp.post("/auth/public/generateOTP")
-@limiter.limit(OTP_PER_IP)
+@otp_sends
 def public_generate_otp():
     return _generate("public")
 
 
 @bp.post("/auth/public/confirmOTP")
-@limiter.limit(CONFIRM_PER_IP)
+@otp_confirms
 def public_confirm_otp():
     token, _ = _confirm("public")
     return jsonify({"token": token})
 
 
 @bp.post("/auth/generateOTP")
-@limiter.limit(OTP_PER_IP)
+@otp_sends
 def partner_generate_otp():
     return _generate("partner")
 
 
 @bp.post("/auth/confirmOTP")
-@limiter.limit(CONFIRM_PER_IP)
+@otp_confirms
 def partner_confirm_otp():
     token, is_new = _confirm("partner")
     return jsonify({"token": token, "isNewAccount": "Y" if is_new else "N"})

@@ -44,7 +44,9 @@ def _today() -> dt.date:
 
 def _refused(exc) -> ApiError:
     """A service's refusal (registration or booking) as an API error, same words."""
-    return ApiError(getattr(exc, "status", 400), exc.msgid, **exc.params)
+    wait = getattr(exc, "retry_after", None)
+    return ApiError(getattr(exc, "status", 400), exc.msgid,
+                    headers={"Retry-After": str(wait)} if wait else None, **exc.params)
 
 
 _OWN_BENEFICIARIES = select(Beneficiary).where(  # built once: every booking call runs it
@@ -97,7 +99,9 @@ def new_beneficiary():
             birth_year=birth_year, gender=gender or "", account_id=g.account.id,
             max_per_account=dep.profile["max_beneficiaries_per_mobile"],
             language=g.account.language, current_year=_today().year,
-            priority_groups=groups, known_groups=known)
+            priority_groups=groups, known_groups=known,
+            # The service's limits on tries (it answers whether a number is registered).
+            limits=dep.limits, address=request.remote_addr)
     except registration.RegistrationError as exc:
         db_session().rollback()
         raise _refused(exc) from None

@@ -1,9 +1,31 @@
-"""Per-IP rate limits (flask-limiter): Redis when REDIS_URL is set, memory otherwise."""
+"""Per-address rate limits (flask-limiter), counted where cowin_kit.ratelimits says: Redis,
+the database, or (one process only) memory.
+
+Limits that guard the same thing share one scope, so that an attacker meets the documented
+number in total, not once per endpoint: every way of sending a login code (the API's public
+and partner generateOTP, the portal's login and resend forms) counts against OTP_PER_IP, and
+every way of typing one against CONFIRM_PER_IP.
+"""
+import logging
+
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+log = logging.getLogger("cowin_kit.security")
 
 # Bound to each app by init_app; the storage comes from the app's settings.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 OTP_PER_IP = "20 per minute;200 per hour"
 CONFIRM_PER_IP = "60 per minute"
+
+# Decorators: a view takes the one of what it does. Only POSTs count (a GET shows a form).
+otp_sends = limiter.shared_limit(OTP_PER_IP, scope="otp-send", methods=["POST"])
+otp_confirms = limiter.shared_limit(CONFIRM_PER_IP, scope="otp-confirm", methods=["POST"])
+
+
+def log_breach(request_limit) -> None:
+    """flask-limiter's on-breach callback: a security log line (the address, not the body)."""
+    log.warning("rate limit %s hit by %s at %s %s", request_limit.limit, request.remote_addr,
+                request.method, request.endpoint)

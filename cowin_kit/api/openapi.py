@@ -77,7 +77,8 @@ ENDPOINTS: dict[str, dict] = {
         answer=s.StatusResponse, errors=(401,)),
     "api_citizen.new_beneficiary": dict(
         group="logged-in", summary="Register a family member.",
-        body=s.NewBeneficiaryRequest, answer=s.NewBeneficiaryResponse, errors=(400, 409)),
+        body=s.NewBeneficiaryRequest, answer=s.NewBeneficiaryResponse,
+        errors=(400, 409, 429)),
     "api_citizen.delete_beneficiary": dict(
         group="logged-in", summary="Delete a family member who has no recorded dose.",
         body=s.DeleteBeneficiaryRequest, answer=None, errors=(400, 404, 409)),

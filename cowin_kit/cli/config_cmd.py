@@ -82,8 +82,15 @@ def check(instance):
     if not admins:
         raise Refused("the deployment has no national administrator; run `cowin-kit init "
                       "--update --admin-email EMAIL`.")
-    if settings["REDIS_URL"]:
+    from cowin_kit.ratelimits import store_name
+
+    if store_name(settings) == "redis":
         _check_redis(settings["REDIS_URL"])
+    elif store_name(settings) == "memory":
+        click.secho("Warning: rate limits are counted in each process's memory, which is right "
+                    "for one process only (`cowin-kit serve`, or gunicorn with one worker). "
+                    "With more workers or machines set REDIS_URL or RATE_LIMIT_STORAGE="
+                    "database (with more, the app refuses to start).", fg="yellow", err=True)
     for warning in deployment_warnings(settings):
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
@@ -100,7 +107,8 @@ def _check_redis(url: str) -> None:
         redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
     except (redis.RedisError, OSError, ValueError) as exc:
         raise Refused(f"REDIS_URL {where}: Redis does not answer ({type(exc).__name__}); start "
-                      "it, or leave REDIS_URL empty to keep rate limits in each process.") from None
+                      "it, or count rate limits in the database instead "
+                      "(RATE_LIMIT_STORAGE=database).") from None
 
 
 # Gateways that keep messages on this machine: fine for a demo, no code ever reaches a phone.

@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from cowin_kit.accounts import otp
-from cowin_kit.api.limits import CONFIRM_PER_IP, OTP_PER_IP, limiter
+from cowin_kit.api.limits import otp_confirms, otp_sends
 from cowin_kit.app import db_session, deployment
 from cowin_kit.i18n import country_name
 from cowin_kit.portal import forms
@@ -19,7 +19,7 @@ from cowin_kit.portal.views import bp
 # --- login ---------------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(OTP_PER_IP, methods=["POST"])
+@otp_sends
 def login():
     if g.account is not None:
         return redirect(url_for("portal.family"))
@@ -56,7 +56,7 @@ def _mobile_example() -> str:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(CONFIRM_PER_IP, methods=["POST"])
+@otp_confirms
 def login_code():
     txn = session.get("otp_txn")
     if not txn:
@@ -88,7 +88,7 @@ def login_code():
 
 
 @bp.post("/login/resend")
-@limiter.limit(OTP_PER_IP)
+@otp_sends
 def login_resend():
     mobile = session.get("otp_mobile")
     if not mobile:

@@ -6,7 +6,6 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from cowin_kit.accounts import otp
-from cowin_kit.api.limits import limiter
 from cowin_kit.api.public import GENDERS
 from cowin_kit.app import db_session, deployment
 from cowin_kit.portal import forms, service
@@ -72,21 +71,12 @@ def _known_groups() -> set[str]:
     return set(profile_groups(deployment().profile))
 
 
-def _account_key() -> str:
-    """Rate-limit key: the account when logged in (else the address)."""
-    from flask_limiter.util import get_remote_address
-
-    return f"account:{g.account.id}" if g.get("account") is not None else get_remote_address()
-
-
 @bp.route("/members/new", methods=["GET", "POST"])
 @common.login_required
-# Registering answers whether an ID number is already registered: limit the tries so that
-# an account cannot be used to probe a country's ID numbers.
-@limiter.limit(common.MEMBER_TRIES_PER_ACCOUNT, key_func=_account_key, methods=["POST"])
 def member_new():
     dep = deployment()
     form = _member_form(editing=False)
+    headers = {}
     if not common.csrf_failed(form) and form.validate_on_submit():
         ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
         try:
@@ -96,18 +86,23 @@ def member_new():
                 account_id=g.account.id,
                 max_per_account=dep.profile["max_beneficiaries_per_mobile"],
                 language=g.account.language or common.lang(), current_year=common.now().year,
-                priority_groups=form.priority_groups.data, known_groups=_known_groups())
+                priority_groups=form.priority_groups.data, known_groups=_known_groups(),
+                # The service's limits on tries (it answers whether a number is registered).
+                limits=dep.limits, address=request.remote_addr)
         except registration.RegistrationError as exc:
             db_session().rollback()
             _attach(form, exc)
+            if isinstance(exc, registration.RegistrationThrottled):
+                headers["Retry-After"] = str(exc.retry_after)
         else:
             db_session().commit()
             flash(gettext("%(name)s is registered. Reference ID: %(ref)s.",
                           name=person.name, ref=person.reference_id), "success")
             return redirect(url_for("portal.family"))
     hints = {code: (gettext(p.hint) if p.hint else "", p.example) for code, _n, p in _id_types()}
-    return render_template("portal/member_form.html", form=form, editing=False, hints=hints), (
-        400 if form.errors or form.form_errors else 200)
+    status = 429 if headers else 400 if form.errors or form.form_errors else 200
+    return render_template("portal/member_form.html", form=form, editing=False,
+                           hints=hints), status, headers
 
 
 @bp.route("/members/<ref>/edit", methods=["GET", "POST"])

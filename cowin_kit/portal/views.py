@@ -21,7 +21,6 @@ from cowin_kit.portal import forms
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
 TOKEN_KEY = "citizen_token"
-MEMBER_TRIES_PER_ACCOUNT = "20 per hour;50 per day"
 SEARCH_DAYS = 7
 
 

@@ -27,6 +27,8 @@ def load_profile_id_documents(session: Session, profile: Profile) -> int:
 
 # --- beneficiaries and their ID numbers ------------------------------------------------
 
+import logging  # noqa: E402
+import math  # noqa: E402
 import secrets as _secrets  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
@@ -38,8 +40,26 @@ from cowin_kit.registration import ids  # noqa: E402
 from cowin_kit.registration.models import Beneficiary  # noqa: E402
 
 GENDERS = ("male", "female", "other")
-MSG_DUPLICATE = N_("This ID number is already registered. Each person can be registered "
-                   "only once.")
+# Refusing a number that is already registered tells whoever typed it that it is: a national
+# system cannot keep "one person, one record" without that bit. So the answer says no more
+# than the bit, as Co-WIN's did (not whose it is, not where: no name, reference, masked number
+# or mobile; the same words whichever account holds it), and the tries are few
+# (MEMBER_TRIES_*), logged and audited. The owner of the record is told plainly.
+MSG_DUPLICATE = N_("This ID number cannot be registered online. Check the number; if it is "
+                   "right, take the document to a vaccination centre, where staff can help.")
+MSG_ALREADY_MEMBER = N_("This person is already one of the members of this account.")
+MSG_THROTTLED = N_("Too many people were added from this account or this network in a short "
+                   "time; try again in %(minutes)s minutes.")
+
+# One rule for every way a citizen adds a member (portal and API), counted in the shared
+# limit store so that it holds across workers and machines. Every try counts, whatever its
+# outcome. An address may be a whole carrier's NAT, hence its larger allowance.
+MEMBER_TRIES_PER_ACCOUNT = "20 per hour;50 per day"
+MEMBER_TRIES_PER_ADDRESS = "60 per hour;300 per day"
+# A third refusal for a number registered elsewhere within the hour is audited as a probe.
+DUPLICATES_BEFORE_AUDIT = "2 per hour"
+
+log = logging.getLogger("cowin_kit.security")
 
 
 class RegistrationError(ValueError):
@@ -58,6 +78,17 @@ class DuplicateId(RegistrationError):
 
 class TooManyBeneficiaries(RegistrationError):
     status = 409
+
+
+class RegistrationThrottled(RegistrationError):
+    """Too many tries from the account or the address; ``retry_after`` in seconds."""
+
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__("beneficiaries", MSG_THROTTLED, minutes=max(1, math.ceil(
+            retry_after / 60)))
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -94,15 +125,24 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
                          max_per_account: int | None = None,
                          language: str | None = None,
                          priority_groups: list[str] | None = None,
-                         known_groups: set[str] | None = None) -> Beneficiary:
+                         known_groups: set[str] | None = None,
+                         limits=None, address: str | None = None,
+                         actor: str | None = None) -> Beneficiary:
     """Check the ID with its provider, refuse a number already registered, store it as a
     keyed hash plus encrypted and masked forms, and ask the registry when the provider
     can: a registry that does not answer leaves the person ``unavailable`` (to reverify),
-    never refused."""
+    never refused.
+
+    ``limits`` (the deployment's cowin_kit.ratelimits.RateLimits) counts the tries of the
+    account and of ``address`` (the client's) against MEMBER_TRIES_*: citizen callers pass
+    both; RegistrationThrottled (429) when one is spent. The registration is audited as
+    ``actor`` (default ``citizen:<account_id>``)."""
     from sqlalchemy import func
 
+    from cowin_kit.accounts.service import audit
     from cowin_kit.plugins.interfaces import InvalidIdNumber
 
+    _count_try(limits, account_id, address)
     if account_id is not None and max_per_account is not None:
         _lock_account(session, account_id)  # count and insert as one, whatever the concurrency
         registered = session.scalar(select(func.count()).select_from(Beneficiary)
@@ -121,8 +161,10 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     except InvalidIdNumber as exc:
         raise RegistrationError("id_number", exc.msgid, **exc.params) from None
     digest = ids.lookup_hash(ctx.hash_key, doc.code, number)
-    if session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_hash == digest)):
-        raise DuplicateId("id_number", MSG_DUPLICATE)
+    holder = session.execute(select(Beneficiary.account_id).where(
+        Beneficiary.id_number_hash == digest)).first()
+    if holder is not None:
+        raise _duplicate(session, limits, account_id, holder.account_id, doc.code)
     person = Beneficiary(reference_id=_new_reference_id(session), name=name,
                          account_id=account_id, language=language, priority_groups=groups,
                          birth_year=birth_year, gender=gender, id_document_type=doc,
@@ -139,7 +181,48 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     except IntegrityError:  # the same number registered concurrently
         session.rollback()
         raise DuplicateId("id_number", MSG_DUPLICATE) from None
+    audit(session, actor or _citizen(account_id), "beneficiary.registered",
+          f"beneficiary:{person.id}", document=doc.code)
     return person
+
+
+def _citizen(account_id: int | None) -> str:
+    return f"citizen:{account_id}" if account_id is not None else "system"
+
+
+def _count_try(limits, account_id: int | None, address: str | None) -> None:
+    if limits is None:
+        return
+    for scope, key, rule in (("member-tries-account", account_id, MEMBER_TRIES_PER_ACCOUNT),
+                             ("member-tries-address", address, MEMBER_TRIES_PER_ADDRESS)):
+        if key is None:
+            continue
+        wait = limits.hit(scope, str(key), rule)
+        if wait is not None:
+            log.warning("member registration refused: too many tries (%s, account %s)",
+                        scope.rsplit("-", 1)[1], account_id)
+            raise RegistrationThrottled(wait)
+
+
+def _duplicate(session: Session, limits, account_id: int | None, holder: int | None,
+               document: str) -> DuplicateId:
+    """The refusal of a number already registered, logged (never the number) and, when an
+    account keeps trying numbers registered elsewhere, audited as a probe. The audit entry
+    is committed here: the refused request's rollback must not erase it."""
+    from cowin_kit.accounts.service import audit
+
+    if account_id is not None and holder == account_id:
+        return DuplicateId("id_number", MSG_ALREADY_MEMBER)
+    probe = account_id is not None and limits is not None and limits.hit(
+        "member-duplicates", str(account_id), DUPLICATES_BEFORE_AUDIT) is not None
+    log.warning("member registration refused: a %s number registered elsewhere (account "
+                "%s%s)", document, account_id, "; audited as a probe" if probe else "")
+    if probe:
+        session.rollback()  # nothing of this registration was written; keep only the audit
+        audit(session, _citizen(account_id), "registration.duplicate_probe",
+              f"citizen_account:{account_id}", document=document)
+        session.commit()
+    return DuplicateId("id_number", MSG_DUPLICATE)
 
 
 def _check_details(name: str, birth_year, gender: str, priority_groups, known_groups,
@@ -220,6 +303,10 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
     new_name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                       current_year)
     claims_changed = (new_name, birth_year) != (person.name, person.birth_year)
+    changed = [field for field, old, new in (
+        ("name", person.name, new_name), ("birth_year", person.birth_year, birth_year),
+        ("gender", person.gender, gender),
+        ("priority_groups", sorted(person.priority_groups or []), groups)) if old != new]
     person.name, person.priority_groups = new_name, groups
     person.birth_year, person.gender = birth_year, gender
     active = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
@@ -241,6 +328,11 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
                                               retries=ctx.verify_retries))
         else:  # nobody can ask the registry now: ask again later (`cowin-kit ids reverify`)
             person.id_verification_status = "unverified"
+    if changed:  # which fields, never their values
+        from cowin_kit.accounts.service import audit
+
+        audit(session, _citizen(account_id), "beneficiary.updated", f"beneficiary:{person.id}",
+              fields=changed)
     session.flush()
     return person
 

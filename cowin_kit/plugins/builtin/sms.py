@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -30,7 +31,12 @@ class FileGateway(SmsGateway):
         line = json.dumps({"id": ref, "at": utcnow().isoformat(), "to": phone_number,
                            "text": text}, ensure_ascii=False)
         try:
-            with path.open("a", encoding="utf-8") as fh:
+            # The messages hold login codes: only the deployment's own user may read them.
+            # Created 0600; a file left readable by an older version is narrowed on append.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                if os.fstat(fd).st_mode & 0o077:
+                    os.fchmod(fd, 0o600)
                 fh.write(line + "\n")
         except OSError as exc:
             raise SmsError(f"cannot append to {path}: {exc.strerror}") from None

@@ -152,6 +152,7 @@ def log_in(session: Session, email: str, password: str,
     user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email)) \
         if email.isprintable() else None
     if user is None or not user.is_active:
+        _take_try(session, 0, now)  # no such row: only the same round trip as a real try
         check_password_hash(_DUMMY_HASH, password)
         audit(session, "web:anonymous", "staff.login_failed",
               None if user is None else f"staff_user:{user.id}")

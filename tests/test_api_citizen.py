@@ -62,7 +62,7 @@ def test_the_whole_journey(client, ana, dni_type, database):
     people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
     person = people["beneficiaries"][0]
     assert person["beneficiary_reference_id"] == ref
-    assert person["photo_id_number"] == "XXXX3456" and person["vaccination_status"] == "Not Vaccinated"
+    assert person["photo_id_number"] == "XXXXXX56" and person["vaccination_status"] == "Not Vaccinated"
 
     session_id, slot = _open_session(database)
     r = client.post("/api/v2/appointment/schedule", headers=ana, json={

@@ -57,7 +57,7 @@ def test_registration_stores_the_number_hashed_encrypted_and_masked(db_session, 
     person = _register(db_session, ctx, " 10117410-2 ")
     db_session.commit()
     assert len(person.reference_id) == 14 and person.reference_id.isdigit()
-    assert person.id_number_masked == "XXXX7410"
+    assert person.id_number_masked == "XXXXXX10"
     assert "10117410" not in person.id_number_hash + person.id_number_encrypted
     assert ids.decrypt_number(ctx.encryption_key, person.id_number_encrypted) == "10117410"
     assert person.id_verification_status == "unverified"  # DNI checks are offline here

@@ -139,7 +139,8 @@ class IdProvider:
         raise NotImplementedError
 
     def mask(self, number: str) -> str:
-        """The form shown on pages and certificates, revealing at most the last 4 characters."""
+        """The form shown on pages and certificates, revealing at most the last 4 characters
+        and at most a third of them (``toolkit.visible_chars``; ``toolkit.mask_tail`` does it)."""
         raise NotImplementedError
 
     def verify(self, number: str, claims: IdClaims, timeout: float) -> VerificationResult:

@@ -21,10 +21,11 @@ import string
 import time
 from typing import Any, Iterable
 
+from cowin_kit.plugins.builtin.ids.base import visible_chars
 from cowin_kit.plugins.interfaces import (ID_RULES, IdClaims, IdProvider, InvalidIdNumber,
                                           SmsGateway, VerificationResult)
 
-MAX_REVEALED = 4
+MAX_REVEALED = 4  # and never more than a third of the number: visible_chars
 _FILL = set("X*•#")
 
 # Text people and scripts send: other scripts' digits, look-alikes, controls, huge input.
@@ -136,8 +137,10 @@ def _mask_problems(provider: IdProvider, number: str, shown: Any) -> list[str]:
                    if a == b and b not in _FILL)
     from_start = sum(1 for a, b in zip(normal, shown) if a == b and b not in _FILL)
     revealed = max(from_end, from_start)
-    if revealed > MAX_REVEALED:
-        return [f"mask reveals {revealed} characters of {number[:12]!r}…, more than 4"]
+    allowed = min(MAX_REVEALED, visible_chars(len(normal)))
+    if revealed > allowed:
+        return [f"mask reveals {revealed} characters of {number[:12]!r}…, more than "
+                f"{allowed} (a third of its {len(normal)}, at most {MAX_REVEALED})"]
     return []
 
 

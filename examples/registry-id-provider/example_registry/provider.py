@@ -22,7 +22,7 @@ Neither the number nor the name is ever logged: only the outcome and the HTTP st
 Traceback (most recent call last):
 cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
 >>> p.mask("123456782")
-'XXXXX6782'
+'XXXXXX782'
 """
 from __future__ import annotations
 

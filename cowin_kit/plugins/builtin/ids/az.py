@@ -42,7 +42,7 @@ class IdCard(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> f.mask("4NK7R2P")
-    'XXXXR2P'
+    'XXXXX2P'
     """
 
     code = "az.id-card"

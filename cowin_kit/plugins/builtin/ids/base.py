@@ -46,17 +46,33 @@ MSG_FORMAT = N_("The number has characters or a layout this document does not us
 MSG_CHECKSUM = N_("The number's check digit does not match: look for a mistyped character.")
 
 
-def mask_tail(number: str, visible: int = 4, fill: str = "X") -> str:
-    """Hide all but the last characters: at most ``visible`` of them, and at most half.
+MAX_VISIBLE = 4  # never more characters than this, however long the number
+
+
+def visible_chars(length: int) -> int:
+    """How many trailing characters a masked number of ``length`` may show: a third of it,
+    at most 4. An 8-digit DNI shows 2 (its last 4 would leave only 10,000 numbers to try);
+    a 12-digit Aadhaar shows 4, as UIDAI's own masked Aadhaar does; 1 or 2 characters, none.
+
+    >>> [visible_chars(n) for n in (2, 3, 5, 6, 8, 9, 11, 12, 20)]
+    [0, 1, 1, 2, 2, 3, 3, 4, 4]
+    """
+    return min(MAX_VISIBLE, max(length, 0) // 3)
+
+
+def mask_tail(number: str, visible: int = MAX_VISIBLE, fill: str = "X") -> str:
+    """Hide all but the last characters: at most ``visible`` of them, and at most a third.
 
     >>> mask_tail("234123412346")
     'XXXXXXXX2346'
+    >>> mask_tail("12345678")
+    'XXXXXX78'
     >>> mask_tail("AB12")
-    'XX12'
+    'XXX2'
     >>> mask_tail("")
     ''
     """
-    shown = min(visible, len(number) // 2)
+    shown = min(visible, visible_chars(len(number)))
     return fill * (len(number) - shown) + (number[len(number) - shown:] if shown else "")
 
 

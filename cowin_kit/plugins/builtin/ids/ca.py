@@ -39,7 +39,7 @@ class OntarioHealthCard(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> o.mask("1234567897")
-    'XXXXXX7897'
+    'XXXXXXX897'
     """
 
     code = "ca.on-health-card"
@@ -133,7 +133,7 @@ class BritishColumbiaPhn(StdnumProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> b.mask("9698 658 215")
-    'XXXXXX8215'
+    'XXXXXXX215'
     """
 
     code = "ca.bc-phn"
@@ -165,7 +165,7 @@ class AlbertaHealthCard(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> a.mask("12345-6789")
-    'XXXXX6789'
+    'XXXXXX789'
     """
 
     code = "ca.ab-health-card"

@@ -33,7 +33,7 @@ class Cedula(StdnumProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> c.mask("001-1391820-5")
-    'XXXXXXX8205'
+    'XXXXXXXX205'
     """
 
     code = "do.cedula"

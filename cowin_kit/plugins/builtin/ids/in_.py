@@ -85,7 +85,7 @@ class Pan(StdnumProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> p.mask("ACUPA7085R")
-    'XXXXXX085R'
+    'XXXXXXX85R'
     """
 
     code = "in.pan"
@@ -121,7 +121,7 @@ class Epic(StdnumProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> e.mask("WKH1186253")
-    'XXXXXX6253'
+    'XXXXXXX253'
     """
 
     code = "in.epic"

@@ -29,7 +29,7 @@ class Nin(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> n.mask("12345678901")
-    'XXXXXXX8901'
+    'XXXXXXXX901'
     """
 
     code = "ng.nin"

@@ -76,7 +76,7 @@ class Cedula(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> c.mask("8-123-456")
-    'XXXXX-456'
+    'XXXXXX456'
     """
 
     code = "pa.cedula"
@@ -132,7 +132,7 @@ class ResidentCard(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> r.mask("E-8-12345")
-    'XXXXX2345'
+    'XXXXXX345'
     """
 
     code = "pa.carne-residente"

@@ -25,7 +25,7 @@ class Passport(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.mask("K1234567")
-    'XXXX4567'
+    'XXXXXX67'
     """
 
     code = "passport"

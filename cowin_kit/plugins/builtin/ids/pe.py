@@ -26,7 +26,7 @@ class PeruDni(StdnumProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> d.mask("10117410")
-    'XXXX7410'
+    'XXXXXX10'
     """
 
     code = "pe.dni"

@@ -66,7 +66,7 @@ class IdCard(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> c.mask("000123456")
-    'XXXXX3456'
+    'XXXXXX456'
     """
 
     code = "ua.id-card"
@@ -108,7 +108,7 @@ class PassportBook(_CyrillicSeriesProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> p.mask("МК123456")
-    'XXXX3456'
+    'XXXXXX56'
     """
 
     code = "ua.passport-book"
@@ -146,7 +146,7 @@ class Rnokpp(StdnumProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> r.mask("1759013776")
-    'XXXXXX3776'
+    'XXXXXXX776'
     """
 
     code = "ua.rnokpp"
@@ -194,7 +194,7 @@ class BirthCertificate(_CyrillicSeriesProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
     >>> b.mask("І-БК 123456")
-    'XXXXXX3456'
+    'XXXXXXX456'
     """
 
     code = "ua.birth-certificate"

@@ -91,7 +91,7 @@ class OldIdCard(RegexProvider):
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
     >>> c.mask("012345678")
-    'XXXXX5678'
+    'XXXXXX678'
     """
 
     code = "vn.cmnd"

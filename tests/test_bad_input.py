@@ -333,3 +333,16 @@ def test_a_value_the_database_refuses_is_400_not_503(cowin_kit_instance):
     r = client.get("/portal/test-refused")
     assert r.status_code == 400 and r.mimetype == "text/html"
     api.extensions["cowin_kit"].db.dispose()
+
+
+def test_an_error_keeps_its_headers(api):
+    """A 405 names the methods allowed (Allow, as RFC 9110 requires), whether the answer
+    is the API's JSON or a page (schemathesis found the API's JSON 405 without it)."""
+    client = api.test_client()
+    r = client.delete("/api/v2/admin/location/states")
+    _assert_api_error(r, 405)
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+    r = client.put("/api/v2/auth/public/generateOTP")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+    r = client.delete("/portal/login")
+    assert r.status_code == 405 and r.mimetype == "text/html" and "POST" in r.headers["Allow"]

@@ -144,3 +144,13 @@ def test_a_forged_host_never_reaches_the_publicly_cached_document(cowin_kit_inst
     assert "evil.example" not in r.get_data(as_text=True)
     assert r.get_json()["servers"] == [{"url": "/"}]
     app.extensions["cowin_kit"].db.dispose()
+
+
+def test_public_url_is_the_documents_server(cowin_kit_instance):
+    from cowin_kit.app import create_app
+
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance,
+                      "PUBLIC_URL": "https://vacunas.example.gob/"})
+    r = app.test_client().get("/api/openapi.json", headers={"Host": "evil.example"})
+    assert r.get_json()["servers"] == [{"url": "https://vacunas.example.gob"}]
+    app.extensions["cowin_kit"].db.dispose()

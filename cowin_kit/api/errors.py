@@ -56,4 +56,11 @@ def register(bp) -> None:
     @bp.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
-        return error_response(status, MESSAGES.get(status, MESSAGES[400]))
+        return error_response(status, MESSAGES.get(status, MESSAGES[400]),
+                              headers=exception_headers(exc))
+
+
+def exception_headers(exc: HTTPException) -> dict:
+    """The headers an HTTP error carries besides its body's type (a 405's Allow, which
+    RFC 9110 requires; a 503's Retry-After), kept when the body is replaced by ours."""
+    return {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}

@@ -75,10 +75,13 @@ def http_error(error: HTTPException):
     """Every HTTP error as a page in the reader's language (the API answers in JSON)."""
     from flask import request
 
-    if request.path.startswith("/api/"):  # e.g. an unknown API path: JSON, not a page
-        from cowin_kit.api.errors import MESSAGES, error_response
+    from cowin_kit.api.errors import MESSAGES, error_response, exception_headers
 
-        return error_response(error.code or 500, MESSAGES.get(error.code or 500, MESSAGES[400]))
+    headers = exception_headers(error)  # e.g. a 405's Allow
+    if request.path.startswith("/api/"):  # e.g. an unknown API path: JSON, not a page
+        return error_response(error.code or 500, MESSAGES.get(error.code or 500, MESSAGES[400]),
+                              headers=headers)
     title, text = _ERRORS.get(error.code or 500, _ERRORS[500] if (error.code or 500) >= 500
                               else _ERRORS[400])
-    return render_template("error.html", code=error.code, title=title, text=text), error.code
+    return render_template("error.html", code=error.code, title=title, text=text), \
+        error.code, headers

@@ -11,7 +11,11 @@ from marshmallow import Schema, fields, validate
 from cowin_kit.db import MAX_INT
 
 DATE = {"description": "A date written DD-MM-YYYY.", "example": "21-05-2021"}
-UUID = {"description": "A UUID.", "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}
+UUID = {"description": "A UUID.", "format": "uuid",
+        "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}
+# The reference id the API gives a registered person (beneficiary_reference_id).
+REFERENCE = {"description": "A beneficiary's 14-digit reference id.", "pattern": "^[0-9]{14}$",
+             "example": "12345678901234"}
 
 
 def whole(minimum: int = 1, **kw):
@@ -211,7 +215,8 @@ class GenerateOtpResponse(Schema):
 
 class ConfirmOtpRequest(Schema):
     otp = fields.Str(required=True, validate=validate.Length(min=1), metadata={
-        "description": "The SHA-256 hex digest of the 6-digit code."})
+        "description": "The SHA-256 hex digest of the 6-digit code.",
+        "pattern": "^[0-9A-Fa-f]{64}$"})
     txnId = fields.Str(required=True, validate=validate.Length(min=1), metadata=UUID)
 
 
@@ -231,8 +236,9 @@ class StatusResponse(Schema):
 
 class NewBeneficiaryRequest(Schema):
     name = fields.Str(required=True)
-    birth_year = fields.Str(required=True, metadata={"example": "1980"})
-    gender_id = whole(required=True)
+    birth_year = fields.Str(required=True, metadata={"example": "1980", "pattern": "^[0-9]{4}$"})
+    gender_id = whole(required=True, metadata={"enum": [1, 2, 3], "description":
+                                               "1 male, 2 female, 3 other (genders)"})
     photo_id_type = whole(required=True)
     photo_id_number = fields.Str(required=True)
     comorbidity_ind = fields.Str(metadata={"description": '"Y" adds the comorbidities group'})
@@ -246,7 +252,7 @@ class NewBeneficiaryResponse(Schema):
 
 
 class DeleteBeneficiaryRequest(Schema):
-    beneficiary_reference_id = fields.Str(required=True)
+    beneficiary_reference_id = fields.Str(required=True, metadata=REFERENCE)
 
 
 class AppointmentSchema(Schema):
@@ -289,7 +295,8 @@ class ScheduleRequest(Schema):
     dose = whole(required=True)
     session_id = fields.Str(required=True, metadata=UUID)
     slot = fields.Str(required=True, metadata={"example": "09:00AM-11:00AM"})
-    beneficiaries = fields.List(fields.Str(), required=True, validate=validate.Length(min=1))
+    beneficiaries = fields.List(fields.Str(metadata=REFERENCE), required=True,
+                                validate=validate.Length(min=1))
 
 
 class ScheduleResponse(Schema):
@@ -311,5 +318,5 @@ class SlipQuery(Schema):
 
 class CancelRequest(Schema):
     appointment_id = fields.Str(required=True, metadata=UUID)
-    beneficiariesToCancel = fields.List(fields.Str(), metadata={
+    beneficiariesToCancel = fields.List(fields.Str(metadata=REFERENCE), metadata={
         "description": "Cancel these people's appointments in the same session."})

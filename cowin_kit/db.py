@@ -95,6 +95,25 @@ def normalise_url(raw: str, base_dir: Path | None = None) -> URL:
     return url
 
 
+def _wal_mode(cur, wait_seconds: float) -> None:
+    """Switch a SQLite database to WAL. The switch needs the database to itself and SQLite
+    answers "database is locked" at once instead of waiting (the busy timeout does not
+    apply): so wait here, as the busy timeout would, for a writer that holds it, e.g. the
+    other gunicorn workers creating the same new file at start."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
                 must_exist: bool = False, statement_timeout: int = 0,
                 lock_timeout: int = 0) -> Engine:
@@ -112,10 +131,10 @@ def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
-            if url.database and url.database != ":memory:":
-                cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout) * 1000}")
+            if url.database and url.database != ":memory:":
+                _wal_mode(cur, busy_timeout)
+            cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine

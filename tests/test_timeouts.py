@@ -136,3 +136,23 @@ def test_every_connection_has_the_timeouts(make_app, cowin_kit_backend):
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "10s"
             assert conn.execute(text("SHOW lock_timeout")).scalar() == "5s"
             conn.rollback()
+
+
+def test_a_sqlite_file_another_process_is_writing_opens_after_waiting(tmp_path):
+    """Switching a new SQLite file to WAL needs it to itself, and SQLite refuses at once
+    rather than waiting its busy timeout: two gunicorn workers creating the rate-limit file
+    at the same start failed to boot ("database is locked"). Opening now waits."""
+    from cowin_kit.db import make_engine
+
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.5, lambda: writer.execute("COMMIT")).start()
+    engine = make_engine(f"sqlite:///{path}", busy_timeout=WAIT)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+    engine.dispose()
+    writer.close()

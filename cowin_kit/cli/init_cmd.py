@@ -114,8 +114,10 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
     inst = f" --instance {path}" if instance else ""
     click.echo(f"  cowin-kit config check{inst}     # check the settings")
     click.echo(f"  cowin-kit serve{inst}            # development server on {DEVELOPMENT_URL}")
-    click.echo(f"  COWIN_KIT_INSTANCE={path} gunicorn -w 4 -b 0.0.0.0:8000 "
-               "'cowin_kit:create_app()'   # production")
+    # Several workers need a shared store for the rate limits, or the app refuses to start.
+    click.echo(f"  COWIN_KIT_INSTANCE={path} COWIN_KIT_RATE_LIMIT_STORAGE=database "
+               "gunicorn -w 4 -b 127.0.0.1:8000 'cowin_kit:create_app()'   # production, "
+               "behind a TLS proxy (docs/operators.md)")
     _where_to_look(path)
 
 

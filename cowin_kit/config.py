@@ -92,8 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the database. `postgresql://user@host/db` uses psycopg 3; a "
             "relative SQLite path is relative to the instance folder.",
             default_doc="sqlite:///<instance>/cowin-kit.db"),
-    Setting("SQLITE_BUSY_TIMEOUT", "int", 30,
-            "Seconds a SQLite connection waits for a lock held by another writer.",
+    Setting("SQLITE_BUSY_TIMEOUT", "int", 20,
+            "Seconds a SQLite connection waits for a lock held by another writer. Keep it "
+            "below gunicorn's --timeout (30 s), so a request that waits too long is answered "
+            "503 instead of its worker being killed.",
             minimum=0, maximum=3600),
     Setting("DB_POOL_SIZE", "int", 10,
             "Connections kept open per process (PostgreSQL).", minimum=1, maximum=1000),

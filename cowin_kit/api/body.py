@@ -16,6 +16,7 @@ import math
 import re
 
 from flask import request
+from flask_babel import lazy_gettext
 from marshmallow import ValidationError, fields, validate
 
 from cowin_kit.api.errors import ApiError
@@ -63,7 +64,7 @@ def json_body() -> dict:
 
 def _field_name(key) -> str:
     """The top-level key to name in a refusal: only a plain, short name is echoed back."""
-    return key if isinstance(key, str) and _NAME.fullmatch(key) else "a field"
+    return key if isinstance(key, str) and _NAME.fullmatch(key) else lazy_gettext("a field")
 
 
 def _check_values(data: dict) -> None:

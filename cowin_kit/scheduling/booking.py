@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from cowin_kit.accounts.service import audit
-from cowin_kit.db import begin_write, utcnow
+from cowin_kit.db import MAX_INT, begin_write, utcnow
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.registration.models import Beneficiary
@@ -376,7 +376,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
              session_id, slot, dose: int, today: dt.date,
              now: dt.time | None = None) -> list[Appointment]:
     """Book one or more of the account's beneficiaries into a session's slot for ``dose``."""
-    if not isinstance(dose, int) or isinstance(dose, bool) or dose < 1:
+    if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
         raise BookingError(N_("The dose must be 1 or more."), "dose")
     begin_write(session)
     people = _account_beneficiaries(session, account_id, beneficiary_ids)

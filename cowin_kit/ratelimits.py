@@ -37,6 +37,32 @@ _MAX_KEY = 200  # longer keys (long IPv6 scopes) are hashed to fit the column
 _ENGINES: "weakref.WeakValueDictionary[str, object]" = weakref.WeakValueDictionary()
 
 
+# --- who is counted ---------------------------------------------------------------------------
+
+IPV6_PREFIX = 64  # one home, phone or server gets a whole /64 from its provider
+
+
+def address_key(address: str | None) -> str:
+    """What a per-address limit counts for a client address: the IPv4 address itself, or
+    the /64 network of an IPv6 one. Counting each IPv6 address would let a single host
+    through once per address of its /64, that is without limit.
+
+    >>> address_key("2001:db8:1:2::1e"), address_key("::ffff:192.0.2.7"), address_key("198.51.100.7")
+    ('2001:db8:1:2::/64', '192.0.2.7', '198.51.100.7')
+    """
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return address or ""
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_PREFIX}", strict=False))
+    return str(ip)
+
+
 # --- which store ---------------------------------------------------------------------------
 
 def store_name(settings) -> str:
@@ -137,6 +163,10 @@ def counter_engine(db):
 
         main = Path(db.url.database)
         side = main.with_name(f"{main.stem}-limits.db")
+        # Its keys are visitors' addresses: private like every instance file (SQLite gives
+        # its -wal and -shm files the same mode).
+        side.touch(mode=0o600, exist_ok=True)
+        side.chmod(0o600)
         engine = make_engine(f"sqlite:///{side.as_posix()}", busy_timeout=10)
         RateLimitCounter.__table__.create(engine, checkfirst=True)
         db.rate_limit_engine = engine

@@ -103,6 +103,9 @@ def test_the_database_store_counts_for_every_process(cowin_kit_instance):
         wait = first.hit("test", "k", "3 per hour")
         assert wait is not None and 0 < wait <= 3600
         assert second.hit("test", "other key", "3 per hour") is None
+        # Its keys are visitors' addresses: as private as every other instance file.
+        for side in cowin_kit_instance.glob("*-limits.db*"):
+            assert side.stat().st_mode & 0o777 == 0o600, side
     finally:
         for a in apps:
             a.extensions["cowin_kit"].db.dispose()
@@ -255,3 +258,30 @@ def test_two_gunicorn_workers_hold_the_otp_limit_in_total(gunicorn, store, tmp_p
     log = server.errors.read_text(encoding="utf-8")
     assert "sent to +51*******" in log and "rate limit 20 per 1 minute hit" in log
     assert "987654300" not in log
+
+
+def test_an_app_without_limits_does_not_switch_them_off_for_the_next(cowin_kit_instance):
+    """One process may build several apps (the tests, the CLI): the limiter's choices for
+    one (here: limits off) must not carry over to the next one it is bound to."""
+    from cowin_kit.app import create_app
+
+    create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True,
+                "RATELIMIT_ENABLED": False, "RATELIMIT_KEY_PREFIX": "first"})
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True})
+    client = app.test_client()
+    statuses = [client.post("/api/v2/auth/public/generateOTP",
+                            json={"mobile": f"9876543{i:02d}"}).status_code for i in range(21)]
+    assert 429 not in statuses[:20] and statuses[20] == 429, statuses
+
+
+def test_ipv6_addresses_of_one_network_count_as_one_visitor(app):
+    """One host holds a whole /64: its addresses are one visitor for the limits."""
+    client = app.test_client()
+    statuses = [client.post("/api/v2/auth/public/generateOTP",
+                            json={"mobile": f"9876543{i:02d}"},
+                            environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{i + 1:x}"}).status_code
+                for i in range(21)]
+    assert 429 not in statuses[:20] and statuses[20] == 429, statuses
+    other = client.post("/api/v2/auth/public/generateOTP", json={"mobile": "987654399"},
+                        environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert other.status_code != 429  # the next /64 is someone else

@@ -76,6 +76,7 @@ def test_an_account_gets_20_tries_an_hour_through_the_api(client, cowin_kit_inst
 
 def test_the_portal_and_the_api_share_the_account_limit(app, cowin_kit_instance, dni):
     portal = app.test_client()
+    portal.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     _portal_login(portal, cowin_kit_instance, "987654321")
     api = _login(app.test_client(), cowin_kit_instance, "987654321")  # the same account
     for i in range(10):

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
+from cowin_kit.api.limits import client_key
 from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
@@ -101,7 +102,7 @@ def new_beneficiary():
             language=g.account.language, current_year=_today().year,
             priority_groups=groups, known_groups=known,
             # The service's limits on tries (it answers whether a number is registered).
-            limits=dep.limits, address=request.remote_addr)
+            limits=dep.limits, address=client_key())
     except registration.RegistrationError as exc:
         db_session().rollback()
         raise _refused(exc) from None

@@ -12,10 +12,35 @@ from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from cowin_kit.ratelimits import address_key
+
 log = logging.getLogger("cowin_kit.security")
 
-# Bound to each app by init_app; the storage comes from the app's settings.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+class AppLimiter(Limiter):
+    """One limiter for the process (the views' decorators are bound to it), bound to each
+    app by init_app with the storage of the app's settings. flask-limiter keeps some choices
+    of the first app it was bound to (whether it is enabled, the key prefix, the storage
+    options, swallowing store errors, the breach callback); a process that builds several
+    apps (the tests, the CLI) must not carry one app's choices into the next, so each
+    binding starts from the constructor's values."""
+
+    def init_app(self, app) -> None:
+        self.enabled = True
+        self._storage_options = {}
+        self._key_prefix = ""
+        self._swallow_errors = None
+        self._in_memory_fallback_enabled = False
+        self._on_breach = None
+        self._storage_dead = False
+        super().init_app(app)
+
+
+def client_key() -> str:
+    """The visitor's address as the limits count it (an IPv6 address by its /64)."""
+    return address_key(get_remote_address())
+
+
+limiter = AppLimiter(key_func=client_key, default_limits=[], headers_enabled=True)
 
 OTP_PER_IP = "20 per minute;200 per hour"
 CONFIRM_PER_IP = "60 per minute"

@@ -6,6 +6,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from cowin_kit.accounts import otp
+from cowin_kit.api.limits import client_key
 from cowin_kit.api.public import GENDERS
 from cowin_kit.app import db_session, deployment
 from cowin_kit.portal import forms, service
@@ -88,7 +89,7 @@ def member_new():
                 language=g.account.language or common.lang(), current_year=common.now().year,
                 priority_groups=form.priority_groups.data, known_groups=_known_groups(),
                 # The service's limits on tries (it answers whether a number is registered).
-                limits=dep.limits, address=request.remote_addr)
+                limits=dep.limits, address=client_key())
         except registration.RegistrationError as exc:
             db_session().rollback()
             _attach(form, exc)

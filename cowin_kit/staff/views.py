@@ -24,7 +24,9 @@ from cowin_kit.staff import auth, forms, service
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 
-LOGIN_PER_IP = "10 per minute;100 per hour"
+# Counted together over the password, the two-step code and switching two-step off (a
+# two-step login is two tries), per address; the lock-out guards each account whatever the address.
+LOGIN_PER_IP = "20 per minute;200 per hour"
 PER_PAGE = 20
 UPCOMING_DAYS = 7  # the centre list shows a week; a centre's page shows every coming session
 LOGIN_KEY = "staff_login"  # the cookie holds only this login's random token

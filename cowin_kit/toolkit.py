@@ -5,7 +5,7 @@
 Everything named in ``__all__`` keeps its meaning across minor versions.
 """
 from cowin_kit.plugins.builtin.ids.base import (RegexProvider, StdnumProvider, ascii_digits,
-                                                mask_tail, visible_chars)
+                                                mask_tail, visible_chars, whole_number)
 from cowin_kit.plugins.interfaces import (
     ID_RULES,
     VERIFY_STATUSES,
@@ -21,5 +21,5 @@ from cowin_kit.plugins.interfaces import (
 __all__ = [
     "ID_RULES", "VERIFY_STATUSES", "IdClaims", "IdProvider", "InvalidIdNumber", "N_",
     "RegexProvider", "SmsError", "SmsGateway", "StdnumProvider", "VerificationResult",
-    "ascii_digits", "mask_tail", "visible_chars",
+    "ascii_digits", "mask_tail", "visible_chars", "whole_number",
 ]

@@ -112,6 +112,15 @@ def test_slot_given_by_id_or_start_time(w):
     assert (a.slot_id, b.slot_id, c.slot_id) == (vs.slots[1].id, vs.slots[0].id, vs.slots[0].id)
 
 
+@pytest.mark.parametrize("slot", ["²", "¹⁰", "٣x", "⑦"])
+def test_digit_like_slots_are_refused_not_crashed(w, slot):
+    """str.isdigit() is true for superscripts that int() refuses: a 400, not a 500."""
+    acc = w.account()
+    with pytest.raises(BookingError) as refused:
+        w.book(acc, [w.person(acc)], w.session(), slot=slot)
+    assert refused.value.field == "slot" and refused.value.status == 400
+
+
 def test_another_accounts_beneficiary_is_not_found(w):
     mine, theirs = w.account(), w.account()
     stranger = w.person(theirs)

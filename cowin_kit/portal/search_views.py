@@ -55,7 +55,7 @@ class _SearchQuery:
             self.age = None
         self.dose = _whole(args.get("dose"))
         self.fee = args.get("fee") if args.get("fee") in ("Free", "Paid") else None
-        self.members = [r for r in args.getlist("for") if r.isdigit()][:10]
+        self.members = [r for r in args.getlist("for") if r.isascii() and r.isdigit()][:10]
         self.move = args.get("move", "").strip()[:40] or None
 
     @property

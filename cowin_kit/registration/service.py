@@ -263,7 +263,7 @@ class HasDoses(RegistrationError):
 def account_beneficiary(session: Session, account_id: int, reference_id) -> Beneficiary:
     """One of the account's beneficiaries by its 14-digit reference id."""
     person = None
-    if isinstance(reference_id, str) and reference_id.isdigit() and len(reference_id) <= 20:
+    if isinstance(reference_id, str) and reference_id.isascii() and reference_id.isdigit() and len(reference_id) <= 20:
         person = session.scalar(select(Beneficiary).where(
             Beneficiary.reference_id == reference_id, Beneficiary.account_id == account_id))
     if person is None:

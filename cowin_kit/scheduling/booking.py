@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import MAX_INT, begin_write, utcnow
+from cowin_kit.plugins.builtin.ids.base import whole_number
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.registration.models import Beneficiary
@@ -206,8 +207,8 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
         slot = None
     if isinstance(slot, str) and len(slot) > 40:  # no slot is written that long
         raise BookingError(N_("The slot is not valid."), "slot")
-    if isinstance(slot, str) and slot.strip().isdigit():
-        slot = int(slot)
+    if isinstance(slot, str) and whole_number(slot) is not None:
+        slot = whole_number(slot)
     if isinstance(slot, int):
         found = next((s for s in vs.slots if s.id == slot), None)
     else:
@@ -593,22 +594,22 @@ def _parse_row(session: Session, row: dict[str, str], today: dt.date, facilities
         value = row.get(column, "")
         if value == "":
             return empty
-        if not value.isdigit():
+        if whole_number(value) is None:
             problems.append(f"{column} {value!r} is not a whole number of 0 or more")
             return empty
-        return int(value)
+        return whole_number(value)
 
     min_age, max_age = whole("min_age", 0), whole("max_age")
     capacities = {}
     for column in row:
         if column.startswith(CAPACITY_PREFIX):
             number = column[len(CAPACITY_PREFIX):]
-            if not number.isdigit() or int(number) < 1:
+            if whole_number(number) is None or whole_number(number) < 1:
                 problems.append(f"column {column} should be {CAPACITY_PREFIX}<N>, N from 1")
                 continue
             cap = whole(column)
             if cap is not None:
-                capacities[int(number)] = cap
+                capacities[whole_number(number)] = cap
     try:
         slots = _parse_slots(row["slots"])
     except ValueError as exc:

@@ -14,6 +14,8 @@ from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField, DecimalField, IntegerField
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
+from cowin_kit.toolkit import whole_number
+
 MAX_AGE = 120
 MAX_CAPACITY = 100_000
 MAX_FEE = Decimal("99999999.99")  # the fee column's precision (10, 2)
@@ -24,10 +26,9 @@ class WholeNumberField(IntegerField):
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0].strip():
             raw = valuelist[0].strip()
-            if not raw.isdigit():
-                self.data = None
+            self.data = whole_number(raw)
+            if self.data is None:
                 raise ValueError(str(_l("Enter a whole number, like 12.")))
-            self.data = int(raw)
         else:
             self.data = None
 
@@ -77,6 +78,13 @@ class CodeForm(FlaskForm):
     """A 6-digit code from the user's authenticator app (TOTP)."""
     code = StringField(_l("Code from your app"), validators=[
         InputRequired(_l("Type the code your app shows.")), Length(max=32)])
+
+
+class TotpEnrolForm(CodeForm):
+    """Switching two-step login on asks for the password too: a borrowed or stolen logged-in
+    browser must not be able to bind the account to someone else's phone."""
+    current = PasswordField(_l("Current password"), validators=[
+        InputRequired(_l("Enter your current password."))])
 
 
 class LogoutForm(FlaskForm):

@@ -40,6 +40,18 @@ def ascii_digits(text: str) -> str:
     return text.translate(_ASCII_DIGITS)
 
 
+def whole_number(text: str) -> int | None:
+    """The whole number ``text`` writes in any script's digits, else None. ``str.isdigit``
+    alone is not enough before ``int``: it is true for superscripts such as "²", which
+    ``int`` refuses.
+
+    >>> whole_number(" ٤٢ "), whole_number("²"), whole_number("4a"), whole_number("")
+    (42, None, None, None)
+    """
+    digits = ascii_digits(text.strip())
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
 MSG_EMPTY = N_("Enter the number.")
 MSG_LENGTH = N_("The number has the wrong number of characters.")
 MSG_FORMAT = N_("The number has characters or a layout this document does not use.")

@@ -6,7 +6,8 @@ from datetime import date
 
 from stdnum.in_ import aadhaar, epic, pan
 
-from cowin_kit.plugins.builtin.ids.base import MSG_FORMAT, RegexProvider, StdnumProvider
+from cowin_kit.plugins.builtin.ids.base import (MSG_FORMAT, RegexProvider, StdnumProvider,
+                                                whole_number)
 from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
 
 # The two-letter state and union-territory codes the Regional Transport Offices use: the
@@ -25,7 +26,8 @@ RTO_STATE_CODES = frozenset((
 
 def _plausible_year(text: str) -> bool:
     """True when ``text`` is a year from 1900 to the current year."""
-    return text.isdigit() and 1900 <= int(text) <= date.today().year
+    year = whole_number(text)
+    return year is not None and 1900 <= year <= date.today().year
 
 
 class Aadhaar(StdnumProvider):

@@ -154,3 +154,20 @@ def test_public_url_is_the_documents_server(cowin_kit_instance):
     r = app.test_client().get("/api/openapi.json", headers={"Host": "evil.example"})
     assert r.get_json()["servers"] == [{"url": "https://vacunas.example.gob"}]
     app.extensions["cowin_kit"].db.dispose()
+
+
+def test_the_api_guide_never_serves_a_forged_host_to_others(cowin_kit_instance):
+    """The guide's curl examples are absolute: PUBLIC_URL when set; without it the
+    visitor's own Host, in an answer no shared cache may keep."""
+    from cowin_kit.app import create_app
+
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance})
+    r = app.test_client().get("/api", headers={"Host": "evil.example"})
+    assert r.status_code == 200
+    assert "private" in r.headers["Cache-Control"] and "Host" in r.headers["Vary"]
+    app.extensions["cowin_kit"].db.dispose()
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance,
+                      "PUBLIC_URL": "https://vacunas.example.gob/"})
+    page = app.test_client().get("/api", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" not in page and "https://vacunas.example.gob/api/v2/" in page
+    app.extensions["cowin_kit"].db.dispose()

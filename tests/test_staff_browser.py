@@ -115,11 +115,13 @@ def test_two_step_login_on_a_phone(browser, live_url, shots):
     assert _fits(page), "the enrolment page scrolls sideways on a phone"
     secret = page.locator(".totp-key code").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
+    page.get_by_label("Current password").fill(ADMIN_PASSWORD)
     page.get_by_label("Code from your app").fill("000000" if totp.now() != "000000" else "1" * 6)
     page.get_by_role("button", name="Switch on two-step login").click()
     page.wait_for_load_state()
     assert "The code is not right" in page.locator(".error-summary").inner_text()
     _check(page, shots, "totp-enrol-error")
+    page.get_by_label("Current password").fill(ADMIN_PASSWORD)
     page.get_by_label("Code from your app").fill(totp.now())
     page.get_by_role("button", name="Switch on two-step login").click()
     page.wait_for_url("**/staff/")

@@ -24,9 +24,14 @@ from test_staff import PASSWORD, audit_rows, csrf, login, make_user
 BAD_LOGIN = "The e-mail address or the password is not right."
 
 
+def in_english(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 @pytest.fixture(autouse=True)
 def english(client):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    in_english(client)
 
 
 def from_address(client, address):
@@ -315,10 +320,11 @@ def enrol(client, database):
     secret = secret.replace(" ", "")
     wrong = client.post("/staff/totp", data={"code": "000000" if pyotp.TOTP(secret).now()
                                              != "000000" else "111111",
+                                             "current": ADMIN_PASSWORD,
                                              "csrf_token": csrf(html)})
     assert wrong.status_code == 400 and "The code is not right" in wrong.get_data(as_text=True)
     r = client.post("/staff/totp", data={"code": pyotp.TOTP(secret).now(),
-                                         "csrf_token": csrf(html)})
+                                         "current": ADMIN_PASSWORD, "csrf_token": csrf(html)})
     assert r.status_code == 302, r.get_data(as_text=True)
     return secret
 
@@ -337,7 +343,7 @@ def test_totp_enrolment_and_login(app, client, database):
     assert Fernet(key.encode()).decrypt(row.totp_secret.encode()).decode() == secret
     assert audit_rows(database, "staff.totp_enabled")
 
-    browser = app.test_client()
+    browser = in_english(app.test_client())
     r = login(browser)
     assert r.status_code == 302 and r.headers["Location"].endswith("/staff/login/code")
     assert browser.get("/staff/").status_code == 302  # the password alone opens nothing
@@ -355,7 +361,7 @@ def test_totp_enrolment_and_login(app, client, database):
     [event] = [e for e in audit_rows(database, "staff.login") if e.details.get("totp")]
 
     # The same code again, on a fresh login, is a replay: refused.
-    again = app.test_client()
+    again = in_english(app.test_client())
     assert login(again).headers["Location"].endswith("/staff/login/code")
     page = code_page(again)
     replay = again.post("/staff/login/code", data={"code": code, "csrf_token": csrf(page)})
@@ -366,7 +372,7 @@ def test_totp_enrolment_and_login(app, client, database):
 def test_wrong_codes_count_towards_the_lock_out(app, client, database):
     assert login(client).status_code == 302
     secret = enrol(client, database)
-    browser = app.test_client()
+    browser = in_english(app.test_client())
     login(browser)
     page = code_page(browser)
     good = pyotp.TOTP(secret).at(time.time() + 30)
@@ -384,7 +390,7 @@ def test_the_password_does_not_clear_the_count_of_wrong_codes(app, client, datab
     secret = enrol(client, database)
     good = pyotp.TOTP(secret).at(time.time() + 30)
     for n in range(auth.LOCK_AFTER):
-        browser = app.test_client()
+        browser = in_english(app.test_client())
         assert login(browser).headers["Location"].endswith("/staff/login/code")
         page = code_page(browser)
         browser.post("/staff/login/code", data={"code": f"{(int(good) + n + 1) % 10**6:06d}",
@@ -453,3 +459,18 @@ def test_an_operator_unlocks_an_account(client, database, run_cli, cowin_kit_ins
     assert result.exit_code == 0 and f"{ADMIN_EMAIL} is unlocked." in result.output
     assert login(client).status_code == 302
     assert audit_rows(database, "staff.unlocked")
+
+
+def test_switching_two_step_login_on_needs_the_password(app, client, database):
+    """A borrowed logged-in browser must not bind the account to another phone: without the
+    password the right code is refused, and a wrong password counts towards the lock-out."""
+    assert login(client).status_code == 302
+    html = client.get("/staff/totp").get_data(as_text=True)
+    secret = re.search(r'class="totp-key"><code>([A-Z2-7 ]+)</code>', html).group(1)
+    code = pyotp.TOTP(secret.replace(" ", "")).now()
+    for data in ({"code": code}, {"code": code, "current": "not-the-password"}):
+        r = client.post("/staff/totp", data={**data, "csrf_token": csrf(html)})
+        assert r.status_code == 400
+        assert not admin_row(database).totp_enabled
+    assert "The current password is not right" in r.get_data(as_text=True)
+    assert admin_row(database).failed_logins == 1

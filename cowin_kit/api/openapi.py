@@ -268,7 +268,11 @@ def _parameters(rule: str, entry: dict) -> list[dict]:
 
 @bp.get("/api")
 def api_page():
-    base = request.url_root.rstrip("/")
+    # The curl examples need an absolute address: PUBLIC_URL when set. Without it, the
+    # address the visitor used (the Host header); that answer is then only for that
+    # visitor, never for a shared cache that would hand a forged Host to everyone.
+    public_url = (deployment().settings.get("PUBLIC_URL") or "").rstrip("/")
+    base = public_url + request.script_root if public_url else request.url_root.rstrip("/")
     pincode = str(deployment().profile["postal_code_example"])
     groups = {g: [] for g in GROUPS}
     for rule, method, endpoint in api_routes(current_app):
@@ -278,4 +282,8 @@ def api_page():
             "name": rule.rsplit("/", 1)[-1], "login": requires_login(entry),
             "parameters": _parameters(rule, entry),
             "curl": _example(rule, method, entry, base, pincode)})
-    return render_template("api.html", groups=groups)
+    response = current_app.make_response(render_template("api.html", groups=groups))
+    if not public_url:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.vary.add("Host")
+    return response

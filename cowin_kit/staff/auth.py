@@ -347,10 +347,16 @@ def totp_enrolment(session: Session, user: StaffUser, key: str, email: str,
 
 
 def enable_totp(session: Session, user: StaffUser, key: str, code: str, token: str | None,
-                now: datetime | None = None) -> None:
-    """Switch TOTP on once a code from the new secret is right; ends the user's other
-    logins (they were made without it). Raises StaffFormError("code", …)."""
+                password: str, now: datetime | None = None) -> None:
+    """Switch TOTP on once the user's password and a code from the new secret are right;
+    ends the user's other logins (they were made without it). A wrong password counts
+    towards the lock-out, as on the password form. Raises StaffFormError("current" or
+    "code", …)."""
     now = now or utcnow()
+    if not _counted_check(session, user, lambda: check_password_hash(user.password_hash,
+                                                                     password or ""),
+                          now, actor(user)):
+        raise StaffFormError("current", N_("The current password is not right."))
     digits = _code_digits(code)
     if not user.totp_secret or not _use_code(session, user, key, digits, now):
         raise StaffFormError("code", MSG_WRONG_CODE)

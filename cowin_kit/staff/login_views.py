@@ -12,6 +12,9 @@ from cowin_kit.staff import auth, forms, service
 from cowin_kit.staff import views as common  # the blueprint and shared helpers
 from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp
 
+# Every way of trying a staff password or code counts against one LOGIN_PER_IP per address.
+staff_logins = limiter.shared_limit(LOGIN_PER_IP, scope="staff-login", methods=["POST"])
+
 
 def _key() -> str:
     return deployment().settings["ID_ENCRYPTION_KEY"]  # the instance's Fernet key
@@ -24,7 +27,7 @@ def _after_login(user) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_PER_IP, methods=["POST"])
+@staff_logins
 def login():
     if request.method == "GET" and common._current_user() is not None:
         return redirect(url_for("staff.centres"))
@@ -48,7 +51,7 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(LOGIN_PER_IP, methods=["POST"])
+@staff_logins
 def login_code():
     db = db_session()
     waiting = auth.waiting_login(db, session.get(LOGIN_KEY))
@@ -124,6 +127,7 @@ def _totp_user():
 
 
 @bp.route("/totp", methods=["GET", "POST"])
+@staff_logins
 def totp():
     """Set up TOTP: the secret as a QR code and as text, switched on by a first code."""
     user, answer = _totp_user()
@@ -131,16 +135,17 @@ def totp():
         return answer
     required = common._totp_missing(user) or (
         deployment().settings["STAFF_TOTP_REQUIRED"] and user.totp_enabled)
-    form = forms.CodeForm()
+    form = forms.CodeForm() if user.totp_enabled else forms.TotpEnrolForm()
     db = db_session()
     if user.totp_enabled:
         return render_template("staff/totp.html", form=form, enabled=True, required=required,
                                failed=False)
     if common._submitted(form):
         try:
-            auth.enable_totp(db, user, _key(), form.code.data, session.get(LOGIN_KEY))
+            auth.enable_totp(db, user, _key(), form.code.data, session.get(LOGIN_KEY),
+                             form.current.data)
         except service.StaffFormError as exc:
-            form.code.errors.append(common._message(exc))
+            getattr(form, exc.field).errors.append(common._message(exc))
         else:
             db.commit()
             flash(gettext("Two-step login is on. From now on, logging in asks for a code "
@@ -158,7 +163,7 @@ def totp():
 
 
 @bp.post("/totp/off")
-@limiter.limit(LOGIN_PER_IP)
+@staff_logins
 def totp_off():
     user, answer = _totp_user()
     if answer is not None:

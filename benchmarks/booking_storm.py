@@ -48,7 +48,10 @@ WSGI = '''\
 import os
 from cowin_kit import create_app
 
-app = create_app({"RATELIMIT_ENABLED": os.environ.get("BENCH_RATELIMIT") == "1"})
+# Several workers need a shared limit store (the app refuses memory); booking is not
+# rate-limited, so the database store costs this benchmark nothing.
+app = create_app({"RATELIMIT_ENABLED": os.environ.get("BENCH_RATELIMIT") == "1",
+                  "RATE_LIMIT_STORAGE": "database"})
 if os.environ.get("BENCH_PROFILE_DIR"):
     from werkzeug.middleware.profiler import ProfilerMiddleware
     app.wsgi_app = ProfilerMiddleware(app.wsgi_app, stream=None,
@@ -141,6 +144,7 @@ class Deployment:
         env = dict(os.environ, COWIN_KIT_INSTANCE=str(self.instance),
                    COWIN_KIT_OTP_RESEND_SECONDS="0",
                    COWIN_KIT_OTP_MAX_PER_NUMBER_PER_DAY="1000",
+                   COWIN_KIT_MEMBER_TRIES_PER_ADDRESS="100000 per hour",
                    COWIN_KIT_SMS_GATEWAY="file", BENCH_RATELIMIT="0")
         if self.profile_dir:
             env["BENCH_PROFILE_DIR"] = str(self.profile_dir)

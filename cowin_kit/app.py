@@ -159,7 +159,8 @@ def create_app(config: dict | None = None) -> Flask:
     deployment.limits = ratelimits.RateLimits(
         ratelimits.storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
                                        **app.config["RATELIMIT_STORAGE_OPTIONS"]),
-        prefix=app.config.get("RATELIMIT_KEY_PREFIX", ""))
+        prefix=app.config.get("RATELIMIT_KEY_PREFIX", ""),
+        rules=ratelimits.configured_rules(settings))
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)

@@ -193,6 +193,12 @@ SETTINGS: tuple[Setting, ...] = (
             "process on its own: for one process only). `auto` is Redis when REDIS_URL is "
             "set, memory otherwise. With more than one worker or machine the limits must be "
             "shared: the app refuses to start with memory."),
+    Setting("MEMBER_TRIES_PER_ACCOUNT", "str", "20 per hour;50 per day",
+            "How many members one citizen account may try to register (every try counts, "
+            "refused ones too, so ID numbers cannot be probed), in flask-limiter's notation."),
+    Setting("MEMBER_TRIES_PER_ADDRESS", "str", "60 per hour;300 per day",
+            "The same for one network address (an IPv6 /64), whatever the accounts. Raise it "
+            "where a mobile carrier puts many people behind one address."),
     Setting("WORKERS", "int", 1,
             "How many processes serve this deployment, on all machines together. The app "
             "also reads gunicorn's own worker count and WEB_CONCURRENCY; the largest counts. "
@@ -377,6 +383,14 @@ def check_settings(settings: Settings) -> list[str]:
         if not babel_knows(lang):
             problems.append(f"LANGUAGES lists {lang!r}, which is not a language code Babel "
                             "knows (e.g. es, ar, qu).")
+    from limits import parse_many
+
+    for name in ("MEMBER_TRIES_PER_ACCOUNT", "MEMBER_TRIES_PER_ADDRESS"):
+        try:
+            parse_many(str(settings.get(name) or ""))
+        except ValueError:
+            problems.append(f"{name} {settings.get(name)!r} is not a rate limit like "
+                            "'20 per hour;50 per day'.")
     redis_url = settings.get("REDIS_URL") or ""
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append(f"REDIS_URL {redis_url.split('@')[-1]!r} is not a Redis URL; write "

@@ -262,20 +262,29 @@ class DatabaseStorage(Storage):
 
 # --- limits the services enforce ---------------------------------------------------------------
 
+RULE_SETTINGS = ("MEMBER_TRIES_PER_ACCOUNT", "MEMBER_TRIES_PER_ADDRESS")
+
+
+def configured_rules(settings) -> dict[str, str]:
+    """The limits the services enforce, as the deployment's settings give them."""
+    return {name: settings[name] for name in RULE_SETTINGS if settings.get(name)}
+
+
 class RateLimits:
     """Counts tries against limits such as ``"20 per hour;50 per day"`` in the shared store.
 
     A store that fails (Redis down) is not a reason to refuse people: like flask-limiter's
     fallback, the process then counts in its own memory until the store answers again."""
 
-    def __init__(self, storage: Storage, prefix: str = ""):
+    def __init__(self, storage: Storage, prefix: str = "", rules: dict[str, str] | None = None):
         self.prefix = prefix
+        self.rules = dict(rules or {})  # the deployment's own limits by name (settings)
         self._limiter = FixedWindowRateLimiter(storage)
         self._fallback = FixedWindowRateLimiter(MemoryStorage())
 
     @classmethod
     def from_settings(cls, settings, db=None, prefix: str = "") -> "RateLimits":
-        return cls(make_storage(settings, db), prefix)
+        return cls(make_storage(settings, db), prefix, configured_rules(settings))
 
     def hit(self, scope: str, key: str, limits: str) -> int | None:
         """Count one try of ``key`` in ``scope``. None when every limit allows it, else the

@@ -168,3 +168,20 @@ def test_the_service_limit_holds_for_any_caller(db_session, app):
             except registration.RegistrationError:
                 db_session.rollback()
     assert tries == 21 and refused.value.status == 429 and refused.value.retry_after > 0
+
+
+def test_the_address_limit_is_a_setting(cowin_kit_instance, dni, run_cli):
+    """A ministry whose mobile carrier puts many people behind one address raises it."""
+    from cowin_kit.app import create_app
+
+    app = create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True,
+                      "MEMBER_TRIES_PER_ADDRESS": "2 per hour"})
+    client = app.test_client()
+    auth = _login(client, cowin_kit_instance, "987654321", "198.51.100.8")
+    statuses = [_register(client, auth, dni, "12", "198.51.100.8").status_code
+                for _ in range(3)]
+    assert statuses == [400, 400, 429], statuses
+    app.extensions["cowin_kit"].db.dispose()
+    result = run_cli("config", "check", "--instance", cowin_kit_instance,
+                     env={"COWIN_KIT_MEMBER_TRIES_PER_ADDRESS": "lots"})
+    assert result.exit_code != 0 and "MEMBER_TRIES_PER_ADDRESS" in result.output

@@ -193,8 +193,12 @@ def _citizen(account_id: int | None) -> str:
 def _count_try(limits, account_id: int | None, address: str | None) -> None:
     if limits is None:
         return
-    for scope, key, rule in (("member-tries-account", account_id, MEMBER_TRIES_PER_ACCOUNT),
-                             ("member-tries-address", address, MEMBER_TRIES_PER_ADDRESS)):
+    rules = getattr(limits, "rules", {})
+    for scope, key, rule in (
+            ("member-tries-account", account_id,
+             rules.get("MEMBER_TRIES_PER_ACCOUNT", MEMBER_TRIES_PER_ACCOUNT)),
+            ("member-tries-address", address,
+             rules.get("MEMBER_TRIES_PER_ADDRESS", MEMBER_TRIES_PER_ADDRESS))):
         if key is None:
             continue
         wait = limits.hit(scope, str(key), rule)

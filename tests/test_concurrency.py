@@ -361,3 +361,27 @@ def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
     assert statuses.count(204) + statuses.count(200) >= len(refs), statuses
     drift, _rows = _drift(database)
     assert not drift, (drift, statuses)
+
+
+def test_removing_one_member_twice_at_the_same_moment(app, database, ctx):
+    """Two removals of the same member race: one removes, the other answers 404 (before,
+    on PostgreSQL both answered success, the second removing nothing yet audited)."""
+    session_ids, people = _world(database, ctx, sessions=1, capacity=20, accounts=1,
+                                 people_each=8)
+    race = Race(database, ctx, session_ids, people)
+    for account_id, reference_id in people:
+        race.run_op(threading.Barrier(1), "book", 0, account_id, reference_id, None,
+                    session_ids[0])
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=race.run_op, args=(barrier, "delete", 0, account_id,
+                                                              reference_id, None, None))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert not race.unexpected, race.unexpected[:3]
+    assert race.outcomes["delete:ok"] == len(people), race.outcomes
+    assert race.outcomes["delete:404"] == len(people), race.outcomes
+    drift, _rows = _drift(database)
+    assert not drift

@@ -352,7 +352,8 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
     begin_write(session)
     person = account_beneficiary(session, account_id, reference_id)
     # The lock order of every place-moving operation: the person, then the appointments.
-    places.lock_people(session, [person.id])
+    if person.id not in places.lock_people(session, [person.id]):  # removed meanwhile
+        raise BeneficiaryNotFound("beneficiary", MSG_NOT_FOUND)
     if _has_doses(session, person):
         raise HasDoses("beneficiary", MSG_HAS_DOSE)
     appointments = places.lock_appointments(session, session.scalars(

@@ -69,12 +69,14 @@ def give_back(session: Session, session_id: str, dose: int, count: int = 1) -> N
                   "`cowin-kit db check-capacity`", session_id, dose)
 
 
-def lock_people(session: Session, beneficiary_ids: Iterable[int]) -> None:
-    """Lock the people's rows, in id order: the first lock of every place-moving operation."""
+def lock_people(session: Session, beneficiary_ids: Iterable[int]) -> set[int]:
+    """Lock the people's rows, in id order: the first lock of every place-moving operation.
+    Returns the ids still there once locked (a person removed meanwhile is missing)."""
     ids = sorted(set(beneficiary_ids))
-    if ids and session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Beneficiary.id).where(Beneficiary.id.in_(ids))
-                        .order_by(Beneficiary.id).with_for_update())
+    if not ids or session.get_bind().dialect.name == "sqlite":  # the write lock is held
+        return set(ids)
+    return set(session.scalars(select(Beneficiary.id).where(Beneficiary.id.in_(ids))
+                               .order_by(Beneficiary.id).with_for_update()))
 
 
 def lock_appointments(session: Session, appointment_ids: Iterable[str]) -> list[Appointment]:

@@ -17,19 +17,7 @@ import pytest
 from cowin_kit.app import create_app
 from cowin_kit.config import ConfigError
 
-REDIS = os.environ.get("COWIN_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_or_skip():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {REDIS}; .ci/run starts it")
-        pytest.skip(f"no Redis at {REDIS}")
-    return REDIS
+from test_redis_limits import redis_or_skip
 
 
 # --- one process: every way of sending a code counts together ------------------------------
@@ -233,7 +221,7 @@ def test_two_gunicorn_workers_hold_the_otp_limit_in_total(gunicorn, store, tmp_p
     env = {"COWIN_KIT_RATE_LIMIT_STORAGE": store, "COWIN_KIT_PROXY_FIX_HOPS": "1",
            "COWIN_KIT_OTP_RESEND_SECONDS": "0"}
     if store == "redis":
-        env["COWIN_KIT_REDIS_URL"] = _redis_or_skip()
+        env["COWIN_KIT_REDIS_URL"] = redis_or_skip()
     server = gunicorn(**env)
     assert server.started(), server.errors.read_text(encoding="utf-8")
     # This run's own address (through the trusted proxy header), so that counts kept in

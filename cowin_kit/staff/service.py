@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cowin_kit.accounts.models import StaffUser
-from cowin_kit.accounts import service as accounts  # noqa: F401  (views read its rules)
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import begin_write
 from cowin_kit.plugins.interfaces import N_

@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from cowin_kit.db import utcnow
@@ -119,8 +119,6 @@ def release(session: Session, appointments: Iterable[Appointment],
 
 def expire_capacities(session: Session, *session_ids: str) -> None:
     """Loaded capacity rows are stale after a bulk UPDATE; reload them when next read."""
-    from sqlalchemy import inspect
-
     for obj in list(session.identity_map.values()):
         if isinstance(obj, SessionCapacity) and inspect(obj).identity[0] in session_ids:
             session.expire(obj)

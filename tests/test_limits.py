@@ -137,7 +137,11 @@ class Gunicorn:
                  if not k.startswith("COWIN_KIT_") or k == "COWIN_KIT_TEST_DATABASE_URL"}
         clean.pop("WEB_CONCURRENCY", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2",
+            # A long worker timeout: on a loaded machine the arbiter must not kill the worker
+            # that waits for a held request (it sends no heartbeat meanwhile); no control
+            # socket, which would be shared with any other gunicorn of this user.
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--timeout", "300",
+             "--no-control-socket",
              "--bind", f"127.0.0.1:{self.port}", "--access-logfile", str(self.access),
              "--access-logformat", "%(p)s %(s)s %(U)s", "--error-logfile", str(self.errors),
              "cowin_kit:create_app()"],
@@ -234,10 +238,13 @@ def test_two_gunicorn_workers_hold_the_otp_limit_in_total(gunicorn, store, tmp_p
 
     # One worker waits for the rest of a request while the other answers ten; then both
     # take the remaining ones in parallel.
-    finish = server.held(paths[0], {"mobile": "987654399"}, visitor)
-    statuses = [send(i) for i in range(10)] + [finish()]
-    with ThreadPoolExecutor(8) as pool:
-        statuses += list(pool.map(send, range(10, 39)))
+    try:
+        finish = server.held(paths[0], {"mobile": "987654399"}, visitor)
+        statuses = [send(i) for i in range(10)] + [finish()]
+        with ThreadPoolExecutor(8) as pool:
+            statuses += list(pool.map(send, range(10, 39)))
+    except OSError as exc:  # say what the server said, not only what the socket did
+        raise AssertionError(server.errors.read_text(encoding="utf-8")) from exc
     assert statuses.count(200) == 20 and statuses.count(429) == 20, statuses
     served_by = {line.split()[0] for line in server.access.read_text().splitlines()
                  if "generateOTP" in line}

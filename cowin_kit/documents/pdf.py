@@ -1,0 +1,161 @@
+"""A small PDF builder: pages of headings, label/value rows, paragraphs and images, in any
+shipped language.
+
+fpdf2 sets the text and HarfBuzz (uharfbuzz) shapes it, so Arabic letters join and Indic
+conjuncts form. A document is in one language: its script's Noto font, with Noto Sans as
+fallback for names, numbers and Latin text; in a right-to-left language the text is aligned
+right and images sit on the left. Each run of text is shaped in its own direction: runs with
+no right-to-left letters (times, codes, Latin names) left to right, so "09:00–11:00" is not
+reversed on an Arabic slip, and Arabic runs right to left in any document.
+
+Building costs tens of milliseconds (fpdf2 parses and subsets each font per document), so
+callers keep the bytes (``documents.storage``) rather than build the same document twice.
+
+Callers pass text already translated: this module knows nothing of gettext or Flask.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+
+from cowin_kit.documents import fonts
+
+A4 = (210, 297)  # millimetres
+A5 = (148, 210)
+
+
+class Document:
+    """One PDF in ``lang``; ``title`` goes in its metadata. Start with one page."""
+
+    def __init__(self, lang: str, title: str, *, size: tuple[float, float] = A5,
+                 margin: float = 12, fallback_families: Sequence[str] = ()):
+        from fpdf import FPDF
+
+        font = fonts.font_for(lang)
+        self.lang = lang
+        self.family = font.family
+        self.rtl = fonts.is_rtl(lang)
+        pdf = self._pdf = FPDF(format=size, unit="mm")
+        pdf.set_margins(margin, margin, margin)
+        pdf.set_auto_page_break(True, margin)
+        pdf.set_title(title)
+        pdf.set_creator("cowin-kit")
+        pdf.set_lang(lang.replace("_", "-"))
+        pdf.add_font(font.family, "", font.path)
+        fallbacks = [f for f in (fonts.DEFAULT_FAMILY, *fallback_families) if f != font.family]
+        for family in fallbacks:
+            path = fonts.font_path(family)
+            if path is not None:
+                pdf.add_font(family, "", path)
+        fallbacks = [f for f in fallbacks if f.lower() in pdf.fonts]
+        if fallbacks:
+            pdf.set_fallback_fonts(fallbacks)
+        pdf.set_text_shaping(True, direction="rtl" if self.rtl else "ltr")
+        self._shaping_rtl = self.rtl
+        pdf.add_page()
+
+    # -- geometry ------------------------------------------------------------------------
+
+    @property
+    def width(self) -> float:
+        """The width between the margins (mm)."""
+        return self._pdf.epw
+
+    @property
+    def y(self) -> float:
+        return self._pdf.get_y()
+
+    @property
+    def _align(self):
+        from fpdf.enums import Align
+        return Align.R if self.rtl else Align.L
+
+    def _direction(self, text: str) -> None:
+        """Shape each run in its own direction: an Arabic name on an English certificate
+        right to left, a time on an Arabic slip left to right."""
+        rtl = fonts.has_rtl_letters(text)
+        if rtl != self._shaping_rtl:
+            self._pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
+            self._shaping_rtl = rtl
+
+    def _lines(self, text: str, width: float, line_height: float, **kwargs) -> None:
+        from fpdf.enums import XPos, YPos
+        self._direction(text)
+        self._pdf.multi_cell(width, line_height, text, align=kwargs.pop("align", self._align),
+                             new_x=XPos.LMARGIN, new_y=YPos.NEXT, **kwargs)
+
+    # -- content -------------------------------------------------------------------------
+
+    def add_page(self) -> None:
+        self._pdf.add_page()
+
+    def space(self, height: float) -> None:
+        """Leave ``height`` mm of blank space."""
+        self._pdf.ln(height)
+
+    def heading(self, text: str, *, size: float = 16, line_height: float = 9) -> None:
+        self._pdf.set_font(self.family, size=size)
+        self._lines(text, self.width, line_height)
+
+    def paragraph(self, text: str, *, size: float = 9, line_height: float = 5,
+                  color: tuple[int, int, int] | None = None) -> None:
+        """Running text, wrapped to the page width (``color``: RGB, else the current one)."""
+        self._pdf.set_font(self.family, size=size)
+        if color is not None:
+            self._pdf.set_text_color(*color)
+        self._lines(text, self.width, line_height)
+
+    def rows(self, rows: Iterable[tuple[str, str]], *, image: bytes | None = None,
+             image_size: float = 36, gap: float = 4) -> None:
+        """Label/value pairs, a small grey label over each value; rows with no value are left
+        out. ``image`` (PNG bytes, e.g. a QR code) sits beside them, at the top, on the
+        trailing side (right, or left in a right-to-left document)."""
+        pdf = self._pdf
+        top = pdf.get_y()
+        beside = image_size + gap if image is not None else 0
+        text_w = self.width - beside
+        left = pdf.l_margin + (beside if self.rtl else 0)
+        for label, value in rows:
+            if not value:
+                continue
+            pdf.set_x(left)
+            pdf.set_font(self.family, size=8)
+            pdf.set_text_color(90, 90, 90)
+            self._lines(label, text_w, 4.5)
+            pdf.set_x(left)
+            pdf.set_font(self.family, size=11)
+            pdf.set_text_color(0, 0, 0)
+            self._lines(value, text_w, 5.5)
+            pdf.ln(1)
+        bottom = pdf.get_y()
+        if image is not None:
+            x = pdf.l_margin if self.rtl else pdf.l_margin + self.width - image_size
+            pdf.image(io.BytesIO(image), x=x, y=top, w=image_size, h=image_size)
+            pdf.set_y(max(bottom, top + image_size) + 3)
+
+    def boxed(self, label: str, value: str, *, size: float = 28) -> None:
+        """A value to be read out or typed (a code), large, in a box under its label.
+        The value is set in Noto Sans: codes are Latin letters and digits."""
+        from fpdf.enums import Align, XPos, YPos
+        pdf = self._pdf
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_line_width(0.5)
+        pdf.set_font(self.family, size=10)
+        self._direction(label)
+        pdf.cell(self.width, 7, label, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(fonts.DEFAULT_FAMILY, size=size)
+        pdf.cell(self.width, size / 2, value, border=1, align=Align.C,
+                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def image(self, png: bytes, *, size: float, centred: bool = True) -> None:
+        """A square image (PNG bytes) on its own, centred or on the leading side."""
+        pdf = self._pdf
+        if centred:
+            x = pdf.l_margin + (self.width - size) / 2
+        else:
+            x = pdf.l_margin + self.width - size if self.rtl else pdf.l_margin
+        pdf.image(io.BytesIO(png), x=x, y=pdf.get_y(), w=size, h=size)
+        pdf.set_y(pdf.get_y() + size)
+
+    def output(self) -> bytes:
+        return bytes(self._pdf.output())

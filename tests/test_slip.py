@@ -108,18 +108,20 @@ def test_pdf_in_other_scripts(client, ana, booked, many_languages, lang):  # noq
                             str(out / f"slip-{lang}")], check=True)
 
 
-def test_fonts_by_script():
-    assert slip.font_for("ar")[0] == "Noto Sans Arabic" and slip.font_for("ar")[2]
-    assert slip.font_for("hi")[0] == "Noto Sans Devanagari"
-    assert slip.font_for("mr")[0] == "Noto Sans Devanagari"
-    assert slip.font_for("ta")[0] == "Noto Sans Tamil"
-    assert slip.font_for("te")[0] == "Noto Sans Telugu"
-    assert slip.font_for("es")[0] == slip.font_for("uk")[0] == "Noto Sans"
-
-
 def test_cache_key_follows_the_appointment(booked):
     _id, data = booked
     cancelled = {**data, "status": "cancelled"}
     moved = {**data, "session_id": "other"}
     keys = {slip.cache_key(d, "en") for d in (data, cancelled, moved)}
     assert len(keys) == 3 and slip.cache_key(data, "en") != slip.cache_key(data, "ar")
+
+
+def test_a_slip_is_built_once(booked, monkeypatch):
+    import gettext
+    _id, data = booked
+    first = slip.cached_pdf(data, "en", gettext.NullTranslations())
+
+    def built_again(*_args):
+        raise AssertionError("the slip was built again")
+    monkeypatch.setattr(slip, "render_pdf", built_again)
+    assert slip.cached_pdf(data, "en", gettext.NullTranslations()) == first

@@ -20,6 +20,7 @@ from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
+from cowin_kit.documents import qr
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.registration import service as registration
@@ -318,7 +319,7 @@ def appointment_slip():
     with force_locale(lang):
         if _wants_html():
             page = render_template("slip.html", slip=data, lang=lang,
-                                   qr_svg=slip.qr_svg(data["appointment_id"]),
+                                   qr_svg=qr.svg(data["appointment_id"]),
                                    centre=data["centre_names"].get(lang) or data["centre_name"])
             return Response(page, mimetype="text/html", headers=headers)
         pdf = slip.cached_pdf(data, lang, get_translations())

@@ -7,6 +7,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import force_locale, get_translations, gettext, ngettext
 
 from cowin_kit.app import db_session, deployment
+from cowin_kit.documents import qr
 from cowin_kit.portal import forms
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
@@ -142,7 +143,7 @@ def appointment(appointment_id):
     found = _own_appointment(appointment_id)
     data = slip.slip_data(db_session(), found)
     return render_template("portal/appointment.html", slip=data, lang=common.lang(),
-                           qr_svg=slip.qr_svg(data["appointment_id"]),
+                           qr_svg=qr.svg(data["appointment_id"]),
                            centre=data["centre_names"].get(common.lang()) or data["centre_name"])
 
 

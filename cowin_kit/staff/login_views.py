@@ -8,6 +8,7 @@ from flask_babel import gettext
 from cowin_kit.accounts import service as accounts
 from cowin_kit.api.limits import limiter
 from cowin_kit.app import db_session, deployment
+from cowin_kit.documents import qr
 from cowin_kit.staff import auth, forms, service
 from cowin_kit.staff import views as common  # the blueprint and shared helpers
 from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp
@@ -154,11 +155,9 @@ def totp():
     issuer = f"{gettext('Vaccination staff')} ({deployment().profile.code})"
     secret, uri = auth.totp_enrolment(db, user, _key(), user.email, issuer)
     db.commit()
-    from cowin_kit.scheduling.slip import qr_svg
-
     return render_template("staff/totp.html", form=form, enabled=False, required=required,
                            secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-                           qr=qr_svg(uri, scale=5), failed=bool(form.errors)), \
+                           qr=qr.svg(uri, scale=5), failed=bool(form.errors)), \
         400 if form.errors else 200
 
 

@@ -42,7 +42,8 @@ class Document:
         pdf.set_creator("cowin-kit")
         pdf.set_lang(lang.replace("_", "-"))
         pdf.add_font(font.family, "", font.path)
-        fallbacks = [f for f in (fonts.DEFAULT_FAMILY, *fallback_families) if f != font.family]
+        fallbacks = [f for f in dict.fromkeys((fonts.DEFAULT_FAMILY, *fallback_families))
+                     if f != font.family]
         for family in fallbacks:
             path = fonts.font_path(family)
             if path is not None:
@@ -62,10 +63,6 @@ class Document:
         return self._pdf.epw
 
     @property
-    def y(self) -> float:
-        return self._pdf.get_y()
-
-    @property
     def _align(self):
         from fpdf.enums import Align
         return Align.R if self.rtl else Align.L
@@ -78,11 +75,12 @@ class Document:
             self._pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
             self._shaping_rtl = rtl
 
-    def _lines(self, text: str, width: float, line_height: float, **kwargs) -> None:
+    def _lines(self, text: str, width: float, line_height: float) -> None:
+        """``text`` wrapped in ``width`` mm from the current position; then the next line."""
         from fpdf.enums import XPos, YPos
         self._direction(text)
-        self._pdf.multi_cell(width, line_height, text, align=kwargs.pop("align", self._align),
-                             new_x=XPos.LMARGIN, new_y=YPos.NEXT, **kwargs)
+        self._pdf.multi_cell(width, line_height, text, align=self._align,
+                             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # -- content -------------------------------------------------------------------------
 

@@ -22,6 +22,24 @@ class Refused(click.ClickException):
         click.secho(f"Error: {self.format_message()}", err=True, fg="red")
 
 
+def refusal(exc, *, file: str | None = None, lang: str | None = None) -> Refused:
+    """The one mapping of a user error (cowin_kit.errors) to the command line: a Refused
+    naming the file and the field to fix before the reason, e.g. ``sessions.csv: slots: Give
+    at least one time slot.`` The reason is in ``lang``, else in the language of the
+    operator's environment (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, as gettext reads them),
+    English when the kit has no catalogue for it."""
+    from babel import default_locale
+
+    from cowin_kit.catalogues import load_translations
+    from cowin_kit.paths import locales_dir
+
+    lang = lang or default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"))
+    gettext = load_translations(lang, [locales_dir()]).gettext if lang else None
+    where = ": ".join(str(part) for part in (file, exc.field) if part)
+    reason = exc.text(gettext)
+    return Refused(f"{where}: {reason}" if where else reason)
+
+
 instance_option = click.option(
     "--instance", "instance", metavar="DIR", default=None,
     help=f"Instance folder (default: ${INSTANCE_ENV}, else ./{DEFAULT_INSTANCE}).")
@@ -80,15 +98,19 @@ def load_instance_profile(settings):
 
 
 def db_errors_refused(func):
-    """Turn a database failure inside a command into one clear line, exit 2."""
+    """Turn a database failure, or a user error, inside a command into one clear line,
+    exit 2."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from sqlalchemy.exc import SQLAlchemyError
 
+        from cowin_kit.errors import UserError
         from cowin_kit.migrate import MigrationError
 
         try:
             return func(*args, **kwargs)
+        except UserError as exc:
+            raise refusal(exc) from None
         except MigrationError as exc:
             raise Refused(str(exc)) from None
         except SQLAlchemyError as exc:

@@ -41,6 +41,9 @@ from cowin_kit.registration import ids  # noqa: E402
 from cowin_kit.registration.models import Beneficiary  # noqa: E402
 
 GENDERS = ("male", "female", "other")
+# Also the portal form's own checks (portal.forms), so both say the same.
+MSG_NAME = N_("Enter the name as on the ID document.")
+MSG_GENDER = N_("Choose a gender from the list.")
 # Refusing a number that is already registered tells whoever typed it that it is: a national
 # system cannot keep "one person, one record" without that bit. So the answer says no more
 # than the bit, as Co-WIN's did (not whose it is, not where: no name, reference, masked number
@@ -228,13 +231,13 @@ def _check_details(name: str, birth_year, gender: str, priority_groups, known_gr
     """The checks shared by registering and editing; returns the tidied name and groups."""
     name = " ".join((name or "").split())
     if not name or len(name) > 200 or not name.isprintable():  # no NULs or control codes
-        raise RegistrationError(N_("Enter the name as on the ID document."), "name")
+        raise RegistrationError(MSG_NAME, "name")
     year = current_year or utcnow().year
     if not isinstance(birth_year, int) or not year - 120 <= birth_year <= year:
         raise RegistrationError(N_("Enter a year of birth between %(low)s and %(high)s."),
                                 "birth_year", low=year - 120, high=year)
     if gender not in GENDERS:
-        raise RegistrationError(N_("Choose a gender from the list."), "gender")
+        raise RegistrationError(MSG_GENDER, "gender")
     groups = sorted(set(priority_groups or []))
     if known_groups is not None and not set(groups) <= known_groups:
         raise RegistrationError(N_("This priority group is not one of the deployment's."),

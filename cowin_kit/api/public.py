@@ -387,7 +387,8 @@ def find_by_lat_long():
     try:
         lat, lon = float(request.args.get("lat", "")), float(request.args.get("long", ""))
     except ValueError:
-        raise ApiError(N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
+        raise ApiError(
+            N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ApiError(N_("lat must be within ±90 and long within ±180."))
     return cached_json({"centers": search.centres_near(db_session(), _lang(), lat, lon),

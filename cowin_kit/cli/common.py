@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import click
 
 from cowin_kit.instance import DEFAULT_INSTANCE, INSTANCE_ENV, resolve_instance_path
+
+if TYPE_CHECKING:  # the CLI's root imports nothing it does not need
+    from cowin_kit.errors import UserError
 
 EXIT_USAGE = 2  # every refusal of bad input exits 2 (like click's usage errors)
 
@@ -22,7 +26,7 @@ class Refused(click.ClickException):
         click.secho(f"Error: {self.format_message()}", err=True, fg="red")
 
 
-def refusal(exc, *, file: str | None = None, lang: str | None = None) -> Refused:
+def refusal(exc: UserError, *, file: str | None = None, lang: str | None = None) -> Refused:
     """The one mapping of a user error (cowin_kit.errors) to the command line: a Refused
     naming the file and the field to fix before the reason, e.g. ``sessions.csv: slots: Give
     at least one time slot.`` The reason is in ``lang``, else in the language of the

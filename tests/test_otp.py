@@ -149,7 +149,7 @@ def test_bad_mobile_numbers(db_session, dep, outbox, raw, fragment):
                          messenger=dep.messenger, settings=dep.settings, lang="es",
                          service="Peru")
     assert (err.value.status, err.value.field) == (400, "mobile")
-    assert fragment in err.value.message
+    assert fragment in err.value.text()
     assert outbox() == []
 
 
@@ -170,7 +170,7 @@ def test_expired_otp(db_session, dep, outbox, send, confirm):
     expiry = start + timedelta(seconds=dep.settings["OTP_TTL_SECONDS"])
     with pytest.raises(otp.OtpExpired) as err:
         confirm(txn, sha(last_code(outbox)), now=expiry)
-    assert err.value.status == 401 and "expired" in err.value.message
+    assert err.value.status == 401 and "expired" in err.value.text()
     # Just before expiry it still works.
     assert confirm(txn, sha(last_code(outbox)), now=expiry - timedelta(seconds=1))[0]
 
@@ -197,7 +197,7 @@ def test_three_wrong_tries_void_the_otp(db_session, dep, outbox, send, confirm):
         assert db_session.get(OtpTransaction, txn).attempts == attempt
     with pytest.raises(otp.TooManyTries) as err:
         confirm(txn, sha(code))
-    assert err.value.status == 429 and "request a new OTP" in err.value.message
+    assert err.value.status == 429 and "request a new OTP" in err.value.text()
     assert db_session.scalars(select(ApiToken)).all() == []
 
 
@@ -235,7 +235,7 @@ def test_resend_throttle(dep, outbox, send):
         send(now=start + timedelta(seconds=20))
     wait = dep.settings["OTP_RESEND_SECONDS"]
     assert err.value.status == 429 and err.value.retry_after == wait - 20
-    assert str(wait - 20) in err.value.message
+    assert str(wait - 20) in err.value.text()
     assert len(outbox()) == 1
     # Another number is not affected; the same one may ask again once the wait is over.
     send(mobile="912345678", now=start + timedelta(seconds=20))
@@ -313,7 +313,7 @@ def test_neither_code_nor_number_in_logs(db_session, dep, outbox, send, confirm,
 
 def test_errors_translate():
     err = otp.OtpThrottled(otp.MSG_RESEND_WAIT, retry_after=12, seconds=12)
-    assert err.translate(lambda s: s.replace("wait", "WAIT")).startswith("An OTP")
+    assert err.text(lambda s: s.replace("wait", "WAIT")).startswith("An OTP")
     assert "12 seconds" in str(err)
     assert issubclass(otp.TooManyTries, otp.LoginError)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.accounts.models import ApiToken, CitizenAccount, OtpTransaction
 from cowin_kit.db import utcnow
+from cowin_kit.errors import UserError
 from cowin_kit.notifications.service import OTP_TEXT
 from cowin_kit.plugins.builtin.ids.base import ascii_digits
 from cowin_kit.plugins.interfaces import N_
@@ -42,66 +43,51 @@ _MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,
 
 # --- errors ------------------------------------------------------------------------------
 
-class LoginError(ValueError):
-    """A login step is refused. ``status`` is the HTTP status the API answers with,
-    ``field`` the input to fix (or None), ``msgid`` an English text marked with N_ whose
-    %(name)s placeholders come from ``params``; ``retry_after`` is in seconds (429 only)."""
+class LoginError(UserError):
+    """A login step is refused (cowin_kit.errors: message id, field, params). Each kind has
+    its own HTTP status and API ``code``; ``retry_after`` (seconds) comes with a 429."""
 
-    status = 400
-    error_code = "LOGIN"
-
-    def __init__(self, message: str, *, field: str | None = None,
-                 retry_after: int | None = None, **params):
-        self.msgid, self.field, self.retry_after, self.params = message, field, retry_after, params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return self.msgid % self.params if self.params else self.msgid
-
-    def translate(self, gettext) -> str:
-        text_ = gettext(self.msgid)
-        return text_ % self.params if self.params else text_
+    code = "LOGIN"
 
 
 class InvalidMobile(LoginError):
-    status, error_code = 400, "INVALID_MOBILE"
+    status, code = 400, "INVALID_MOBILE"
 
 
 class OtpThrottled(LoginError):
-    status, error_code = 429, "OTP_THROTTLED"
+    status, code = 429, "OTP_THROTTLED"
 
 
 class OtpNotSent(LoginError):
-    status, error_code = 503, "OTP_NOT_SENT"
+    status, code = 503, "OTP_NOT_SENT"
 
 
 class InvalidTransaction(LoginError):
-    status, error_code = 400, "INVALID_TXN"
+    status, code = 400, "INVALID_TXN"
 
 
 class InvalidOtpFormat(LoginError):
-    status, error_code = 400, "INVALID_OTP_FORMAT"
+    status, code = 400, "INVALID_OTP_FORMAT"
 
 
 class OtpExpired(LoginError):
-    status, error_code = 401, "OTP_EXPIRED"
+    status, code = 401, "OTP_EXPIRED"
 
 
 class OtpAlreadyUsed(LoginError):
-    status, error_code = 401, "OTP_USED"
+    status, code = 401, "OTP_USED"
 
 
 class WrongOtp(LoginError):
-    status, error_code = 401, "WRONG_OTP"
+    status, code = 401, "WRONG_OTP"
 
 
 class TooManyTries(LoginError):
-    status, error_code = 429, "OTP_TOO_MANY_TRIES"
+    status, code = 429, "OTP_TOO_MANY_TRIES"
 
 
 class NotAuthenticated(LoginError):
-    status, error_code = 401, "NOT_AUTHENTICATED"
+    status, code = 401, "NOT_AUTHENTICATED"
 
 
 MSG_MOBILE_INVALID = N_("Enter a valid mobile number.")
@@ -142,24 +128,24 @@ def normalize_mobile(raw: str, region: str | None) -> str:
     """
     region = (region or "").upper() or None
     if not isinstance(raw, str) or len(raw) > 100:  # (never read a megabyte digit by digit)
-        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
+        raise InvalidMobile(MSG_MOBILE_INVALID, "mobile")
     value = _BIDI_MARKS.sub("", ascii_digits(raw)).strip()
     if value and not _MOBILE_CHARS.match(value[:30]):  # letters, symbols, invisible ones
-        raise InvalidMobile(MSG_MOBILE_CHARS, field="mobile")
+        raise InvalidMobile(MSG_MOBILE_CHARS, "mobile")
     if not _MOBILE_CHARS.match(value) or sum(c.isdigit() for c in value) < 3:
-        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
+        raise InvalidMobile(MSG_MOBILE_INVALID, "mobile")
     if region is None and "+" not in value:
-        raise InvalidMobile(MSG_MOBILE_INTERNATIONAL, field="mobile")
+        raise InvalidMobile(MSG_MOBILE_INTERNATIONAL, "mobile")
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile") from None
+        raise InvalidMobile(MSG_MOBILE_INVALID, "mobile") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidMobile(MSG_MOBILE_INVALID, field="mobile")
+        raise InvalidMobile(MSG_MOBILE_INVALID, "mobile")
     if region is not None and not phonenumbers.is_valid_number_for_region(number, region):
-        raise InvalidMobile(MSG_MOBILE_OTHER_COUNTRY, field="mobile", region=region)
+        raise InvalidMobile(MSG_MOBILE_OTHER_COUNTRY, "mobile", region=region)
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        raise InvalidMobile(MSG_MOBILE_NOT_MOBILE, field="mobile")
+        raise InvalidMobile(MSG_MOBILE_NOT_MOBILE, "mobile")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -230,12 +216,12 @@ def generate_otp(session: Session, *, mobile_raw: str, region: str | None, purpo
     if latest is not None and latest + resend > now:
         wait = _seconds_until(latest + resend, now)
         log.info("OTP refused for %s: resend throttle (%ss)", mask_mobile(mobile), wait)
-        raise OtpThrottled(MSG_RESEND_WAIT, field="mobile", retry_after=wait, seconds=wait)
+        raise OtpThrottled(MSG_RESEND_WAIT, "mobile", retry_after=wait, seconds=wait)
     if count >= settings["OTP_MAX_PER_NUMBER_PER_DAY"]:
         # The oldest OTP of the window leaves it first; then one more may be sent.
         wait = _seconds_until(oldest + DAY, now)
         log.info("OTP refused for %s: daily cap", mask_mobile(mobile))
-        raise OtpThrottled(MSG_DAILY_CAP, field="mobile", retry_after=wait)
+        raise OtpThrottled(MSG_DAILY_CAP, "mobile", retry_after=wait)
 
     code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
     ttl = settings["OTP_TTL_SECONDS"]
@@ -258,11 +244,11 @@ def generate_otp(session: Session, *, mobile_raw: str, region: str | None, purpo
 
 def _refusal(txn: OtpTransaction, settings, now: datetime) -> LoginError | None:
     if txn.used_at is not None:
-        return OtpAlreadyUsed(MSG_USED, field="txnId")
+        return OtpAlreadyUsed(MSG_USED, "txnId")
     if txn.attempts >= settings["OTP_MAX_TRIES"]:
-        return TooManyTries(MSG_TOO_MANY, field="otp")
+        return TooManyTries(MSG_TOO_MANY, "otp")
     if txn.expires_at <= now:
-        return OtpExpired(MSG_EXPIRED, field="otp")
+        return OtpExpired(MSG_EXPIRED, "otp")
     return None
 
 
@@ -282,14 +268,14 @@ def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
     try:
         txn_key = str(uuid.UUID(str(txn_id).strip()))
     except (ValueError, AttributeError, TypeError):
-        raise InvalidTransaction(MSG_TXN_INVALID, field="txnId") from None
+        raise InvalidTransaction(MSG_TXN_INVALID, "txnId") from None
     txn = session.get(OtpTransaction, txn_key)
     if txn is None or (purpose is not None and txn.purpose != purpose):
         # A public txnId is not confirmed at the partner endpoint, nor the reverse.
-        raise InvalidTransaction(MSG_TXN_INVALID, field="txnId")
+        raise InvalidTransaction(MSG_TXN_INVALID, "txnId")
     digest = otp_sha256.strip().lower() if isinstance(otp_sha256, str) else ""
     if not _HEX64.match(digest):
-        raise InvalidOtpFormat(MSG_OTP_FORMAT, field="otp")
+        raise InvalidOtpFormat(MSG_OTP_FORMAT, "otp")
     refusal = _refusal(txn, settings, now)
     if refusal is not None:
         raise refusal
@@ -303,14 +289,14 @@ def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
         .execution_options(synchronize_session=False)).rowcount
     session.refresh(txn)
     if taken != 1:  # a concurrent request used or voided it meanwhile
-        raise _refusal(txn, settings, now) or OtpAlreadyUsed(MSG_USED, field="txnId")
+        raise _refusal(txn, settings, now) or OtpAlreadyUsed(MSG_USED, "txnId")
 
     if not hmac.compare_digest(_keyed(settings, digest), txn.code_hash):
         attempts, mobile = txn.attempts, txn.mobile
         session.commit()
         log.info("wrong OTP for %s (try %s of %s)", mask_mobile(mobile), attempts,
                  settings["OTP_MAX_TRIES"])
-        raise WrongOtp(MSG_WRONG, field="otp")
+        raise WrongOtp(MSG_WRONG, "otp")
 
     txn.used_at = now
     account = session.scalar(select(CitizenAccount).where(CitizenAccount.mobile == txn.mobile))

@@ -10,19 +10,16 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cowin_kit.accounts.models import ROLES, AuditEvent, StaffUser
+from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
 
 
-class AccountError(ValueError):
-    """A refused account value. ``msgid`` is English (marked with N_ when a page shows it,
-    translated there with ``params``); ``str()`` is the English text, for the CLI."""
-
-    def __init__(self, message: str, **params):
-        self.msgid, self.params = message, params
-        super().__init__(message % params if params else message)
+class AccountError(UserError):
+    """A refused account value (cowin_kit.errors: message id, field, params). The
+    operator-only refusals (``check_email``, ``create_staff_user``) are English text."""
 
 
 def audit(session: Session, actor: str, action: str, target: str | None = None,
@@ -53,7 +50,7 @@ def generate_one_time_password() -> str:
 def check_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
-        raise AccountError(f"{email!r} is not an e-mail address")
+        raise AccountError("%(email)r is not an e-mail address", "email", email=email)
     return email
 
 
@@ -78,7 +75,7 @@ def check_new_password(password: str, email: str | None = None) -> None:
     guessable by zxcvbn's estimator (common passwords, words, names, dates, patterns).
     Raises AccountError saying why and what to do."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(MSG_TOO_SHORT, num=MIN_PASSWORD_LENGTH)
+        raise AccountError(MSG_TOO_SHORT, "password", num=MIN_PASSWORD_LENGTH)
     inputs = []
     if email:
         local, _, domain = email.strip().lower().partition("@")
@@ -86,21 +83,21 @@ def check_new_password(password: str, email: str | None = None) -> None:
         bare = _letters_and_digits(password)
         core = _letters_and_digits(password.strip("0123456789!?.,;:-_#*+ "))
         if {bare, core} & {_letters_and_digits(email), _letters_and_digits(local)}:
-            raise AccountError(MSG_IS_EMAIL)
+            raise AccountError(MSG_IS_EMAIL, "password")
     top = Counter(password.casefold()).most_common(1)[0][1]
     if top * 2 > len(password):
-        raise AccountError(MSG_REPEATED)
+        raise AccountError(MSG_REPEATED, "password")
     from zxcvbn import zxcvbn  # 20 ms of dictionaries: loaded when a password is set
 
     sample = password[:_ESTIMATED_CHARS]
     result = zxcvbn(sample, user_inputs=inputs)
     if _covered(result, "user_inputs") * 2 >= len(sample):  # mostly the e-mail's parts
-        raise AccountError(MSG_IS_EMAIL)
+        raise AccountError(MSG_IS_EMAIL, "password")
     if result["score"] >= MIN_STRENGTH:
         return
     if _covered(result, "passwords") * 2 >= len(sample):
-        raise AccountError(MSG_COMMON)
-    raise AccountError(MSG_GUESSABLE)
+        raise AccountError(MSG_COMMON, "password")
+    raise AccountError(MSG_GUESSABLE, "password")
 
 
 def _covered(result: dict, dictionary: str) -> int:
@@ -118,10 +115,11 @@ def create_staff_user(session: Session, email: str, password: str, role: str,
                       must_change_password: bool = True) -> StaffUser:
     email = check_email(email)
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        raise AccountError("unknown role %(role)r; roles are %(roles)s", "role", role=role,
+                           roles=", ".join(ROLES))
     check_new_password(password, email)
     if session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email)):
-        raise AccountError(f"a staff user {email} already exists")
+        raise AccountError("a staff user %(email)s already exists", "email", email=email)
     user = StaffUser(email=email, password_hash=generate_password_hash(password), role=role,
                      division_id=division_id, must_change_password=must_change_password)
     session.add(user)

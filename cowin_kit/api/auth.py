@@ -21,13 +21,8 @@ register(bp)
 def _text(data: dict, name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, N_("%(name)s is required."), name=name)
+        raise ApiError(N_("%(name)s is required."), name, name=name)
     return value.strip()
-
-
-def _login_error(exc: otp.LoginError) -> ApiError:
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
-    return ApiError(exc.status, exc.msgid, code=exc.error_code, headers=headers, **exc.params)
 
 
 def _generate(purpose: str):
@@ -40,9 +35,9 @@ def _generate(purpose: str):
                                region=dep.profile["phone_region"], purpose=purpose,
                                messenger=dep.messenger, settings=dep.settings, lang=lang,
                                service=country_name(dep.profile.code, lang))
-    except otp.LoginError as exc:
+    except otp.LoginError:
         session.rollback()
-        raise _login_error(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     session.commit()
     return jsonify({"txnId": txn})
 
@@ -55,9 +50,9 @@ def _confirm(purpose: str):
                                         otp_sha256=_text(data, "otp"),
                                         settings=deployment().settings,
                                         lang=str(get_locale() or ""), purpose=purpose)
-    except otp.LoginError as exc:
+    except otp.LoginError:
         session.rollback()
-        raise _login_error(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     session.commit()
     return token, is_new
 
@@ -91,10 +86,7 @@ def partner_confirm_otp():
 @bp.post("/auth/logout")
 def logout():
     token = bearer_token()
-    try:
-        otp.revoke(db_session(), token)
-    except otp.LoginError as exc:
-        raise _login_error(exc) from None
+    otp.revoke(db_session(), token)  # a LoginError is answered by api.errors.answer
     db_session().commit()
     return jsonify({"status": "logged out"})
 
@@ -109,9 +101,6 @@ def login_required(view):
     """Put the caller's CitizenAccount in ``g.account``, or answer 401."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        try:
-            g.account = otp.authenticate(db_session(), bearer_token())
-        except otp.LoginError as exc:
-            raise _login_error(exc) from None
+        g.account = otp.authenticate(db_session(), bearer_token())  # or a 401 LoginError
         return view(*args, **kwargs)
     return wrapper

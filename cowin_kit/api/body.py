@@ -42,9 +42,9 @@ def _refuse_constant(name: str):
 
 
 def json_body() -> dict:
-    """The request's JSON object, checked as described above; ApiError(400) otherwise."""
+    """The request's JSON object, checked as described above; ApiError (400) otherwise."""
     if not request.is_json:
-        raise ApiError(400, MSG_SEND_JSON)
+        raise ApiError(MSG_SEND_JSON)
     raw = request.get_data(cache=True)  # 413 beyond MAX_CONTENT_LENGTH, before reading
     # A streamed (chunked) body stops at MAX_CONTENT_LENGTH without a word: asking for one
     # more byte answers 413 when there was more, instead of parsing a truncated body.
@@ -52,11 +52,11 @@ def json_body() -> dict:
     try:
         data = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
-        raise ApiError(400, MSG_TOO_DEEP, max=MAX_DEPTH) from None
+        raise ApiError(MSG_TOO_DEEP, max=MAX_DEPTH) from None
     except ValueError:  # not JSON, not UTF-8, or an integer of thousands of digits
-        raise ApiError(400, MSG_SEND_JSON) from None
+        raise ApiError(MSG_SEND_JSON) from None
     if not isinstance(data, dict):
-        raise ApiError(400, MSG_SEND_JSON)
+        raise ApiError(MSG_SEND_JSON)
     _check_values(data)
     _check_declared_integers(data)
     return data
@@ -72,26 +72,26 @@ def _check_values(data: dict) -> None:
     stack = [(value, 2, key) for key, value in data.items()]
     for key in data:
         if _NOT_TEXT.search(key):
-            raise ApiError(400, MSG_BAD_TEXT, name=_field_name(None))
+            raise ApiError(MSG_BAD_TEXT, name=_field_name(None))
     while stack:
         value, depth, top = stack.pop()
         if isinstance(value, str):
             if _NOT_TEXT.search(value):
-                raise ApiError(400, MSG_BAD_TEXT, name=_field_name(top))
+                raise ApiError(MSG_BAD_TEXT, name=_field_name(top))
         elif isinstance(value, bool) or value is None:
             continue
         elif isinstance(value, int):
             if abs(value) > MAX_SAFE_INTEGER:
-                raise ApiError(400, MSG_BAD_NUMBER, name=_field_name(top))
+                raise ApiError(MSG_BAD_NUMBER, name=_field_name(top))
         elif isinstance(value, float):
             if not math.isfinite(value):  # 1e400 parses as infinity
-                raise ApiError(400, MSG_BAD_NUMBER, name=_field_name(top))
+                raise ApiError(MSG_BAD_NUMBER, name=_field_name(top))
         else:
             if depth > MAX_DEPTH:
-                raise ApiError(400, MSG_TOO_DEEP, max=MAX_DEPTH)
+                raise ApiError(MSG_TOO_DEEP, max=MAX_DEPTH)
             if isinstance(value, dict):
                 if any(_NOT_TEXT.search(k) for k in value):
-                    raise ApiError(400, MSG_BAD_TEXT, name=_field_name(top))
+                    raise ApiError(MSG_BAD_TEXT, name=_field_name(top))
                 value = value.values()
             stack.extend((item, depth + 1, top) for item in value)
 
@@ -115,7 +115,7 @@ def _check_declared_integers(data: dict) -> None:
             field.deserialize(value)
         except ValidationError:
             low, high = integer_range(field)
-            raise ApiError(400, MSG_RANGE, name=key, min=low, max=high) from None
+            raise ApiError(MSG_RANGE, name=key, min=low, max=high) from None
 
 
 def integer_range(field: fields.Integer) -> tuple:

@@ -21,7 +21,6 @@ from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.app import db_session, deployment
 from cowin_kit.documents import qr
-from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
@@ -44,13 +43,6 @@ def _today() -> dt.date:
     return _local_now().date()
 
 
-def _refused(exc) -> ApiError:
-    """A service's refusal (registration or booking) as an API error, same words."""
-    wait = getattr(exc, "retry_after", None)
-    return ApiError(getattr(exc, "status", 400), exc.msgid,
-                    headers={"Retry-After": str(wait)} if wait else None, **exc.params)
-
-
 _OWN_BENEFICIARIES = select(Beneficiary).where(  # built once: every booking call runs it
     Beneficiary.reference_id.in_(bindparam("refs", expanding=True)),
     Beneficiary.account_id == bindparam("account_id"))
@@ -58,11 +50,11 @@ _OWN_BENEFICIARIES = select(Beneficiary).where(  # built once: every booking cal
 
 def _own_beneficiaries(refs) -> list[Beneficiary]:
     if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-        raise ApiError(400, N_("Choose at least one beneficiary."))
+        raise ApiError(booking.MSG_CHOOSE_BENEFICIARY, "beneficiaries")
     found = {b.reference_id: b for b in db_session().scalars(
         _OWN_BENEFICIARIES, {"refs": refs, "account_id": g.account.id})}
     if len(found) != len(set(refs)):
-        raise ApiError(404, booking.MSG_NO_BENEFICIARY)
+        raise ApiError(booking.MSG_NO_BENEFICIARY, "beneficiaries", status=404)
     return [found[r] for r in refs]
 
 
@@ -104,9 +96,9 @@ def new_beneficiary():
             priority_groups=groups, known_groups=known,
             # The service's limits on tries (it answers whether a number is registered).
             limits=dep.limits, address=client_key())
-    except registration.RegistrationError as exc:
+    except registration.RegistrationError:
         db_session().rollback()
-        raise _refused(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     db_session().commit()
     return jsonify({"beneficiary_reference_id": person.reference_id})
 
@@ -119,9 +111,9 @@ def delete_beneficiary():
     try:
         registration.delete_beneficiary(session, account_id=g.account.id,
                                         reference_id=person.reference_id)
-    except (registration.RegistrationError, booking.BookingError) as exc:
+    except (registration.RegistrationError, booking.BookingError):
         session.rollback()
-        raise _refused(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     session.commit()
     return Response(status=204)
 
@@ -193,15 +185,15 @@ def schedule():
     people = _own_beneficiaries(data.get("beneficiaries"))
     dose = data.get("dose")
     if not isinstance(dose, int):
-        raise ApiError(400, N_("%(name)s must be a whole number."), name="dose")
+        raise ApiError(public.MSG_WHOLE, "dose", name="dose")
     try:
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_ids=[p.id for p in people],
                                 session_id=data.get("session_id"), slot=data.get("slot"),
                                 dose=dose, today=_today(), now=_local_now().time())
-    except booking.BookingError as exc:
+    except booking.BookingError:
         db_session().rollback()
-        raise _refused(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     db_session().commit()
     return jsonify({"appointment_confirmation_no": made[0].id,
                     "appointment_ids": [a.id for a in made]})
@@ -217,9 +209,9 @@ def reschedule():
                            session_id=data.get("session_id"), slot=data.get("slot"),
                            today=_today(), now=_local_now().time(),
                            max_reschedules=deployment().settings["MAX_RESCHEDULES"])
-    except booking.BookingError as exc:
+    except booking.BookingError:
         db_session().rollback()
-        raise _refused(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     db_session().commit()
     return Response(status=204)
 
@@ -239,17 +231,17 @@ def cancel():
         first = session.scalar(select(Appointment).join(Beneficiary).where(
             Appointment.id == str(appointment_id), Beneficiary.account_id == g.account.id))
         if first is None:
-            raise ApiError(404, booking.MSG_NO_APPOINTMENT)
+            raise ApiError(booking.MSG_NO_APPOINTMENT, "appointment_id", status=404)
         ids = session.scalars(select(Appointment.id).where(
             Appointment.status == "booked",
             Appointment.beneficiary_id.in_([p.id for p in people]))).all()
         if not ids:
-            raise ApiError(404, booking.MSG_NO_APPOINTMENT)
+            raise ApiError(booking.MSG_NO_APPOINTMENT, "appointment_id", status=404)
     try:
         booking.cancel(session, account_id=g.account.id, appointment_ids=ids, today=_today())
-    except booking.BookingError as exc:
+    except booking.BookingError:
         session.rollback()
-        raise _refused(exc) from None
+        raise  # a refusal: answered by api.errors.answer
     session.commit()
     return Response(status=204)
 
@@ -275,8 +267,7 @@ for _rule, _view in (("findByPin", public.find_by_pin), ("findByDistrict", publi
 @bp.get("/registration/certificate/download")
 @login_required
 def certificate_download():
-    raise ApiError(404, N_("Certificates are not issued by this deployment yet."),
-                   code="CERTIFICATES_NOT_AVAILABLE")
+    raise ApiError(public.MSG_NO_CERTIFICATES, status=404, code="CERTIFICATES_NOT_AVAILABLE")
 
 
 def _slip_language() -> str:
@@ -307,12 +298,9 @@ def appointment_slip():
     try:
         appointment_id = str(uuid.UUID(raw))
     except ValueError:
-        raise ApiError(400, N_("The appointment id is not valid.")) from None
+        raise ApiError(booking.MSG_BAD_APPOINTMENT_ID, "appointment_id") from None
     session = db_session()
-    try:
-        appointment = booking.account_appointment(session, g.account.id, appointment_id)
-    except booking.BookingError as exc:
-        raise _refused(exc) from None
+    appointment = booking.account_appointment(session, g.account.id, appointment_id)
     lang = _slip_language()
     data = slip.slip_data(session, appointment)
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept, Accept-Language, Cookie"}

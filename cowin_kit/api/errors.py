@@ -5,6 +5,7 @@ from flask import jsonify
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
+from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 
 CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
@@ -26,38 +27,46 @@ MESSAGES = {
 }
 
 
-class ApiError(Exception):
-    """An error answered as JSON. ``message`` is an English msgid (N_) with %(…)s params."""
+class ApiError(UserError):
+    """An input the API itself refuses (its shape, not a domain's rule): a message id (None:
+    the status's general message), the field, params; the HTTP ``status``, the
+    ``errorCode`` (None: the status's) and extra ``headers`` are given per instance."""
 
-    def __init__(self, status: int, message: str | None = None, code: str | None = None,
-                 headers: dict | None = None, **params):
-        self.status = status
-        self.message = message or MESSAGES.get(status, MESSAGES[400])
-        self.code = code or CODES.get(status, "ERROR")
-        self.headers = headers or {}
-        self.params = params
-        super().__init__(self.message)
+    def __init__(self, msgid: str | None = None, field: str | None = None, /, *,
+                 status: int = 400, code: str | None = None, headers: dict | None = None,
+                 **params):
+        self.status, self.code, self.headers = status, code, headers or {}
+        super().__init__(msgid or MESSAGES.get(status, MESSAGES[400]), field, **params)
 
 
-def error_response(status: int, message: str, code: str | None = None, headers=None, **params):
-    text = gettext(message, **params) if params else gettext(message)
-    response = jsonify({"errorCode": code or CODES.get(status, "ERROR"), "error": text})
-    response.status_code = status
-    for name, value in (headers or {}).items():
+def answer(exc: UserError):
+    """The one mapping of a user error to the Co-WIN JSON answer, in the request's language:
+    ``{"errorCode": …, "error": …}`` with the error's status, and Retry-After when waiting
+    is the fix."""
+    response = jsonify({"errorCode": exc.code or CODES.get(exc.status, "ERROR"),
+                        "error": exc.text(gettext)})
+    response.status_code = exc.status
+    for name, value in getattr(exc, "headers", {}).items():
         response.headers[name] = value
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
+def error_response(status: int, message: str | None = None, code: str | None = None,
+                   headers=None, **params):
+    """An answer for an error that is not a UserError (an HTTP error, a database failure)."""
+    return answer(ApiError(message, status=status, code=code, headers=headers, **params))
+
+
 def register(bp) -> None:
-    @bp.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, exc.code, exc.headers, **exc.params)
+    # Every user error raised under the API (a domain's refusal or the API's own) answers
+    # the same way; HTTP errors keep their headers (a 405's Allow) under our body.
+    bp.register_error_handler(UserError, answer)
 
     @bp.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        status = exc.code or 500
-        return error_response(status, MESSAGES.get(status, MESSAGES[400]),
-                              headers=exception_headers(exc))
+        return error_response(exc.code or 500, headers=exception_headers(exc))
 
 
 def exception_headers(exc: HTTPException) -> dict:

@@ -22,9 +22,13 @@ from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.scheduling import search
+from cowin_kit.scheduling.booking import MSG_BAD_DOSE
 
 bp = Blueprint("api_public", __name__, url_prefix="/api/v2")
 register(bp)
+
+MSG_WHOLE = N_("%(name)s must be a whole number.")
+MSG_NO_CERTIFICATES = N_("Certificates are not issued by this deployment yet.")
 
 # Location lists change rarely: clients may keep them this many hours (Co-WIN's "ttl").
 LOCATION_TTL_HOURS = 24
@@ -214,19 +218,19 @@ def _date_arg(name: str = "date") -> dt.date:
     try:
         day = dt.datetime.strptime(raw, "%d-%m-%Y").date()
     except ValueError:
-        raise ApiError(400, N_("%(name)s must be a date written DD-MM-YYYY, e.g. 21-05-2021."),
-                       name=name) from None
+        raise ApiError(N_("%(name)s must be a date written DD-MM-YYYY, e.g. 21-05-2021."),
+                       name, name=name) from None
     if not 2000 <= day.year <= 2100:  # also keeps date arithmetic far from its limits
-        raise ApiError(400)
+        raise ApiError(None, name)
     return day
 
 
 def _int_arg(name: str) -> int:
     raw = request.args.get(name, "")
     if not re.fullmatch(r"[0-9]{1,10}", raw):
-        raise ApiError(400, N_("%(name)s must be a whole number."), name=name)
+        raise ApiError(MSG_WHOLE, name, name=name)
     if int(raw) > MAX_INT:  # as the schemas' whole(): never beyond a database integer
-        raise ApiError(400, MSG_RANGE, name=name, min=0, max=MAX_INT)
+        raise ApiError(MSG_RANGE, name, name=name, min=0, max=MAX_INT)
     return int(raw)
 
 
@@ -234,15 +238,15 @@ def _pincode() -> str:
     raw = request.args.get("pincode", "").strip()
     pattern = deployment().profile["postal_code_pattern"]
     if not raw or not re.fullmatch(pattern, raw):
-        raise ApiError(400, N_("pincode must be a postal code of this country, e.g. %(example)s."),
-                       example=deployment().profile["postal_code_example"])
+        raise ApiError(N_("pincode must be a postal code of this country, e.g. %(example)s."),
+                       "pincode", example=deployment().profile["postal_code_example"])
     return raw
 
 
 def _district(district_id: int) -> Division:
     division = db_session().get(Division, district_id)
     if division is None:
-        raise ApiError(404, N_("There is no district %(id)s."), id=district_id)
+        raise ApiError(N_("There is no district %(id)s."), status=404, id=district_id)
     return division
 
 
@@ -261,7 +265,7 @@ def districts(state_id: int):
     lang = _lang()
     state = db_session().get(Division, state_id)
     if state is None or state.level != 1:
-        raise ApiError(404, N_("There is no state %(id)s."), id=state_id)
+        raise ApiError(N_("There is no state %(id)s."), status=404, id=state_id)
     rows = db_session().scalars(select(Division).where(Division.parent_id == state_id)).all()
     items = sorted(({"district_id": d.id, "district_name": d.name,
                      "district_name_l": division_name(d, lang)} for d in rows),
@@ -303,13 +307,14 @@ def _filters() -> search.Filters:
     min_age = _int_arg("min_age_limit") if args.get("min_age_limit") else None
     dose = _int_arg("dose") if args.get("dose") else None
     if dose == 0:
-        raise ApiError(400, N_("The dose must be 1 or more."))
+        raise ApiError(MSG_BAD_DOSE, "dose")
     fee_type = None
     if args.get("fee_type"):
         fee_type = next((t for t in FEE_TYPES
                          if t.casefold() == args["fee_type"].strip().casefold()), None)
         if fee_type is None:
-            raise ApiError(400, MSG_ONE_OF, name="fee_type", choices=", ".join(FEE_TYPES))
+            raise ApiError(MSG_ONE_OF, "fee_type", name="fee_type",
+                           choices=", ".join(FEE_TYPES))
     return search.Filters(vaccine=args.get("vaccine", "").strip().casefold() or None,
                           min_age=min_age, dose=dose, fee_type=fee_type)
 
@@ -321,7 +326,7 @@ def _vaccine_products(filters: search.Filters) -> list:
         return []
     products = search.products(db_session())
     if not any(filters.vaccine in (p.name.casefold(), p.code.casefold()) for p in products):
-        raise ApiError(400, MSG_ONE_OF, name="vaccine",
+        raise ApiError(MSG_ONE_OF, "vaccine", name="vaccine",
                        choices=", ".join(sorted({p.code for p in products})))
     return products
 
@@ -382,14 +387,14 @@ def find_by_lat_long():
     try:
         lat, lon = float(request.args.get("lat", "")), float(request.args.get("long", ""))
     except ValueError:
-        raise ApiError(400, N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
+        raise ApiError(
+            N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ApiError(400, N_("lat must be within ±90 and long within ±180."))
+        raise ApiError(N_("lat must be within ±90 and long within ±180."))
     return cached_json({"centers": search.centres_near(db_session(), _lang(), lat, lon),
                         "ttl": LOCATION_TTL_HOURS}, SEARCH_MAX_AGE)
 
 
 @bp.get("/registration/certificate/public/download")
 def certificate_public_download():
-    raise ApiError(404, N_("Certificates are not issued by this deployment yet."),
-                   code="CERTIFICATES_NOT_AVAILABLE")
+    raise ApiError(MSG_NO_CERTIFICATES, status=404, code="CERTIFICATES_NOT_AVAILABLE")

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import click
 
 from cowin_kit.instance import DEFAULT_INSTANCE, INSTANCE_ENV, resolve_instance_path
+
+if TYPE_CHECKING:  # the CLI's root imports nothing it does not need
+    from cowin_kit.errors import UserError
 
 EXIT_USAGE = 2  # every refusal of bad input exits 2 (like click's usage errors)
 
@@ -20,6 +24,24 @@ class Refused(click.ClickException):
 
     def show(self, file=None) -> None:
         click.secho(f"Error: {self.format_message()}", err=True, fg="red")
+
+
+def refusal(exc: UserError, *, file: str | None = None, lang: str | None = None) -> Refused:
+    """The one mapping of a user error (cowin_kit.errors) to the command line: a Refused
+    naming the file and the field to fix before the reason, e.g. ``sessions.csv: slots: Give
+    at least one time slot.`` The reason is in ``lang``, else in the language of the
+    operator's environment (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, as gettext reads them),
+    English when the kit has no catalogue for it."""
+    from babel import default_locale
+
+    from cowin_kit.catalogues import load_translations
+    from cowin_kit.paths import locales_dir
+
+    lang = lang or default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"))
+    gettext = load_translations(lang, [locales_dir()]).gettext if lang else None
+    where = ": ".join(str(part) for part in (file, exc.field) if part)
+    reason = exc.text(gettext)
+    return Refused(f"{where}: {reason}" if where else reason)
 
 
 instance_option = click.option(
@@ -80,15 +102,19 @@ def load_instance_profile(settings):
 
 
 def db_errors_refused(func):
-    """Turn a database failure inside a command into one clear line, exit 2."""
+    """Turn a database failure, or a user error, inside a command into one clear line,
+    exit 2."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from sqlalchemy.exc import SQLAlchemyError
 
+        from cowin_kit.errors import UserError
         from cowin_kit.migrate import MigrationError
 
         try:
             return func(*args, **kwargs)
+        except UserError as exc:
+            raise refusal(exc) from None
         except MigrationError as exc:
             raise Refused(str(exc)) from None
         except SQLAlchemyError as exc:

@@ -13,6 +13,7 @@ from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
 from cowin_kit.scheduling import booking, search, slip
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
+from cowin_kit.web.user_errors import flash_error
 
 from cowin_kit.portal import views as common  # the blueprint and shared helpers
 from cowin_kit.portal.views import bp
@@ -77,7 +78,7 @@ def book():
                                 dose=dose, today=common.now().date(), now=common.now().time())
     except booking.BookingError as exc:
         db_session().rollback()
-        flash(common.say(exc), "error")
+        flash_error(exc)
         return redirect(back)
     db_session().commit()
     flash(ngettext("The appointment is booked.", "%(num)s appointments are booked.",
@@ -100,7 +101,7 @@ def reschedule(appointment_id):
         db_session().rollback()
         if isinstance(exc, booking.NotFound) and exc.field == "appointment_id":
             abort(404)
-        flash(common.say(exc), "error")
+        flash_error(exc)
         return redirect(back)
     db_session().commit()
     flash(gettext("The appointment is moved."), "success")
@@ -125,7 +126,7 @@ def cancel(appointment_id):
                            appointment_ids=[appointment.id], today=common.now().date())
         except booking.BookingError as exc:
             db_session().rollback()
-            flash(common.say(exc), "error")
+            flash_error(exc)
         else:
             db_session().commit()
             flash(gettext("The appointment is cancelled; the place is free for someone else."),

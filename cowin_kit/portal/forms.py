@@ -10,6 +10,8 @@ from wtforms import (HiddenField, IntegerField, RadioField, SelectField,
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from cowin_kit.registration.service import MSG_GENDER, MSG_NAME
+
 MSG_CSRF = _l("This form has expired or was sent from another site. Nothing was changed; "
               "please try again.")
 
@@ -37,14 +39,14 @@ class MemberForm(FlaskForm):
     """Add a member (every field) or edit one (no ID fields: see update_beneficiary)."""
 
     name = StringField(_l("Full name, as on the ID document"), validators=[
-        DataRequired(_l("Enter the name as on the ID document.")), Length(max=200)],
+        DataRequired(_l(MSG_NAME)), Length(max=200)],
         render_kw={"autocomplete": "name"})
     birth_year = IntegerField(_l("Year of birth"), validators=[
         InputRequired(_l("Enter the year of birth, e.g. 1980.")),
         NumberRange(min=1000, max=9999, message=_l("Enter the year of birth, e.g. 1980."))],
         render_kw={"inputmode": "numeric", "maxlength": 4, "autocomplete": "bday-year"})
     gender = RadioField(_l("Gender"), validators=[
-        InputRequired(_l("Choose a gender from the list."))])
+        InputRequired(_l(MSG_GENDER))])
     id_type = SelectField(_l("ID document"), validators=[
         InputRequired(_l("Choose the ID document."))])
     id_number = StringField(_l("ID number"), validators=[

@@ -11,6 +11,7 @@ from cowin_kit.api.limits import otp_confirms, otp_sends
 from cowin_kit.app import db_session, deployment
 from cowin_kit.i18n import country_name
 from cowin_kit.portal import forms
+from cowin_kit.web.user_errors import flash_error, form_error
 
 from cowin_kit.portal import views as common  # the blueprint and shared helpers
 from cowin_kit.portal.views import bp
@@ -33,7 +34,7 @@ def login():
                 lang=common.lang(), service=country_name(dep.profile.code, common.lang()))
         except otp.LoginError as exc:
             db_session().rollback()
-            form.mobile.errors.append(gettext(exc.msgid, **exc.params))
+            form_error(form, exc, default="mobile")
         else:
             db_session().commit()
             session["otp_txn"] = txn
@@ -70,7 +71,7 @@ def login_code():
                                           purpose="public")
         except otp.LoginError as exc:
             db_session().rollback()
-            form.code.errors.append(gettext(exc.msgid, **exc.params))
+            form_error(form, exc, default="code")
             if isinstance(exc, (otp.TooManyTries, otp.OtpExpired, otp.OtpAlreadyUsed)):
                 session.pop("otp_txn", None)  # this code is finished: ask for a new one
         else:
@@ -104,7 +105,7 @@ def login_resend():
             service=country_name(dep.profile.code, common.lang()))
     except otp.LoginError as exc:
         db_session().rollback()
-        flash(gettext(exc.msgid, **exc.params), "error")
+        flash_error(exc)
     else:
         db_session().commit()
         flash(gettext("A new code was sent."), "info")

@@ -14,6 +14,7 @@ from cowin_kit.programmes.groups import group_name, profile_groups
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.scheduling import booking
+from cowin_kit.web.user_errors import flash_error, form_error
 
 from cowin_kit.portal import views as common  # the blueprint and shared helpers
 from cowin_kit.portal.views import bp
@@ -58,14 +59,9 @@ def _member_form(editing: bool, obj=None):
 
 def _attach(form, exc) -> None:
     """Put a service refusal next to the field it names (or above the form)."""
-    fields = {"id_type": "id_type", "id_number": "id_number", "name": "name",
-              "birth_year": "birth_year", "gender": "gender",
-              "priority_groups": "priority_groups"}
-    name = fields.get(exc.field)
-    if name and name in form:
-        form[name].errors = [*form[name].errors, common.say(exc)]
-    else:
-        form.form_errors.append(common.say(exc))
+    message = form_error(form, exc)
+    if message:
+        form.form_errors.append(message)
 
 
 def _known_groups() -> set[str]:
@@ -121,7 +117,7 @@ def member_edit(ref):
                 db_session(), account_id=g.account.id, reference_id=ref, name=form.name.data,
                 birth_year=form.birth_year.data, gender=form.gender.data,
                 priority_groups=form.priority_groups.data, known_groups=_known_groups(),
-                current_year=common.now().year, translate=gettext,
+                current_year=common.now().year,
                 ctx=registration.IdContext.from_settings(dep.id_providers, dep.settings))
         except registration.RegistrationError as exc:
             db_session().rollback()
@@ -149,7 +145,7 @@ def member_delete(ref):
                                             reference_id=ref)
         except (registration.RegistrationError, booking.BookingError) as exc:
             db_session().rollback()
-            flash(common.say(exc), "error")
+            flash_error(exc)
         else:
             db_session().commit()
             flash(gettext("%(name)s was removed from your account.", name=name), "success")

@@ -34,11 +34,6 @@ def lang() -> str:
     return str(get_locale() or deployment().default_language)
 
 
-def say(exc) -> str:
-    """A service's refusal (msgid + params) in the reader's language."""
-    return gettext(exc.msgid, **exc.params)
-
-
 def csrf_failed(form) -> bool:
     """A POST whose CSRF token is missing or stale: say so in our words, change nothing."""
     if form.is_submitted() and getattr(form, "csrf_token", None) is not None:

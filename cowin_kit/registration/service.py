@@ -35,11 +35,15 @@ from dataclasses import dataclass  # noqa: E402
 from sqlalchemy.exc import IntegrityError  # noqa: E402
 
 from cowin_kit.db import utcnow  # noqa: E402
+from cowin_kit.errors import UserError  # noqa: E402
 from cowin_kit.plugins.interfaces import IdClaims, IdProvider, N_  # noqa: E402
 from cowin_kit.registration import ids  # noqa: E402
 from cowin_kit.registration.models import Beneficiary  # noqa: E402
 
 GENDERS = ("male", "female", "other")
+# Also the portal form's own checks (portal.forms), so both say the same.
+MSG_NAME = N_("Enter the name as on the ID document.")
+MSG_GENDER = N_("Choose a gender from the list.")
 # Refusing a number that is already registered tells whoever typed it that it is: a national
 # system cannot keep "one person, one record" without that bit. So the answer says no more
 # than the bit, as Co-WIN's did (not whose it is, not where: no name, reference, masked number
@@ -62,14 +66,8 @@ DUPLICATES_BEFORE_AUDIT = "2 per hour"
 log = logging.getLogger("cowin_kit.security")
 
 
-class RegistrationError(ValueError):
-    """A registration is refused; ``field`` names what to fix, ``status`` the HTTP status."""
-
-    status = 400
-
-    def __init__(self, field: str, message: str, **params):
-        self.field, self.msgid, self.params = field, message, params
-        super().__init__(message % params if params else message)
+class RegistrationError(UserError):
+    """A registration is refused (cowin_kit.errors: message id, field, params; 400)."""
 
 
 class DuplicateId(RegistrationError):
@@ -86,9 +84,8 @@ class RegistrationThrottled(RegistrationError):
     status = 429
 
     def __init__(self, retry_after: int):
-        super().__init__("beneficiaries", MSG_THROTTLED, minutes=max(1, math.ceil(
-            retry_after / 60)))
-        self.retry_after = retry_after
+        super().__init__(MSG_THROTTLED, "beneficiaries", retry_after=retry_after,
+                         minutes=max(1, math.ceil(retry_after / 60)))
 
 
 @dataclass
@@ -148,18 +145,18 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         registered = session.scalar(select(func.count()).select_from(Beneficiary)
                                     .where(Beneficiary.account_id == account_id)) or 0
         if registered >= max_per_account:
-            raise TooManyBeneficiaries("beneficiaries", MSG_TOO_MANY, max=max_per_account)
+            raise TooManyBeneficiaries(MSG_TOO_MANY, "beneficiaries", max=max_per_account)
     doc = session.scalar(select(IdDocumentType).where(IdDocumentType.code == document_code,
                                                       IdDocumentType.is_active.is_(True)))
     provider = ctx.providers.get(document_code)
     if doc is None or provider is None:
-        raise RegistrationError("id_type", N_("This ID document type is not accepted here."))
+        raise RegistrationError(N_("This ID document type is not accepted here."), "id_type")
     name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                   current_year)
     try:
         number = ids.check_id(provider, id_number)
     except InvalidIdNumber as exc:
-        raise RegistrationError("id_number", exc.msgid, **exc.params) from None
+        raise RegistrationError(exc.msgid, "id_number", **exc.params) from None
     digest = ids.lookup_hash(ctx.hash_key, doc.code, number)
     holder = session.execute(select(Beneficiary.account_id).where(
         Beneficiary.id_number_hash == digest)).first()
@@ -180,7 +177,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         session.flush()
     except IntegrityError:  # the same number registered concurrently
         session.rollback()
-        raise DuplicateId("id_number", MSG_DUPLICATE) from None
+        raise DuplicateId(MSG_DUPLICATE, "id_number") from None
     audit(session, actor or _citizen(account_id), "beneficiary.registered",
           f"beneficiary:{person.id}", document=doc.code)
     return person
@@ -216,7 +213,7 @@ def _duplicate(session: Session, limits, account_id: int | None, holder: int | N
     from cowin_kit.accounts.service import audit
 
     if account_id is not None and holder == account_id:
-        return DuplicateId("id_number", MSG_ALREADY_MEMBER)
+        return DuplicateId(MSG_ALREADY_MEMBER, "id_number")
     probe = account_id is not None and limits is not None and limits.hit(
         "member-duplicates", str(account_id), DUPLICATES_BEFORE_AUDIT) is not None
     log.warning("member registration refused: a %s number registered elsewhere (account "
@@ -226,7 +223,7 @@ def _duplicate(session: Session, limits, account_id: int | None, holder: int | N
         audit(session, _citizen(account_id), "registration.duplicate_probe",
               f"citizen_account:{account_id}", document=document)
         session.commit()
-    return DuplicateId("id_number", MSG_DUPLICATE)
+    return DuplicateId(MSG_DUPLICATE, "id_number")
 
 
 def _check_details(name: str, birth_year, gender: str, priority_groups, known_groups,
@@ -234,17 +231,17 @@ def _check_details(name: str, birth_year, gender: str, priority_groups, known_gr
     """The checks shared by registering and editing; returns the tidied name and groups."""
     name = " ".join((name or "").split())
     if not name or len(name) > 200 or not name.isprintable():  # no NULs or control codes
-        raise RegistrationError("name", N_("Enter the name as on the ID document."))
+        raise RegistrationError(MSG_NAME, "name")
     year = current_year or utcnow().year
     if not isinstance(birth_year, int) or not year - 120 <= birth_year <= year:
-        raise RegistrationError("birth_year", N_("Enter a year of birth between %(low)s and "
-                                                 "%(high)s."), low=year - 120, high=year)
+        raise RegistrationError(N_("Enter a year of birth between %(low)s and %(high)s."),
+                                "birth_year", low=year - 120, high=year)
     if gender not in GENDERS:
-        raise RegistrationError("gender", N_("Choose a gender from the list."))
+        raise RegistrationError(MSG_GENDER, "gender")
     groups = sorted(set(priority_groups or []))
     if known_groups is not None and not set(groups) <= known_groups:
-        raise RegistrationError("priority_groups",
-                                N_("This priority group is not one of the deployment's."))
+        raise RegistrationError(N_("This priority group is not one of the deployment's."),
+                                "priority_groups")
     return name, groups
 
 
@@ -271,7 +268,7 @@ def account_beneficiary(session: Session, account_id: int, reference_id) -> Bene
         person = session.scalar(select(Beneficiary).where(
             Beneficiary.reference_id == reference_id, Beneficiary.account_id == account_id))
     if person is None:
-        raise BeneficiaryNotFound("beneficiary", MSG_NOT_FOUND)
+        raise BeneficiaryNotFound(MSG_NOT_FOUND, "beneficiary")
     return person
 
 
@@ -290,20 +287,20 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
                        birth_year: int, gender: str, priority_groups: list[str] | None = None,
                        known_groups: set[str] | None = None,
                        current_year: int | None = None,
-                       ctx: IdContext | None = None, translate=None) -> Beneficiary:
+                       ctx: IdContext | None = None) -> Beneficiary:
     """Correct a member's name, year of birth, gender or priority groups. Refused once a
     dose is recorded (the vaccination record must match what was given), and when the new
     details would make the booked appointment one the person is not eligible for. The ID
     document is not edited: it is what makes the person unique; remove the member and add
     them again to change it. A registry check was made against the old name and year, so
     when they change it is made again (``ctx``), or left to `ids reverify`. Flushed; the
-    caller commits. ``translate`` renders a booking refusal inside the message."""
+    caller commits."""
     from cowin_kit.scheduling import booking
     from cowin_kit.scheduling.models import Appointment
 
     person = account_beneficiary(session, account_id, reference_id)
     if _has_doses(session, person):
-        raise HasDoses("beneficiary", MSG_EDIT_HAS_DOSE)
+        raise HasDoses(MSG_EDIT_HAS_DOSE, "beneficiary")
     new_name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                       current_year)
     claims_changed = (new_name, birth_year) != (person.name, person.birth_year)
@@ -319,10 +316,10 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
         try:
             booking.check_eligible(session, person, active.session, active.dose_number)
         except booking.BookingError as exc:
-            reason = (translate or (lambda m, **p: m % p if p else m))(exc.msgid, **exc.params)
-            raise RegistrationError("birth_year" if exc.field == "beneficiaries" else "name",
-                                    MSG_EDIT_BREAKS_APPOINTMENT, name=new_name,
-                                    reason=reason) from None
+            # The booking's reason is rendered with this message, in the reader's language.
+            raise RegistrationError(MSG_EDIT_BREAKS_APPOINTMENT,
+                                    "birth_year" if exc.field == "beneficiaries" else "name",
+                                    name=new_name, reason=exc) from None
     if claims_changed and person.id_verification_status != "unverified":
         provider = ctx.providers.get(person.id_document_type.code) if ctx else None
         if provider is not None and getattr(provider, "can_verify", False):
@@ -353,9 +350,9 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
     person = account_beneficiary(session, account_id, reference_id)
     # The lock order of every place-moving operation: the person, then the appointments.
     if person.id not in places.lock_people(session, [person.id]):  # removed meanwhile
-        raise BeneficiaryNotFound("beneficiary", MSG_NOT_FOUND)
+        raise BeneficiaryNotFound(MSG_NOT_FOUND, "beneficiary")
     if _has_doses(session, person):
-        raise HasDoses("beneficiary", MSG_HAS_DOSE)
+        raise HasDoses(MSG_HAS_DOSE, "beneficiary")
     appointments = places.lock_appointments(session, session.scalars(
         select(Appointment.id).where(Appointment.beneficiary_id == person.id)).all())
     # Every appointment that holds a place (booked, or missed in a past session) gives

@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import MAX_INT, begin_write, utcnow
+from cowin_kit.errors import UserError
 from cowin_kit.plugins.builtin.ids.base import whole_number
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.registration.models import Beneficiary
+from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
 from cowin_kit.scheduling import places
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity, Slot,
                                          VaccinationSession)
@@ -41,16 +43,8 @@ MAX_AGE = 120
 
 # --- errors ------------------------------------------------------------------------------
 
-class BookingError(ValueError):
-    """A booking is refused. ``status`` is the HTTP status it maps to, ``msgid`` the English
-    message (marked with ``N_``, translated by the caller with ``params``), ``field`` the
-    input to fix, when there is one."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        self.msgid, self.field, self.params = message, field, params
-        super().__init__(message % params if params else message)
+class BookingError(UserError):
+    """A booking is refused (cowin_kit.errors: message id, field, params; 400)."""
 
 
 class NotFound(BookingError):
@@ -70,9 +64,15 @@ class SessionFull(Conflict):
 
 
 MSG_NO_SESSION = N_("This session does not exist.")
-MSG_NO_BENEFICIARY = N_("This beneficiary does not exist.")
 MSG_NO_APPOINTMENT = N_("This appointment does not exist.")
 MSG_FULL = N_("This session has no places left for dose %(dose)s.")
+MSG_NO_SLOTS = N_("Give at least one time slot.")
+MSG_BAD_SLOT = N_("The slot is not valid.")
+MSG_CHOOSE_BENEFICIARY = N_("Choose at least one beneficiary.")
+MSG_BAD_APPOINTMENT_ID = N_("The appointment id is not valid.")
+MSG_BAD_DOSE = N_("The dose must be 1 or more.")
+MSG_NOT_ACTIVE = N_("This appointment is no longer active.")
+MSG_PAST_APPOINTMENT = N_("This appointment is in the past.")
 
 
 # --- statements of the booking path, built once -------------------------------------------
@@ -120,7 +120,7 @@ def _check_session_values(product: Product, min_age, max_age, capacities, slots,
     if not any(capacities.values()):
         raise BookingError(N_("Give at least one dose a capacity above 0."), "capacity")
     if not slots:
-        raise BookingError(N_("Give at least one time slot."), "slots")
+        raise BookingError(MSG_NO_SLOTS, "slots")
     ordered = sorted(slots)
     for i, (start, end) in enumerate(ordered):
         if not start < end:
@@ -206,7 +206,7 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
     if isinstance(slot, bool):
         slot = None
     if isinstance(slot, str) and len(slot) > 40:  # no slot is written that long
-        raise BookingError(N_("The slot is not valid."), "slot")
+        raise BookingError(MSG_BAD_SLOT, "slot")
     if isinstance(slot, str) and whole_number(slot) is not None:
         slot = whole_number(slot)
     if isinstance(slot, int):
@@ -215,7 +215,7 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
         start = slot if isinstance(slot, dt.time) else (
             _parse_start(slot) if isinstance(slot, str) else None)
         if start is None:
-            raise BookingError(N_("The slot is not valid."), "slot")
+            raise BookingError(MSG_BAD_SLOT, "slot")
         found = next((s for s in vs.slots if s.starts.replace(tzinfo=None) == start), None)
     if found is None:
         raise BookingError(N_("This slot is not one of the session's."), "slot")
@@ -225,7 +225,7 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
 def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> list[Beneficiary]:
     ids = list(ids or [])
     if not ids:
-        raise BookingError(N_("Choose at least one beneficiary."), "beneficiaries")
+        raise BookingError(MSG_CHOOSE_BENEFICIARY, "beneficiaries")
     try:
         ids = [int(i) for i in ids]
     except (TypeError, ValueError):
@@ -263,7 +263,7 @@ def account_appointment(session: Session, account_id: int, appointment_id) -> Ap
     try:
         appointment_id = str(uuid.UUID(str(appointment_id)))
     except ValueError:
-        raise BookingError(N_("The appointment id is not valid."), "appointment_id") from None
+        raise BookingError(MSG_BAD_APPOINTMENT_ID, "appointment_id") from None
     appt = session.scalar(select(Appointment).join(
         Beneficiary, Beneficiary.id == Appointment.beneficiary_id).where(
         Appointment.id == appointment_id, Beneficiary.account_id == account_id))
@@ -378,7 +378,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
              now: dt.time | None = None) -> list[Appointment]:
     """Book one or more of the account's beneficiaries into a session's slot for ``dose``."""
     if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
-        raise BookingError(N_("The dose must be 1 or more."), "dose")
+        raise BookingError(MSG_BAD_DOSE, "dose")
     begin_write(session)
     people = _account_beneficiaries(session, account_id, beneficiary_ids)
     vs, _product = _load_session(session, session_id, today)
@@ -426,9 +426,9 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
     begin_write(session)
     appt, = locked_account_appointments(session, account_id, [appointment_id])
     if appt.status != "booked":
-        raise Conflict(N_("This appointment is no longer active."), "appointment_id")
+        raise Conflict(MSG_NOT_ACTIVE, "appointment_id")
     if appt.session.date < today:
-        raise BookingError(N_("This appointment is in the past."), "appointment_id")
+        raise BookingError(MSG_PAST_APPOINTMENT, "appointment_id")
     if appt.reschedule_count >= max_reschedules:
         raise Conflict(N_("This appointment has been rescheduled %(count)s times, the most "
                           "allowed."), "appointment_id", count=appt.reschedule_count)
@@ -480,9 +480,9 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
     appts = locked_account_appointments(session, account_id, ids)
     for appt in appts:
         if appt.status != "booked":
-            raise Conflict(N_("This appointment is no longer active."), "appointment_id")
+            raise Conflict(MSG_NOT_ACTIVE, "appointment_id")
         if today is not None and appt.session.date < today:
-            raise BookingError(N_("This appointment is in the past."), "appointment_id")
+            raise BookingError(MSG_PAST_APPOINTMENT, "appointment_id")
     # Locked and checked: each place goes back once, to the session the row holds now.
     places.release(session, appts)
     for appt in appts:

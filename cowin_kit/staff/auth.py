@@ -51,6 +51,7 @@ TOTP_STEP, TOTP_DIGITS, TOTP_DRIFT = 30, 6, 1
 MSG_WRONG_CODE = N_("The code is not right, or it has been used already. Type the newest "
                     "code your app shows.")
 MSG_CODE_FORMAT = N_("Type the %(num)s digits your app shows.")
+MSG_WRONG_PASSWORD = N_("The current password is not right.")
 
 # Checked against when the password is not to be checked (unknown e-mail, disabled or
 # locked account), so that every refusal costs the same time.
@@ -193,7 +194,7 @@ def waiting_login(session: Session, token: str | None,
 
 def finish_login(session: Session, waiting: StaffLogin, code: str, key: str,
                  now: datetime | None = None) -> LoginResult:
-    """The TOTP step: a fresh token for a full login, or StaffFormError("code", …). A wrong
+    """The TOTP step: a fresh token for a full login, or StaffFormError(…, "code"). A wrong
     code counts towards the lock-out like a wrong password."""
     now = now or utcnow()
     user = session.get(StaffUser, waiting.user_id)
@@ -205,7 +206,7 @@ def finish_login(session: Session, waiting: StaffLogin, code: str, key: str,
               **({"locked": True} if right is None else {}))
         log.info("staff login refused for staff_user:%s: %s", user.id,
                  "account locked" if right is None else "wrong or used TOTP code")
-        raise StaffFormError("code", MSG_WRONG_CODE)
+        raise StaffFormError(MSG_WRONG_CODE, "code")
     # A new token for the full login: the one given before the code is spent.
     session.execute(update(StaffLogin).where(StaffLogin.id == waiting.id)
                     .values(ended_at=now).execution_options(synchronize_session=False))
@@ -271,13 +272,13 @@ def change_password(session: Session, user: StaffUser, current: str, new: str,
                                                                       current or ""),
                            now, actor(user))
     if not right:
-        raise StaffFormError("current", N_("The current password is not right."))
+        raise StaffFormError(MSG_WRONG_PASSWORD, "current")
     try:
         check_new_password(new, user.email)
     except AccountError as exc:
-        raise StaffFormError("new", exc.msgid, **exc.params) from None
+        raise StaffFormError(exc.msgid, "new", **exc.params) from None
     if check_password_hash(user.password_hash, new):
-        raise StaffFormError("new", N_("Choose a password other than the current one."))
+        raise StaffFormError(N_("Choose a password other than the current one."), "new")
     user.password_hash = generate_password_hash(new)
     user.must_change_password = False
     ended = end_logins(session, user.id, keep=token, now=now)
@@ -308,7 +309,7 @@ def _code_digits(code: str | None) -> str:
     """The code as ASCII digits; spaces are dropped and any script's digits accepted."""
     text = "".join((code or "").split())
     if len(text) != TOTP_DIGITS or not text.isdecimal():
-        raise StaffFormError("code", MSG_CODE_FORMAT, num=TOTP_DIGITS)
+        raise StaffFormError(MSG_CODE_FORMAT, "code", num=TOTP_DIGITS)
     return "".join(str(unicodedata.decimal(c)) for c in text)
 
 
@@ -350,16 +351,16 @@ def enable_totp(session: Session, user: StaffUser, key: str, code: str, token: s
                 password: str, now: datetime | None = None) -> None:
     """Switch TOTP on once the user's password and a code from the new secret are right;
     ends the user's other logins (they were made without it). A wrong password counts
-    towards the lock-out, as on the password form. Raises StaffFormError("current" or
-    "code", …)."""
+    towards the lock-out, as on the password form. Raises StaffFormError(…, "current" or
+    "code")."""
     now = now or utcnow()
     if not _counted_check(session, user, lambda: check_password_hash(user.password_hash,
                                                                      password or ""),
                           now, actor(user)):
-        raise StaffFormError("current", N_("The current password is not right."))
+        raise StaffFormError(MSG_WRONG_PASSWORD, "current")
     digits = _code_digits(code)
     if not user.totp_secret or not _use_code(session, user, key, digits, now):
-        raise StaffFormError("code", MSG_WRONG_CODE)
+        raise StaffFormError(MSG_WRONG_CODE, "code")
     user.totp_enabled = True
     ended = end_logins(session, user.id, keep=token, now=now)
     audit(session, actor(user), "staff.totp_enabled", f"staff_user:{user.id}",
@@ -375,7 +376,7 @@ def disable_totp(session: Session, user: StaffUser, key: str, code: str,
     right = _counted_check(session, user, lambda: _use_code(session, user, key, digits, now),
                            now, actor(user))
     if not right:
-        raise StaffFormError("code", MSG_WRONG_CODE)
+        raise StaffFormError(MSG_WRONG_CODE, "code")
     session.refresh(user)
     _forget_totp(user)
     audit(session, actor(user), "staff.totp_disabled", f"staff_user:{user.id}")

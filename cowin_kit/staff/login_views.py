@@ -10,6 +10,7 @@ from cowin_kit.api.limits import limiter
 from cowin_kit.app import db_session, deployment
 from cowin_kit.documents import qr
 from cowin_kit.staff import auth, forms, service
+from cowin_kit.web.user_errors import form_error
 from cowin_kit.staff import views as common  # the blueprint and shared helpers
 from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp
 
@@ -66,7 +67,7 @@ def login_code():
             result = auth.finish_login(db, waiting, form.code.data, _key())
         except service.StaffFormError as exc:
             db.commit()  # the wrong code is counted
-            form.code.errors.append(common._message(exc))
+            form_error(form, exc, default="code")
         else:
             db.commit()
             session.clear()
@@ -102,7 +103,7 @@ def password():
                                  session.get(LOGIN_KEY))
         except service.StaffFormError as exc:
             db.commit()  # a wrong current password is counted
-            getattr(form, exc.field).errors.append(common._message(exc))
+            form_error(form, exc)
         else:
             db.commit()
             flash(gettext("Your password has been changed. You have been logged out "
@@ -146,7 +147,7 @@ def totp():
             auth.enable_totp(db, user, _key(), form.code.data, session.get(LOGIN_KEY),
                              form.current.data)
         except service.StaffFormError as exc:
-            getattr(form, exc.field).errors.append(common._message(exc))
+            form_error(form, exc)
         else:
             db.commit()
             flash(gettext("Two-step login is on. From now on, logging in asks for a code "
@@ -176,7 +177,7 @@ def totp_off():
             auth.disable_totp(db, user, _key(), form.code.data)
         except service.StaffFormError as exc:
             db.commit()  # a wrong code is counted
-            form.code.errors.append(common._message(exc))
+            form_error(form, exc, default="code")
         else:
             db.commit()
             flash(gettext("Two-step login is off. Logging in asks for the password only."))

@@ -1,7 +1,7 @@
 """What the staff pages do, without Flask: the user's area, sessions of centres (logging
 in, passwords and TOTP are in ``auth``).
 
-Messages that reach the page are English msgids marked with ``N_`` (translated by the view);
+Refusals are StaffFormError (cowin_kit.errors), shown by cowin_kit.web.user_errors;
 audit entries name users by id, never by e-mail.
 """
 from __future__ import annotations
@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 from cowin_kit.accounts.models import StaffUser
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import begin_write
+from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import Product, Programme
-from cowin_kit.scheduling.booking import BookingError, create_session, import_sessions_csv
+from cowin_kit.scheduling.booking import (MSG_NO_SLOTS, BookingError, create_session,
+                                          import_sessions_csv)
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.scheduling.search import descendant_ids
 
@@ -33,12 +35,8 @@ def actor(user: StaffUser) -> str:
     return f"staff:{user.id}"
 
 
-class StaffFormError(ValueError):
-    """A refused form value: ``field`` to show it at, ``msgid`` (N_) and its ``params``."""
-
-    def __init__(self, field: str | None, msgid: str, **params):
-        self.field, self.msgid, self.params = field, msgid, params
-        super().__init__(msgid % params if params else msgid)
+class StaffFormError(UserError):
+    """A refused form value (cowin_kit.errors: message id, the field to show it at, params)."""
 
 
 # --- the area --------------------------------------------------------------------------------
@@ -116,16 +114,16 @@ def parse_slots(text: str) -> list[tuple[dt.time, dt.time]]:
     for part in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
         m = _SLOT.match(part)
         if not m:
-            raise StaffFormError("slots", N_("Write each slot as a start and an end time, "
-                                             "like 09:00-11:00 (not “%(slot)s”)."), slot=part)
+            raise StaffFormError(N_("Write each slot as a start and an end time, like "
+                                    "09:00-11:00 (not “%(slot)s”)."), "slots", slot=part)
         h1, m1, h2, m2 = (int(x) for x in m.groups())
         try:
             slots.append((dt.time(h1, m1), dt.time(h2, m2)))
         except ValueError:
-            raise StaffFormError("slots", N_("“%(slot)s” is not a time of day."),
+            raise StaffFormError(N_("“%(slot)s” is not a time of day."), "slots",
                                  slot=part) from None
     if not slots:
-        raise StaffFormError("slots", N_("Give at least one time slot."))
+        raise StaffFormError(MSG_NO_SLOTS, "slots")
     return slots
 
 
@@ -148,11 +146,11 @@ def add_session(session: Session, user: StaffUser, facility: Facility, values: N
     """Create a session at a centre of the user's area, or raise StaffFormError."""
     product = next((p for p in products_offered if p.id == values.product_id), None)
     if product is None:
-        raise StaffFormError("product", N_("Choose one of the vaccines offered."))
+        raise StaffFormError(N_("Choose one of the vaccines offered."), "product")
     if values.date < today:
-        raise StaffFormError("date", N_("The date must be today or later."))
+        raise StaffFormError(N_("The date must be today or later."), "date")
     if values.date > today + dt.timedelta(days=366):
-        raise StaffFormError("date", N_("Choose a date within the next year."))
+        raise StaffFormError(N_("Choose a date within the next year."), "date")
     slots = parse_slots(values.slots)
     fee = values.fee if facility.fee_type == "Paid" else 0
     begin_write(session)
@@ -160,15 +158,15 @@ def add_session(session: Session, user: StaffUser, facility: Facility, values: N
             VaccinationSession.facility_id == facility.id,
             VaccinationSession.date == values.date,
             VaccinationSession.product_id == product.id)):
-        raise StaffFormError("date", MSG_SESSION_EXISTS, vaccine=product.name)
+        raise StaffFormError(MSG_SESSION_EXISTS, "date", vaccine=product.name)
     try:
         with session.begin_nested():
             vs = create_session(session, facility, values.date, product, values.min_age,
                                 values.max_age, values.capacities, slots, fee)
     except BookingError as exc:
-        raise StaffFormError(exc.field, exc.msgid, **exc.params) from None
+        raise StaffFormError(exc.msgid, exc.field, **exc.params) from None
     except IntegrityError:  # the same session added by someone else at the same moment
-        raise StaffFormError("date", MSG_SESSION_EXISTS, vaccine=product.name) from None
+        raise StaffFormError(MSG_SESSION_EXISTS, "date", vaccine=product.name) from None
     audit(session, actor(user), "session.created", f"session:{vs.id}",
           facility=facility.code, date=values.date.isoformat(), vaccine=product.code,
           capacities={str(k): v for k, v in sorted(values.capacities.items()) if v},

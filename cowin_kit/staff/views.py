@@ -20,6 +20,7 @@ from cowin_kit.geography.models import Division
 from cowin_kit.app import db_session, deployment
 from cowin_kit.geography.service import division_name
 from cowin_kit.staff import auth, forms, service
+from cowin_kit.web.user_errors import form_error
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -90,10 +91,6 @@ def _submitted(form) -> bool:
     if "csrf_token" in form.errors:
         raise CsrfFailed()
     return valid
-
-
-def _message(exc) -> str:
-    return gettext(exc.msgid, **exc.params) if exc.params else gettext(exc.msgid)
 
 
 @bp.after_request
@@ -191,10 +188,8 @@ def centre(facility_id: int):
                                      products_offered=offered)
         except service.StaffFormError as exc:
             db.rollback()
-            if exc.field == "capacity" or exc.field not in form:
-                capacity_error = _message(exc)
-            else:
-                form[exc.field].errors.append(_message(exc))
+            # No field of its own (the capacities, the session): shown at the capacities.
+            capacity_error = form_error(form, exc)
         else:
             db.commit()
             flash(gettext("The session on %(date)s has been added.",

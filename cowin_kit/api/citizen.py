@@ -19,7 +19,7 @@ from cowin_kit.api.limits import client_key
 from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.registration import service as registration

@@ -7,7 +7,7 @@ from flask_babel import gettext
 
 from cowin_kit.accounts import service as accounts
 from cowin_kit.api.limits import limiter
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.staff import auth, forms, service
 from cowin_kit.staff import views as common  # the blueprint and shared helpers
 from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp

@@ -125,6 +125,9 @@ def create_app(config: dict | None = None) -> Flask:
         prefix=app.config.get("RATELIMIT_KEY_PREFIX", ""),
         rules=ratelimits.configured_rules(settings))
     app.url_map.converters["id"] = IdConverter
+    from cowin_kit.scheduling.models import AppointmentStatus
+
+    app.jinja_env.globals["AppointmentStatus"] = AppointmentStatus  # templates compare with it
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)
     app.register_blueprint(api_auth.bp)

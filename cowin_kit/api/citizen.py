@@ -25,7 +25,7 @@ from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.scheduling import booking, search, slip
-from cowin_kit.scheduling.models import Appointment, VaccinationSession
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
 from cowin_kit.vaccination.models import Dose
 
@@ -158,7 +158,7 @@ def beneficiaries():
     appointments: dict[int, list[Appointment]] = {}
     for a in session.scalars(
             select(Appointment).where(Appointment.beneficiary_id.in_(ids),
-                                      Appointment.status == "booked")
+                                      Appointment.status == AppointmentStatus.BOOKED)
             .options(selectinload(Appointment.slot),
                      selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
         appointments.setdefault(a.beneficiary_id, []).append(a)
@@ -240,7 +240,7 @@ def cancel():
         if first is None:
             raise ApiError(404, booking.MSG_NO_APPOINTMENT)
         ids = session.scalars(select(Appointment.id).where(
-            Appointment.status == "booked",
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.beneficiary_id.in_([p.id for p in people]))).all()
         if not ids:
             raise ApiError(404, booking.MSG_NO_APPOINTMENT)

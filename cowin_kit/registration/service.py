@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError  # noqa: E402
 from cowin_kit.db import utcnow  # noqa: E402
 from cowin_kit.plugins.interfaces import IdClaims, IdProvider, N_  # noqa: E402
 from cowin_kit.registration import ids  # noqa: E402
-from cowin_kit.registration.models import Beneficiary  # noqa: E402
+from cowin_kit.registration.models import Beneficiary, IdVerificationStatus  # noqa: E402
 
 GENDERS = ("male", "female", "other")
 # Refusing a number that is already registered tells whoever typed it that it is: a national
@@ -299,7 +299,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
     when they change it is made again (``ctx``), or left to `ids reverify`. Flushed; the
     caller commits. ``translate`` renders a booking refusal inside the message."""
     from cowin_kit.scheduling import booking
-    from cowin_kit.scheduling.models import Appointment
+    from cowin_kit.scheduling.models import Appointment, AppointmentStatus
 
     person = account_beneficiary(session, account_id, reference_id)
     if _has_doses(session, person):
@@ -313,8 +313,8 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
         ("priority_groups", sorted(person.priority_groups or []), groups)) if old != new]
     person.name, person.priority_groups = new_name, groups
     person.birth_year, person.gender = birth_year, gender
-    active = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
-                                                      Appointment.status == "booked"))
+    active = session.scalar(select(Appointment).where(
+        Appointment.beneficiary_id == person.id, Appointment.status == AppointmentStatus.BOOKED))
     if active is not None:
         try:
             booking.check_eligible(session, person, active.session, active.dose_number)
@@ -323,7 +323,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
             raise RegistrationError("birth_year" if exc.field == "beneficiaries" else "name",
                                     MSG_EDIT_BREAKS_APPOINTMENT, name=new_name,
                                     reason=reason) from None
-    if claims_changed and person.id_verification_status != "unverified":
+    if claims_changed and person.id_verification_status != IdVerificationStatus.UNVERIFIED:
         provider = ctx.providers.get(person.id_document_type.code) if ctx else None
         if provider is not None and getattr(provider, "can_verify", False):
             number = ids.decrypt_number(ctx.encryption_key, person.id_number_encrypted)
@@ -331,7 +331,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
                                               timeout=ctx.verify_timeout,
                                               retries=ctx.verify_retries))
         else:  # nobody can ask the registry now: ask again later (`cowin-kit ids reverify`)
-            person.id_verification_status = "unverified"
+            person.id_verification_status = IdVerificationStatus.UNVERIFIED
     if changed:  # which fields, never their values
         from cowin_kit.accounts.service import audit
 
@@ -384,7 +384,7 @@ def _lock_account(session: Session, account_id: int) -> None:
 
 
 def _record(person: Beneficiary, result) -> None:
-    person.id_verification_status = result.status
+    person.id_verification_status = IdVerificationStatus(result.status)
     person.id_verified_at = result.checked_at
     person.id_verification_reference = (result.reference or result.reason or "")[:120]
 
@@ -397,7 +397,8 @@ def reverify_pending(session: Session, ctx: IdContext, limit: int | None = None)
     if not verifiable:
         return counts
     query = (select(Beneficiary).join(Beneficiary.id_document_type)
-             .where(Beneficiary.id_verification_status.in_(("unverified", "unavailable")),
+             .where(Beneficiary.id_verification_status.in_((IdVerificationStatus.UNVERIFIED,
+                                                             IdVerificationStatus.UNAVAILABLE)),
                     IdDocumentType.code.in_(verifiable))
              .order_by(Beneficiary.id))
     if limit:

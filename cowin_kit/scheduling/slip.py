@@ -17,6 +17,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling.models import AppointmentStatus
 
 # Labels (English msgids; the caller's translations object translates them).
 TITLE = N_("Appointment slip")
@@ -34,8 +35,8 @@ LABELS = {
     "appointment_id": N_("Appointment ID"),
 }
 CODE_HINT = N_("Show this slip at the centre. The vaccinator will ask for your secret code.")
-STATUS_NOTE = {"cancelled": N_("This appointment was cancelled."),
-               "done": N_("This dose has been given.")}
+STATUS_NOTE = {AppointmentStatus.CANCELLED: N_("This appointment was cancelled."),
+               AppointmentStatus.DONE: N_("This dose has been given.")}
 
 # Script → (fontpkg family, fontpkg package). Languages whose script has no packaged font
 # fall back to Noto Sans (Latin, Greek, Cyrillic, Vietnamese).
@@ -237,7 +238,7 @@ def render_pdf(data: dict, lang: str, translations) -> bytes:
     pdf.set_font(family, size=9)
     direction(_(CODE_HINT))
     pdf.multi_cell(width, 5, _(CODE_HINT), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    note = STATUS_NOTE.get(data.get("status", "booked"))
+    note = STATUS_NOTE.get(data.get("status", AppointmentStatus.BOOKED))
     if note:
         pdf.ln(2)
         pdf.set_font(family, size=11)

@@ -1,45 +1,18 @@
-"""The application factory."""
+"""The application factory: settings, databases, middleware and blueprints, put together
+once per app. What a request reads (the deployment, its sessions) is in runtime.py."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
-from flask import Flask, g, request
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from cowin_kit.config import SETTINGS_BY_NAME, ConfigError, Settings, check_settings, load_settings
 from cowin_kit.db import MAX_INT, Database, DatabaseURLError
 from cowin_kit.instance import resolve_instance_path
-from cowin_kit.plugins import PluginRegistry, discover
-from cowin_kit.profiles import Profile, load_profile
-
-
-@dataclass
-class Deployment:
-    """Everything a request needs to know about this deployment, built once per app."""
-
-    settings: Settings
-    profile: Profile
-    db: Database
-    plugins: PluginRegistry
-    languages: list[str] = field(default_factory=list)
-    # ID document code (from the profile) -> the provider that checks it
-    id_providers: dict = field(default_factory=dict)
-    messenger: object = None  # cowin_kit.notifications.service.Messenger
-    limits: object = None  # cowin_kit.ratelimits.RateLimits, the services' own limits
-
-    @property
-    def default_language(self) -> str:
-        configured = self.settings["DEFAULT_LOCALE"]
-        if configured in self.languages:
-            return configured
-        if self.profile.default_language in self.languages:
-            return self.profile.default_language
-        return self.languages[0]
-
-    @property
-    def timezone(self) -> str:
-        return self.settings["TIMEZONE"] or self.profile["timezone"]
+from cowin_kit.plugins import discover
+from cowin_kit.profiles import load_profile
+from cowin_kit.runtime import EXTENSION, Deployment, close_sessions
 
 
 class IdConverter(IntegerConverter):
@@ -96,18 +69,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(settings)
 
-    try:
-        db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"], must_exist=True,
-                      statement_timeout=settings["DB_STATEMENT_TIMEOUT"],
-                      lock_timeout=settings["DB_LOCK_TIMEOUT"])
-    except DatabaseURLError as exc:
-        raise ConfigError(f"the deployment cannot start: {exc}") from None
+    db = _open_database(settings, "DATABASE_URL")
     _verify_database(db, settings)
+    # Public reads may go to a replica; none configured: the same Database.
+    read_db = _open_database(settings, "READ_DATABASE_URL") if settings["READ_DATABASE_URL"] \
+        else db
     enabled = {"cowin_kit.id_providers": settings["ID_PROVIDERS"]}
     deployment = Deployment(
         settings=settings, profile=profile,
-        db=db,
+        db=db, read_db=read_db,
         plugins=discover(enabled),
         languages=available_languages(profile.languages, settings["LANGUAGES"]),
     )
@@ -120,16 +90,9 @@ def create_app(config: dict | None = None) -> Flask:
             "no ID provider %s for document type %s: registering with it is refused",
             provider, doc)
     deployment.messenger = _messenger(deployment)
-    app.extensions["cowin_kit"] = deployment
+    app.extensions[EXTENSION] = deployment
     init_i18n(app, deployment.plugins.translation_dirs())
-
-    @app.teardown_appcontext
-    def _close_db_session(exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            if exc is not None:
-                session.rollback()
-            session.close()
+    app.teardown_appcontext(close_sessions)
 
     from cowin_kit.api import auth as api_auth, citizen as api_citizen, public as api_public
     from cowin_kit.api.limits import limiter
@@ -162,6 +125,9 @@ def create_app(config: dict | None = None) -> Flask:
         prefix=app.config.get("RATELIMIT_KEY_PREFIX", ""),
         rules=ratelimits.configured_rules(settings))
     app.url_map.converters["id"] = IdConverter
+    from cowin_kit.scheduling.models import AppointmentStatus
+
+    app.jinja_env.globals["AppointmentStatus"] = AppointmentStatus  # templates compare with it
     app.register_blueprint(web_views.bp)
     app.register_blueprint(api_public.bp)
     app.register_blueprint(api_auth.bp)
@@ -175,10 +141,24 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)
+    # Repeated public searches are answered before Flask (see FastAnswers); installed here,
+    # with the other middleware, so the app's whole WSGI stack is read in this function.
+    app.wsgi_app = api_public.FastAnswers(app.wsgi_app, api_public.bp.url_prefix)
     return app
 
 
-def _messenger(dep: "Deployment"):
+def _open_database(settings: Settings, name: str) -> Database:
+    """The Database at the URL of setting ``name``, with the deployment's limits."""
+    try:
+        return Database(settings[name], settings["SQLITE_BUSY_TIMEOUT"],
+                        settings["DB_POOL_SIZE"], must_exist=True,
+                        statement_timeout=settings["DB_STATEMENT_TIMEOUT"],
+                        lock_timeout=settings["DB_LOCK_TIMEOUT"])
+    except DatabaseURLError as exc:
+        raise ConfigError(f"the deployment cannot start: {name}: {exc}") from None
+
+
+def _messenger(dep: Deployment):
     """The configured SMS gateway, in a Messenger that writes in each person's language."""
     from cowin_kit.notifications.service import Messenger
     from cowin_kit.paths import locales_dir
@@ -220,15 +200,3 @@ def _verify_database(db: Database, settings: Settings) -> None:
         db.dispose()
         raise ConfigError("the deployment cannot start:\n  - " + "\n  - ".join(problems))
 
-
-def deployment() -> Deployment:
-    from flask import current_app
-
-    return current_app.extensions["cowin_kit"]
-
-
-def db_session():
-    """The request's database session (closed when the request ends)."""
-    if "db_session" not in g:
-        g.db_session = deployment().db.Session()
-    return g.db_session

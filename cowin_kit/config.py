@@ -92,6 +92,11 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the database. `postgresql://user@host/db` uses psycopg 3; a "
             "relative SQLite path is relative to the instance folder.",
             default_doc="sqlite:///<instance>/cowin-kit.db"),
+    Setting("READ_DATABASE_URL", "str", "",
+            "SQLAlchemy URL of a database that public search, the home page's figures, "
+            "dashboards and exports read from, e.g. a PostgreSQL streaming replica (it may "
+            "lag a little; a person's own data is always read from DATABASE_URL).",
+            default_doc="(empty: DATABASE_URL)"),
     Setting("SQLITE_BUSY_TIMEOUT", "int", 20,
             "Seconds a SQLite connection waits for a lock held by another writer. Keep it "
             "below gunicorn's --timeout (30 s), so a request that waits too long is answered "
@@ -319,6 +324,9 @@ def load_settings(instance_path: Path | None, overrides: dict[str, Any] | None =
         sources["DATABASE_URL"] = "default"
     elif values["DATABASE_URL"] and instance_path is not None:
         values["DATABASE_URL"] = _anchor_sqlite(values["DATABASE_URL"], instance_path)
+    if values["READ_DATABASE_URL"] and instance_path is not None:
+        values["READ_DATABASE_URL"] = _anchor_sqlite(values["READ_DATABASE_URL"],
+                                                     instance_path)
     return Settings(values=values, sources=sources, instance_path=instance_path,
                     plugin_values=plugin_values)
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import CheckConstraint, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -29,6 +30,13 @@ MAX_INT = 2 ** 31 - 1
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of the enum's values, named ck_<table>_<column>
+    (as the migration that adds it names it)."""
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
 class UTCDateTime(TypeDecorator):

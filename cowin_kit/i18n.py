@@ -5,10 +5,11 @@ from functools import lru_cache
 
 import pycountry
 from babel import Locale, UnknownLocaleError, negotiate_locale
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 
 from cowin_kit.paths import locales_dir
+from cowin_kit.runtime import deployment
 
 LANG_COOKIE = "lang"
 LANG_PARAM = "lang"
@@ -44,8 +45,8 @@ def select_locale() -> str:
     """The user's choice (?lang=, then the cookie), else the browser's languages in their
     order of preference — "ar-AE" matches "ar" before a lower-ranked exact "en" —, else the
     deployment's default."""
-    deployment = current_app.extensions["cowin_kit"]
-    offered = deployment.languages
+    dep = deployment()
+    offered = dep.languages
     for raw in (request.args.get(LANG_PARAM), request.cookies.get(LANG_COOKIE)):
         chosen = (raw or "").replace("-", "_")
         if chosen in offered:
@@ -54,11 +55,11 @@ def select_locale() -> str:
     preferred = [tag for tag, _q in request.accept_languages]  # sorted by quality
     best = negotiate_locale([t.replace("_", "-") for t in preferred],
                             [o.replace("_", "-") for o in offered], sep="-")
-    return best.replace("-", "_") if best else deployment.default_language
+    return best.replace("-", "_") if best else dep.default_language
 
 
 def select_timezone() -> str:
-    return current_app.extensions["cowin_kit"].timezone
+    return deployment().timezone
 
 
 def init_app(app: Flask, plugin_dirs: list | None = None) -> None:
@@ -79,7 +80,7 @@ def init_app(app: Flask, plugin_dirs: list | None = None) -> None:
     @app.context_processor
     def _language_context():
         lang = str(get_locale() or "en")
-        offered = current_app.extensions["cowin_kit"].languages
+        offered = deployment().languages
         return {"current_lang": lang, "html_lang": lang.replace("_", "-"),
                 "text_direction": text_direction(lang),
                 "site_languages": [(code, language_name(code)) for code in offered]}

@@ -1,12 +1,16 @@
 """Schema migrations with alembic, packaged inside cowin_kit/migrations (no alembic.ini)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.util.exc import CommandError
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from cowin_kit.db import Database
 
@@ -36,11 +40,47 @@ def upgrade(db: Database, revision: str = "head") -> None:
     check_known(db)
     cfg = alembic_config(db)
     try:
-        with db.engine.begin() as conn:
+        with _migrating(db) as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except CommandError as exc:
         raise MigrationError(f"the schema migration failed: {exc}") from None
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to ``revision`` (developers and tests; data a later revision
+    added may be lost)."""
+    cfg = alembic_config(db)
+    with _migrating(db) as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+@contextmanager
+def _migrating(db: Database) -> Iterator[Connection]:
+    """A connection in one transaction for alembic. On SQLite, foreign keys are not
+    enforced meanwhile and checked before the commit, SQLite's documented way of changing a
+    table: batch mode copies a table and drops the old one, and dropping a table that rows
+    of another refer to fails when they are enforced (even deferred). The pragma only
+    takes effect outside a transaction, so it is set before the transaction begins."""
+    with db.engine.connect() as conn:
+        if not db.is_sqlite:
+            with conn.begin():
+                yield conn
+            return
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise MigrationError(f"the schema migration broke {len(broken)} foreign "
+                                         f"key(s), e.g. in table {broken[0][0]}; nothing "
+                                         "was changed.")
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def head_revision(db: Database) -> str | None:

@@ -19,13 +19,13 @@ from cowin_kit.api.limits import client_key
 from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.scheduling import booking, search, slip
-from cowin_kit.scheduling.models import Appointment, VaccinationSession
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
 from cowin_kit.vaccination.models import Dose
 
@@ -151,7 +151,7 @@ def beneficiaries():
     appointments: dict[int, list[Appointment]] = {}
     for a in session.scalars(
             select(Appointment).where(Appointment.beneficiary_id.in_(ids),
-                                      Appointment.status == "booked")
+                                      Appointment.status == AppointmentStatus.BOOKED)
             .options(selectinload(Appointment.slot),
                      selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
         appointments.setdefault(a.beneficiary_id, []).append(a)
@@ -233,7 +233,7 @@ def cancel():
         if first is None:
             raise ApiError(booking.MSG_NO_APPOINTMENT, "appointment_id", status=404)
         ids = session.scalars(select(Appointment.id).where(
-            Appointment.status == "booked",
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.beneficiary_id.in_([p.id for p in people]))).all()
         if not ids:
             raise ApiError(booking.MSG_NO_APPOINTMENT, "appointment_id", status=404)

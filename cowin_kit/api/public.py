@@ -15,7 +15,7 @@ from werkzeug.http import parse_etags
 
 from cowin_kit.api.body import MSG_RANGE
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import deployment, read_session
 from cowin_kit.db import MAX_INT
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
@@ -188,14 +188,6 @@ class FastAnswers:
             self._answers[key] = (expires, tag, body, sent)  # the AnswerCache's bytes
 
 
-def _install_fast_answers(state) -> None:
-    app = state.app
-    if not isinstance(app.wsgi_app, FastAnswers):
-        app.wsgi_app = FastAnswers(app.wsgi_app, state.url_prefix or bp.url_prefix)
-
-
-bp.record_once(_install_fast_answers)
-
 # How long a search answer is reused. Short, so people see places go as they are booked.
 ANSWER_TTL_SECONDS = 10
 
@@ -244,7 +236,7 @@ def _pincode() -> str:
 
 
 def _district(district_id: int) -> Division:
-    division = db_session().get(Division, district_id)
+    division = read_session().get(Division, district_id)
     if division is None:
         raise ApiError(N_("There is no district %(id)s."), status=404, id=district_id)
     return division
@@ -253,7 +245,7 @@ def _district(district_id: int) -> Division:
 @bp.get("/admin/location/states")
 def states():
     lang = _lang()
-    rows = db_session().scalars(select(Division).where(Division.level == 1)).all()
+    rows = read_session().scalars(select(Division).where(Division.level == 1)).all()
     items = sorted(({"state_id": d.id, "state_name": d.name,
                      "state_name_l": division_name(d, lang)} for d in rows),
                    key=lambda x: x["state_name"].casefold())
@@ -263,10 +255,10 @@ def states():
 @bp.get("/admin/location/districts/<id:state_id>")
 def districts(state_id: int):
     lang = _lang()
-    state = db_session().get(Division, state_id)
+    state = read_session().get(Division, state_id)
     if state is None or state.level != 1:
         raise ApiError(N_("There is no state %(id)s."), status=404, id=state_id)
-    rows = db_session().scalars(select(Division).where(Division.parent_id == state_id)).all()
+    rows = read_session().scalars(select(Division).where(Division.parent_id == state_id)).all()
     items = sorted(({"district_id": d.id, "district_name": d.name,
                      "district_name_l": division_name(d, lang)} for d in rows),
                    key=lambda x: x["district_name"].casefold())
@@ -278,7 +270,7 @@ def id_types():
     dep = deployment()
     lang = _lang()
     default = dep.profile.default_language
-    rows = db_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
+    rows = read_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
                                 .order_by(IdDocumentType.sort_order)).all()
     types = []
     for t in rows:
@@ -324,7 +316,7 @@ def _vaccine_products(filters: search.Filters) -> list:
     case); 400 when it is neither of any product."""
     if filters.vaccine is None:
         return []
-    products = search.products(db_session())
+    products = search.products(read_session())
     if not any(filters.vaccine in (p.name.casefold(), p.code.casefold()) for p in products):
         raise ApiError(MSG_ONE_OF, "vaccine", name="vaccine",
                        choices=", ".join(sorted({p.code for p in products})))
@@ -333,7 +325,7 @@ def _vaccine_products(filters: search.Filters) -> list:
 
 def _sessions_answer(day: dt.date, filters: search.Filters, **where) -> dict:
     products = _vaccine_products(filters)
-    found = search.find_sessions(db_session(), _lang(), day, **where)
+    found = search.find_sessions(read_session(), _lang(), day, **where)
     if filters != NO_FILTERS:
         found = search.filter_sessions(found, filters, products)
     return {"sessions": found}
@@ -341,7 +333,7 @@ def _sessions_answer(day: dt.date, filters: search.Filters, **where) -> dict:
 
 def _calendar_answer(day: dt.date, filters: search.Filters, **where) -> dict:
     products = _vaccine_products(filters)
-    found = search.calendar(db_session(), _lang(), day, **where)
+    found = search.calendar(read_session(), _lang(), day, **where)
     if filters != NO_FILTERS:
         found = search.filter_centres(found, filters, products)  # drops emptied centres
     return {"centers": found}
@@ -391,7 +383,7 @@ def find_by_lat_long():
             N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ApiError(N_("lat must be within ±90 and long within ±180."))
-    return cached_json({"centers": search.centres_near(db_session(), _lang(), lat, lon),
+    return cached_json({"centers": search.centres_near(read_session(), _lang(), lat, lon),
                         "ttl": LOCATION_TTL_HOURS}, SEARCH_MAX_AGE)
 
 

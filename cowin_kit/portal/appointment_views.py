@@ -6,7 +6,7 @@ import re
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_translations, gettext, ngettext
 
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
 from cowin_kit.portal import forms
 from cowin_kit.programmes.models import Product

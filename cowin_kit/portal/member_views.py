@@ -8,7 +8,7 @@ from sqlalchemy import select
 from cowin_kit.accounts import otp
 from cowin_kit.api.limits import client_key
 from cowin_kit.api.public import GENDERS
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.portal import forms, service
 from cowin_kit.programmes.groups import group_name, profile_groups
 from cowin_kit.registration import service as registration

@@ -10,7 +10,7 @@ from babel.dates import format_skeleton
 from flask_babel import gettext
 from sqlalchemy import func, select
 
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment, read_session
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.portal import forms, service
@@ -78,7 +78,7 @@ def _divisions(parent_id: int | None, level: int) -> list[tuple[int, str]]:
     query = select(Division).where(Division.level == level)
     if parent_id is not None:
         query = query.where(Division.parent_id == parent_id)
-    rows = [(d.id, division_name(d, lang)) for d in db_session().scalars(query)]
+    rows = [(d.id, division_name(d, lang)) for d in read_session().scalars(query)]
     return sorted(rows, key=lambda r: r[1].casefold())
 
 
@@ -116,10 +116,10 @@ def search_page():
                                       example=dep.profile["postal_code_example"])
     centres, vaccines = [], []
     if q.ready and not q.errors:
-        if q.by == "district" and db_session().get(Division, q.district) is None:
+        if q.by == "district" and read_session().get(Division, q.district) is None:
             q.errors["district"] = gettext("Choose a district from the list.")
         else:
-            found = search.calendar(db_session(), common.lang(), q.start, days=common.SEARCH_DAYS,
+            found = search.calendar(read_session(), common.lang(), q.start, days=common.SEARCH_DAYS,
                                     **({"pincode": q.pincode} if q.by == "pincode"
                                        else {"district_id": q.district}))
             vaccines = service.vaccines_in(found)
@@ -137,7 +137,7 @@ def search_page():
         slot_times=_slot_times, logged_in=g.account is not None,
         currency=dep.profile["currency"],
         postal_codes=bool(dep.profile["postal_code_example"]),
-        dose_numbers=range(1, (db_session().scalar(select(func.max(DoseRule.dose_number)))
+        dose_numbers=range(1, (read_session().scalar(select(func.max(DoseRule.dose_number)))
                                or 1) + 1),
         level_names=(_level_name(0, gettext("State or region")),
                      _level_name(1, gettext("District"))),

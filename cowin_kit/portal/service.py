@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary
-from cowin_kit.scheduling.models import Appointment, VaccinationSession
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
 from cowin_kit.vaccination.models import Dose
 
@@ -81,7 +81,7 @@ def family(session: Session, account_id: int, lang: str, today: dt.date) -> list
     appointments = {}
     for a in session.scalars(
             select(Appointment).where(Appointment.beneficiary_id.in_(ids),
-                                      Appointment.status == "booked")
+                                      Appointment.status == AppointmentStatus.BOOKED)
             .options(selectinload(Appointment.slot),
                      selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
         vs = a.session

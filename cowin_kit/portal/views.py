@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from flask_babel import get_locale, gettext
 
 from cowin_kit.accounts import otp
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.portal import forms
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")

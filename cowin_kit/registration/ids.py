@@ -15,6 +15,10 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from cowin_kit.plugins.interfaces import (IdClaims, IdProvider, InvalidIdNumber, N_,
                                           VerificationResult)
+from cowin_kit.registration.models import IdVerificationStatus
+
+# The registry did not answer (down, slow, broken): the person stays to be checked again.
+UNAVAILABLE = IdVerificationStatus.UNAVAILABLE
 
 log = logging.getLogger("cowin_kit.ids")
 
@@ -64,14 +68,14 @@ def verify_online(provider: IdProvider, number: str, claims: IdClaims, *, timeou
     blocked by it; the person is kept unverified, to be checked again later.
     """
     if not getattr(provider, "can_verify", False):
-        return VerificationResult("unavailable", reason="offline provider")
-    result = VerificationResult("unavailable")
+        return VerificationResult(UNAVAILABLE, reason="offline provider")
+    result = VerificationResult(UNAVAILABLE)
     for attempt in range(retries + 1):
         started = time.monotonic()
         result = _verify_once(provider, number, claims, timeout)
         log.info("ID verification by %s: %s in %.2f s (attempt %d)", provider.code,
                  result.status, time.monotonic() - started, attempt + 1)
-        if result.status != "unavailable":
+        if result.status != UNAVAILABLE:
             break
     return result
 
@@ -86,16 +90,16 @@ def _verify_once(provider: IdProvider, number: str, claims: IdClaims,
         try:
             box.append(provider.verify(number, claims, timeout))
         except Exception as exc:  # the registry client failed: same as unavailable
-            box.append(VerificationResult("unavailable", reason=type(exc).__name__))
+            box.append(VerificationResult(UNAVAILABLE, reason=type(exc).__name__))
 
     worker = threading.Thread(target=call, name=f"verify-{provider.code}", daemon=True)
     worker.start()
     worker.join(timeout)
     if not box:
-        return VerificationResult("unavailable", reason="timeout")
+        return VerificationResult(UNAVAILABLE, reason="timeout")
     result = box[0]
     if not isinstance(result, VerificationResult):
-        return VerificationResult("unavailable", reason="bad answer from provider")
+        return VerificationResult(UNAVAILABLE, reason="bad answer from provider")
     return result
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cowin_kit.db import Base, UTCDateTime, utcnow
+from cowin_kit.db import Base, UTCDateTime, one_of, utcnow
 
 
 class IdDocumentType(Base):
@@ -22,11 +23,24 @@ class IdDocumentType(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class IdVerificationStatus(StrEnum):
+    """What the national registry said of a person's ID; stored as these values (a CHECK
+    holds them). All but UNVERIFIED are the registry's answers, the ID-provider
+    interface's VERIFY_STATUSES (plugins return them as plain strings)."""
+
+    UNVERIFIED = "unverified"  # no registry answer yet
+    VERIFIED = "verified"
+    MISMATCH = "mismatch"  # the registry knows the number, with other details
+    NOT_FOUND = "not_found"
+    UNAVAILABLE = "unavailable"  # the registry did not answer: checked again later
+
+
 class Beneficiary(Base):
     """A person registered for vaccination. The ID number is kept only as a keyed hash
     (for look-ups and the one-person-one-record rule), encrypted, and masked for display."""
 
     __tablename__ = "beneficiary"
+    __table_args__ = (one_of("id_verification_status", IdVerificationStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Co-WIN's 14-digit beneficiary_reference_id.
@@ -45,9 +59,8 @@ class Beneficiary(Base):
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_encrypted: Mapped[str] = mapped_column(Text)
     id_number_masked: Mapped[str] = mapped_column(String(40))
-    # unverified (no registry answer yet), verified, mismatch, not_found, unavailable
-    id_verification_status: Mapped[str] = mapped_column(String(20), default="unverified",
-                                                        index=True)
+    id_verification_status: Mapped[str] = mapped_column(
+        String(20), default=IdVerificationStatus.UNVERIFIED.value, index=True)
     id_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     id_verification_reference: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

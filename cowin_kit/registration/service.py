@@ -38,7 +38,7 @@ from cowin_kit.db import utcnow  # noqa: E402
 from cowin_kit.errors import UserError  # noqa: E402
 from cowin_kit.plugins.interfaces import IdClaims, IdProvider, N_  # noqa: E402
 from cowin_kit.registration import ids  # noqa: E402
-from cowin_kit.registration.models import Beneficiary  # noqa: E402
+from cowin_kit.registration.models import Beneficiary, IdVerificationStatus  # noqa: E402
 
 GENDERS = ("male", "female", "other")
 # Also the portal form's own checks (portal.forms), so both say the same.
@@ -296,7 +296,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
     when they change it is made again (``ctx``), or left to `ids reverify`. Flushed; the
     caller commits."""
     from cowin_kit.scheduling import booking
-    from cowin_kit.scheduling.models import Appointment
+    from cowin_kit.scheduling.models import Appointment, AppointmentStatus
 
     person = account_beneficiary(session, account_id, reference_id)
     if _has_doses(session, person):
@@ -310,8 +310,8 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
         ("priority_groups", sorted(person.priority_groups or []), groups)) if old != new]
     person.name, person.priority_groups = new_name, groups
     person.birth_year, person.gender = birth_year, gender
-    active = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
-                                                      Appointment.status == "booked"))
+    active = session.scalar(select(Appointment).where(
+        Appointment.beneficiary_id == person.id, Appointment.status == AppointmentStatus.BOOKED))
     if active is not None:
         try:
             booking.check_eligible(session, person, active.session, active.dose_number)
@@ -320,7 +320,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
             raise RegistrationError(MSG_EDIT_BREAKS_APPOINTMENT,
                                     "birth_year" if exc.field == "beneficiaries" else "name",
                                     name=new_name, reason=exc) from None
-    if claims_changed and person.id_verification_status != "unverified":
+    if claims_changed and person.id_verification_status != IdVerificationStatus.UNVERIFIED:
         provider = ctx.providers.get(person.id_document_type.code) if ctx else None
         if provider is not None and getattr(provider, "can_verify", False):
             number = ids.decrypt_number(ctx.encryption_key, person.id_number_encrypted)
@@ -328,7 +328,7 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
                                               timeout=ctx.verify_timeout,
                                               retries=ctx.verify_retries))
         else:  # nobody can ask the registry now: ask again later (`cowin-kit ids reverify`)
-            person.id_verification_status = "unverified"
+            person.id_verification_status = IdVerificationStatus.UNVERIFIED
     if changed:  # which fields, never their values
         from cowin_kit.accounts.service import audit
 
@@ -381,7 +381,7 @@ def _lock_account(session: Session, account_id: int) -> None:
 
 
 def _record(person: Beneficiary, result) -> None:
-    person.id_verification_status = result.status
+    person.id_verification_status = IdVerificationStatus(result.status)
     person.id_verified_at = result.checked_at
     person.id_verification_reference = (result.reference or result.reason or "")[:120]
 
@@ -394,7 +394,8 @@ def reverify_pending(session: Session, ctx: IdContext, limit: int | None = None)
     if not verifiable:
         return counts
     query = (select(Beneficiary).join(Beneficiary.id_document_type)
-             .where(Beneficiary.id_verification_status.in_(("unverified", "unavailable")),
+             .where(Beneficiary.id_verification_status.in_((IdVerificationStatus.UNVERIFIED,
+                                                             IdVerificationStatus.UNAVAILABLE)),
                     IdDocumentType.code.in_(verifiable))
              .order_by(Beneficiary.id))
     if limit:

@@ -34,8 +34,8 @@ from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Pro
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
 from cowin_kit.scheduling import places
-from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity, Slot,
-                                         VaccinationSession)
+from cowin_kit.scheduling.models import (Appointment, AppointmentStatus, Facility,
+                                         SessionCapacity, Slot, VaccinationSession)
 from cowin_kit.vaccination.models import Dose
 
 MAX_AGE = 120
@@ -97,7 +97,8 @@ _DOSE_HISTORY = (
 _PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
 _INSERT_APPOINTMENT = Appointment.__table__.insert()
 _ACTIVE_APPOINTMENT = select(Appointment).where(
-    Appointment.beneficiary_id == bindparam("beneficiary_id"), Appointment.status == "booked")
+    Appointment.beneficiary_id == bindparam("beneficiary_id"),
+    Appointment.status == AppointmentStatus.BOOKED)
 
 
 # --- creating sessions ---------------------------------------------------------------------
@@ -353,7 +354,7 @@ def _close_missed(session: Session, person: Beneficiary, today: dt.date) -> Appo
     so that a no-show can book again."""
     appt = session.scalar(_ACTIVE_APPOINTMENT, {"beneficiary_id": person.id})
     if appt is not None and appt.session.date < today:
-        appt.status = "missed"
+        appt.status = AppointmentStatus.MISSED
         session.flush()
         return None
     return appt
@@ -392,7 +393,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
     created = utcnow()
     rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
              "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),
-             "status": "booked", "reschedule_count": 0, "created_at": created,
+             "status": AppointmentStatus.BOOKED, "reschedule_count": 0, "created_at": created,
              "cancelled_at": None} for person in people]
     try:
         with session.begin_nested():
@@ -425,7 +426,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
     """Move an active appointment to another session or slot; its place moves with it."""
     begin_write(session)
     appt, = locked_account_appointments(session, account_id, [appointment_id])
-    if appt.status != "booked":
+    if appt.status != AppointmentStatus.BOOKED:
         raise Conflict(MSG_NOT_ACTIVE, "appointment_id")
     if appt.session.date < today:
         raise BookingError(MSG_PAST_APPOINTMENT, "appointment_id")
@@ -444,7 +445,8 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
             # Conditional, so two concurrent reschedules cannot both move the same place.
             moved = session.execute(
                 update(Appointment)
-                .where(Appointment.id == appt.id, Appointment.status == "booked",
+                .where(Appointment.id == appt.id,
+                       Appointment.status == AppointmentStatus.BOOKED,
                        Appointment.session_id == old[0],
                        Appointment.reschedule_count == appt.reschedule_count)
                 .values(session_id=vs.id, slot_id=chosen.id,
@@ -479,7 +481,7 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
     begin_write(session)
     appts = locked_account_appointments(session, account_id, ids)
     for appt in appts:
-        if appt.status != "booked":
+        if appt.status != AppointmentStatus.BOOKED:
             raise Conflict(MSG_NOT_ACTIVE, "appointment_id")
         if today is not None and appt.session.date < today:
             raise BookingError(MSG_PAST_APPOINTMENT, "appointment_id")

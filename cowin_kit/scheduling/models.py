@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer,
                         Numeric, String, Time, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cowin_kit.db import Base, UTCDateTime, utcnow
+from cowin_kit.db import Base, UTCDateTime, one_of, utcnow
 from cowin_kit.geography.models import Division
 
 FEE_TYPES = ("Free", "Paid")
@@ -88,15 +89,27 @@ class Slot(Base):
     session: Mapped[VaccinationSession] = relationship(back_populates="slots")
 
 
+class AppointmentStatus(StrEnum):
+    """Where an appointment stands; stored as these values (a CHECK holds them)."""
+
+    BOOKED = "booked"  # active: at most one per person
+    CANCELLED = "cancelled"  # the only status that gave its place back
+    MISSED = "missed"  # its day passed without a dose (closed when the person books again)
+    DONE = "done"  # the dose was given
+
+
+_ACTIVE = f"status = '{AppointmentStatus.BOOKED.value}'"
+
+
 class Appointment(Base):
     """A beneficiary's booking of a dose in a session's slot."""
 
     __tablename__ = "appointment"
     __table_args__ = (
+        one_of("status", AppointmentStatus),
         # One active appointment per person, whatever the concurrency.
         Index("uq_appointment_active_beneficiary", "beneficiary_id", unique=True,
-              sqlite_where=text("status = 'booked'"),
-              postgresql_where=text("status = 'booked'")),
+              sqlite_where=text(_ACTIVE), postgresql_where=text(_ACTIVE)),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # appointment_id, a UUID
@@ -105,7 +118,7 @@ class Appointment(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id"))
     dose_number: Mapped[int] = mapped_column(Integer)
     secret_code: Mapped[str] = mapped_column(String(4))  # the vaccinator asks for it
-    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked|cancelled|done
+    status: Mapped[str] = mapped_column(String(12), default=AppointmentStatus.BOOKED.value)
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -31,12 +31,12 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.db import utcnow
 from cowin_kit.registration.models import Beneficiary
-from cowin_kit.scheduling.models import Appointment, SessionCapacity
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus, SessionCapacity
 
 log = logging.getLogger(__name__)
 
-# Every status but "cancelled" holds the place it was booked with.
-RELEASED = "cancelled"
+# Every status but this one holds the place it was booked with.
+RELEASED = AppointmentStatus.CANCELLED
 
 _TAKE = (
     update(SessionCapacity)
@@ -90,7 +90,7 @@ def lock_appointments(session: Session, appointment_ids: Iterable[str]) -> list[
 
 
 def release(session: Session, appointments: Iterable[Appointment],
-            status: str = RELEASED) -> list[Appointment]:
+            status: AppointmentStatus = RELEASED) -> list[Appointment]:
     """Mark locked appointments ``status`` (cancelled) and give their places back; those
     already released are left alone. Returns the ones released."""
     released, counts = [], {}

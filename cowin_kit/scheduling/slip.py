@@ -12,6 +12,7 @@ from cowin_kit.documents import qr, storage
 from cowin_kit.documents.pdf import Document
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling.models import AppointmentStatus
 
 # Labels (English msgids; the caller's translations object translates them).
 TITLE = N_("Appointment slip")
@@ -29,8 +30,8 @@ LABELS = {
     "appointment_id": N_("Appointment ID"),
 }
 CODE_HINT = N_("Show this slip at the centre. The vaccinator will ask for your secret code.")
-STATUS_NOTE = {"cancelled": N_("This appointment was cancelled."),
-               "done": N_("This dose has been given.")}
+STATUS_NOTE = {AppointmentStatus.CANCELLED: N_("This appointment was cancelled."),
+               AppointmentStatus.DONE: N_("This dose has been given.")}
 
 
 def slip_data(session, appointment) -> dict:
@@ -84,7 +85,7 @@ def render_pdf(data: dict, lang: str, translations) -> bytes:
     doc.boxed(_(LABELS["secret_code"]), data["secret_code"])
     doc.space(3)
     doc.paragraph(_(CODE_HINT))
-    note = STATUS_NOTE.get(data.get("status", "booked"))
+    note = STATUS_NOTE.get(data.get("status", AppointmentStatus.BOOKED))
     if note:
         doc.space(2)
         doc.paragraph(_(note), size=11, line_height=6, color=(160, 0, 0))

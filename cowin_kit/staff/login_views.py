@@ -7,7 +7,7 @@ from flask_babel import gettext
 
 from cowin_kit.accounts import service as accounts
 from cowin_kit.api.limits import limiter
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
 from cowin_kit.staff import auth, forms, service
 from cowin_kit.web.user_errors import form_error

@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest
 
 from cowin_kit.accounts.models import StaffUser
 from cowin_kit.geography.models import Division
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.geography.service import division_name
 from cowin_kit.staff import auth, forms, service
 from cowin_kit.web.user_errors import form_error

@@ -137,7 +137,7 @@ def app(cowin_kit_instance):
 
     application = create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True})
     yield application
-    application.extensions["cowin_kit"].db.dispose()
+    application.extensions["cowin_kit"].dispose()
 
 
 @pytest.fixture

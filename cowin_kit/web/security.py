@@ -18,9 +18,11 @@ import base64
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
+
+from cowin_kit.runtime import deployment
 
 # Pages: only files served by this deployment. The inline QR code is SVG markup with
 # presentation attributes, which CSP does not restrict.
@@ -49,7 +51,7 @@ def protective_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")  # for browsers without frame-ancestors
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-    seconds = current_app.extensions["cowin_kit"].settings["HSTS_SECONDS"]
+    seconds = deployment().settings["HSTS_SECONDS"]
     # Over HTTP browsers ignore it; behind a TLS proxy is_secure needs PROXY_FIX_HOPS.
     if seconds and request.is_secure:
         headers.setdefault("Strict-Transport-Security", f"max-age={seconds}")

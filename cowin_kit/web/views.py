@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from cowin_kit.app import db_session, deployment
+from cowin_kit.runtime import deployment, read_session
 from cowin_kit.web import service
 
 bp = Blueprint("web", __name__)
@@ -18,7 +18,7 @@ bp = Blueprint("web", __name__)
 def home():
     dep = deployment()
     lang = str(get_locale())
-    overview = service.deployment_overview(db_session(), dep.profile, lang, dep.languages)
+    overview = service.deployment_overview(read_session(), dep.profile, lang, dep.languages)
     currency_name = get_currency_name(overview.currency, locale=lang)
     return render_template("home.html", o=overview, currency_name=currency_name)
 

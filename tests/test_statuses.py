@@ -1,0 +1,104 @@
+"""Statuses are StrEnums next to their models, and the database refuses any other value
+(CHECK constraints, migration 0010), on SQLite and PostgreSQL alike."""
+import datetime as dt
+import itertools
+import uuid
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cowin_kit.plugins.interfaces import VERIFY_STATUSES
+from cowin_kit.programmes.models import Product
+from cowin_kit.registration.models import Beneficiary, IdDocumentType, IdVerificationStatus
+from cowin_kit.scheduling.models import (Appointment, AppointmentStatus, Facility, Slot,
+                                         VaccinationSession)
+
+
+def _person(session, status=IdVerificationStatus.UNVERIFIED) -> int:
+    doc = session.scalar(select(IdDocumentType).order_by(IdDocumentType.id))
+    key = uuid.uuid4().hex
+    return session.execute(insert(Beneficiary).values(
+        reference_id=key[:14], name="Ana Quispe", birth_year=1980, gender="female",
+        id_document_type_id=doc.id, id_number_hash=key * 2, id_number_encrypted="x",
+        id_number_masked="XXXX1234", id_verification_status=status,
+    ).returning(Beneficiary.id)).scalar_one()
+
+
+_days = itertools.count()
+
+
+def _appointment_row(session, status) -> dict:
+    """An appointment's values, in a session of its own (one per centre, day and vaccine)."""
+    day = dt.date(2031, 3, 3) + dt.timedelta(days=next(_days))
+    vs = VaccinationSession(id=str(uuid.uuid4()), date=day, min_age=18,
+                            facility_id=session.scalar(select(Facility.id)),
+                            product_id=session.scalar(select(Product.id)))
+    slot = Slot(session=vs, starts=dt.time(9), ends=dt.time(11))
+    session.add_all([vs, slot])
+    session.flush()
+    return {"id": str(uuid.uuid4()), "beneficiary_id": _person(session), "session_id": vs.id,
+            "slot_id": slot.id, "dose_number": 1, "secret_code": "1234", "status": status}
+
+
+def test_the_registry_answers_are_the_verification_statuses_but_unverified():
+    assert set(VERIFY_STATUSES) == set(IdVerificationStatus) - {IdVerificationStatus.UNVERIFIED}
+
+
+def test_every_status_is_accepted(db_session):
+    for status in IdVerificationStatus:
+        _person(db_session, status)
+    for status in AppointmentStatus:
+        if status != AppointmentStatus.BOOKED:  # one active appointment per person
+            db_session.execute(insert(Appointment).values(_appointment_row(db_session, status)))
+    db_session.flush()
+
+
+def test_a_bad_verification_status_is_refused_by_the_database(db_session):
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        _person(db_session, "checked")
+    person_id = _person(db_session)
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.execute(update(Beneficiary).where(Beneficiary.id == person_id)
+                           .values(id_verification_status="VERIFIED"))  # values are lower case
+
+
+def test_a_bad_appointment_status_is_refused_by_the_database(db_session):
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.execute(insert(Appointment).values(_appointment_row(db_session, "pending")))
+    row = _appointment_row(db_session, AppointmentStatus.BOOKED)
+    db_session.execute(insert(Appointment).values(row))
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.execute(update(Appointment).where(Appointment.id == row["id"])
+                           .values(status="expired"))
+    assert db_session.get(Appointment, row["id"]).status == AppointmentStatus.BOOKED
+
+
+def test_the_checks_come_and_go_with_migration_0010(database):
+    from cowin_kit import migrate
+
+    migrate.downgrade(database, "0009")
+    with database.session() as session:
+        row = _appointment_row(session, "pending")  # no check before 0010
+        session.execute(insert(Appointment).values(row))
+        session.execute(update(Appointment).where(Appointment.id == row["id"])
+                        .values(status=AppointmentStatus.CANCELLED))
+    migrate.upgrade(database)
+    assert migrate.current_revision(database) == "0010"
+    with database.Session() as session:
+        with pytest.raises(IntegrityError):
+            session.execute(update(Appointment).where(Appointment.id == row["id"])
+                            .values(status="pending"))
+        session.rollback()
+        # The table copied on SQLite keeps its partial index: one booked per person only.
+        person = session.get(Appointment, row["id"]).beneficiary_id
+        for _ in range(2):
+            again = _appointment_row(session, AppointmentStatus.CANCELLED)
+            session.execute(insert(Appointment).values({**again, "beneficiary_id": person}))
+        session.execute(insert(Appointment).values(
+            {**_appointment_row(session, AppointmentStatus.BOOKED), "beneficiary_id": person}))
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.execute(insert(Appointment).values(
+                {**_appointment_row(session, AppointmentStatus.BOOKED),
+                 "beneficiary_id": person}))
+        session.rollback()

@@ -225,13 +225,13 @@ def test_priority_groups_are_checked_against_the_profile(client, ana, dni_type):
 
 def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database):
     from cowin_kit.registration.models import Beneficiary
-    from cowin_kit.vaccination.models import Dose
+    from cowin_kit.vaccination.service import record_dose
 
     ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
     with database.session() as s:
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
-        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=1,
-                   given_on=dt.date.today()))
+        record_dose(s, beneficiary_id=person.id, dose_number=1, product=1,
+                    given_on=dt.date.today())
         s.commit()
     r = client.post("/api/v2/registration/beneficiary/delete", headers=ana,
                     json={"beneficiary_reference_id": ref})
@@ -289,14 +289,14 @@ def test_beneficiaries_show_the_vaccine_and_a_completed_single_dose(client, ana,
                                                                     database):
     from cowin_kit.programmes.models import Product
     from cowin_kit.registration.models import Beneficiary
-    from cowin_kit.vaccination.models import Dose
+    from cowin_kit.vaccination.service import record_dose
 
     ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
     with database.session() as s:
         product = s.scalar(select(Product).where(Product.primary_doses == 2))
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
-        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=product.id,
-                   given_on=dt.date.today()))
+        record_dose(s, beneficiary_id=person.id, dose_number=1, product=product,
+                    given_on=dt.date.today())
         s.commit()
         product_id, product_name = product.id, product.name
 

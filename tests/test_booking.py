@@ -15,7 +15,7 @@ from cowin_kit.scheduling.booking import (BookingError, Conflict, NotFound, Sess
                                           cancel, create_session, reschedule, schedule)
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
                                          VaccinationSession)
-from cowin_kit.vaccination.models import Dose
+from cowin_kit.vaccination.service import record_dose
 
 TODAY = dt.date(2031, 3, 3)
 SLOTS = [(dt.time(9), dt.time(11)), (dt.time(11), dt.time(13))]
@@ -59,9 +59,8 @@ class World:
                               min_age, max_age, capacities or {1: 10, 2: 10, 3: 10}, SLOTS)
 
     def dose(self, person, number, code, given_on):
-        self.s.add(Dose(beneficiary_id=person.id, dose_number=number,
-                        product_id=self.product(code).id, given_on=given_on))
-        self.s.flush()
+        record_dose(self.s, beneficiary_id=person.id, dose_number=number,
+                    product=self.product(code), given_on=given_on)
 
     def booked(self, vs, dose=1):
         return self.s.scalar(select(SessionCapacity.booked).where(

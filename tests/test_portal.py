@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
                                          VaccinationSession)
-from cowin_kit.vaccination.models import Dose
+from cowin_kit.vaccination.service import record_dose
 
 MOBILE = "987654321"
 
@@ -213,8 +213,8 @@ def test_family_limit_duplicates_edit_and_delete(citizen, client, cowin_kit_inst
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         assert (person.name, person.birth_year, person.gender, person.priority_groups) == (
             "Person Three", 1975, "other", ["health-workers"])
-        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=1,
-                   given_on=dt.date.today()))
+        record_dose(s, beneficiary_id=person.id, dose_number=1, product=1,
+                    given_on=dt.date.today())
         s.commit()
     r = citizen.post(f"/portal/members/{ref}/edit", data={
         "name": "X", "birth_year": "1975", "gender": "other", "csrf_token": csrf(form)})

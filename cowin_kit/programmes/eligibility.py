@@ -76,9 +76,8 @@ class VaccinationStatus:
 
 # Built once: booking runs them on every request.
 _DOSE_HISTORY = (
-    select(Dose).join(Product, Product.id == Dose.product_id)
-    .where(Dose.beneficiary_id == bindparam("beneficiary_id"),
-           Product.programme_id == bindparam("programme_id"))
+    select(Dose).where(Dose.beneficiary_id == bindparam("beneficiary_id"),
+                       Dose.programme_id == bindparam("programme_id"))
     .order_by(Dose.dose_number))
 _PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
 
@@ -179,9 +178,9 @@ def statuses(session: Session, beneficiary_ids: Iterable[int],
     rows = session.execute(
         select(Dose, Product).join(Product, Product.id == Dose.product_id)
         .where(Dose.beneficiary_id.in_(ids))
-        .order_by(Dose.beneficiary_id, Dose.given_on, Dose.dose_number))
+        .order_by(Dose.beneficiary_id, Dose.given_on, Dose.programme_id, Dose.dose_number))
     for dose, product in rows:
-        by_person[dose.beneficiary_id].setdefault(product.programme_id, []).append(dose)
+        by_person[dose.beneficiary_id].setdefault(dose.programme_id, []).append(dose)
     programmes = {p.id: p for p in session.scalars(select(Programme).where(
         Programme.id.in_({pid for series in by_person.values() for pid in series})))}
     return {pid: [status_from(programmes[prog], sorted(ds, key=lambda d: d.dose_number), today)

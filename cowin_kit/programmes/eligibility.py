@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from cowin_kit.plugins.interfaces import N_
+from cowin_kit.programmes.durations import duration_or_days, parse_duration
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.vaccination.models import Dose
@@ -82,9 +83,27 @@ _DOSE_HISTORY = (
 _PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
 
 
-def age_on(person: Beneficiary, on: dt.date) -> int:
-    """Age in years on ``on``. Co-WIN counts age from the birth year."""
-    return on.year - person.birth_year
+def born_on(person: Beneficiary, programme: Programme) -> dt.date | None:
+    """The day ages are counted from: the date of birth where the programme asks for it
+    (None when the person has not given it), else 1 January of the year of birth, so
+    that ages in years are Co-WIN's (the year of the dose minus the year of birth)."""
+    if programme.age_from == "date_of_birth":
+        return person.birth_date
+    return dt.date(person.birth_year, 1, 1)
+
+
+def age_on(born: dt.date, on: dt.date) -> int:
+    """Complete years on ``on`` of someone born on ``born``."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _reached(born: dt.date, age: str | None, on: dt.date) -> bool:
+    return age is None or on >= parse_duration(age).after(born)
+
+
+def _past(born: dt.date, age: str | None, on: dt.date) -> bool:
+    """Older than ``age`` on ``on``: a maximum age includes that whole age."""
+    return age is not None and on >= parse_duration(age).plus_one().after(born)
 
 
 def dose_history(session: Session, beneficiary_id: int, programme_id: int) -> list[Dose]:
@@ -125,33 +144,44 @@ def _may_mix(programme: Programme, rule: DoseRule | None) -> bool:
 
 
 def _window(rule: DoseRule, previous: dt.date) -> tuple[dt.date, dt.date | None, dt.date | None]:
-    """(earliest, due by, hard limit) of a dose given after one on ``previous``."""
-    earliest = previous + dt.timedelta(days=rule.min_interval_days or 0)
-    due_by = (previous + dt.timedelta(days=rule.max_interval_days)
-              if rule.max_interval_days is not None else None)
-    return earliest, due_by, due_by
+    """(earliest, due by, hard limit) of a dose given after one on ``previous``. The maximum
+    interval is a recommended date unless the rule marks it hard (a late dose is given as soon
+    as possible, WHO advises)."""
+    low = duration_or_days(rule.min_interval, rule.min_interval_days or 0)
+    high = duration_or_days(rule.max_interval, rule.max_interval_days)
+    due_by = high.after(previous) if high is not None else None
+    return low.after(previous), due_by, due_by if rule.max_interval_hard else None
 
 
-def status_from(programme: Programme, doses: list[Dose], today: dt.date) -> VaccinationStatus:
+def status_from(programme: Programme, doses: list[Dose], today: dt.date,
+                born: dt.date | None = None) -> VaccinationStatus:
     """The status from a programme and the person's doses of it (first dose first, each
-    with its product loaded). No query of its own beyond the products' rules."""
+    with its product loaded); ``born`` (see born_on) adds the ages a dose waits for to its
+    earliest date. No query of its own beyond the products' rules."""
     given = tuple(GivenDose(d.dose_number, d.given_on, d.product_id, d.product.name)
                   for d in doses)
-    number = len(doses) + 1
+    number: int | None = len(doses) + 1
+    # The schedule followed: the first dose's product, or before any dose the programme's
+    # only product (with several, the one chosen decides).
+    products = [p for p in programme.products if p.is_active]
+    ref = doses[0].product if doses else (products[0] if len(products) == 1 else None)
+    complete = bool(doses) and len(doses) >= doses[0].product.primary_doses
     earliest = due_by = hard = None
     required = None
-    if doses:
-        first = doses[0].product
-        rule = next((r for r in first.doses if r.dose_number == number), None)
-        complete = len(doses) >= first.primary_doses
-        if rule is None:
-            number = None
-        else:
+    rule = next((r for r in ref.doses if r.dose_number == number), None) if ref else None
+    if doses and rule is None:
+        number = None
+    elif rule is not None:
+        if doses:
             earliest, due_by, hard = _window(rule, doses[-1].given_on)
             if not _may_mix(programme, rule):
-                required = first
-    else:
-        complete = False
+                required = ref
+        if born is not None:
+            ages = [a for a in (rule.min_age, ref.min_age) if a]
+            reached = [parse_duration(a).after(born) for a in ages]
+            if not ref.min_age and ref.min_age_years:
+                reached.append(parse_duration(f"{ref.min_age_years} years").after(born))
+            earliest = max([d for d in (earliest, *reached) if d is not None], default=None)
     return VaccinationStatus(
         programme_id=programme.id, programme_code=programme.code, doses=given,
         next_dose=number, earliest=earliest, due_by=due_by, hard_limit=hard,
@@ -163,14 +193,16 @@ def status_from(programme: Programme, doses: list[Dose], today: dt.date) -> Vacc
 def vaccination_status(session: Session, beneficiary_id: int, programme_id: int,
                        today: dt.date) -> VaccinationStatus:
     """One person's status in one programme."""
-    return status_from(session.get(Programme, programme_id),
-                       dose_history(session, beneficiary_id, programme_id), today)
+    programme = session.get(Programme, programme_id)
+    person = session.get(Beneficiary, beneficiary_id)
+    return status_from(programme, dose_history(session, beneficiary_id, programme_id), today,
+                       born_on(person, programme) if person else None)
 
 
 def statuses(session: Session, beneficiary_ids: Iterable[int],
              today: dt.date) -> dict[int, list[VaccinationStatus]]:
     """Each person's status in every programme they have a dose of, the programme of their
-    earliest dose first (a family page: two queries, whatever the family size)."""
+    earliest dose first (a family page: a few queries, whatever the family size)."""
     ids = list(beneficiary_ids)
     by_person: dict[int, dict[int, list[Dose]]] = {i: {} for i in ids}
     if not ids:
@@ -179,11 +211,17 @@ def statuses(session: Session, beneficiary_ids: Iterable[int],
         select(Dose, Product).join(Product, Product.id == Dose.product_id)
         .where(Dose.beneficiary_id.in_(ids))
         .order_by(Dose.beneficiary_id, Dose.given_on, Dose.programme_id, Dose.dose_number))
-    for dose, product in rows:
+    for dose, _product in rows:
         by_person[dose.beneficiary_id].setdefault(dose.programme_id, []).append(dose)
+    wanted = {pid for series in by_person.values() for pid in series}
+    if not wanted:
+        return {pid: [] for pid in ids}
     programmes = {p.id: p for p in session.scalars(select(Programme).where(
-        Programme.id.in_({pid for series in by_person.values() for pid in series})))}
-    return {pid: [status_from(programmes[prog], sorted(ds, key=lambda d: d.dose_number), today)
+        Programme.id.in_(wanted)))}
+    people = {p.id: p for p in session.scalars(select(Beneficiary).where(
+        Beneficiary.id.in_([i for i, series in by_person.items() if series])))}
+    return {pid: [status_from(programmes[prog], sorted(ds, key=lambda d: d.dose_number), today,
+                              born_on(people[pid], programmes[prog]))
                   for prog, ds in series.items()]
             for pid, series in by_person.items()}
 
@@ -194,10 +232,16 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
     age (the product's, narrowed by ``min_age``/``max_age`` of a session), the programme's
     phases, the next dose, the product of the first dose, the interval from the previous
     dose."""
-    age = age_on(person, on)
+    programme = session.get(Programme, product.programme_id)
+    born = born_on(person, programme)
+    if born is None:
+        raise NotEligible(N_("Enter %(name)s's date of birth: this vaccination counts age "
+                             "from it."), "birth_date", name=person.name)
+    age = age_on(born, on)
     low = max(min_age, product.min_age_years)
     highs = [h for h in (max_age, product.max_age_years) if h is not None]
-    if age < low or (highs and age > min(highs)):
+    if (age < low or (highs and age > min(highs)) or not _reached(born, product.min_age, on)
+            or _past(born, product.max_age, on)):
         raise NotEligible(N_("%(name)s is not of an age for this session."), "beneficiaries",
                           name=person.name)
     if not admitted_by_a_phase(session, product.programme_id, age,
@@ -212,11 +256,14 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
     if rule is None:
         raise NotEligible(N_("%(vaccine)s has no dose %(dose)s."), "dose",
                           vaccine=product.name, dose=dose)
+    if not _reached(born, rule.min_age, on):
+        raise NotEligible(N_("Dose %(dose)s can be given from %(date)s."), "session_id",
+                          dose=dose, date=parse_duration(rule.min_age).after(born).isoformat())
     if not history:
         return
     first = history[0]
     if product.id != first.product_id:
-        if not _may_mix(session.get(Programme, product.programme_id), rule):
+        if not _may_mix(programme, rule):
             raise NotEligible(N_("%(name)s must take the same vaccine as the first dose "
                                  "(%(vaccine)s)."), "session_id", name=person.name,
                               vaccine=first.product.name)
@@ -229,6 +276,6 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
                           dose=dose, date=hard.isoformat())
 
 
-__all__ = ["MAX_AGE", "NotEligible", "GivenDose", "VaccinationStatus", "age_on",
+__all__ = ["MAX_AGE", "NotEligible", "GivenDose", "VaccinationStatus", "born_on", "age_on",
            "dose_history", "admitted_by_a_phase", "dose_rule", "status_from",
            "vaccination_status", "statuses", "check_may_take"]

@@ -304,8 +304,8 @@ def test_search_without_login_and_its_bad_inputs(client, database):
     assert r.status_code == 400
     r = client.get("/portal/search?by=district&district=999999")
     assert r.status_code == 400 and "Choose a district" in r.get_data(as_text=True)
-    # Filters narrow the results: no demo session vaccinates a two-year-old.
-    r = client.get(f"/portal/search?by=pincode&pincode={pincode}&age=2")
+    # Filters narrow the results: no demo session vaccinates a baby (SPR is from one year).
+    r = client.get(f"/portal/search?by=pincode&pincode={pincode}&age=0")
     assert "No sessions match" in r.get_data(as_text=True)
 
 

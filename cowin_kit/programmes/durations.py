@@ -43,7 +43,7 @@ class Duration:
         last = calendar.monthrange(year, month + 1)[1]
         return dt.date(year, month + 1, min(start.day, last))
 
-    def plus_one(self) -> "Duration":
+    def plus_one(self) -> Duration:
         return Duration(self.amount + 1, self.unit)
 
     @property

@@ -13,8 +13,8 @@ limit only where the profile marks one).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
@@ -262,11 +262,10 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
     if not history:
         return
     first = history[0]
-    if product.id != first.product_id:
-        if not _may_mix(programme, rule):
-            raise NotEligible(N_("%(name)s must take the same vaccine as the first dose "
-                                 "(%(vaccine)s)."), "session_id", name=person.name,
-                              vaccine=first.product.name)
+    if product.id != first.product_id and not _may_mix(programme, rule):
+        raise NotEligible(N_("%(name)s must take the same vaccine as the first dose "
+                             "(%(vaccine)s)."), "session_id", name=person.name,
+                          vaccine=first.product.name)
     earliest, _due_by, hard = _window(rule, history[-1].given_on)
     if on < earliest:
         raise NotEligible(N_("Dose %(dose)s can be given from %(date)s."), "session_id",
@@ -276,6 +275,18 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
                           dose=dose, date=hard.isoformat())
 
 
-__all__ = ["MAX_AGE", "NotEligible", "GivenDose", "VaccinationStatus", "born_on", "age_on",
-           "dose_history", "admitted_by_a_phase", "dose_rule", "status_from",
-           "vaccination_status", "statuses", "check_may_take"]
+__all__ = [
+    "MAX_AGE",
+    "GivenDose",
+    "NotEligible",
+    "VaccinationStatus",
+    "admitted_by_a_phase",
+    "age_on",
+    "born_on",
+    "check_may_take",
+    "dose_history",
+    "dose_rule",
+    "status_from",
+    "statuses",
+    "vaccination_status",
+]

@@ -88,4 +88,4 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
     return dose
 
 
-__all__ = ["DoseError", "DoseConflict", "record_dose"]
+__all__ = ["DoseConflict", "DoseError", "record_dose"]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
@@ -23,6 +23,7 @@ from cowin_kit.app import db_session, deployment
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.groups import profile_groups
+from cowin_kit.programmes.models import Programme
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.scheduling import booking, search, slip
@@ -152,6 +153,7 @@ def beneficiaries():
                              .order_by(Beneficiary.id)).all()
     ids = [b.id for b in people]
     statuses = eligibility.statuses(session, ids, _today())
+    first = session.scalar(select(func.min(Programme.id)))
     appointments: dict[int, list[Appointment]] = {}
     for a in session.scalars(
             select(Appointment).where(Appointment.beneficiary_id.in_(ids),
@@ -161,8 +163,9 @@ def beneficiaries():
         appointments.setdefault(a.beneficiary_id, []).append(a)
     out = []
     for b in people:
-        # Co-WIN knew one programme: the one of the person's first dose is shown.
-        series = (statuses.get(b.id) or [None])[0]
+        # Co-WIN knew one programme: the profile's first (its COVID-19 one) is shown; a
+        # routine programme's doses do not change these Co-WIN fields.
+        series = next((st for st in statuses.get(b.id, []) if st.programme_id == first), None)
         given = series.doses if series else ()
         dates = {d.number: d.given_on.strftime("%d-%m-%Y") for d in given}
         status = ("Not Vaccinated" if not given else

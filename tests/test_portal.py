@@ -63,7 +63,7 @@ def open_session(database, dose=1, min_age=40):
     with database.session() as s:
         vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
             Facility.postal_code.is_not(None), VaccinationSession.date > today,
-            VaccinationSession.min_age <= min_age,
+            VaccinationSession.min_age <= min_age, VaccinationSession.max_age.is_(None),
             SessionCapacity.dose_number == dose, SessionCapacity.capacity > SessionCapacity.booked)
             .order_by(VaccinationSession.date))
         slot = vs.slots[0]
@@ -150,7 +150,7 @@ def test_the_whole_journey(citizen, database, cowin_kit_instance):
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
             Facility.postal_code.is_not(None),
             VaccinationSession.date > dt.date.today(), VaccinationSession.id != vs.id,
-            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1,
+            VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None), SessionCapacity.dose_number == 1,
             SessionCapacity.capacity > SessionCapacity.booked))
         other_id, other_pin = other.id, other.facility.postal_code
         other_slot = f"{other.slots[-1].starts:%I:%M%p}-{other.slots[-1].ends:%I:%M%p}"

@@ -116,6 +116,12 @@ def test_a_child_without_a_date_of_birth_is_asked_for_it(db_session, family):
     with pytest.raises(eligibility.NotEligible) as refused:
         eligibility.check_may_take(s, other, _product(s, "spr"), 1, TODAY)
     assert refused.value.field == "birth_date"
+    adult = register_beneficiary(
+        s, ctx, document_code="dni", id_number="40012348", name="Rosa Quispe",
+        birth_year=1990, gender="female", account_id=account.id, max_per_account=4,
+        current_year=TODAY.year)
+    with pytest.raises(eligibility.NotEligible, match="not of an age"):  # no date needed
+        eligibility.check_may_take(s, adult, _product(s, "spr"), 1, TODAY)
     with pytest.raises(RegistrationError) as wrong_year:
         register_beneficiary(s, ctx, document_code="dni", id_number="79012347", name="Sol",
                              birth_year=2028, birth_date=BORN, gender="female",

@@ -234,16 +234,24 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
     dose."""
     programme = session.get(Programme, product.programme_id)
     born = born_on(person, programme)
+
+    def of_age(born: dt.date) -> bool:
+        age = age_on(born, on)
+        highs = [h for h in (max_age, product.max_age_years) if h is not None]
+        return not (age < max(min_age, product.min_age_years) or (highs and age > min(highs))
+                    or not _reached(born, product.min_age, on) or _past(born, product.max_age, on))
+
     if born is None:
-        raise NotEligible(N_("Enter %(name)s's date of birth: this vaccination counts age "
-                             "from it."), "birth_date", name=person.name)
-    age = age_on(born, on)
-    low = max(min_age, product.min_age_years)
-    highs = [h for h in (max_age, product.max_age_years) if h is not None]
-    if (age < low or (highs and age > min(highs)) or not _reached(born, product.min_age, on)
-            or _past(born, product.max_age, on)):
+        # The year of birth alone may rule the person out (an adult at a child's session);
+        # otherwise the date decides.
+        year = person.birth_year
+        if of_age(dt.date(year, 1, 1)) or of_age(dt.date(year, 12, 31)):
+            raise NotEligible(N_("Enter %(name)s's date of birth: this vaccination counts age "
+                                 "from it."), "birth_date", name=person.name)
+    if born is None or not of_age(born):
         raise NotEligible(N_("%(name)s is not of an age for this session."), "beneficiaries",
                           name=person.name)
+    age = age_on(born, on)
     if not admitted_by_a_phase(session, product.programme_id, age,
                                set(person.priority_groups or []), on):
         raise NotEligible(N_("%(name)s is not eligible yet under the vaccination phases."),

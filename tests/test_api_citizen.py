@@ -48,7 +48,7 @@ def _open_session(database, dose=1):
     today = dt.date.today()
     with database.session() as s:
         vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > today, VaccinationSession.min_age <= 40,
+            VaccinationSession.date > today, VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None),
             SessionCapacity.dose_number == dose, SessionCapacity.capacity > 0)
             .order_by(VaccinationSession.date))
         return vs.id, vs.slots[0].starts.strftime("%H:%M")
@@ -225,13 +225,13 @@ def test_priority_groups_are_checked_against_the_profile(client, ana, dni_type):
 
 def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database):
     from cowin_kit.registration.models import Beneficiary
-    from cowin_kit.vaccination.models import Dose
+    from cowin_kit.vaccination.service import record_dose
 
     ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
     with database.session() as s:
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
-        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=1,
-                   given_on=dt.date.today()))
+        record_dose(s, beneficiary_id=person.id, dose_number=1, product=1,
+                    given_on=dt.date.today())
         s.commit()
     r = client.post("/api/v2/registration/beneficiary/delete", headers=ana,
                     json={"beneficiary_reference_id": ref})
@@ -273,7 +273,7 @@ def test_family_cancel_finds_each_persons_appointment_after_a_reschedule(client,
     with database.session() as s:
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
             VaccinationSession.date > dt.date.today(), VaccinationSession.id != session_id,
-            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1))
+            VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None), SessionCapacity.dose_number == 1))
         other_id, other_slot = other.id, other.slots[0].starts.strftime("%H:%M")
     assert client.post("/api/v2/appointment/reschedule", headers=ana, json={
         "appointment_id": moved_id, "session_id": other_id,
@@ -289,14 +289,14 @@ def test_beneficiaries_show_the_vaccine_and_a_completed_single_dose(client, ana,
                                                                     database):
     from cowin_kit.programmes.models import Product
     from cowin_kit.registration.models import Beneficiary
-    from cowin_kit.vaccination.models import Dose
+    from cowin_kit.vaccination.service import record_dose
 
     ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
     with database.session() as s:
         product = s.scalar(select(Product).where(Product.primary_doses == 2))
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
-        s.add(Dose(beneficiary_id=person.id, dose_number=1, product_id=product.id,
-                   given_on=dt.date.today()))
+        record_dose(s, beneficiary_id=person.id, dose_number=1, product=product,
+                    given_on=dt.date.today())
         s.commit()
         product_id, product_name = product.id, product.name
 

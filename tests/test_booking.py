@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cowin_kit.accounts.models import CitizenAccount
+from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.service import IdContext, register_beneficiary
 from cowin_kit.scheduling import booking
@@ -15,7 +16,7 @@ from cowin_kit.scheduling.booking import (BookingError, Conflict, NotFound, Sess
                                           cancel, create_session, reschedule, schedule)
 from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
                                          VaccinationSession)
-from cowin_kit.vaccination.models import Dose
+from cowin_kit.vaccination.service import record_dose
 
 TODAY = dt.date(2031, 3, 3)
 SLOTS = [(dt.time(9), dt.time(11)), (dt.time(11), dt.time(13))]
@@ -59,9 +60,8 @@ class World:
                               min_age, max_age, capacities or {1: 10, 2: 10, 3: 10}, SLOTS)
 
     def dose(self, person, number, code, given_on):
-        self.s.add(Dose(beneficiary_id=person.id, dose_number=number,
-                        product_id=self.product(code).id, given_on=given_on))
-        self.s.flush()
+        record_dose(self.s, beneficiary_id=person.id, dose_number=number,
+                    product=self.product(code), given_on=given_on)
 
     def booked(self, vs, dose=1):
         return self.s.scalar(select(SessionCapacity.booked).where(
@@ -190,16 +190,39 @@ def test_the_dose_must_be_the_next_one(w):
     assert w.booked(vs, 2) == 1 and w.booked(vs, 1) == 0
 
 
-@pytest.mark.parametrize("days_since,ok", [(10, False), (21, True), (28, True), (29, False)])
-def test_dose_two_inside_the_interval(w, days_since, ok):
+@pytest.mark.parametrize("days_since,ok,overdue", [
+    (10, False, False), (21, True, False), (28, True, False),
+    # Later than the 28 days recommended: overdue, and given as soon as possible (WHO).
+    (29, True, True), (35, True, True), (400, True, True)])
+def test_dose_two_from_the_minimum_interval_even_when_late(w, days_since, ok, overdue):
     acc = w.account()
     person = w.person(acc)
     w.dose(person, 1, "bbibp-corv", TODAY - dt.timedelta(days=days_since))  # 21 to 28 days
+    status = eligibility.vaccination_status(w.s, person.id, w.product("bbibp-corv").programme_id,
+                                            TODAY)
+    assert (status.next_dose, status.overdue, status.hard_limit) == (2, overdue, None)
+    assert status.due_by == TODAY - dt.timedelta(days=days_since - 28)
+    assert status.product_name == "BBIBP-CorV (Sinopharm)" and not status.complete
     vs = w.session()
     if ok:
         w.book(acc, [person], vs, dose=2)
     else:
         _refused(BookingError, 400, w.book, acc, [person], vs, dose=2, field="session_id")
+
+
+def test_a_hard_maximum_interval_still_refuses(w):
+    """Where a profile marks the maximum as a hard limit (max_interval_hard), a late dose is
+    refused, as every maximum was before."""
+    rule = next(r for r in w.product("bbibp-corv").doses if r.dose_number == 2)
+    rule.max_interval_hard = True
+    acc = w.account()
+    person = w.person(acc)
+    w.dose(person, 1, "bbibp-corv", TODAY - dt.timedelta(days=29))
+    status = eligibility.vaccination_status(w.s, person.id, rule.product.programme_id, TODAY)
+    assert status.hard_limit == status.due_by == TODAY - dt.timedelta(days=1)
+    err = _refused(BookingError, 400, w.book, acc, [person], w.session(), dose=2,
+                   field="session_id")
+    assert "had to be given by" in str(err)
 
 
 def test_later_doses_keep_the_first_product_unless_the_programme_mixes(w):
@@ -373,9 +396,11 @@ def test_demo_sessions_over_the_coming_week(w, app):
     sessions = w.s.scalars(select(VaccinationSession)
                            .where(VaccinationSession.date >= TODAY)).all()
     assert {s.date for s in sessions} == {TODAY + dt.timedelta(days=d) for d in range(7)}
-    assert len({s.product_id for s in sessions}) == 4
+    # Every product of the profile takes its turn (COVID-19's four and the routine SPR).
+    assert len({s.product_id for s in sessions}) == sum(
+        len(p["products"]) for p in profile["programmes"]) == 5
     acc = w.account()
-    vs = sessions[0]
+    vs = next(s for s in sessions if s.product_id != w.product("spr").id)
     w.book(acc, [w.person(acc, birth_year=1970)], vs, today=TODAY)
 
 

@@ -62,6 +62,25 @@ def _pe_text():
     ('code = "PE"', 'code = "PE"\nflag = "red"', "flag", "Unknown field"),
     ('postal_code_example = "15001"', 'postal_code_example = "1500"', "postal_code_example",
      "does not match"),
+    # Ages and intervals as text, and the hard limit.
+    ("{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+     '{ number = 2, min_interval = "3 wks" }',
+     "programmes[0].products[0].doses[1].min_interval", '"6 weeks"'),
+    ("{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+     '{ number = 2, min_interval_days = 21, min_interval = "3 weeks" }',
+     "programmes[0].products[0].doses[1].min_interval", "not both"),
+    ("{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+     '{ number = 2, min_interval = "2 months", max_interval = "6 weeks" }',
+     "programmes[0].products[0].doses[1].max_interval", "min_interval"),
+    ("{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+     "{ number = 2, min_interval_days = 21, max_interval_hard = true }",
+     "programmes[0].products[0].doses[1].max_interval_hard", "needs a maximum interval"),
+    ("min_age_years = 18\nprimary_doses = 2", 'min_age = "18 yrs"\nprimary_doses = 2',
+     "programmes[0].products[0].min_age", '"9 months"'),
+    ("min_age_years = 18\nprimary_doses = 2", "primary_doses = 2",
+     "programmes[0].products[0].min_age_years", "min_age"),
+    ("mixed_boosters = true", 'mixed_boosters = true\nage_from = "birthday"',
+     "programmes[0].age_from", "date_of_birth"),
 ])
 def test_invalid_profile_names_file_field_and_reason(tmp_path, old, new, field, reason):
     text = _pe_text()
@@ -96,3 +115,18 @@ def test_duplicate_codes_are_refused(tmp_path):
     with pytest.raises(ProfileError) as info:
         load_profile_file(_write(tmp_path, text))
     assert ("id_documents", "duplicate code(s) dni") in info.value.problems
+
+
+def test_ages_and_intervals_in_weeks_months_and_years(tmp_path):
+    text = _pe_text().replace(
+        "{ number = 2, min_interval_days = 21, max_interval_days = 28 }",
+        '{ number = 2, min_interval = "3 weeks", max_interval = "1 month", '
+        'max_interval_hard = true }', 1).replace(
+        "min_age_years = 18\nprimary_doses = 2", 'min_age = "216 months"\nprimary_doses = 2', 1)
+    (tmp_path / "profile.toml").write_text(text, encoding="utf-8")
+    product = load_profile_file(tmp_path)["programmes"][0]["products"][0]
+    dose2 = product["doses"][1]
+    assert (dose2["min_interval"], dose2["max_interval"], dose2["max_interval_hard"]) == (
+        "3 weeks", "1 month", True)
+    assert (dose2["min_interval_days"], dose2["max_interval_days"]) == (21, 30)
+    assert (product["min_age"], product["min_age_years"]) == ("216 months", 18)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
@@ -21,13 +21,14 @@ from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
+from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.groups import profile_groups
+from cowin_kit.programmes.models import Programme
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.scheduling import booking, search, slip
 from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
-from cowin_kit.vaccination.models import Dose
 
 bp = Blueprint("api_citizen", __name__, url_prefix="/api/v2")
 register(bp)
@@ -136,7 +137,7 @@ def _appointment_fields(a: Appointment, lang: str) -> dict:
 @bp.get("/appointment/beneficiaries")
 @login_required
 def beneficiaries():
-    """The account's people with their doses and active appointments (three queries,
+    """The account's people with their doses and active appointments (a few queries,
     whatever the family size)."""
     session = db_session()
     lang = public._lang()
@@ -144,10 +145,8 @@ def beneficiaries():
                              .options(selectinload(Beneficiary.id_document_type))
                              .order_by(Beneficiary.id)).all()
     ids = [b.id for b in people]
-    doses: dict[int, list[Dose]] = {}
-    for d in session.scalars(select(Dose).where(Dose.beneficiary_id.in_(ids))
-                             .options(selectinload(Dose.product)).order_by(Dose.dose_number)):
-        doses.setdefault(d.beneficiary_id, []).append(d)
+    statuses = eligibility.statuses(session, ids, _today())
+    first = session.scalar(select(func.min(Programme.id)))
     appointments: dict[int, list[Appointment]] = {}
     for a in session.scalars(
             select(Appointment).where(Appointment.beneficiary_id.in_(ids),
@@ -157,13 +156,13 @@ def beneficiaries():
         appointments.setdefault(a.beneficiary_id, []).append(a)
     out = []
     for b in people:
-        given = doses.get(b.id, [])
-        dates = {d.dose_number: d.given_on.strftime("%d-%m-%Y") for d in given}
-        # Fully vaccinated once the first product's primary series is complete (one dose
-        # for a single-dose vaccine), as Co-WIN counted it.
+        # Co-WIN knew one programme: the profile's first (its COVID-19 one) is shown; a
+        # routine programme's doses do not change these Co-WIN fields.
+        series = next((st for st in statuses.get(b.id, []) if st.programme_id == first), None)
+        given = series.doses if series else ()
+        dates = {d.number: d.given_on.strftime("%d-%m-%Y") for d in given}
         status = ("Not Vaccinated" if not given else
-                  "Vaccinated" if len(given) >= given[0].product.primary_doses else
-                  "Partially Vaccinated")
+                  "Vaccinated" if series.complete else "Partially Vaccinated")
         out.append({
             "beneficiary_reference_id": b.reference_id, "name": b.name,
             "birth_year": str(b.birth_year), "gender": b.gender.capitalize(),
@@ -171,7 +170,7 @@ def beneficiaries():
             "photo_id_type": b.id_document_type.name, "photo_id_number": b.id_number_masked,
             "id_verification_status": b.id_verification_status,
             "vaccination_status": status,
-            "vaccine": given[0].product.name if given else "",
+            "vaccine": given[0].product_name if given else "",
             "dose1_date": dates.get(1, ""), "dose2_date": dates.get(2, ""),
             "appointments": [_appointment_fields(a, lang) for a in appointments.get(b.id, [])],
         })

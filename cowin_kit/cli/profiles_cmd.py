@@ -57,11 +57,15 @@ def show(code):
         for prod in prog["products"]:
             sched = ", ".join(
                 f"dose {x['number']}{' (booster)' if x['booster'] else ''}"
-                + (f" +{x['min_interval_days']}" + (f"–{x['max_interval_days']}"
-                                                    if x["max_interval_days"] else "") + " d"
+                + (f" +{x['min_interval']}" + (f" (by {x['max_interval']}"
+                                                + (", hard limit" if x["max_interval_hard"]
+                                                   else "") + ")"
+                                                if x["max_interval"] else "")
                    if x["number"] > 1 else "")
+                + (f" at {x['min_age']} of age" if x["min_age"] else "")
                 for x in prod["doses"])
-            click.echo(f"    {prod['name']}: from age {prod['min_age_years']}; {sched}")
+            age = prod["min_age"] or prod["min_age_years"]
+            click.echo(f"    {prod['name']}: from age {age}; {sched}")
         for ph in prog["phases"]:
             click.echo(f"    phase {ph['code']}: {ph['starts_on'] or '—'} {ph['name']}")
     click.echo(f"  certificate issuer: {d['certificate']['issuer']}")

@@ -9,6 +9,7 @@ from flask_babel import force_locale, get_translations, gettext, ngettext
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
 from cowin_kit.portal import forms
+from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
 from cowin_kit.scheduling import booking, search, slip
@@ -49,7 +50,11 @@ def _next_dose(people, session_id: str) -> int | None:
     if vs is None:
         return 1  # the booking service answers "no such session"
     programme_id = db_session().get(Product, vs.product_id).programme_id
-    doses = {len(booking.dose_history(db_session(), p.id, programme_id)) + 1 for p in people}
+    today = common.now().date()
+    # A finished schedule has no next dose: ask for the one after, the service says why not.
+    doses = {(s.next_dose or s.doses_given + 1) for s in (
+        eligibility.vaccination_status(db_session(), p.id, programme_id, today)
+        for p in people)}
     return doses.pop() if len(doses) == 1 else None
 
 

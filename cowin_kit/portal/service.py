@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from cowin_kit.programmes import eligibility
+from cowin_kit.programmes.eligibility import VaccinationStatus
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
-from cowin_kit.vaccination.models import Dose
 
 
 @dataclass
@@ -43,12 +44,23 @@ class Member:
     id_masked: str
     verification: str
     priority_groups: list[str]
-    doses: list[tuple[int, dt.date, str]] = field(default_factory=list)  # (number, date, vaccine)
+    # The person's place in each programme they have a dose of (cowin_kit.programmes.eligibility).
+    statuses: list[VaccinationStatus] = field(default_factory=list)
     appointment: AppointmentView | None = None
 
     @property
+    def doses(self) -> list[tuple[int, dt.date, str]]:
+        """(number, date, vaccine) of every dose, programme by programme."""
+        return [(d.number, d.given_on, d.product_name) for s in self.statuses for d in s.doses]
+
+    @property
     def next_dose(self) -> int:
-        return len(self.doses) + 1
+        """The next dose of the programme the person started first (dose 1 when none was
+        started; the booking page asks the session's programme itself)."""
+        started = self.statuses[0] if self.statuses else None
+        if started is None:
+            return 1
+        return started.next_dose or started.doses_given + 1
 
     @property
     def bookable(self) -> bool:
@@ -67,17 +79,13 @@ def _local(names: dict | None, default: str, lang: str) -> str:
 
 def family(session: Session, account_id: int, lang: str, today: dt.date) -> list[Member]:
     """The account's members, oldest registration first, each with their doses and their
-    active appointment (centre names in ``lang``). Three queries, whatever the family size."""
+    active appointment (centre names in ``lang``). A few queries, whatever the family size."""
     people = session.scalars(
         select(Beneficiary).where(Beneficiary.account_id == account_id)
         .options(selectinload(Beneficiary.id_document_type))
         .order_by(Beneficiary.id)).all()
     ids = [p.id for p in people]
-    doses: dict[int, list] = {}
-    for d in session.scalars(select(Dose).where(Dose.beneficiary_id.in_(ids))
-                             .options(selectinload(Dose.product))
-                             .order_by(Dose.dose_number)):
-        doses.setdefault(d.beneficiary_id, []).append((d.dose_number, d.given_on, d.product.name))
+    statuses = eligibility.statuses(session, ids, today)
     appointments = {}
     for a in session.scalars(
             select(Appointment).where(Appointment.beneficiary_id.in_(ids),
@@ -99,7 +107,7 @@ def family(session: Session, account_id: int, lang: str, today: dt.date) -> list
             reference_id=p.reference_id, name=p.name, birth_year=p.birth_year, gender=p.gender,
             id_type=_local(doc.names, doc.name, lang), id_masked=p.id_number_masked,
             verification=p.id_verification_status, priority_groups=list(p.priority_groups or []),
-            doses=doses.get(p.id, []), appointment=appointments.get(p.id)))
+            statuses=statuses.get(p.id, []), appointment=appointments.get(p.id)))
     return out
 
 

@@ -6,6 +6,7 @@ documents every field; a test checks that each field here appears there.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 
@@ -17,6 +18,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     validate,
     validates,
     validates_schema,
@@ -42,6 +44,9 @@ def _check_unique_codes(data: dict, *keys: str) -> None:
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", key)
+
+
+AGE_FROM = ("birth_year", "date_of_birth")
 
 
 class _Strict(Schema):
@@ -86,18 +91,75 @@ class IdDocumentSchema(_Strict):
     notes = fields.String(load_default="")
 
 
+class DurationText(fields.String):
+    """An age or interval as a schedule states it: "21 days", "6 weeks", "9 months",
+    "1 year". Loaded as its canonical text ("6 weeks")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from cowin_kit.programmes.durations import parse_duration
+
+        try:
+            return str(parse_duration(super()._deserialize(value, attr, data, **kwargs)))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+_REFERENCE_DAY = dt.date(2000, 1, 1)  # to compare "8 weeks" with "2 months"
+
+
+def _one_of(data: dict, text_key: str, old_key: str, old_unit: str):
+    """The Duration that ``text_key`` or the older ``old_key`` (whole ``old_unit``) states;
+    ValidationError when both are given."""
+    from cowin_kit.programmes.durations import Duration, parse_duration
+
+    text, old = data.get(text_key), data.get(old_key)
+    if text is not None and old is not None:
+        raise ValidationError(f"give {text_key} or {old_key}, not both (e.g. {text_key} = "
+                              f"\"{old} {old_unit}\")", text_key)
+    if text is not None:
+        return parse_duration(text)
+    return None if old is None else Duration(old, old_unit)
+
+
 class DoseSchema(_Strict):
     number = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
     booster = fields.Boolean(load_default=False)
-    min_interval_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3650))
+    # The interval from the previous dose, in days (older profiles) or as text ("6 weeks").
+    min_interval_days = fields.Integer(load_default=None,
+                                       validate=validate.Range(min=0, max=3650))
     max_interval_days = fields.Integer(load_default=None, allow_none=True,
                                        validate=validate.Range(min=1, max=3650))
+    min_interval = DurationText(load_default=None)
+    max_interval = DurationText(load_default=None)
+    # The maximum interval is a recommended window (a late dose is still given, reported
+    # overdue) unless this marks it as a hard limit.
+    max_interval_hard = fields.Boolean(load_default=False)
+    # The youngest age this dose may be given at ("10 weeks"), besides the interval.
+    min_age = DurationText(load_default=None)
 
     @validates_schema
     def _interval_order(self, data, **kwargs):
-        hi = data.get("max_interval_days")
-        if hi is not None and hi < data.get("min_interval_days", 0):
-            raise ValidationError("must not be less than min_interval_days", "max_interval_days")
+        lo = _one_of(data, "min_interval", "min_interval_days", "days")
+        hi = _one_of(data, "max_interval", "max_interval_days", "days")
+        if hi is not None and hi.after(_REFERENCE_DAY) < (lo or hi).after(_REFERENCE_DAY):
+            key = "max_interval" if data.get("max_interval") else "max_interval_days"
+            low = "min_interval" if data.get("min_interval") else "min_interval_days"
+            raise ValidationError(f"must not be less than {low}", key)
+        if data.get("max_interval_hard") and hi is None:
+            raise ValidationError("a hard limit needs a maximum interval (max_interval = "
+                                  "\"42 days\") or remove max_interval_hard",
+                                  "max_interval_hard")
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        """Both forms filled: the text as stated, and whole days for older readers."""
+        for text_key, old_key in (("min_interval", "min_interval_days"),
+                                  ("max_interval", "max_interval_days")):
+            d = _one_of(data, text_key, old_key, "days")
+            data[text_key] = str(d) if d is not None else None
+            data[old_key] = d.approx_days if d is not None else None
+        data["min_interval_days"] = data["min_interval_days"] or 0
+        return data
 
 
 class ProductSchema(_Strict):
@@ -105,9 +167,12 @@ class ProductSchema(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1))
     manufacturer = fields.String(required=True, validate=validate.Length(min=1))
     dcc_product = fields.String(load_default=None, allow_none=True)
-    min_age_years = fields.Integer(required=True, validate=validate.Range(min=0, max=120))
+    # Ages in whole years (older profiles) or as text ("6 weeks", "9 months", "4 years").
+    min_age_years = fields.Integer(load_default=None, validate=validate.Range(min=0, max=120))
     max_age_years = fields.Integer(load_default=None, allow_none=True,
                                    validate=validate.Range(min=0, max=130))
+    min_age = DurationText(load_default=None)
+    max_age = DurationText(load_default=None)
     primary_doses = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
     doses = fields.List(fields.Nested(DoseSchema), required=True, validate=validate.Length(min=1))
     notes = fields.String(load_default="")
@@ -128,9 +193,24 @@ class ProductSchema(_Strict):
             raise ValidationError("boosters must come after the primary doses", "doses")
         if doses and (doses[0]["min_interval_days"] or doses[0].get("max_interval_days")):
             raise ValidationError("dose 1 has no interval (it is the first dose)", "doses")
-        hi = data.get("max_age_years")
-        if hi is not None and hi < data.get("min_age_years", 0):
-            raise ValidationError("must not be less than min_age_years", "max_age_years")
+        lo = _one_of(data, "min_age", "min_age_years", "years")
+        if lo is None:
+            raise ValidationError("give the youngest age: min_age_years = 18, or min_age = "
+                                  "\"6 weeks\"", "min_age_years")
+        hi = _one_of(data, "max_age", "max_age_years", "years")
+        if hi is not None and hi.after(_REFERENCE_DAY) < lo.after(_REFERENCE_DAY):
+            raise ValidationError(
+                "must not be less than " + ("min_age" if data.get("min_age") else "min_age_years"),
+                "max_age" if data.get("max_age") else "max_age_years")
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        """The stated ages, and their complete years for sessions (which count in years)."""
+        for text_key, old_key in (("min_age", "min_age_years"), ("max_age", "max_age_years")):
+            d = _one_of(data, text_key, old_key, "years")
+            data[text_key] = str(d) if d is not None and data[text_key] else None
+            data[old_key] = d.whole_years if d is not None else None
+        return data
 
 
 class PhaseSchema(_Strict):
@@ -150,6 +230,10 @@ class ProgrammeSchema(_Strict):
     names = LanguageMap()
     allow_mixed_products = fields.Boolean(load_default=False)
     mixed_boosters = fields.Boolean(load_default=False)
+    # How age is counted: from the year of birth as Co-WIN did, or from the date of birth
+    # (a childhood schedule in weeks and months; people are then asked for it).
+    age_from = fields.String(load_default="birth_year", validate=validate.OneOf(
+        AGE_FROM, error="must be one of: {choices} (e.g. age_from = \"date_of_birth\")"))
     products = fields.List(fields.Nested(ProductSchema), required=True,
                            validate=validate.Length(min=1))
     phases = fields.List(fields.Nested(PhaseSchema), load_default=list)

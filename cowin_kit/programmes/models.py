@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cowin_kit.db import Base
@@ -20,6 +20,10 @@ class Programme(Base):
     allow_mixed_products: Mapped[bool] = mapped_column(Boolean, default=False)
     # Whether a booster may be of another product than the primary series.
     mixed_boosters: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How age is counted: "birth_year" (Co-WIN: the year of the session minus the year of
+    # birth) or "date_of_birth" (a childhood schedule counts weeks and months from birth).
+    age_from: Mapped[str] = mapped_column(String(20), default="birth_year",
+                                          server_default="birth_year")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     products: Mapped[list["Product"]] = relationship(back_populates="programme",
@@ -41,6 +45,10 @@ class Product(Base):
     dcc_product: Mapped[str | None] = mapped_column(String(60))
     min_age_years: Mapped[int] = mapped_column(Integer, default=18)
     max_age_years: Mapped[int | None] = mapped_column(Integer)
+    # The ages as the profile states them ("6 weeks", "4 years"), when it does; the whole
+    # years above then hold their complete years (for sessions, which count in years).
+    min_age: Mapped[str | None] = mapped_column(String(20))
+    max_age: Mapped[str | None] = mapped_column(String(20))
     primary_doses: Mapped[int] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -50,7 +58,9 @@ class Product(Base):
 
 
 class DoseRule(Base):
-    """When dose N of a product may be given, counted from the previous dose."""
+    """When dose N of a product may be given, counted from the previous dose: from the
+    minimum interval on, recommended before the maximum (a hard limit only when
+    ``max_interval_hard``), and not before the person's ``min_age`` when one is set."""
 
     __tablename__ = "dose_rule"
     __table_args__ = (UniqueConstraint("product_id", "dose_number"),)
@@ -61,6 +71,12 @@ class DoseRule(Base):
     is_booster: Mapped[bool] = mapped_column(Boolean, default=False)
     min_interval_days: Mapped[int] = mapped_column(Integer, default=0)
     max_interval_days: Mapped[int | None] = mapped_column(Integer)
+    # The intervals as the profile states them ("6 weeks"); when empty, the days above.
+    min_interval: Mapped[str | None] = mapped_column(String(20))
+    max_interval: Mapped[str | None] = mapped_column(String(20))
+    max_interval_hard: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
+    min_age: Mapped[str | None] = mapped_column(String(20))
 
     product: Mapped[Product] = relationship(back_populates="doses")
 

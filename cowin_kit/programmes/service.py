@@ -21,7 +21,8 @@ def load_profile_programmes(session: Session, profile: Profile) -> int:
             programme = Programme(code=spec["code"], disease=spec["disease"], name=spec["name"],
                                   names=spec["names"],
                                   allow_mixed_products=spec["allow_mixed_products"],
-                                  mixed_boosters=spec["mixed_boosters"])
+                                  mixed_boosters=spec["mixed_boosters"],
+                                  age_from=spec["age_from"])
             session.add(programme)
             created += 1
         have_products = {p.code for p in programme.products}
@@ -30,10 +31,15 @@ def load_profile_programmes(session: Session, profile: Profile) -> int:
                 continue
             product = Product(code=p["code"], name=p["name"], manufacturer=p["manufacturer"],
                               dcc_product=p["dcc_product"], min_age_years=p["min_age_years"],
-                              max_age_years=p["max_age_years"], primary_doses=p["primary_doses"])
+                              max_age_years=p["max_age_years"], min_age=p["min_age"],
+                              max_age=p["max_age"], primary_doses=p["primary_doses"])
             product.doses = [DoseRule(dose_number=d["number"], is_booster=d["booster"],
                                       min_interval_days=d["min_interval_days"],
-                                      max_interval_days=d["max_interval_days"])
+                                      max_interval_days=d["max_interval_days"],
+                                      min_interval=d["min_interval"],
+                                      max_interval=d["max_interval"],
+                                      max_interval_hard=d["max_interval_hard"],
+                                      min_age=d["min_age"])
                              for d in p["doses"]]
             programme.products.append(product)
             created += 1 + len(product.doses)

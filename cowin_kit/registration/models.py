@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cowin_kit.db import Base, UTCDateTime, one_of, utcnow
@@ -49,6 +49,8 @@ class Beneficiary(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_account.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     birth_year: Mapped[int] = mapped_column(Integer)
+    # Asked for where a programme counts age from the date of birth (childhood schedules).
+    birth_date: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[str] = mapped_column(String(20))
     # Priority groups the profile's eligibility phases admit (e.g. "health-workers",
     # "comorbidities"), as declared at registration.

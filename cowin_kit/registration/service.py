@@ -27,6 +27,7 @@ def load_profile_id_documents(session: Session, profile: Profile) -> int:
 
 # --- beneficiaries and their ID numbers ------------------------------------------------
 
+import datetime as dt  # noqa: E402
 import logging  # noqa: E402
 import math  # noqa: E402
 import secrets as _secrets  # noqa: E402
@@ -124,7 +125,8 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
                          priority_groups: list[str] | None = None,
                          known_groups: set[str] | None = None,
                          limits=None, address: str | None = None,
-                         actor: str | None = None) -> Beneficiary:
+                         actor: str | None = None,
+                         birth_date: dt.date | None = None) -> Beneficiary:
     """Check the ID with its provider, refuse a number already registered, store it as a
     keyed hash plus encrypted and masked forms, and ask the registry when the provider
     can: a registry that does not answer leaves the person ``unavailable`` (to reverify),
@@ -133,7 +135,9 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     ``limits`` (the deployment's cowin_kit.ratelimits.RateLimits) counts the tries of the
     account and of ``address`` (the client's) against MEMBER_TRIES_*: citizen callers pass
     both; RegistrationThrottled (429) when one is spent. The registration is audited as
-    ``actor`` (default ``citizen:<account_id>``)."""
+    ``actor`` (default ``citizen:<account_id>``). ``birth_date`` is asked for where a
+    programme counts age from it (a child's routine schedule); it must fall in
+    ``birth_year``."""
     from sqlalchemy import func
 
     from cowin_kit.accounts.service import audit
@@ -153,6 +157,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         raise RegistrationError(N_("This ID document type is not accepted here."), "id_type")
     name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                   current_year)
+    _check_birth_date(birth_date, birth_year)
     try:
         number = ids.check_id(provider, id_number)
     except InvalidIdNumber as exc:
@@ -164,7 +169,8 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         raise _duplicate(session, limits, account_id, holder.account_id, doc.code)
     person = Beneficiary(reference_id=_new_reference_id(session), name=name,
                          account_id=account_id, language=language, priority_groups=groups,
-                         birth_year=birth_year, gender=gender, id_document_type=doc,
+                         birth_year=birth_year, birth_date=birth_date, gender=gender,
+                         id_document_type=doc,
                          id_number_hash=digest,
                          id_number_encrypted=ids.encrypt_number(ctx.encryption_key, number),
                          id_number_masked=provider.mask(number))
@@ -224,6 +230,15 @@ def _duplicate(session: Session, limits, account_id: int | None, holder: int | N
               f"citizen_account:{account_id}", document=document)
         session.commit()
     return DuplicateId(MSG_DUPLICATE, "id_number")
+
+
+def _check_birth_date(birth_date, birth_year) -> None:
+    if birth_date is None:
+        return
+    # The year of birth is checked against the current year already.
+    if not isinstance(birth_date, dt.date) or birth_date.year != birth_year:
+        raise RegistrationError("birth_date", N_("Enter a date of birth in the year of "
+                                                 "birth."))
 
 
 def _check_details(name: str, birth_year, gender: str, priority_groups, known_groups,
@@ -310,8 +325,10 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
         ("priority_groups", sorted(person.priority_groups or []), groups)) if old != new]
     person.name, person.priority_groups = new_name, groups
     person.birth_year, person.gender = birth_year, gender
-    active = session.scalar(select(Appointment).where(
-        Appointment.beneficiary_id == person.id, Appointment.status == AppointmentStatus.BOOKED))
+    if person.birth_date is not None and person.birth_date.year != birth_year:
+        person.birth_date = None  # it no longer agrees: asked for again where needed
+    active = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
+                                                      Appointment.status == AppointmentStatus.BOOKED))
     if active is not None:
         try:
             booking.check_eligible(session, person, active.session, active.dose_number)

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
@@ -30,15 +30,14 @@ from cowin_kit.db import MAX_INT, begin_write, utcnow
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.builtin.ids.base import whole_number
 from cowin_kit.plugins.interfaces import N_
-from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
+from cowin_kit.programmes import eligibility
+from cowin_kit.programmes.eligibility import MAX_AGE
+from cowin_kit.programmes.models import Product, Programme
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
 from cowin_kit.scheduling import places
 from cowin_kit.scheduling.models import (Appointment, AppointmentStatus, Facility,
                                          SessionCapacity, Slot, VaccinationSession)
-from cowin_kit.vaccination.models import Dose
-
-MAX_AGE = 120
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -89,12 +88,6 @@ _ACCOUNT_BENEFICIARIES = select(Beneficiary).where(
     Beneficiary.id.in_(bindparam("ids", expanding=True)),
     Beneficiary.account_id == bindparam("account_id")).order_by(
     Beneficiary.id).with_for_update()
-_DOSE_HISTORY = (
-    select(Dose).join(Product, Product.id == Dose.product_id)
-    .where(Dose.beneficiary_id == bindparam("beneficiary_id"),
-           Product.programme_id == bindparam("programme_id"))
-    .order_by(Dose.dose_number))
-_PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
 _INSERT_APPOINTMENT = Appointment.__table__.insert()
 _ACTIVE_APPOINTMENT = select(Appointment).where(
     Appointment.beneficiary_id == bindparam("beneficiary_id"),
@@ -273,80 +266,16 @@ def account_appointment(session: Session, account_id: int, appointment_id) -> Ap
     return appt
 
 
-def dose_history(session: Session, beneficiary_id: int, programme_id: int) -> list[Dose]:
-    """The person's doses of one programme, first dose first."""
-    return list(session.scalars(_DOSE_HISTORY, {"beneficiary_id": beneficiary_id,
-                                                "programme_id": programme_id}))
-
-
-def admitted_by_a_phase(session: Session, programme_id: int, age: int, groups: set[str],
-                        on: dt.date) -> bool:
-    """Whether a phase open on ``on`` admits this person: a phase admits those of its
-    minimum age, or in one of its groups; a phase with neither admits everyone. A
-    programme without phases admits everyone."""
-    phases = session.scalars(_PHASES, {"programme_id": programme_id}).all()
-    if not phases:
-        return True
-    for phase in phases:
-        if phase.starts_on is not None and phase.starts_on > on:
-            continue
-        by_age = phase.min_age_years is not None and age >= phase.min_age_years
-        by_group = bool(groups & set(phase.groups or []))
-        if by_age or by_group or (phase.min_age_years is None and not phase.groups):
-            return True
-    return False
-
-
-def _dose_rule(session: Session, product: Product, dose: int) -> DoseRule | None:
-    if "doses" in inspect(product).dict:  # loaded with the session (_load_session)
-        return next((r for r in product.doses if r.dose_number == dose), None)
-    return session.scalar(select(DoseRule).where(DoseRule.product_id == product.id,
-                                                 DoseRule.dose_number == dose))
-
-
 def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession,
                    dose: int) -> None:
-    """Raise BookingError (400) unless ``person`` may take ``dose`` in session ``vs``:
-    age, next dose, product of the first dose, interval from the previous dose."""
+    """Raise BookingError (400) unless ``person`` may take ``dose`` in session ``vs``: the
+    programme's rules (cowin_kit.programmes.eligibility) within the session's ages."""
     product = session.get(Product, vs.product_id)
-    age = vs.date.year - person.birth_year  # Co-WIN counts age from the birth year
-    low = max(vs.min_age, product.min_age_years)
-    highs = [h for h in (vs.max_age, product.max_age_years) if h is not None]
-    if age < low or (highs and age > min(highs)):
-        raise BookingError(N_("%(name)s is not of an age for this session."), "beneficiaries",
-                           name=person.name)
-    if not admitted_by_a_phase(session, product.programme_id, age,
-                               set(person.priority_groups or []), vs.date):
-        raise BookingError(N_("%(name)s is not eligible yet under the vaccination phases."),
-                           "beneficiaries", name=person.name)
-    history = dose_history(session, person.id, product.programme_id)
-    if dose != len(history) + 1:
-        raise BookingError(N_("%(name)s's next dose is dose %(next)s."), "dose",
-                           name=person.name, next=len(history) + 1)
-    rule = _dose_rule(session, product, dose)
-    if rule is None:
-        raise BookingError(N_("%(vaccine)s has no dose %(dose)s."), "dose",
-                           vaccine=product.name, dose=dose)
-    if not history:
-        return
-    first = history[0]
-    if product.id != first.product_id:
-        programme = session.get(Programme, product.programme_id)
-        mixing = programme.allow_mixed_products or (rule.is_booster and programme.mixed_boosters)
-        if not mixing:
-            raise BookingError(N_("%(name)s must take the same vaccine as the first dose "
-                                  "(%(vaccine)s)."), "session_id", name=person.name,
-                               vaccine=first.product.name)
-    previous = history[-1].given_on
-    earliest = previous + dt.timedelta(days=rule.min_interval_days or 0)
-    if vs.date < earliest:
-        raise BookingError(N_("Dose %(dose)s can be given from %(date)s."), "session_id",
-                           dose=dose, date=earliest.isoformat())
-    if rule.max_interval_days is not None:
-        latest = previous + dt.timedelta(days=rule.max_interval_days)
-        if vs.date > latest:
-            raise BookingError(N_("Dose %(dose)s had to be given by %(date)s."), "session_id",
-                               dose=dose, date=latest.isoformat())
+    try:
+        eligibility.check_may_take(session, person, product, dose, vs.date,
+                                   min_age=vs.min_age, max_age=vs.max_age)
+    except eligibility.NotEligible as exc:
+        raise BookingError(exc.msgid, exc.field, **exc.params) from None
 
 
 def _close_missed(session: Session, person: Beneficiary, today: dt.date) -> Appointment | None:
@@ -723,5 +652,5 @@ def available(session: Session, session_id: str) -> dict[int, int]:
 
 
 __all__ = ["BookingError", "NotFound", "Conflict", "SessionFull", "create_session", "schedule",
-           "reschedule", "cancel", "check_eligible", "dose_history", "create_demo_sessions",
+           "reschedule", "cancel", "check_eligible", "create_demo_sessions",
            "import_sessions_csv", "available"]

@@ -11,15 +11,19 @@ from cowin_kit.programmes.models import Product
 
 
 class Dose(Base):
-    """A dose given to a beneficiary. Booking reads this history to know a person's next
-    dose, its product and its earliest and latest date."""
+    """A dose given to a beneficiary (recorded by cowin_kit.vaccination.service). The
+    eligibility rules read this history to know a person's next dose, its product and its
+    window."""
 
     __tablename__ = "dose"
-    # A person's dose N is recorded once, so a retried recording never adds a second one.
-    __table_args__ = (UniqueConstraint("beneficiary_id", "dose_number"),)
+    # A person's dose N of a programme is recorded once, so a retried recording never adds a
+    # second one; a child's routine series and COVID-19 series are counted apart.
+    __table_args__ = (UniqueConstraint("beneficiary_id", "programme_id", "dose_number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    # The product's programme, kept on the dose so the constraint above can name it.
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
     dose_number: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))

@@ -1,3 +1,5 @@
+import pytest
+
 from cowin_kit import migrate
 
 
@@ -9,7 +11,7 @@ def test_models_and_alembic_head_do_not_differ(database):
 
 def test_sqlite_pragmas(database, cowin_kit_backend):
     if cowin_kit_backend != "sqlite":
-        return
+        pytest.skip("SQLite pragmas; PostgreSQL's connection settings are in test_timeouts")
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -11,10 +11,17 @@ from cowin_kit.accounts.models import CitizenAccount
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.service import IdContext, register_beneficiary
 from cowin_kit.scheduling import booking
-from cowin_kit.scheduling.booking import (BookingError, Conflict, NotFound, SessionFull,
-                                          cancel, create_session, reschedule, schedule)
-from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
-                                         VaccinationSession)
+from cowin_kit.scheduling.booking import (
+    BookingError,
+    Conflict,
+    NotFound,
+    SessionFull,
+    cancel,
+    create_session,
+    reschedule,
+    schedule,
+)
+from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, VaccinationSession
 from cowin_kit.vaccination.models import Dose
 
 TODAY = dt.date(2031, 3, 3)
@@ -444,7 +451,7 @@ def test_todays_slots_that_have_ended_cannot_be_booked(w):
 
 
 def test_phases_admit_by_age_or_group_once_they_have_started(w):
-    from cowin_kit.programmes.models import EligibilityPhase, Product, Programme
+    from cowin_kit.programmes.models import EligibilityPhase, Product
 
     vs = w.session()
     product = w.s.get(Product, vs.product_id)

@@ -4,7 +4,8 @@ from cowin_kit import migrate
 
 
 def test_models_and_alembic_head_do_not_differ(database):
-    """Fails when a model changed without a migration: generate one with `cowin_kit.migrate.make_revision`."""
+    """Fails when a model changed without a migration: generate one with
+    `cowin_kit.migrate.make_revision`."""
     assert migrate.current_revision(database) == migrate.head_revision(database)
     assert migrate.pending_differences(database) == []
 

@@ -7,9 +7,7 @@ import sys
 import time
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 
 from cowin_kit.plugins import discover
 from cowin_kit.plugins.interfaces import IdClaims, IdProvider, InvalidIdNumber, VerificationResult

@@ -1,8 +1,7 @@
 """Whatever a person types or a link carries, the portal answers with a page, never a 500:
 random text in every form field and query parameter (hypothesis)."""
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import NASTY, csrf, web_login
 

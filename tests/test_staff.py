@@ -10,9 +10,16 @@ from cowin_kit.programmes.models import Product
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
-from helpers import LATER, TODAY, audit_rows, csrf, facility, make_user
-from helpers import STAFF_PASSWORD as PASSWORD
-from helpers import staff_login as login
+from helpers import (
+    LATER,
+    STAFF_PASSWORD as PASSWORD,
+    TODAY,
+    audit_rows,
+    csrf,
+    facility,
+    make_user,
+    staff_login as login,
+)
 
 pytestmark = pytest.mark.usefixtures("english")
 

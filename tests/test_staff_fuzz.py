@@ -2,8 +2,7 @@
 the field named, or the session added), never a 500."""
 import pytest
 
-from helpers import LATER, NASTY, csrf, facility
-from helpers import staff_login as login
+from helpers import LATER, NASTY, csrf, facility, staff_login as login
 
 pytestmark = pytest.mark.usefixtures("english")
 

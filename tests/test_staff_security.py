@@ -23,9 +23,7 @@ from cowin_kit.db import utcnow
 from cowin_kit.staff import auth
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
-from helpers import STAFF_PASSWORD as PASSWORD
-from helpers import audit_rows, csrf, make_user
-from helpers import staff_login as login
+from helpers import STAFF_PASSWORD as PASSWORD, audit_rows, csrf, make_user, staff_login as login
 
 BAD_LOGIN = "The e-mail address or the password is not right."
 

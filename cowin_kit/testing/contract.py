@@ -207,8 +207,7 @@ class IdProviderContract:
         assert failures == [], "\n".join(failures)
 
     def test_arbitrary_text_only_raises_the_declared_error(self):
-        from hypothesis import given, settings
-        from hypothesis import strategies as st
+        from hypothesis import given, settings, strategies as st
 
         provider = self.make_provider()
 

@@ -3,6 +3,7 @@ the keyboard where a person would use it. Screenshots go to $COWIN_KIT_SCREENSHO
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, VaccinationSession
@@ -180,13 +181,13 @@ def test_citizen_edits_removes_and_searches_by_district(browser, live_url, shots
     page.locator("summary").click()
     page.get_by_label("Age of the person").fill("45")
     page.get_by_role("button", name="Search").click()
-    assert page.locator("article.centre").count() >= 1
+    # expect() waits for the answer (a loaded machine may take a while to give it).
+    expect(page.locator("article.centre").first).to_be_visible(timeout=30_000)
     _shot(page, shots, "9-search-district")
 
     # The language control: choose, then press the button (no change of page on choosing).
     page.locator("#lang-select").select_option("es")
     page.locator(".lang-switch button").click()
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "es"
+    expect(page.locator("html")).to_have_attribute("lang", "es", timeout=30_000)
     assert page.locator("#age").input_value() == "45"  # the search was kept
     page.close()

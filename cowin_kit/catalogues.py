@@ -7,10 +7,10 @@ nothing is compiled from it.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -76,7 +76,8 @@ def complete_languages(locales: Path) -> list[str]:
 
 
 _PO_STRING = r'"(?:[^"\\]|\\.)*"'
-_PO_LINE = re.compile(rf'^(?:(?:msgctxt|msgid|msgid_plural|msgstr|msgstr\[\d+\])\s+)?{_PO_STRING}\s*$')
+_PO_LINE = re.compile(
+    rf'^(?:(?:msgctxt|msgid|msgid_plural|msgstr|msgstr\[\d+\])\s+)?{_PO_STRING}\s*$')
 
 
 def _syntax_problems(path: Path, text: str) -> list[Problem]:
@@ -340,8 +341,8 @@ def extract(source_root: Path, locales: Path) -> int:
                                                       "source checkout of cowin-kit")])
     CommandLineInterface().run([
         "pybabel", "-q", "extract", "-F", str(config), "-k", "_l", "-k", "lazy_gettext",
-        "-k", "N_", "-o", str(locales / TEMPLATE), "--project", "cowin-kit", "--version", __version__,
-        "--no-location", "--sort-output", str(source_root)])
+        "-k", "N_", "-o", str(locales / TEMPLATE), "--project", "cowin-kit",
+        "--version", __version__, "--no-location", "--sort-output", str(source_root)])
     return sum(1 for m in read_catalogue(locales / TEMPLATE) if m.id)
 
 

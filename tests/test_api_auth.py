@@ -1,25 +1,17 @@
 """Co-WIN v2 login over HTTP: generateOTP/confirmOTP, tokens, per-IP limits."""
 import hashlib
-import json
-import uuid
 
 import pytest
+
+from cowin_kit.testing import Outbox, last_otp
+
+from helpers import api_confirm, api_otp, sha
 
 MOBILE = "987654321"  # a Peruvian mobile number as people type it
 
 
-def _last_code(instance):
-    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    text = json.loads(lines[-1])["text"]
-    return next(word for word in text.split() if word.isdigit() and len(word) == 6)
-
-
 def _login(client, instance, partner=False):
-    prefix = "/api/v2/auth/" + ("" if partner else "public/")
-    txn = client.post(prefix + "generateOTP", json={"mobile": MOBILE}).get_json()["txnId"]
-    uuid.UUID(txn)
-    digest = hashlib.sha256(_last_code(instance).encode()).hexdigest()
-    return client.post(prefix + "confirmOTP", json={"otp": digest, "txnId": txn})
+    return api_confirm(client, instance, MOBILE, partner=partner)
 
 
 def test_public_login_gives_a_bearer_token(client, cowin_kit_instance):
@@ -30,9 +22,7 @@ def test_public_login_gives_a_bearer_token(client, cowin_kit_instance):
 def test_partner_login_says_whether_the_account_is_new(client, cowin_kit_instance):
     first = _login(client, cowin_kit_instance, partner=True).get_json()
     assert first["isNewAccount"] == "Y" and first["token"]
-    # the resend throttle applies per number: wait it out by moving the clock is not
-    # possible over HTTP, so the second login uses a fresh app-level setting
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
+    # the resend throttle is off in these tests (conftest's cowin_kit_config)
     second = _login(client, cowin_kit_instance, partner=True).get_json()
     assert second["isNewAccount"] == "N"
 
@@ -40,8 +30,7 @@ def test_partner_login_says_whether_the_account_is_new(client, cowin_kit_instanc
 def test_the_sms_is_in_the_callers_language(client, cowin_kit_instance):
     client.post("/api/v2/auth/public/generateOTP", json={"mobile": MOBILE},
                 headers={"Accept-Language": "es"})
-    text = json.loads((cowin_kit_instance / "sms-outbox.jsonl").read_text(
-        encoding="utf-8").splitlines()[-1])["text"]
+    text = Outbox(cowin_kit_instance).messages()[-1]["text"]
     assert "código" in text
 
 
@@ -64,7 +53,7 @@ def test_wrong_and_replayed_codes(client, cowin_kit_instance):
     wrong = hashlib.sha256(b"000000").hexdigest()
     r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": wrong, "txnId": txn})
     assert r.status_code == 401
-    right = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    right = hashlib.sha256(last_otp(cowin_kit_instance).encode()).hexdigest()
     assert client.post("/api/v2/auth/public/confirmOTP",
                        json={"otp": right, "txnId": txn}).status_code == 200
     replay = client.post("/api/v2/auth/public/confirmOTP", json={"otp": right, "txnId": txn})
@@ -73,6 +62,7 @@ def test_wrong_and_replayed_codes(client, cowin_kit_instance):
     assert bad.status_code == 400
 
 
+@pytest.mark.parametrize("cowin_kit_config", [{}])  # the deployment's resend throttle
 def test_resend_throttle_is_429_with_retry_after(client):
     assert client.post("/api/v2/auth/public/generateOTP",
                        json={"mobile": MOBILE}).status_code == 200
@@ -94,20 +84,19 @@ def test_logout_revokes_the_token(client, cowin_kit_instance):
 
 
 def test_a_public_txn_cannot_be_confirmed_as_a_partner(client, cowin_kit_instance):
-    txn = client.post("/api/v2/auth/public/generateOTP", json={"mobile": MOBILE}).get_json()["txnId"]
-    digest = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    txn, code = api_otp(client, cowin_kit_instance, MOBILE)
+    digest = sha(code)
     r = client.post("/api/v2/auth/confirmOTP", json={"otp": digest, "txnId": txn})
     assert r.status_code == 400
     assert client.post("/api/v2/auth/public/confirmOTP",
                        json={"otp": digest, "txnId": txn}).status_code == 200
 
 
-def test_too_many_tries_is_429_and_an_expired_code_401(client, cowin_kit_instance):
-    settings = client.application.extensions["cowin_kit"].settings.values
-    settings["OTP_RESEND_SECONDS"] = 0
+def test_too_many_tries_is_429_and_an_expired_code_401(client, cowin_kit_instance,
+                                                       change_settings):
     txn = client.post("/api/v2/auth/public/generateOTP",
                       json={"mobile": MOBILE}).get_json()["txnId"]
-    right = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    right = hashlib.sha256(last_otp(cowin_kit_instance).encode()).hexdigest()
     wrong = hashlib.sha256(b"000000" if right != hashlib.sha256(b"000000").hexdigest()
                            else b"111111").hexdigest()
     for _ in range(3):
@@ -116,9 +105,9 @@ def test_too_many_tries_is_429_and_an_expired_code_401(client, cowin_kit_instanc
     r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": right, "txnId": txn})
     assert r.status_code == 429 and r.get_json()["errorCode"] == "OTP_TOO_MANY_TRIES"
 
-    settings["OTP_TTL_SECONDS"] = 0  # the code is already expired when it arrives
+    change_settings(OTP_TTL_SECONDS=0)  # the code is already expired when it arrives
     txn = client.post("/api/v2/auth/public/generateOTP",
                       json={"mobile": MOBILE}).get_json()["txnId"]
-    right = hashlib.sha256(_last_code(cowin_kit_instance).encode()).hexdigest()
+    right = hashlib.sha256(last_otp(cowin_kit_instance).encode()).hexdigest()
     r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": right, "txnId": txn})
     assert r.status_code == 401 and r.get_json()["errorCode"] == "OTP_EXPIRED"

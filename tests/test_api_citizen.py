@@ -1,70 +1,27 @@
 """The citizen's journey through the Co-WIN v2 API: register, book, reschedule, cancel."""
 import datetime as dt
-import hashlib
-import json
 import uuid
 
 import pytest
 from sqlalchemy import select
 
-from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
 
-
-def _login(client, instance, mobile):
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
-    txn = client.post("/api/v2/auth/public/generateOTP", json={"mobile": mobile}).get_json()["txnId"]
-    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    code = next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
-    token = client.post("/api/v2/auth/public/confirmOTP",
-                        json={"otp": hashlib.sha256(code.encode()).hexdigest(),
-                              "txnId": txn}).get_json()["token"]
-    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-
-
-@pytest.fixture
-def ana(client, cowin_kit_instance):
-    return _login(client, cowin_kit_instance, "987654321")
-
-
-@pytest.fixture
-def other(client, cowin_kit_instance):
-    return _login(client, cowin_kit_instance, "987000999")
-
-
-@pytest.fixture
-def dni_type(database):
-    with database.session() as s:
-        return s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
-
-
-def _register(client, auth, dni_type, number, name="Ana Quispe", year="1980"):
-    return client.post("/api/v2/registration/beneficiary/new", headers=auth, json={
-        "name": name, "birth_year": year, "gender_id": 2, "photo_id_type": dni_type,
-        "photo_id_number": number, "comorbidity_ind": "N", "consent_version": "1"})
-
-
-def _open_session(database, dose=1):
-    today = dt.date.today()
-    with database.session() as s:
-        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > today, VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None),
-            SessionCapacity.dose_number == dose, SessionCapacity.capacity > 0)
-            .order_by(VaccinationSession.date))
-        return vs.id, vs.slots[0].starts.strftime("%H:%M")
+from helpers import api_register, api_session
 
 
 def test_the_whole_journey(client, ana, dni_type, database):
-    r = _register(client, ana, dni_type, "40123456")
+    r = api_register(client, ana, dni_type, "40123456")
     assert r.status_code == 200, r.get_json()
     ref = r.get_json()["beneficiary_reference_id"]
     assert len(ref) == 14
     people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
     person = people["beneficiaries"][0]
     assert person["beneficiary_reference_id"] == ref
-    assert person["photo_id_number"] == "XXXXXX56" and person["vaccination_status"] == "Not Vaccinated"
+    assert person["photo_id_number"] == "XXXXXX56"
+    assert person["vaccination_status"] == "Not Vaccinated"
 
-    session_id, slot = _open_session(database)
+    session_id, slot = api_session(database)
     r = client.post("/api/v2/appointment/schedule", headers=ana, json={
         "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
     assert r.status_code == 200, r.get_json()
@@ -86,10 +43,10 @@ def test_the_whole_journey(client, ana, dni_type, database):
 
 
 def test_nobody_sees_or_books_anothers_people(client, ana, other, dni_type, database):
-    ref = _register(client, ana, dni_type, "40123457").get_json()["beneficiary_reference_id"]
+    ref = api_register(client, ana, dni_type, "40123457").get_json()["beneficiary_reference_id"]
     assert client.get("/api/v2/appointment/beneficiaries",
                       headers=other).get_json()["beneficiaries"] == []
-    session_id, slot = _open_session(database)
+    session_id, slot = api_session(database)
     r = client.post("/api/v2/appointment/schedule", headers=other, json={
         "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
     assert r.status_code == 404
@@ -103,18 +60,18 @@ def test_nobody_sees_or_books_anothers_people(client, ana, other, dni_type, data
 
 def test_family_limit_duplicates_and_bad_ids(client, ana, dni_type):
     for i in range(4):
-        assert _register(client, ana, dni_type, f"4012346{i}").status_code == 200
-    fifth = _register(client, ana, dni_type, "40123470")
+        assert api_register(client, ana, dni_type, f"4012346{i}").status_code == 200
+    fifth = api_register(client, ana, dni_type, "40123470")
     assert fifth.status_code == 409 and "4" in fifth.get_json()["error"]
-    dup = _register(client, ana, dni_type, "40123460")
+    dup = api_register(client, ana, dni_type, "40123460")
     assert dup.status_code == 409  # the family limit is checked first
 
 
 def test_a_number_registered_by_anyone_is_refused(client, ana, other, dni_type):
-    assert _register(client, ana, dni_type, "40123460").status_code == 200
-    dup = _register(client, other, dni_type, "40123460-3")  # with its check digit
+    assert api_register(client, ana, dni_type, "40123460").status_code == 200
+    dup = api_register(client, other, dni_type, "40123460-3")  # with its check digit
     assert dup.status_code == 409 and "cannot be registered" in dup.get_json()["error"]
-    bad = _register(client, other, dni_type, "12")
+    bad = api_register(client, other, dni_type, "12")
     assert bad.status_code == 400 and "number of characters" in bad.get_json()["error"]
 
 
@@ -122,17 +79,19 @@ def test_bad_inputs(client, ana, dni_type, database):
     assert client.get("/api/v2/appointment/beneficiaries").status_code == 401
     assert client.get("/api/v2/appointment/beneficiaries",
                       headers={"Authorization": "Bearer nope"}).status_code == 401
-    r = _register(client, ana, dni_type, "40123456", year="next year")
+    r = api_register(client, ana, dni_type, "40123456", year="next year")
     assert r.status_code == 400 and "year of birth" in r.get_json()["error"]
-    r = _register(client, ana, dni_type, "10117410-3")
+    r = api_register(client, ana, dni_type, "10117410-3")
     assert r.status_code == 400 and "check digit" in r.get_json()["error"]
-    ref = _register(client, ana, dni_type, "40123499").get_json()["beneficiary_reference_id"]
-    session_id, _slot = _open_session(database)
+    ref = api_register(client, ana, dni_type, "40123499").get_json()["beneficiary_reference_id"]
+    session_id, _slot = api_session(database)
     for body, status in (
             ({"dose": 1, "session_id": "not-a-uuid", "slot": "09:00", "beneficiaries": [ref]}, 400),
-            ({"dose": 1, "session_id": str(uuid.uuid4()), "slot": "09:00", "beneficiaries": [ref]}, 404),
+            ({"dose": 1, "session_id": str(uuid.uuid4()), "slot": "09:00",
+              "beneficiaries": [ref]}, 404),
             ({"dose": 1, "session_id": session_id, "slot": "23:00", "beneficiaries": [ref]}, 400),
-            ({"dose": "one", "session_id": session_id, "slot": "09:00", "beneficiaries": [ref]}, 400),
+            ({"dose": "one", "session_id": session_id, "slot": "09:00",
+              "beneficiaries": [ref]}, 400),
             ({"dose": 1, "session_id": session_id, "slot": "09:00", "beneficiaries": []}, 400)):
         r = client.post("/api/v2/appointment/schedule", headers=ana, json=body)
         assert r.status_code == status, (body, r.get_json())
@@ -156,7 +115,7 @@ def test_the_family_limit_holds_under_parallel_requests(app, ana, dni_type):
     def register(i):
         client = app.test_client()
         barrier.wait()
-        statuses.append(_register(client, ana, dni_type, f"4055{i:04d}").status_code)
+        statuses.append(api_register(client, ana, dni_type, f"4055{i:04d}").status_code)
 
     threads = [threading.Thread(target=register, args=(i,)) for i in range(12)]
     for t in threads:
@@ -184,8 +143,8 @@ def test_wrong_types_are_refused_not_stored(client, ana, dni_type, body, status)
 
 
 def test_absurd_slots_and_dates_are_400(client, ana, dni_type, database):
-    ref = _register(client, ana, dni_type, "40123499").get_json()["beneficiary_reference_id"]
-    session_id, _slot = _open_session(database)
+    ref = api_register(client, ana, dni_type, "40123499").get_json()["beneficiary_reference_id"]
+    session_id, _slot = api_session(database)
     r = client.post("/api/v2/appointment/schedule", headers=ana, json={
         "dose": 1, "session_id": session_id, "slot": "1" * 5000, "beneficiaries": [ref]})
     assert r.status_code == 400
@@ -227,7 +186,7 @@ def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database)
     from cowin_kit.registration.models import Beneficiary
     from cowin_kit.vaccination.service import record_dose
 
-    ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    ref = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
     with database.session() as s:
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         record_dose(s, beneficiary_id=person.id, dose_number=1, product=1,
@@ -241,13 +200,13 @@ def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database)
 
 
 def test_a_full_session_answers_409_over_http(client, ana, dni_type, database):
-    session_id, slot = _open_session(database)
+    session_id, slot = api_session(database)
     with database.session() as s:
         cap = s.get(SessionCapacity, (session_id, 1))
         cap.booked = cap.capacity - 1  # one place left
         s.commit()
-    first = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
-    second = _register(client, ana, dni_type, "40123457", name="Rosa Quispe").get_json()[
+    first = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    second = api_register(client, ana, dni_type, "40123457", name="Rosa Quispe").get_json()[
         "beneficiary_reference_id"]
     both = client.post("/api/v2/appointment/schedule", headers=ana, json={
         "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [first, second]})
@@ -262,10 +221,10 @@ def test_a_full_session_answers_409_over_http(client, ana, dni_type, database):
 
 def test_family_cancel_finds_each_persons_appointment_after_a_reschedule(client, ana, dni_type,
                                                                           database):
-    first = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
-    second = _register(client, ana, dni_type, "40123457", name="Rosa Quispe").get_json()[
+    first = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    second = api_register(client, ana, dni_type, "40123457", name="Rosa Quispe").get_json()[
         "beneficiary_reference_id"]
-    session_id, slot = _open_session(database)
+    session_id, slot = api_session(database)
     booked = client.post("/api/v2/appointment/schedule", headers=ana, json={
         "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [first, second]})
     confirmation = booked.get_json()["appointment_confirmation_no"]
@@ -291,7 +250,7 @@ def test_beneficiaries_show_the_vaccine_and_a_completed_single_dose(client, ana,
     from cowin_kit.registration.models import Beneficiary
     from cowin_kit.vaccination.service import record_dose
 
-    ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    ref = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
     with database.session() as s:
         product = s.scalar(select(Product).where(Product.primary_doses == 2))
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))

@@ -256,20 +256,12 @@ def test_filters_combine_on_every_search(client, sessions, database):
 
 
 def test_the_logged_in_twins_filter_too(client, sessions, database, cowin_kit_instance):
-    import hashlib
-    import json
+    from helpers import api_login
 
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
-    txn = client.post("/api/v2/auth/public/generateOTP",
-                      json={"mobile": "987654321"}).get_json()["txnId"]
-    lines = (cowin_kit_instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    code = next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
-    token = client.post("/api/v2/auth/public/confirmOTP", json={
-        "otp": hashlib.sha256(code.encode()).hexdigest(), "txnId": txn}).get_json()["token"]
+    auth = api_login(client, cowin_kit_instance, "987654321")
     district_id = _district_of(database, sessions[0][3])
     url = (f"/api/v2/appointment/sessions/calendarByDistrict?district_id={district_id}"
            f"&date={DAY:%d-%m-%Y}")
-    auth = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
     centres = client.get(url + "&fee_type=Paid&vaccine=COMIRNATY&min_age_limit=18",
                          headers=auth).get_json()["centers"]
     assert _session_ids(centres) == {sessions[1][0]}

@@ -7,6 +7,7 @@ import logging
 import os
 import stat
 
+import pytest
 from sqlalchemy import select
 
 from cowin_kit.accounts.models import AuditEvent, CitizenAccount
@@ -14,25 +15,17 @@ from cowin_kit.accounts.service import audit
 from cowin_kit.app import create_app
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.request_source import acting_from
+from cowin_kit.testing import last_otp
+
+from helpers import api_login, api_otp
 
 
 def _login(client, instance, mobile, env=None):
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
-    txn = client.post("/api/v2/auth/public/generateOTP", json={"mobile": mobile},
-                      **(env or {})).get_json()["txnId"]
-    return txn, _last_code(instance)
-
-
-def _last_code(instance):
-    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    return next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
+    return api_otp(client, instance, mobile, **(env or {}))
 
 
 def _token(client, instance, mobile, **env):
-    txn, code = _login(client, instance, mobile, env)
-    token = client.post("/api/v2/auth/public/confirmOTP", **env, json={
-        "otp": hashlib.sha256(code.encode()).hexdigest(), "txnId": txn}).get_json()["token"]
-    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    return api_login(client, instance, mobile, **env)
 
 
 def _register(client, auth, database, number, **env):
@@ -103,6 +96,8 @@ def test_services_audit_without_knowing_the_source(db_session):
 
 # --- citizens' member changes ----------------------------------------------------------------
 
+@pytest.mark.parametrize("cowin_kit_config", [{"OTP_RESEND_SECONDS": 0,
+                                               "WTF_CSRF_ENABLED": False}])
 def test_member_registration_and_edit_are_audited_without_personal_data(app, client,
                                                                        cowin_kit_instance,
                                                                        database):
@@ -112,11 +107,10 @@ def test_member_registration_and_edit_are_audited_without_personal_data(app, cli
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         account = s.scalar(select(CitizenAccount).where(CitizenAccount.mobile == "+51987654321"))
         person_id, account_id = person.id, account.id
-    # The portal's edit form, logged in with the same account.
-    app.config["WTF_CSRF_ENABLED"] = False
+    # The portal's edit form, logged in with the same account (no CSRF tokens: see above).
     portal = app.test_client()
     portal.post("/portal/login", data={"mobile": "987654321"})
-    portal.post("/portal/login/code", data={"code": _last_code(cowin_kit_instance)})
+    portal.post("/portal/login/code", data={"code": last_otp(cowin_kit_instance)})
     r = portal.post(f"/portal/members/{ref}/edit", data={
         "name": "Ana María Quispe", "birth_year": "1981", "gender": "female"})
     assert r.status_code == 302, r.get_data(as_text=True)

@@ -11,9 +11,8 @@ from sqlalchemy import select
 from cowin_kit.api import openapi
 from cowin_kit.app import create_app
 from cowin_kit.registration.models import IdDocumentType
-from test_api_citizen import _login, _open_session, _register
-from test_portal import csrf, web_login
-from test_staff import login
+
+from helpers import api_login, api_register, api_session, csrf, staff_login, web_login
 
 # Text and numbers that reached the database as errors before: a NUL (PostgreSQL refuses
 # it in text: was 503), an unpaired surrogate (no UTF-8 encoder takes it: was 500),
@@ -37,7 +36,7 @@ def api(cowin_kit_instance):
 
 @pytest.fixture
 def ana(api, cowin_kit_instance):
-    return _login(api.test_client(), cowin_kit_instance, "987654321")
+    return api_login(api.test_client(), cowin_kit_instance, "987654321")
 
 
 def _path(app, endpoint: str) -> tuple[str, str]:
@@ -118,8 +117,8 @@ def test_ids_that_reach_the_database_are_checked_against_its_range(api, ana, dat
     client = api.test_client()
     with database.session() as s:
         dni = s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
-    ref = _register(client, ana, dni, "40123456").get_json()["beneficiary_reference_id"]
-    session_id, slot = _open_session(database)
+    ref = api_register(client, ana, dni, "40123456").get_json()["beneficiary_reference_id"]
+    session_id, slot = api_session(database)
     for value in (2 ** 31, 2 ** 53 - 1, 0, -1):
         r = client.post("/api/v2/appointment/schedule", headers=ana, json={
             "dose": value, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
@@ -221,7 +220,7 @@ def _portal_queries(citizen, raw):
 def admin(api):
     client = api.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert login(client).status_code == 302
+    assert staff_login(client).status_code == 302
     return client
 
 
@@ -246,7 +245,7 @@ def small_app(cowin_kit_instance):
 
 def test_a_body_over_the_limit_is_413_in_the_api_error_shape(small_app, cowin_kit_instance):
     client = small_app.test_client()
-    auth = _login(client, cowin_kit_instance, "987654321")
+    auth = api_login(client, cowin_kit_instance, "987654321")
     big = json.dumps({"mobile": "9" * 5000})
     for path in ("/api/v2/auth/public/generateOTP", "/api/v2/appointment/schedule"):
         r = client.post(path, data=big, content_type="application/json", headers=auth)
@@ -312,7 +311,7 @@ def test_portal_and_staff_answer_413_with_a_page(small_app, cowin_kit_instance):
 def test_the_staff_import_takes_files_up_to_max_upload_length(small_app):
     client = small_app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert login(client).status_code == 302
+    assert staff_login(client).status_code == 302
     header = "centre_code,date,vaccine,min_age,max_age,capacity_dose1,capacity_dose2,slots,fee\n"
     for size, status in ((8000, 400), (20000, 413)):  # over MAX_CONTENT_LENGTH / the upload's
         token = csrf(client.get("/staff/sessions/import").get_data(as_text=True))

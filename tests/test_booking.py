@@ -12,10 +12,17 @@ from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.service import IdContext, register_beneficiary
 from cowin_kit.scheduling import booking
-from cowin_kit.scheduling.booking import (BookingError, Conflict, NotFound, SessionFull,
-                                          cancel, create_session, reschedule, schedule)
-from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
-                                         VaccinationSession)
+from cowin_kit.scheduling.booking import (
+    BookingError,
+    Conflict,
+    NotFound,
+    SessionFull,
+    cancel,
+    create_session,
+    reschedule,
+    schedule,
+)
+from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, VaccinationSession
 from cowin_kit.vaccination.service import record_dose
 
 TODAY = dt.date(2031, 3, 3)
@@ -469,7 +476,7 @@ def test_todays_slots_that_have_ended_cannot_be_booked(w):
 
 
 def test_phases_admit_by_age_or_group_once_they_have_started(w):
-    from cowin_kit.programmes.models import EligibilityPhase, Product, Programme
+    from cowin_kit.programmes.models import EligibilityPhase, Product
 
     vs = w.session()
     product = w.s.get(Product, vs.product_id)

@@ -3,47 +3,8 @@
 Screenshots go to $COWIN_KIT_SCREENSHOTS when set (look at them), else to a temporary folder.
 Without Chromium the tests are skipped locally; in CI (CI=true) that is a failure.
 """
-import os
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing; .ci/run installs it with apt-get")
-        pytest.skip("Chromium is not installed (apt-get install chromium fonts-noto-core)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def live_url(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("COWIN_KIT_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize("cowin_kit_country,lang,direction,heading", [

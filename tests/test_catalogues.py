@@ -3,8 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from cowin_kit.catalogues import (catalogue_languages, catalogue_status, complete_languages,
-                                  read_catalogue)
+from cowin_kit.catalogues import (
+    catalogue_languages,
+    catalogue_status,
+    complete_languages,
+    read_catalogue,
+)
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 COMPLETE = complete_languages(LOCALES)

@@ -1,6 +1,5 @@
 """The operator commands other than init."""
 import json
-import stat
 
 import pytest
 from sqlalchemy import func, select
@@ -245,9 +244,9 @@ def test_serve_answers_health_checks(cowin_kit_instance):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve", "--instance", str(cowin_kit_instance),
-                             "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve",
+                             "--instance", str(cowin_kit_instance), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         body = None
         for _ in range(100):
@@ -419,7 +418,8 @@ def hollow_plugins(tmp_path, monkeypatch):
 def test_hollow_and_exiting_plugins_are_reported_not_fatal(hollow_plugins, run_cli):
     result = run_cli("plugins", "list")
     assert result.exit_code == 0, result.output
-    assert "xx.hollow" in result.output and "missing name, hint, example, normalize" in result.output
+    assert "xx.hollow" in result.output
+    assert "missing name, hint, example, normalize" in result.output
     assert "SystemExit: this plugin needs libfoo" in result.output
 
 

@@ -306,10 +306,10 @@ def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
     """The reported attack over HTTP: one citizen sends reschedule, cancel and member
     removal for the same people at the same moment; every answer is a 2xx or a 4xx and the
     places still add up."""
-    from test_api_citizen import _login, _open_session
+    from helpers import api_login, api_session
 
     client = app.test_client()
-    auth = _login(client, cowin_kit_instance, "987650001")
+    auth = api_login(client, cowin_kit_instance, "987650001")
     with database.Session() as s:
         dni = s.scalar(text("SELECT id FROM id_document_type WHERE code = 'dni'"))
     refs = []
@@ -320,7 +320,7 @@ def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
             "comorbidity_ind": "N", "consent_version": "1"})
         assert r.status_code == 200, r.get_json()
         refs.append(r.get_json()["beneficiary_reference_id"])
-    first_session, slot = _open_session(database)
+    first_session, slot = api_session(database)
     booked = client.post("/api/v2/appointment/schedule", headers=auth, json={
         "dose": 1, "session_id": first_session, "slot": slot, "beneficiaries": refs})
     assert booked.status_code == 200, booked.get_json()
@@ -332,7 +332,7 @@ def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
             "AND c.dose_number = 1 AND c.capacity > c.booked ORDER BY s.date, s.id LIMIT 1"),
             {"sid": first_session, "today": dt.date.today()})
     requests = []
-    for ref, appointment_id in zip(refs, appointment_ids):
+    for ref, appointment_id in zip(refs, appointment_ids, strict=True):
         requests += [
             ("/api/v2/appointment/reschedule", {"appointment_id": appointment_id,
                                                 "session_id": other, "slot": slot}),

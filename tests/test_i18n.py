@@ -48,7 +48,8 @@ def test_complete_languages_are_complete(run_cli):
 def test_min_percent_fails_below(run_cli, locales):
     _replace_translation(_po(locales, "es"), "Language", "")
     result = run_cli("i18n", "status", "--locales", locales, "--complete-only")
-    assert result.exit_code != 0 and "Catalogues that fail: es" in str(result.exception) + result.output
+    assert result.exit_code != 0
+    assert "Catalogues that fail: es" in str(result.exception) + result.output
 
 
 def test_compile_refuses_a_broken_placeholder_with_file_and_line(run_cli, locales, refused):
@@ -199,7 +200,8 @@ def test_pages_never_offer_a_language_babel_cannot_format(app):
 
 def test_compile_refuses_a_stray_percent_sign(run_cli, locales, refused):
     po = _po(locales, "es")
-    line = _replace_translation(po, "Vaccination in %(country)s", "Vacunación en %(country)s al 100 %")
+    line = _replace_translation(po, "Vaccination in %(country)s",
+                                "Vacunación en %(country)s al 100 %")
     refused(run_cli("i18n", "compile", "--locales", locales, "--lang", "es"),
             f"{po}:{line}:", "breaks %-formatting", "%%")
 

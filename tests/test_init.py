@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cowin_kit.db import Database
-from cowin_kit.models import (DeploymentFact, Division, Facility, IdDocumentType, Product,
-                              StaffUser)
+from cowin_kit.models import DeploymentFact, Division, Facility, IdDocumentType, Product, StaffUser
 from cowin_kit.profiles import shipped_codes
 
 

@@ -1,10 +1,12 @@
 """A mobile number typed in another script's digits logs in, on the API and the portal;
 digits mixed with anything else are refused, with a message that says what to type."""
-import json
 
 import pytest
 
 from cowin_kit.accounts import otp
+from cowin_kit.testing import Outbox, last_otp
+
+from helpers import csrf
 
 ARABIC = "٠١٢٣٤٥٦٧٨٩"  # Arabic-Indic, as on Arabic keyboards (AE, IQ)
 PERSIAN = "۰۱۲۳۴۵۶۷۸۹"  # Eastern Arabic-Indic, as on Persian, Urdu and Kurdish keyboards
@@ -63,10 +65,7 @@ def test_empty_short_and_long_input_is_refused(raw):
 
 
 def sent_to(instance) -> list[str]:
-    path = instance / "sms-outbox.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line)["to"] for line in path.read_text("utf-8").splitlines()]
+    return Outbox(instance).sent_to()
 
 
 @pytest.mark.parametrize("cowin_kit_country", ["AE"])
@@ -96,8 +95,6 @@ def test_the_api_refuses_mixed_garbage_with_a_reason(client, cowin_kit_instance)
 
 @pytest.mark.parametrize("cowin_kit_country", ["IQ"])
 def test_the_portal_logs_in_with_arabic_digits(client, cowin_kit_instance):
-    from test_portal import csrf, last_code
-
     page = client.get("/portal/login").get_data(as_text=True)
     r = client.post("/portal/login", data={"mobile": written("0790 123 4567", ARABIC),
                                            "csrf_token": csrf(page)})
@@ -105,15 +102,13 @@ def test_the_portal_logs_in_with_arabic_digits(client, cowin_kit_instance):
     assert sent_to(cowin_kit_instance) == ["+9647901234567"]
     page = client.get("/portal/login/code").get_data(as_text=True)
     assert "+96*********67" in page  # the number it was sent to, masked
-    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+    r = client.post("/portal/login/code", data={"code": last_otp(cowin_kit_instance),
                                                 "csrf_token": csrf(page)})
     assert r.status_code == 302 and r.headers["Location"].endswith("/portal/")
     assert client.get("/portal/").status_code == 200
 
 
 def test_the_portal_refuses_mixed_garbage_with_a_reason(client, cowin_kit_instance):
-    from test_portal import csrf
-
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     page = client.get("/portal/login").get_data(as_text=True)
     r = client.post("/portal/login", data={"mobile": "९८७x६५४३२१", "csrf_token": csrf(page)})

@@ -1,8 +1,6 @@
 """Registering a member answers whether an ID number is registered. An attacker must get few
 tries (per account and per address, portal and API together), an answer that says no more
 than that one bit, and a trace in the log and the audit log when they keep trying."""
-import hashlib
-import json
 import logging
 
 import pytest
@@ -11,21 +9,15 @@ from sqlalchemy import select
 from cowin_kit.accounts.models import AuditEvent, CitizenAccount
 from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.registration.service import MSG_ALREADY_MEMBER, MSG_DUPLICATE
+from cowin_kit.testing import last_otp
+
+from helpers import api_login
 
 REGISTER = "/api/v2/registration/beneficiary/new"
 
 
 def _login(client, instance, mobile, addr="127.0.0.1"):
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
-    env = {"REMOTE_ADDR": addr}
-    txn = client.post("/api/v2/auth/public/generateOTP", json={"mobile": mobile},
-                      environ_base=env).get_json()["txnId"]
-    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    code = next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
-    token = client.post("/api/v2/auth/public/confirmOTP", environ_base=env,
-                        json={"otp": hashlib.sha256(code.encode()).hexdigest(),
-                              "txnId": txn}).get_json()["token"]
-    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    return api_login(client, instance, mobile, environ_base={"REMOTE_ADDR": addr})
 
 
 @pytest.fixture
@@ -41,12 +33,9 @@ def _register(client, auth, dni, number, addr="127.0.0.1", name="Ana Quispe"):
 
 
 def _portal_login(client, instance, mobile):
-    """Log the test client into the portal (its session cookie)."""
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
-    client.application.config["WTF_CSRF_ENABLED"] = False
+    """Log the test client into the portal (its session cookie), CSRF tokens off."""
     client.post("/portal/login", data={"mobile": mobile})
-    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    code = next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
+    code = last_otp(instance)
     r = client.post("/portal/login/code", data={"code": code})
     assert r.status_code == 302, r.get_data(as_text=True)
 
@@ -74,14 +63,16 @@ def test_an_account_gets_20_tries_an_hour_through_the_api(client, cowin_kit_inst
     assert "minutes" in r.get_json()["error"]
 
 
+@pytest.mark.parametrize("cowin_kit_config", [{"OTP_RESEND_SECONDS": 0,
+                                               "WTF_CSRF_ENABLED": False}])
 def test_the_portal_and_the_api_share_the_account_limit(app, cowin_kit_instance, dni):
     portal = app.test_client()
     portal.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     _portal_login(portal, cowin_kit_instance, "987654321")
     api = _login(app.test_client(), cowin_kit_instance, "987654321")  # the same account
-    for i in range(10):
+    for _ in range(10):
         assert _portal_register(portal, "12").status_code == 400
-    for i in range(10):
+    for _ in range(10):
         assert _register(app.test_client(), api, dni, "12").status_code == 400
     assert _register(app.test_client(), api, dni, "40123456").status_code == 429
     page = _portal_register(portal, "40123457")

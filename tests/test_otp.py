@@ -2,7 +2,6 @@
 Co-WIN clients hash it, and confirmed; every refusal has its status."""
 import dataclasses
 import hashlib
-import json
 import logging
 import re
 import threading
@@ -16,6 +15,8 @@ from cowin_kit.accounts import otp
 from cowin_kit.accounts.models import ApiToken, CitizenAccount, OtpTransaction
 from cowin_kit.db import utcnow
 
+from helpers import sha
+
 MOBILE = "+51987654321"
 
 
@@ -25,25 +26,14 @@ def dep(app):
 
 
 @pytest.fixture
-def outbox(cowin_kit_instance):
-    path = cowin_kit_instance / "sms-outbox.jsonl"
-
-    def messages():
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
-
-    return messages
+def cowin_kit_config():
+    """The deployment's own resend throttle (the kit's other tests switch it off)."""
+    return {}
 
 
-def sha(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def last_code(outbox, to=MOBILE) -> str:
-    sent = [m for m in outbox() if m["to"] == to]
-    assert sent, "no SMS sent"
-    return re.search(r"\b(\d{6})\b", sent[-1]["text"]).group(1)
+@pytest.fixture
+def outbox(sms_outbox):
+    return sms_outbox
 
 
 def with_settings(settings, **values):
@@ -77,11 +67,11 @@ def confirm(db_session, dep):
 def test_full_flow(db_session, dep, outbox, send, confirm):
     txn = send()
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", txn)
-    message = outbox()[-1]
+    message = outbox.messages()[-1]
     assert message["to"] == MOBILE
     # Sent in the person's language, naming the deployment and the validity.
     assert "Peru" in message["text"] and "3 minutos" in message["text"]
-    code = last_code(outbox)
+    code = outbox.last_code(MOBILE)
 
     # Clients may send the digest in upper case.
     token, is_new = confirm(txn, sha(code).upper())
@@ -106,7 +96,7 @@ def test_full_flow(db_session, dep, outbox, send, confirm):
 
 def test_code_is_never_stored_in_clear(db_session, dep, outbox, send):
     txn = send()
-    code = last_code(outbox)
+    code = outbox.last_code(MOBILE)
     row = db_session.get(OtpTransaction, txn)
     assert row.mobile == MOBILE and row.attempts == 0 and row.used_at is None
     assert row.expires_at - row.created_at == timedelta(seconds=dep.settings["OTP_TTL_SECONDS"])
@@ -121,9 +111,9 @@ def test_code_is_never_stored_in_clear(db_session, dep, outbox, send):
 
 def test_new_then_existing_account(db_session, outbox, send, confirm):
     start = utcnow()
-    _, is_new = confirm(send(now=start), sha(last_code(outbox)), now=start)
+    _, is_new = confirm(send(now=start), sha(outbox.last_code(MOBILE)), now=start)
     later = start + timedelta(minutes=5)
-    token, is_new_again = confirm(send(now=later, purpose="partner"), sha(last_code(outbox)),
+    token, is_new_again = confirm(send(now=later, purpose="partner"), sha(outbox.last_code(MOBILE)),
                                   now=later)
     assert (is_new, is_new_again) == (True, False)
     accounts = db_session.scalars(select(CitizenAccount)).all()
@@ -150,7 +140,7 @@ def test_bad_mobile_numbers(db_session, dep, outbox, raw, fragment):
                          service="Peru")
     assert (err.value.status, err.value.field) == (400, "mobile")
     assert fragment in err.value.text()
-    assert outbox() == []
+    assert outbox.messages() == []
 
 
 def test_normalize_mobile():
@@ -169,15 +159,15 @@ def test_expired_otp(db_session, dep, outbox, send, confirm):
     txn = send(now=start)
     expiry = start + timedelta(seconds=dep.settings["OTP_TTL_SECONDS"])
     with pytest.raises(otp.OtpExpired) as err:
-        confirm(txn, sha(last_code(outbox)), now=expiry)
+        confirm(txn, sha(outbox.last_code(MOBILE)), now=expiry)
     assert err.value.status == 401 and "expired" in err.value.text()
     # Just before expiry it still works.
-    assert confirm(txn, sha(last_code(outbox)), now=expiry - timedelta(seconds=1))[0]
+    assert confirm(txn, sha(outbox.last_code(MOBILE)), now=expiry - timedelta(seconds=1))[0]
 
 
 def test_replay_is_refused(outbox, send, confirm):
     txn = send()
-    digest = sha(last_code(outbox))
+    digest = sha(outbox.last_code(MOBILE))
     confirm(txn, digest)
     with pytest.raises(otp.OtpAlreadyUsed) as err:
         confirm(txn, digest)
@@ -186,7 +176,7 @@ def test_replay_is_refused(outbox, send, confirm):
 
 def test_three_wrong_tries_void_the_otp(db_session, dep, outbox, send, confirm):
     txn = send()
-    code = last_code(outbox)
+    code = outbox.last_code(MOBILE)
     wrong = sha(f"{(int(code) + 1) % 1000000:06d}")
     for attempt in (1, 2, 3):
         with pytest.raises(otp.WrongOtp) as err:
@@ -203,7 +193,7 @@ def test_three_wrong_tries_void_the_otp(db_session, dep, outbox, send, confirm):
 
 def test_right_code_on_the_last_try(outbox, send, confirm):
     txn = send()
-    code = last_code(outbox)
+    code = outbox.last_code(MOBILE)
     for _ in range(2):
         with pytest.raises(otp.WrongOtp):
             confirm(txn, sha("000000" if code != "000000" else "111111"))
@@ -236,11 +226,11 @@ def test_resend_throttle(dep, outbox, send):
     wait = dep.settings["OTP_RESEND_SECONDS"]
     assert err.value.status == 429 and err.value.retry_after == wait - 20
     assert str(wait - 20) in err.value.text()
-    assert len(outbox()) == 1
+    assert len(outbox.messages()) == 1
     # Another number is not affected; the same one may ask again once the wait is over.
     send(mobile="912345678", now=start + timedelta(seconds=20))
     send(now=start + timedelta(seconds=wait))
-    assert len(outbox()) == 3
+    assert len(outbox.messages()) == 3
 
 
 def test_daily_cap(dep, outbox, send):
@@ -256,14 +246,14 @@ def test_daily_cap(dep, outbox, send):
     # The oldest OTP of the last 24 hours leaves the window at start + 24 h.
     assert err.value.retry_after == int((start + timedelta(hours=24) - refused_at)
                                         .total_seconds())
-    assert len(outbox()) == cap
+    assert len(outbox.messages()) == cap
     send(now=start + timedelta(hours=24, seconds=1))
-    assert len(outbox()) == cap + 1
+    assert len(outbox.messages()) == cap + 1
 
 
 def test_token_expiry(db_session, dep, outbox, send, confirm):
     start = utcnow()
-    token, _ = confirm(send(now=start), sha(last_code(outbox)), now=start)
+    token, _ = confirm(send(now=start), sha(outbox.last_code(MOBILE)), now=start)
     ttl = timedelta(minutes=dep.settings["TOKEN_TTL_MINUTES"])
     assert otp.authenticate(db_session, token, now=start + ttl - timedelta(seconds=1))
     with pytest.raises(otp.NotAuthenticated) as err:
@@ -283,11 +273,11 @@ def test_settings_are_honoured(dep, outbox, send, confirm):
     settings = with_settings(dep.settings, OTP_TTL_SECONDS=600, OTP_MAX_TRIES=1)
     start = utcnow()
     txn = send(now=start, settings=settings)
-    assert "10 minutos" in outbox()[-1]["text"]
+    assert "10 minutos" in outbox.messages()[-1]["text"]
     with pytest.raises(otp.WrongOtp):
         confirm(txn, sha("x"), now=start, settings=settings)
     with pytest.raises(otp.TooManyTries):
-        confirm(txn, sha(last_code(outbox)), now=start, settings=settings)
+        confirm(txn, sha(outbox.last_code(MOBILE)), now=start, settings=settings)
 
 
 def test_neither_code_nor_number_in_logs(db_session, dep, outbox, send, confirm, caplog):
@@ -295,7 +285,7 @@ def test_neither_code_nor_number_in_logs(db_session, dep, outbox, send, confirm,
     caplog.set_level(logging.DEBUG, logger="cowin_kit")
     start = utcnow()
     txn = send(now=start)
-    code = last_code(outbox)
+    code = outbox.last_code(MOBILE)
     with pytest.raises(otp.WrongOtp):
         confirm(txn, sha("x"), now=start)
     token, _ = confirm(txn, sha(code), now=start)
@@ -342,14 +332,14 @@ def test_concurrent_requests_pass_the_resend_throttle_once(database, dep, outbox
         s, mobile_raw=MOBILE, region="PE", purpose="public", messenger=dep.messenger,
         settings=dep.settings, lang="es", service="Peru"))
     sent = [r for r in results if isinstance(r, str)]
-    assert len(sent) == 1 and len(outbox()) == 1
+    assert len(sent) == 1 and len(outbox.messages()) == 1
     assert all(isinstance(r, otp.OtpThrottled) for r in results if r not in sent)
 
 
 def test_concurrent_guesses_get_no_more_than_max_tries(database, db_session, dep, outbox,
                                                         send):
     txn = send()
-    code = last_code(outbox)
+    code = outbox.last_code(MOBILE)
     wrong = sha(f"{(int(code) + 1) % 1000000:06d}")
     results = _race(database, 12, lambda s: otp.confirm_otp(
         s, txn_id=txn, otp_sha256=wrong, settings=dep.settings))
@@ -362,7 +352,7 @@ def test_concurrent_guesses_get_no_more_than_max_tries(database, db_session, dep
 
 def test_concurrent_right_codes_give_one_token(database, dep, outbox, send):
     txn = send()
-    digest = sha(last_code(outbox))
+    digest = sha(outbox.last_code(MOBILE))
     results = _race(database, 8, lambda s: otp.confirm_otp(
         s, txn_id=txn, otp_sha256=digest, settings=dep.settings))
     tokens = [r for r in results if isinstance(r, tuple)]

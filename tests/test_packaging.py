@@ -1,6 +1,7 @@
 """The wheel holds the code, every profile and the compiled catalogues, and finds them."""
 import configparser
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,11 +21,24 @@ def test_every_package_is_listed_in_setup_cfg():
     assert found - listed == set(), "add these to [options] packages in setup.cfg"
 
 
+# What the wheel is built from (setup.cfg's metadata, packages and package data).
+SOURCES = ["setup.cfg", "pyproject.toml", "README.md", "cowin_kit", "country_profiles", "locales"]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+    # Built from a copy: pip builds in the source folder (build/, *.egg-info), and test
+    # processes running in parallel (pytest-xdist) would build in the same one at once.
+    source = tmp_path_factory.mktemp("source")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), str(ROOT)], check=True)
+                    "-q", "-w", str(out), str(source)], check=True)
     return next(out.glob("cowin_kit-*.whl"))
 
 

@@ -1,80 +1,23 @@
 """The citizen portal through the Flask test client: log in by OTP, register the family,
 search, book, reschedule, cancel, slip; and every bad input a person could send."""
 import datetime as dt
-import json
-import re
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from cowin_kit.registration.models import Beneficiary
-from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,
-                                         VaccinationSession)
+from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, VaccinationSession
+from cowin_kit.testing import Outbox, last_otp
 from cowin_kit.vaccination.service import record_dose
 
-MOBILE = "987654321"
+from helpers import MOBILE, add_member, csrf, open_session, reference, web_login
 
-
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "the form has no CSRF token"
-    return match.group(1)
-
-
-def last_code(instance) -> str:
-    lines = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    return next(w for w in json.loads(lines[-1])["text"].split() if w.isdigit() and len(w) == 6)
-
-
-def web_login(client, instance, mobile=MOBILE):
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
-    page = client.get("/portal/login").get_data(as_text=True)
-    r = client.post("/portal/login", data={"mobile": mobile, "csrf_token": csrf(page)})
-    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/login/code"), r.data
-    page = client.get("/portal/login/code").get_data(as_text=True)
-    r = client.post("/portal/login/code", data={"code": last_code(instance),
-                                                "csrf_token": csrf(page)})
-    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/"), r.data
-    return client
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Read the pages in English (the PE deployment's default is Spanish)."""
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
 def citizen(client, cowin_kit_instance):
     return web_login(client, cowin_kit_instance)
-
-
-def add_member(client, number, name="Ana Quispe", year="1980", groups=()):
-    page = client.get("/portal/members/new").get_data(as_text=True)
-    return client.post("/portal/members/new", data={
-        "name": name, "birth_year": year, "gender": "female", "id_type": "dni",
-        "id_number": number, "priority_groups": list(groups), "csrf_token": csrf(page)})
-
-
-def open_session(database, dose=1, min_age=40):
-    today = dt.date.today()
-    with database.session() as s:
-        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
-            Facility.postal_code.is_not(None), VaccinationSession.date > today,
-            VaccinationSession.min_age <= min_age, VaccinationSession.max_age.is_(None),
-            SessionCapacity.dose_number == dose, SessionCapacity.capacity > SessionCapacity.booked)
-            .order_by(VaccinationSession.date))
-        slot = vs.slots[0]
-        found = SimpleNamespace(id=vs.id, facility_name=vs.facility.name,
-                                division_id=vs.facility.division_id)
-        return found, f"{slot.starts:%I:%M%p}-{slot.ends:%I:%M%p}", vs.facility.postal_code
-
-
-def reference(database, number_suffix="") -> str:
-    with database.session() as s:
-        return s.scalars(select(Beneficiary.reference_id).order_by(Beneficiary.id)).all()[-1]
 
 
 def test_login_shows_the_family_page_and_logout_ends_it(client, cowin_kit_instance):
@@ -96,24 +39,23 @@ def test_login_refuses_bad_numbers_and_codes(client, cowin_kit_instance):
     r = client.post("/portal/login", data={"mobile": MOBILE})  # no CSRF token
     assert r.status_code == 400 and "has expired or was sent from another site" in \
         r.get_data(as_text=True)
-    assert not (cowin_kit_instance / "sms-outbox.jsonl").exists()  # nothing was sent
+    assert Outbox(cowin_kit_instance).messages() == []  # nothing was sent
 
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
     client.post("/portal/login", data={"mobile": MOBILE, "csrf_token": csrf(page)})
     page = client.get("/portal/login/code").get_data(as_text=True)
     token = csrf(page)
     r = client.post("/portal/login/code", data={"code": "12", "csrf_token": token})
     assert r.status_code == 400 and "6 digits" in r.get_data(as_text=True)
-    wrong = "000000" if last_code(cowin_kit_instance) != "000000" else "111111"
-    for attempt in range(3):
+    wrong = "000000" if last_otp(cowin_kit_instance) != "000000" else "111111"
+    for _ in range(3):
         r = client.post("/portal/login/code", data={"code": wrong, "csrf_token": token})
         assert r.status_code == 400 and "Incorrect OTP" in r.get_data(as_text=True)
     # Three wrong tries: even the right code is refused now, and a new one must be asked for.
-    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+    r = client.post("/portal/login/code", data={"code": last_otp(cowin_kit_instance),
                                                 "csrf_token": token})
     assert r.status_code == 400 and "Too many tries" in r.get_data(as_text=True)
     assert 'name="code"' not in r.get_data(as_text=True)  # only "Send a new code" is left
-    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+    r = client.post("/portal/login/code", data={"code": last_otp(cowin_kit_instance),
                                                 "csrf_token": token})
     assert r.status_code == 302 and r.headers["Location"].endswith("/portal/login")
     assert client.get("/portal/").status_code == 302  # not logged in
@@ -341,7 +283,7 @@ def test_the_chosen_language_is_kept_for_the_sms(citizen, database):
 
     with database.session() as s:
         assert s.scalar(select(CitizenAccount.language)) == "en"  # the language at login
-    page = citizen.get("/portal/?lang=es").get_data(as_text=True)
+    citizen.get("/portal/?lang=es")
     with database.session() as s:  # a GET (which any link can make) changes nothing stored
         assert s.scalar(select(CitizenAccount.language)) == "en"
     add_member(citizen, "40123456")  # the next thing the person does keeps the language
@@ -391,12 +333,11 @@ def test_odd_input_is_refused_not_a_crash(citizen, client, cowin_kit_instance, d
 
 
 def test_a_crafted_next_address_is_ignored(client, cowin_kit_instance):
-    client.application.extensions["cowin_kit"].settings.values["OTP_RESEND_SECONDS"] = 0
     page = client.get("/portal/login?next=/portal/%0d%0aX-Evil:%201").get_data(as_text=True)
     client.post("/portal/login?next=/portal/%0d%0aX-Evil:%201",
                 data={"mobile": MOBILE, "csrf_token": csrf(page)})
     page = client.get("/portal/login/code").get_data(as_text=True)
-    r = client.post("/portal/login/code", data={"code": last_code(cowin_kit_instance),
+    r = client.post("/portal/login/code", data={"code": last_otp(cowin_kit_instance),
                                                 "csrf_token": csrf(page)})
     assert r.status_code == 302 and r.headers["Location"] == "/portal/"
     assert "X-Evil" not in r.headers

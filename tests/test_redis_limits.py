@@ -1,31 +1,8 @@
 """Rate limits shared through Redis (REDIS_URL): every worker and machine counts together,
 and a Redis that stops answering does not take the service down."""
-import os
 import uuid
 
-import pytest
-
 from cowin_kit.app import create_app
-
-REDIS = os.environ.get("COWIN_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_or_skip() -> str:
-    """The test Redis's URL; skips the test without one (fails it in CI, which starts one)."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {REDIS}; .ci/run starts it")
-        pytest.skip(f"no Redis at {REDIS}")
-    return REDIS
-
-
-@pytest.fixture
-def redis_url():
-    return redis_or_skip()
 
 
 def _app(instance, url, prefix):

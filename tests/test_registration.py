@@ -7,8 +7,13 @@ from sqlalchemy import select
 from cowin_kit.plugins.interfaces import IdProvider, VerificationResult
 from cowin_kit.registration import ids
 from cowin_kit.registration.models import Beneficiary
-from cowin_kit.registration.service import (DuplicateId, IdContext, RegistrationError,
-                                            register_beneficiary, reverify_pending)
+from cowin_kit.registration.service import (
+    DuplicateId,
+    IdContext,
+    RegistrationError,
+    register_beneficiary,
+    reverify_pending,
+)
 
 
 class _Registry(IdProvider):

@@ -8,11 +8,11 @@ Random ids would almost all be unknown (404) and never reach booking, so half of
 schemathesis sends are real ones of this deployment: the citizen's family members and
 appointment, open sessions and their slots, states, districts, postal codes and dates."""
 import datetime as dt
-import hashlib
-import json
 
 import pytest
 from sqlalchemy import select
+
+from helpers import api_confirm
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.config import SchemathesisConfig  # noqa: E402
@@ -43,13 +43,7 @@ def api_app(cowin_kit_instance):
 
 
 def _login(client, instance) -> str:
-    txn = client.post("/api/v2/auth/public/generateOTP",
-                      json={"mobile": "987654321"}).get_json()["txnId"]
-    line = (instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()[-1]
-    code = next(w for w in json.loads(line)["text"].split() if w.isdigit() and len(w) == 6)
-    r = client.post("/api/v2/auth/public/confirmOTP",
-                    json={"otp": hashlib.sha256(code.encode()).hexdigest(), "txnId": txn})
-    return r.get_json()["token"]
+    return api_confirm(client, instance, "987654321").get_json()["token"]
 
 
 def _real_values(client, database, auth) -> dict[str, list]:

@@ -7,9 +7,10 @@ import zlib
 from pathlib import Path
 
 import pytest
-from test_portal import MOBILE, csrf, web_login
 
 import cowin_kit
+
+from helpers import MOBILE, csrf, web_login
 
 PAGES = ["/", "/portal/login", "/staff/login", "/api"]
 TEMPLATES = sorted(Path(cowin_kit.__file__).parent.glob("**/templates/**/*.html"))
@@ -62,11 +63,11 @@ def test_templates_hold_no_inline_script_or_style(template):
     assert not re.search(r"\sstyle\s*=|<style", text), "inline style: use a stylesheet"
 
 
-def test_hsts_only_over_https(app, client):
+def test_hsts_only_over_https(client, change_settings):
     assert "Strict-Transport-Security" not in client.get("/").headers
     r = client.get("/", base_url="https://vacunas.example.gob")
     assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
-    app.extensions["cowin_kit"].settings.values["HSTS_SECONDS"] = 0
+    change_settings(HSTS_SECONDS=0)
     assert "Strict-Transport-Security" not in client.get(
         "/", base_url="https://vacunas.example.gob").headers
 

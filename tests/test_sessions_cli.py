@@ -115,7 +115,7 @@ def test_bad_lines_are_all_reported_and_nothing_is_written(run_import, database)
     bad = (HEADER
            + f"DEMO-PE-0001,{_day(1)},comirnaty,12,,50,30,20,09:00-11:00,0\n"       # fine
            + f"NOPE,{_day(1)},comirnaty,12,,50,,,09:00-11:00,\n"                     # 3
-           + f"DEMO-PE-0001,31-02-2030,comirnaty,12,,50,,,09:00-11:00,\n"            # 4
+           + "DEMO-PE-0001,31-02-2030,comirnaty,12,,50,,,09:00-11:00,\n"            # 4
            + f"DEMO-PE-0001,{_day(-1)},comirnaty,12,,50,,,09:00-11:00,\n"            # 5
            + f"DEMO-PE-0001,{_day(1)},sputnik,12,,50,,,09:00-11:00,\n"               # 6
            + f"DEMO-PE-0001,{_day(2)},comirnaty,twelve,,50,,,09:00-11:00,\n"         # 7

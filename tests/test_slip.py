@@ -2,14 +2,13 @@
 import io
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from cowin_kit.scheduling import slip
 from cowin_kit.scheduling.models import Appointment
-from test_api_citizen import _login, _open_session, _register, ana, dni_type, other  # noqa: F401
+
+from helpers import api_register, api_session
 
 URL = "/api/v2/appointment/appointmentslip/download"
 SCRIPTS = ["ar", "hi", "ta", "te", "es", "uk", "vi", "ckb", "bn"]
@@ -23,9 +22,9 @@ def many_languages(client, monkeypatch):
 
 
 @pytest.fixture
-def booked(client, ana, dni_type, database):  # noqa: F811
-    ref = _register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
-    session_id, slot = _open_session(database)
+def booked(client, ana, dni_type, database):
+    ref = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    session_id, slot = api_session(database)
     r = client.post("/api/v2/appointment/schedule", headers=ana, json={
         "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
     assert r.status_code == 200, r.get_json()
@@ -42,7 +41,7 @@ def _text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
-def test_pdf_slip(client, ana, booked):  # noqa: F811
+def test_pdf_slip(client, ana, booked):
     appointment_id, data = booked
     r = client.get(f"{URL}?appointment_id={appointment_id}", headers=ana)
     assert r.status_code == 200
@@ -58,7 +57,7 @@ def test_pdf_slip(client, ana, booked):  # noqa: F811
     assert client.get(f"{URL}?appointment_id={appointment_id}", headers=ana).data == r.data
 
 
-def test_slip_of_another_account_or_nothing(client, ana, other, booked):  # noqa: F811
+def test_slip_of_another_account_or_nothing(client, ana, other, booked):
     appointment_id, _data = booked
     theirs = client.get(f"{URL}?appointment_id={appointment_id}", headers=other)
     assert theirs.status_code == 404
@@ -71,7 +70,7 @@ def test_slip_of_another_account_or_nothing(client, ana, other, booked):  # noqa
     assert client.get(f"{URL}?appointment_id={appointment_id}").status_code == 401
 
 
-def test_html_slip(client, ana, booked, many_languages):  # noqa: F811
+def test_html_slip(client, ana, booked, many_languages):
     appointment_id, data = booked
     r = client.get(f"{URL}?appointment_id={appointment_id}",
                    headers={**ana, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
@@ -93,15 +92,14 @@ def test_html_slip(client, ana, booked, many_languages):  # noqa: F811
 
 
 @pytest.mark.parametrize("lang", SCRIPTS)
-def test_pdf_in_other_scripts(client, ana, booked, many_languages, lang):  # noqa: F811
+def test_pdf_in_other_scripts(client, ana, booked, many_languages, lang, shots):
     appointment_id, data = booked
     r = client.get(f"{URL}?appointment_id={appointment_id}",
                    headers={**ana, "Accept-Language": lang})
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     assert data["secret_code"] in _text(r.data)
     if lang in ("ar", "hi"):
-        out = Path("/tmp/slips")
-        out.mkdir(exist_ok=True)
+        out = shots  # $COWIN_KIT_SCREENSHOTS (look at them), else this test's own folder
         (out / f"slip-{lang}.pdf").write_bytes(r.data)
         if shutil.which("pdftoppm"):
             subprocess.run(["pdftoppm", "-png", "-r", "60", str(out / f"slip-{lang}.pdf"),

@@ -9,6 +9,7 @@ import pytest
 from cowin_kit.config import load_settings
 from cowin_kit.plugins.builtin.sms import ConsoleGateway, FileGateway, HttpGateway
 from cowin_kit.plugins.interfaces import SmsError
+from cowin_kit.testing import Outbox
 from cowin_kit.testing.contract import check_sms_gateway
 
 
@@ -55,7 +56,8 @@ def test_http_gateway_posts_json_with_headers(sms_server, tmp_path):
 
 def test_http_gateway_form_body(sms_server, tmp_path):
     gateway = HttpGateway(_settings(
-        tmp_path, SMS_HTTP_URL=sms_server, SMS_HTTP_CONTENT_TYPE="application/x-www-form-urlencoded",
+        tmp_path, SMS_HTTP_URL=sms_server,
+        SMS_HTTP_CONTENT_TYPE="application/x-www-form-urlencoded",
         SMS_HTTP_BODY="To=$to&Body=$text&From=MINSA"))
     gateway.send("+51987654321", "código & más")
     _, body = _Provider.received[0]
@@ -101,15 +103,14 @@ def test_sms_are_written_in_the_persons_language(app, cowin_kit_instance):
                    minutes=3)
     messenger.send("+51987654322", "ar", OTP_TEXT, code="111222", service="X", minutes=3)
     messenger.send("+51987654323", None, OTP_TEXT, code="333444", service="X", minutes=3)
-    lines = [json.loads(x) for x in
-             (cowin_kit_instance / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = Outbox(cowin_kit_instance).messages()
     assert "493817" in lines[0]["text"] and "minutos" in lines[0]["text"]
     assert "111222" in lines[1]["text"] and "دقائق" in lines[1]["text"]
     assert "minutos" in lines[2]["text"]  # no choice recorded: the deployment's language
 
 
 def test_a_failing_gateway_is_logged_without_the_text(app, caplog, tmp_path):
-    from cowin_kit.notifications.service import Messenger, OTP_TEXT
+    from cowin_kit.notifications.service import OTP_TEXT, Messenger
 
     messenger = Messenger(HttpGateway(_settings(tmp_path, SMS_HTTP_URL="http://127.0.0.1:1/x",
                                                 SMS_HTTP_TIMEOUT=1)), [], "en")

@@ -1,77 +1,33 @@
 """The minimal staff pages through the Flask test client: log in, the area, adding and
 importing sessions, CSRF, roles, and the audit log."""
 import datetime as dt
-import re
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from cowin_kit.accounts.models import AuditEvent, StaffUser
-from cowin_kit.accounts.service import create_staff_user
-from cowin_kit.geography.models import Division
+from cowin_kit.accounts.models import StaffUser
 from cowin_kit.programmes.models import Product
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
-PASSWORD = "a-long-enough-password"
-TODAY = dt.datetime.now(ZoneInfo("America/Lima")).date()
-LATER = TODAY + dt.timedelta(days=30)  # past the week of demo sessions
+from helpers import (
+    LATER,
+    STAFF_PASSWORD as PASSWORD,
+    TODAY,
+    audit_rows,
+    csrf,
+    facility,
+    make_user,
+    staff_login as login,
+)
 
-
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match, "the form has no CSRF token"
-    return match.group(1)
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Read the pages in English (the PE deployment's default is Spanish)."""
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-def login(client, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
-    page = client.get("/staff/login").get_data(as_text=True)
-    return client.post("/staff/login", data={"email": email, "password": password,
-                                             "csrf_token": csrf(page)})
-
-
-def make_user(database, email, role, division_code=None, must_change=False):
-    with database.Session() as s:
-        division_id = None
-        if division_code:
-            division_id = s.scalar(select(Division.id).where(Division.code == division_code))
-        user = create_staff_user(s, email, PASSWORD, role, division_id, actor="test",
-                                 must_change_password=must_change)
-        s.commit()
-        return user.id
-
-
-def facility(database, code):
-    with database.Session() as s:
-        return s.scalar(select(Facility).where(Facility.code == code))
-
-
-def audit_rows(database, action=None):
-    with database.Session() as s:
-        query = select(AuditEvent).order_by(AuditEvent.id)
-        if action:
-            query = query.where(AuditEvent.action == action)
-        return s.scalars(query).all()
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def sessions_on(database, code, day):
     with database.Session() as s:
         return s.scalars(select(VaccinationSession).join(Facility).where(
             Facility.code == code, VaccinationSession.date == day)).all()
-
-
-@pytest.fixture
-def admin(client):
-    r = login(client)
-    assert r.status_code == 302 and r.headers["Location"].endswith("/staff/"), r.data
-    return client
 
 
 @pytest.fixture
@@ -297,7 +253,8 @@ def test_add_a_session(lima_admin, database):
     for label in ("Date", "Vaccine", "Minimum age (years)", "Dose 1", "Time slots"):
         assert f">{label}</label>" in page, label
     r = _form(lima_admin, centre_id)
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/staff/centres/{centre_id}#main")
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith(f"/staff/centres/{centre_id}#main")
     [vs] = sessions_on(database, "DEMO-PE-0001", LATER)
     with database.Session() as s:
         vs = s.get(VaccinationSession, vs.id)

@@ -6,8 +6,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from test_browser import browser, live_url, shots  # noqa: F401  (shared fixtures)
-
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 

@@ -2,8 +2,9 @@
 the field named, or the session added), never a 500."""
 import pytest
 
-from test_portal_fuzz import NASTY
-from test_staff import LATER, admin, csrf, english, facility, login  # noqa: F401  (fixtures)
+from helpers import LATER, NASTY, csrf, facility, staff_login as login
+
+pytestmark = pytest.mark.usefixtures("english")
 
 FIELDS = {"date": LATER.isoformat(), "product": "1", "min_age": "18", "max_age": "",
           "capacity_dose1": "10", "capacity_dose2": "", "capacity_dose3": "",

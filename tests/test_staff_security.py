@@ -12,14 +12,18 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 
-from cowin_kit.accounts.models import AuditEvent, StaffLogin, StaffUser
-from cowin_kit.accounts.service import (AccountError, check_new_password, create_staff_user,
-                                        generate_one_time_password)
+from cowin_kit.accounts.models import StaffLogin, StaffUser
+from cowin_kit.accounts.service import (
+    AccountError,
+    check_new_password,
+    create_staff_user,
+    generate_one_time_password,
+)
 from cowin_kit.db import utcnow
 from cowin_kit.staff import auth
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
-from test_staff import PASSWORD, audit_rows, csrf, login, make_user
+from helpers import STAFF_PASSWORD as PASSWORD, audit_rows, csrf, make_user, staff_login as login
 
 BAD_LOGIN = "The e-mail address or the password is not right."
 

@@ -9,8 +9,17 @@ import pytest
 from sqlalchemy import text
 
 from cowin_kit.app import create_app
-from test_api_citizen import _login, _open_session, _register
-from test_portal import add_member, csrf, open_session, reference, web_login
+
+from helpers import (
+    add_member,
+    api_login,
+    api_register,
+    api_session,
+    csrf,
+    open_session,
+    reference,
+    web_login,
+)
 
 WAIT = 60  # seconds a test waits for a request that should have been refused long before
 
@@ -69,15 +78,15 @@ def _while_held(lock: HeldLock, request):
 
 def _book_request(app, instance, database):
     client = app.test_client()
-    auth = _login(client, instance, "987654321")
+    auth = api_login(client, instance, "987654321")
     from sqlalchemy import select
 
     from cowin_kit.registration.models import IdDocumentType
 
     with database.session() as s:
         dni = s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
-    ref = _register(client, auth, dni, "40123456").get_json()["beneficiary_reference_id"]
-    session_id, slot = _open_session(database)
+    ref = api_register(client, auth, dni, "40123456").get_json()["beneficiary_reference_id"]
+    session_id, slot = api_session(database)
     body = {"dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]}
     return session_id, lambda: client.post("/api/v2/appointment/schedule", headers=auth,
                                            json=body)

@@ -98,7 +98,7 @@ def test_server_error_is_a_page_without_details(app, client, monkeypatch):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(service, "deployment_overview", boom)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     response = client.get("/", headers={"Accept-Language": "en"})
     assert response.status_code == 500
     page = response.get_data(as_text=True)

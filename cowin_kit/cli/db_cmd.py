@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import click
 
-from cowin_kit.cli.common import Refused, db_errors_refused, instance_option, load_instance, open_database
+from cowin_kit.cli.common import (
+    Refused,
+    db_errors_refused,
+    instance_option,
+    load_instance,
+    open_database,
+)
 
 
 @click.group()

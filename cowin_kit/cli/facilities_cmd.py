@@ -5,8 +5,14 @@ import sys
 
 import click
 
-from cowin_kit.cli.common import (Refused, db_errors_refused, instance_option, load_instance,
-                                  load_instance_profile, open_database)
+from cowin_kit.cli.common import (
+    Refused,
+    db_errors_refused,
+    instance_option,
+    load_instance,
+    load_instance_profile,
+    open_database,
+)
 
 
 @click.group()

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import click
 
-from cowin_kit.cli.common import (Refused, db_errors_refused, instance_option, load_instance,
-                                  load_instance_profile, open_database)
+from cowin_kit.cli.common import (
+    Refused,
+    db_errors_refused,
+    instance_option,
+    load_instance,
+    load_instance_profile,
+    open_database,
+)
 
 
 @click.group()

@@ -38,7 +38,8 @@ def show(code):
     try:
         p = load_profile(code.upper())
     except UnknownCountry:
-        raise Refused(f"no shipped profile for {code!r}; shipped: {', '.join(shipped_codes())}") from None
+        raise Refused(f"no shipped profile for {code!r}; "
+                      f"shipped: {', '.join(shipped_codes())}") from None
     except ProfileError as exc:
         raise Refused(str(exc)) from None
     d = p.data

@@ -23,7 +23,7 @@ class Division(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(20), default="profile")
 
-    parent: Mapped["Division | None"] = relationship(remote_side=[id])
+    parent: Mapped[Division | None] = relationship(remote_side=[id])
 
     def name_in(self, lang: str) -> str:
         return (self.names or {}).get(lang) or self.name

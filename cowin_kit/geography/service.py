@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import pycountry
 from sqlalchemy import select
@@ -135,7 +135,7 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
 
     created = updated = kept = 0
     # Parents first, so that every parent exists when its children are written.
-    for line, row in sorted(rows, key=lambda r: int(r[1]["level"])):
+    for _line, row in sorted(rows, key=lambda r: int(r[1]["level"])):
         division = existing.get(row["code"])
         names = translated_names(row)
         if progress:

@@ -1,12 +1,19 @@
-"""Plugin discovery: entry points read once, when the app (or a CLI command) asks.
+"""Plugin discovery: entry points read once per process, when the app (or a CLI command) asks.
 
 Groups and their interfaces are declared in :mod:`cowin_kit.plugins.interfaces`.
 A plugin that fails to load is recorded with the reason and skipped; it never stops
 the app from starting.
+
+Reading the entry points of every installed distribution and importing the plugins costs
+tens of milliseconds, paid by every ``create_app``; a process (a test session creates an app
+per test) therefore reads them once per import path, ``sys.path``. A distribution installed
+into a folder already on the path while the process runs is seen after
+:func:`forget_plugins`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
@@ -74,28 +81,55 @@ def _check(group: str, obj: Any) -> str | None:
 
 
 def discover(enabled: dict[str, list[str]] | None = None) -> PluginRegistry:
-    """Load every entry point of every plugin group.
+    """Every plugin of every plugin group, with those ``enabled`` marked so.
 
     ``enabled`` maps a group to the names to enable; a missing or empty list enables all.
+    The plugins are loaded once per ``sys.path`` (see the module's docstring); each call gets
+    its own registry, so which ones are enabled is per deployment.
     """
     enabled = enabled or {}
-    registry = PluginRegistry()
+    plugins = []
+    for plugin in _loaded():
+        wanted = enabled.get(plugin.group) or []
+        plugins.append(replace(plugin, enabled=not wanted or plugin.name in wanted))
+    return PluginRegistry(plugins)
+
+
+# The plugins loaded for one import path: (tuple(sys.path), plugins). One entry only, so a
+# test that puts a folder of plugins on the path and takes it off again leaves nothing behind.
+_cache: tuple[tuple[str, ...], list[LoadedPlugin]] | None = None
+
+
+def forget_plugins() -> None:
+    """Read the entry points again at the next :func:`discover` (after installing a plugin)."""
+    global _cache
+    _cache = None
+
+
+def _loaded() -> list[LoadedPlugin]:
+    global _cache
+    key = tuple(sys.path)
+    if _cache is None or _cache[0] != key:
+        _cache = (key, [*_load_groups(), *_translation_plugins()])
+    return _cache[1]
+
+
+def _load_groups() -> list[LoadedPlugin]:
+    """Load every entry point of every plugin group (all enabled; discover() marks them)."""
+    found = []
     for group in GROUPS:
-        wanted = enabled.get(group) or []
         eps: list[EntryPoint] = sorted(entry_points(group=group), key=lambda e: e.name)
         for ep in eps:
             dist = ep.dist.name if ep.dist else "?"
-            plugin = LoadedPlugin(group=group, name=ep.name, value=ep.value, distribution=dist,
-                                  enabled=not wanted or ep.name in wanted)
+            plugin = LoadedPlugin(group=group, name=ep.name, value=ep.value, distribution=dist)
             try:
                 plugin.obj = ep.load()
             except (Exception, SystemExit) as exc:  # any failure of third-party code
                 plugin.error = f"cannot be imported: {type(exc).__name__}: {exc}"
             else:
                 plugin.error = _check(group, plugin.obj)
-            registry.plugins.append(plugin)
-    registry.plugins.extend(_translation_plugins())
-    return registry
+            found.append(plugin)
+    return found
 
 
 def _translation_plugins() -> list[LoadedPlugin]:

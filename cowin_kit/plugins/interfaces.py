@@ -11,7 +11,7 @@ docs/plugins/ documents every method listed in ``required_members``; a test chec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from cowin_kit.errors import UserError
@@ -104,7 +104,7 @@ class VerificationResult:
     status: str  # one of VERIFY_STATUSES
     reference: str = ""  # the registry's reference for this check, if it gives one
     reason: str = ""  # why the answer is "unavailable" (timeout, HTTP 503, …), for operators
-    checked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self):
         if self.status not in VERIFY_STATUSES:

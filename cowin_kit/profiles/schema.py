@@ -58,7 +58,8 @@ class LanguageMap(fields.Dict):
     """{"en": "…", "qu": "…"}: names in other languages, keyed by ISO 639 code."""
 
     def __init__(self, **kwargs):
-        super().__init__(keys=fields.String(), values=fields.String(validate=validate.Length(min=1)),
+        super().__init__(keys=fields.String(),
+                         values=fields.String(validate=validate.Length(min=1)),
                          load_default=dict, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -292,7 +293,8 @@ class ProfileSchema(_Strict):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/Lima)") from None
+            raise ValidationError(
+                f"{value!r} is not an IANA time zone (e.g. America/Lima)") from None
 
     @validates("currency")
     def _currency(self, value, **kwargs):

@@ -10,11 +10,64 @@ available in any test suite of an environment where cowin-kit is installed:
 ``database``            its :class:`cowin_kit.db.Database`, isolated per test
 ``db_session``          a session on it, rolled back after the test
 ``app`` / ``client``    the Flask app for that instance and its test client
+``cowin_kit_config``    settings (and Flask config) the app is created with; override it
+``change_settings``     ``change_settings(NAME=value)`` for the rest of one test, then restored
+``sms_outbox``          the instance's SMS outbox: ``sms_outbox.last_code()`` is the OTP sent
 ``cli_runner``          a click CliRunner; ``run_cli(*args)`` runs `cowin-kit …` in-process
 
 Each test gets its own copy of a database provisioned once per test session, so tests
 may commit freely and run concurrently against real connections.
 """
 
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "test-admin-password-1"
+
+# Where the ``file`` SMS gateway writes in a provisioned instance (the SMS_FILE default).
+OUTBOX_FILE = "sms-outbox.jsonl"
+_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+class Outbox:
+    """The messages the ``file`` SMS gateway sent, read from an instance folder.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> box = Outbox(folder)
+    >>> box.messages()
+    []
+    >>> _ = (folder / OUTBOX_FILE).write_text(
+    ...     '{"to": "+51987654321", "text": "Su código es 123456"}\\n', encoding="utf-8")
+    >>> box.sent_to(), box.last_code()
+    (['+51987654321'], '123456')
+    """
+
+    def __init__(self, instance: Path):
+        self.path = Path(instance) / OUTBOX_FILE
+
+    def messages(self) -> list[dict]:
+        """Every message sent so far, oldest first: {"to": "+51…", "text": "…"}."""
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text("utf-8").splitlines()]
+
+    def sent_to(self) -> list[str]:
+        return [m["to"] for m in self.messages()]
+
+    def last_code(self, to: str | None = None) -> str:
+        """The six-digit code of the last message (to the number ``to``, in E.164, if given)."""
+        sent = [m for m in self.messages() if to is None or m["to"] == to]
+        assert sent, f"no SMS was sent{' to ' + to if to else ''}"
+        found = _CODE.search(sent[-1]["text"])
+        assert found, f"no six-digit code in {sent[-1]['text']!r}"
+        return found.group(1)
+
+
+def last_otp(instance: Path, to: str | None = None) -> str:
+    """The OTP last sent by SMS from the instance at ``instance`` (to ``to``, if given)."""
+    return Outbox(instance).last_code(to)

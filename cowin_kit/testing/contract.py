@@ -19,11 +19,18 @@ import logging
 import random
 import string
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cowin_kit.plugins.builtin.ids.base import visible_chars
-from cowin_kit.plugins.interfaces import (ID_RULES, IdClaims, IdProvider, InvalidIdNumber,
-                                          SmsGateway, VerificationResult)
+from cowin_kit.plugins.interfaces import (
+    ID_RULES,
+    IdClaims,
+    IdProvider,
+    InvalidIdNumber,
+    SmsGateway,
+    VerificationResult,
+)
 
 MAX_REVEALED = 4  # and never more than a third of the number: visible_chars
 _FILL = set("X*•#")
@@ -133,9 +140,9 @@ def _mask_problems(provider: IdProvider, number: str, shown: Any) -> list[str]:
     # Count the characters of the number the mask shows in place, aligned from the end;
     # a fill character ("X", "*", "•", "#") may coincide with the number's own and is not
     # counted as revealed.
-    from_end = sum(1 for a, b in zip(reversed(normal), reversed(shown))
+    from_end = sum(1 for a, b in zip(reversed(normal), reversed(shown), strict=False)
                    if a == b and b not in _FILL)
-    from_start = sum(1 for a, b in zip(normal, shown) if a == b and b not in _FILL)
+    from_start = sum(1 for a, b in zip(normal, shown, strict=False) if a == b and b not in _FILL)
     revealed = max(from_end, from_start)
     allowed = min(MAX_REVEALED, visible_chars(len(normal)))
     if revealed > allowed:

@@ -46,11 +46,24 @@ def _drop_pg_database(name: str) -> None:
     _pg_admin(lambda c, t: c.execute(t(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
 
 
+def _pg_name(label: str) -> str:
+    """A database name no other test process uses at the same time.
+
+    Every test process (a pytest-xdist worker is one) creates its own databases beside the
+    configured one: named after it, the worker (``gw0``…, "main" without xdist) and the
+    process, so parallel workers, and two suites sharing a server, never meet; a database
+    left by a crashed run says whose it was. PostgreSQL cuts names at 63 bytes.
+    """
+    base = (_pg_base_url().database or "ck")[:20]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{base}_{label}_{worker}_{os.getpid()}_{next(_counter)}".lower()[:63]
+
+
 def _new_database(tmp_dir: Path, label: str):
     """(url, cleanup) of a new empty database on the configured backend."""
     if _pg_base_url() is None:
         return f"sqlite:///{(tmp_dir / (label + '.db')).as_posix()}", lambda: None
-    name = f"ck_{label}_{os.getpid()}_{next(_counter)}".lower()
+    name = _pg_name(label)
     return _create_pg_database(name), lambda: _drop_pg_database(name)
 
 
@@ -89,7 +102,7 @@ def _cowin_kit_templates(tmp_path_factory):
                 url = f"sqlite:///{(folder / 'template.db').as_posix()}"
                 pg_name = None
             else:
-                pg_name = f"ck_tpl_{country}_{os.getpid()}".lower()
+                pg_name = _pg_name(f"tpl_{country}")
                 url = _create_pg_database(pg_name)
                 cleanups.append(lambda n=pg_name: _drop_pg_database(n))
             provision(load_profile(country), instance, database_url=url,
@@ -121,23 +134,58 @@ def cowin_kit_instance(tmp_path, cowin_kit_country, _cowin_kit_templates):
             src.backup(dst)
         src.close()
         dst.close()
-        url, cleanup = f"sqlite:///{dst_path.as_posix()}", (lambda: None)
+        url, pg_name = f"sqlite:///{dst_path.as_posix()}", None
     else:
-        name = f"ck_t_{os.getpid()}_{next(_counter)}"
-        url = _create_pg_database(name, template=pg_template)
-        cleanup = (lambda: _drop_pg_database(name))
+        pg_name = _pg_name("t")
+        url = _create_pg_database(pg_name, template=pg_template)
     write_config(instance, {"country": cowin_kit_country, "database_url": url})
     yield instance
-    cleanup()
+    if pg_name is not None:
+        _drop_pg_database(pg_name)
 
 
 @pytest.fixture
-def app(cowin_kit_instance):
+def cowin_kit_config() -> dict:
+    """What the ``app`` fixture's ``create_app`` is given besides the instance: settings by
+    name (``{"OTP_TTL_SECONDS": 60}``) and Flask configuration. Override it, or parametrize
+    it, for a test or a module; for a change in the middle of a test, see change_settings."""
+    return {}
+
+
+@pytest.fixture
+def app(cowin_kit_instance, cowin_kit_config):
     from cowin_kit.app import create_app
 
-    application = create_app({"INSTANCE_PATH": cowin_kit_instance, "TESTING": True})
+    application = create_app({"TESTING": True, **cowin_kit_config,
+                              "INSTANCE_PATH": cowin_kit_instance})
     yield application
     application.extensions["cowin_kit"].dispose()
+
+
+@pytest.fixture
+def change_settings(app, monkeypatch):
+    """``change_settings(NAME=value, …)`` changes the app's settings for the rest of the test.
+
+    For a change in the middle of a test; one for the whole test goes in
+    ``cowin_kit_config``. Restored after the test, so a shared app cannot carry it over.
+    """
+    values = app.extensions["cowin_kit"].settings.values
+
+    def change(**changes):
+        for name, value in changes.items():
+            if name not in values:
+                raise KeyError(f"no setting {name}")
+            monkeypatch.setitem(values, name, value)
+
+    return change
+
+
+@pytest.fixture
+def sms_outbox(cowin_kit_instance):
+    """The instance's SMS outbox (the ``file`` gateway): see :class:`cowin_kit.testing.Outbox`."""
+    from cowin_kit.testing import Outbox
+
+    return Outbox(cowin_kit_instance)
 
 
 @pytest.fixture

@@ -5,10 +5,14 @@ from datetime import date
 
 from stdnum import luhn
 
-from cowin_kit.plugins.builtin.ids.base import (MSG_CHECKSUM, MSG_FORMAT, SEPARATORS,
-                                                RegexProvider, ascii_digits)
-from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
-
+from cowin_kit.plugins.builtin.ids.base import (
+    MSG_CHECKSUM,
+    MSG_FORMAT,
+    SEPARATORS,
+    RegexProvider,
+    ascii_digits,
+)
+from cowin_kit.plugins.interfaces import N_, InvalidIdNumber
 
 FIRST_YEAR = 1900  # no holder alive was born earlier
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from types import ModuleType
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 from stdnum import exceptions as stdnum_errors
 
-from cowin_kit.plugins.interfaces import IdProvider, InvalidIdNumber, N_
+from cowin_kit.plugins.interfaces import N_, IdProvider, InvalidIdNumber
 
 SEPARATORS = re.compile(r"[\s\-./_,:]+")
 

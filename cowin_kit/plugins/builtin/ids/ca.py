@@ -7,7 +7,7 @@ from stdnum import luhn
 from stdnum.ca import bc_phn
 
 from cowin_kit.plugins.builtin.ids.base import MSG_FORMAT, RegexProvider, StdnumProvider
-from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
+from cowin_kit.plugins.interfaces import N_, InvalidIdNumber
 
 
 def _luhn_on_health_number(number: str) -> bool:

@@ -6,9 +6,13 @@ from datetime import date
 
 from stdnum.in_ import aadhaar, epic, pan
 
-from cowin_kit.plugins.builtin.ids.base import (MSG_FORMAT, RegexProvider, StdnumProvider,
-                                                whole_number)
-from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
+from cowin_kit.plugins.builtin.ids.base import (
+    MSG_FORMAT,
+    RegexProvider,
+    StdnumProvider,
+    whole_number,
+)
+from cowin_kit.plugins.interfaces import N_, InvalidIdNumber
 
 # The two-letter state and union-territory codes the Regional Transport Offices use: the
 # state codes of the registration marks MoRTH notifies under the Motor Vehicles Act, 1988,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from cowin_kit.plugins.builtin.ids.base import MSG_EMPTY, MSG_FORMAT, SEPARATORS, RegexProvider
-from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
+from cowin_kit.plugins.interfaces import N_, InvalidIdNumber
 
 # Hyphen-like characters people paste from word processors, read as hyphens.
 _DASHES = re.compile("[\u2010-\u2015\u2212\ufe63\uff0d]")

@@ -6,9 +6,15 @@ import re
 
 from stdnum.ua import rntrc
 
-from cowin_kit.plugins.builtin.ids.base import (MSG_EMPTY, MSG_FORMAT, MSG_LENGTH, SEPARATORS,
-                                                RegexProvider, StdnumProvider)
-from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
+from cowin_kit.plugins.builtin.ids.base import (
+    MSG_EMPTY,
+    MSG_FORMAT,
+    MSG_LENGTH,
+    SEPARATORS,
+    RegexProvider,
+    StdnumProvider,
+)
+from cowin_kit.plugins.interfaces import N_, InvalidIdNumber
 
 # The 33 capital letters of the Ukrainian alphabet, used in the series of booklet documents.
 UA_LETTERS = "АБВГҐДЕЄЖЗИІЇЙКЛМНОПРСТУФХЦЧШЩЬЮЯ"

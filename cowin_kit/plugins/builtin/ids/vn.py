@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from cowin_kit.plugins.builtin.ids.base import MSG_FORMAT, RegexProvider
-from cowin_kit.plugins.interfaces import InvalidIdNumber, N_
+from cowin_kit.plugins.interfaces import N_, InvalidIdNumber
 
 # Codes of the 63 provinces and centrally-run cities (place of birth registration), from the
 # appendix of Circular 07/2016/TT-BCA; they are the administrative codes of Decision

@@ -1,0 +1,205 @@
+"""Helpers the kit's test modules share: logging in (portal, API, staff), reading forms, and
+the demo data they book. Plain functions; the fixtures built on them are in conftest.py, and
+what a plugin's tests could use too (the SMS outbox, settings) is in cowin_kit.testing.
+
+Import them by name (``from helpers import web_login``); a test module never imports another
+test module.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import uuid
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD, last_otp
+
+MOBILE = "987654321"  # a Peruvian mobile number as people type it
+STAFF_PASSWORD = "a-long-enough-password"  # of the staff users make_user creates
+TODAY = dt.datetime.now(ZoneInfo("America/Lima")).date()
+LATER = TODAY + dt.timedelta(days=30)  # past the week of demo sessions
+
+# Values that have broken forms before, or could: huge numbers, far dates, NULs, other digits.
+NASTY = ["", " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "9999-12-31", "\x00",
+         "../../etc", "<script>", "%00", "Ω≈ç√", "١٢٣٤٥", "12-31-2020", "2020-02-30",
+         "0001-01-01", "/portal/\r\nX: 1", "//evil.example"]
+
+
+def csrf(page: str) -> str:
+    """The CSRF token of the (first) form on an HTML page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+def sha(code: str) -> str:
+    """An OTP as Co-WIN clients send it to confirmOTP."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+# --- the citizen API -----------------------------------------------------------------------
+
+def api_otp(client, instance, mobile=MOBILE, partner=False, **request) -> tuple[str, str]:
+    """Ask for a code over the API: (txnId, the code the SMS carried).
+
+    ``request`` goes to the test client (``environ_base=…``, ``headers=…``).
+    """
+    prefix = "/api/v2/auth/" + ("" if partner else "public/")
+    r = client.post(prefix + "generateOTP", json={"mobile": mobile}, **request)
+    assert r.status_code == 200, r.get_json()
+    txn = r.get_json()["txnId"]
+    uuid.UUID(txn)
+    return txn, last_otp(instance)
+
+
+def api_confirm(client, instance, mobile=MOBILE, partner=False, **request):
+    """Log in over the API: confirmOTP's response."""
+    txn, code = api_otp(client, instance, mobile, partner, **request)
+    prefix = "/api/v2/auth/" + ("" if partner else "public/")
+    return client.post(prefix + "confirmOTP", json={"otp": sha(code), "txnId": txn}, **request)
+
+
+def api_login(client, instance, mobile=MOBILE, **request) -> dict:
+    """Log in over the public API: the headers of its requests (bearer token, English)."""
+    token = api_confirm(client, instance, mobile, **request).get_json()["token"]
+    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+
+
+def api_register(client, auth, dni_type, number, name="Ana Quispe", year="1980"):
+    """Register a family member with a DNI over the API."""
+    return client.post("/api/v2/registration/beneficiary/new", headers=auth, json={
+        "name": name, "birth_year": year, "gender_id": 2, "photo_id_type": dni_type,
+        "photo_id_number": number, "comorbidity_ind": "N", "consent_version": "1"})
+
+
+def api_session(database, dose=1) -> tuple[int, str]:
+    """A future demo session with places for ``dose``: (its id, its first slot as "HH:MM")."""
+    from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
+
+    today = dt.date.today()
+    with database.session() as s:
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
+            VaccinationSession.date > today, VaccinationSession.min_age <= 40,
+            VaccinationSession.max_age.is_(None),  # not a child's (routine) session
+            SessionCapacity.dose_number == dose, SessionCapacity.capacity > 0)
+            .order_by(VaccinationSession.date))
+        return vs.id, vs.slots[0].starts.strftime("%H:%M")
+
+
+def dni_type_id(database) -> int:
+    from cowin_kit.registration.models import IdDocumentType
+
+    with database.session() as s:
+        return s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
+
+
+# --- the citizen portal --------------------------------------------------------------------
+
+def web_login(client, instance, mobile=MOBILE):
+    """Log the test client into the portal, through its forms."""
+    page = client.get("/portal/login").get_data(as_text=True)
+    r = client.post("/portal/login", data={"mobile": mobile, "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/login/code"), r.data
+    page = client.get("/portal/login/code").get_data(as_text=True)
+    r = client.post("/portal/login/code", data={"code": last_otp(instance),
+                                                "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/"), r.data
+    return client
+
+
+def add_member(client, number, name="Ana Quispe", year="1980", groups=()):
+    page = client.get("/portal/members/new").get_data(as_text=True)
+    return client.post("/portal/members/new", data={
+        "name": name, "birth_year": year, "gender": "female", "id_type": "dni",
+        "id_number": number, "priority_groups": list(groups), "csrf_token": csrf(page)})
+
+
+def open_session(database, dose=1, min_age=40):
+    """A future demo session with places: (it, its first slot as the portal writes it,
+    its centre's postal code)."""
+    from cowin_kit.scheduling.models import Facility, SessionCapacity, VaccinationSession
+
+    today = dt.date.today()
+    with database.session() as s:
+        vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
+            Facility.postal_code.is_not(None), VaccinationSession.date > today,
+            VaccinationSession.min_age <= min_age, VaccinationSession.max_age.is_(None),
+            SessionCapacity.dose_number == dose, SessionCapacity.capacity > SessionCapacity.booked)
+            .order_by(VaccinationSession.date))
+        slot = vs.slots[0]
+        found = SimpleNamespace(id=vs.id, facility_name=vs.facility.name,
+                                division_id=vs.facility.division_id)
+        return found, f"{slot.starts:%I:%M%p}-{slot.ends:%I:%M%p}", vs.facility.postal_code
+
+
+def reference(database) -> str:
+    """The reference of the person registered last."""
+    from cowin_kit.registration.models import Beneficiary
+
+    with database.session() as s:
+        return s.scalars(select(Beneficiary.reference_id).order_by(Beneficiary.id)).all()[-1]
+
+
+# --- the staff pages -----------------------------------------------------------------------
+
+def staff_login(client, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
+    page = client.get("/staff/login").get_data(as_text=True)
+    return client.post("/staff/login", data={"email": email, "password": password,
+                                             "csrf_token": csrf(page)})
+
+
+def make_user(database, email, role, division_code=None, must_change=False):
+    """A staff user with STAFF_PASSWORD: its id."""
+    from cowin_kit.accounts.service import create_staff_user
+    from cowin_kit.geography.models import Division
+
+    with database.Session() as s:
+        division_id = None
+        if division_code:
+            division_id = s.scalar(select(Division.id).where(Division.code == division_code))
+        user = create_staff_user(s, email, STAFF_PASSWORD, role, division_id, actor="test",
+                                 must_change_password=must_change)
+        s.commit()
+        return user.id
+
+
+def facility(database, code):
+    from cowin_kit.scheduling.models import Facility
+
+    with database.Session() as s:
+        return s.scalar(select(Facility).where(Facility.code == code))
+
+
+def audit_rows(database, action=None):
+    from cowin_kit.accounts.models import AuditEvent
+
+    with database.Session() as s:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        return s.scalars(query).all()
+
+
+# --- services the CI machine runs ----------------------------------------------------------
+
+REDIS = os.environ.get("COWIN_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_or_skip() -> str:
+    """The test Redis's URL; skips the test without one (fails it in CI, which starts one)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis does not answer at {REDIS}; .ci/run starts it")
+        pytest.skip(f"no Redis at {REDIS}")
+    return REDIS

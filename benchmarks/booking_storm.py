@@ -31,7 +31,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,8 +153,8 @@ class Deployment:
         args = [tool("cowin-kit"), "init", "--country", COUNTRY, "--demo", "--no-input",
                 "--admin-email", "bench@example.org", "--instance", str(self.instance)]
         if self.kind == "postgresql":
-            self.admin = create_engine(self.pg_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                       isolation_level="AUTOCOMMIT")
+            url = self.pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+            self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
             with self.admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{self.pg_db}"'))
@@ -221,7 +220,8 @@ class Deployment:
     def start(self) -> None:
         self.port = free_port()
         args = [tool("gunicorn"), "--workers", str(self.workers), "--worker-class", "gthread",
-                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "300",
+                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}",
+                "--keep-alive", "300",
                 "--timeout", "120", "--chdir", str(self.tmp), "--log-level", "warning",
                 "bench_wsgi:app"]
         self.log = open(self.tmp / "gunicorn.log", "w")
@@ -386,7 +386,8 @@ def phase3(port: int, seed: dict, duration: float, n_threads: int) -> dict:
            "threads": {"full": n_threads - n_etag, "etag": n_etag}}
     for kind, lists in stats.items():
         lat = [x for lst in lists for x in lst]
-        out[kind] = {"n": len(lat), "rps": len(lat) / wall, "p50": pct(lat, 50), "p99": pct(lat, 99)}
+        out[kind] = {"n": len(lat), "rps": len(lat) / wall,
+                     "p50": pct(lat, 50), "p99": pct(lat, 99)}
     out["total_rps"] = (out["full"]["n"] + out["etag"]["n"]) / wall
     return out
 
@@ -440,7 +441,8 @@ def run_one(kind: str, opts) -> bool:
         dep.stop()
         dep.cleanup()
     over = max(tally["booked"] - tally["capacity"], tally["rows"] - tally["capacity"], 0)
-    print(f"\n=== {kind}: {opts.clients} clients, gunicorn {opts.workers} workers x {opts.threads} threads "
+    print(f"\n=== {kind}: {opts.clients} clients, "
+          f"gunicorn {opts.workers} workers x {opts.threads} threads "
           f"(gthread), {os.cpu_count()} CPUs{' [PROFILED]' if profile_dir else ''} ===")
     print(f"  setup (init --demo, seed, start)      {setup:8.1f} s")
     print(f"  phase 1: login + register            {p1:8.1f} s  "
@@ -450,7 +452,8 @@ def run_one(kind: str, opts) -> bool:
     print(f"    wall time                          {storm['wall'] * 1000:8.1f} ms")
     print(f"    bookings/s (200s / wall)           {storm['bookings_s']:8.0f}")
     print(f"    requests/s (all answers / wall)    {storm['requests_s']:8.0f}")
-    print(f"    latency p50 / p95 / p99 (ms)       {ms(storm['p50'])} {ms(storm['p95'])} {ms(storm['p99'])}")
+    print(f"    latency p50 / p95 / p99 (ms)       "
+          f"{ms(storm['p50'])} {ms(storm['p95'])} {ms(storm['p99'])}")
     print(f"    200 / 409 / other                  {storm['n200']:8d} {storm['n409']:8d} "
           f"{storm['n_other']:8d} {' '.join(storm['other'])}")
     print(f"    DB: capacity {tally['capacity']}, booked counter {tally['booked']}, "
@@ -463,7 +466,8 @@ def run_one(kind: str, opts) -> bool:
         print(f"    {label:<18} {search['threads'][kind_]:3d} thr  {s['rps']:8.0f} req/s  "
               f"p50 {ms(s['p50'])} ms  p99 {ms(s['p99'])} ms")
     print(f"    total                              {search['total_rps']:8.0f} req/s"
-          + (f"   unexpected statuses: {search['bad']} {search['bad_codes']}" if search['bad'] else ""))
+          + (f"   unexpected statuses: {search['bad']} {search['bad_codes']}"
+             if search['bad'] else ""))
     if profile_dir:
         profile_report(profile_dir)
         shutil.rmtree(profile_dir, ignore_errors=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ENV_PREFIX = "COWIN_KIT_"
 DEVELOPMENT_URL = "http://127.0.0.1:5000"  # where `cowin-kit serve` listens by default
@@ -363,7 +364,8 @@ def check_settings(settings: Settings) -> list[str]:
         try:
             Fernet(settings["ID_ENCRYPTION_KEY"])
         except (ValueError, TypeError):
-            problems.append("ID_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).")
+            problems.append(
+                "ID_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).")
     if settings.instance_path is not None:
         key_file = settings.instance_path / str(settings["SIGNING_KEY_FILE"])
         if not key_file.exists():

@@ -6,9 +6,9 @@ so a bad file never leaves half its rows behind.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 
 @dataclass
@@ -58,7 +58,8 @@ def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str]
                 raise CsvProblems(str(path), [(line, "more values than columns in the header")])
             rows.append((line, {k: (v or "").strip() for k, v in row.items()}))
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
-        raise CsvProblems(str(path), [(reader.line_num + 1, f"cannot be read as CSV: {exc}")]) from None
+        raise CsvProblems(str(path),
+                          [(reader.line_num + 1, f"cannot be read as CSV: {exc}")]) from None
     if not rows:
         raise CsvProblems(str(path), [(2, "no data rows after the header")])
     return rows

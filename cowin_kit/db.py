@@ -1,14 +1,14 @@
 """Database engine and sessions (SQLAlchemy 2), for SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import CheckConstraint, DateTime, MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine, URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -49,17 +49,17 @@ class UTCDateTime(TypeDecorator):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; use datetime.now(timezone.utc)")
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class DatabaseURLError(ValueError):
@@ -233,5 +233,6 @@ def describe_db_error(exc: SQLAlchemyError, url: URL) -> str:
     """One line for an operator: what failed, without a password or a traceback."""
     safe = url.render_as_string(hide_password=True)
     orig = getattr(exc, "orig", None)
-    reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    said = str(orig or exc).strip()
+    reason = said.splitlines()[0] if said else type(exc).__name__
     return f"cannot use the database {safe}: {reason}"

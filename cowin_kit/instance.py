@@ -7,7 +7,7 @@ from pathlib import Path
 
 import tomli_w
 
-from cowin_kit.config import CONFIG_FILE, SECRETS_FILE, ENV_PREFIX
+from cowin_kit.config import CONFIG_FILE, ENV_PREFIX, SECRETS_FILE
 
 DEFAULT_INSTANCE = "cowin-kit-instance"
 INSTANCE_ENV = ENV_PREFIX + "INSTANCE"
@@ -82,7 +82,8 @@ def generate_secrets(path: Path, environ: dict | None = None,
             values["id_hash_key"] = secrets.token_urlsafe(48)
         if ENV_PREFIX + "ID_ENCRYPTION_KEY" not in environ:
             values["id_encryption_key"] = Fernet.generate_key().decode()
-        header = b"# Secrets of this cowin-kit instance. Keep this file private (mode 0600) and backed up.\n"
+        header = (b"# Secrets of this cowin-kit instance. "
+                  b"Keep this file private (mode 0600) and backed up.\n")
         write_private(secrets_file, header + tomli_w.dumps(values).encode())
         created.append(SECRETS_FILE)
     key_file = path / signing_key_file

@@ -1,15 +1,15 @@
 """Schema migrations with alembic, packaged inside cowin_kit/migrations (no alembic.ini)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.util.exc import CommandError
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
 from cowin_kit.db import Database

@@ -7,14 +7,24 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cowin_kit.accounts.models import (  # noqa: F401
+    ApiToken,
+    AuditEvent,
+    CitizenAccount,
+    OtpTransaction,
+    StaffUser,
+)
 from cowin_kit.db import Base, UTCDateTime, utcnow
-from cowin_kit.accounts.models import (ApiToken, AuditEvent, CitizenAccount,  # noqa: F401
-                                       OtpTransaction, StaffUser)
 from cowin_kit.geography.models import Division  # noqa: F401
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme  # noqa: F401
 from cowin_kit.registration.models import Beneficiary, IdDocumentType  # noqa: F401
-from cowin_kit.scheduling.models import (Appointment, Facility, SessionCapacity,  # noqa: F401
-                                         Slot, VaccinationSession)
+from cowin_kit.scheduling.models import (  # noqa: F401
+    Appointment,
+    Facility,
+    SessionCapacity,
+    Slot,
+    VaccinationSession,
+)
 from cowin_kit.vaccination.models import Dose  # noqa: F401
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -286,14 +286,16 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
 
                 created_sessions = create_demo_sessions(session, profile)
                 report.counts["demo sessions (next 7 days)"] = (
-                    created_sessions if isinstance(created_sessions, int) else len(created_sessions))
+                    created_sessions if isinstance(created_sessions, int)
+                    else len(created_sessions))
                 set_fact(session, "demo_data", "loaded")
             if not country:
                 set_fact(session, "country", profile.code)
                 set_fact(session, "initialised_at", utcnow().isoformat())
             set_fact(session, "key_fingerprint", fingerprint)
             set_fact(session, "profile_checksum", profile.checksum)
-            accounts.audit(session, actor, "instance.updated" if country else "instance.initialised",
+            event = "instance.updated" if country else "instance.initialised"
+            accounts.audit(session, actor, event,
                            profile.code, demo=demo, counts=report.counts)
     except SQLAlchemyError as exc:
         raise ProvisioningError(describe_db_error(exc, db.url)) from None

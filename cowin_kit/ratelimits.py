@@ -34,7 +34,7 @@ DB_SCHEME = "cowinkit-db"
 _MAX_KEY = 200  # longer keys (long IPv6 scopes) are hashed to fit the column
 # The engines of database stores by the name in their URI: flask-limiter builds its storage
 # from a URI and options it keeps across apps, so the engine is found by name, not passed.
-_ENGINES: "weakref.WeakValueDictionary[str, object]" = weakref.WeakValueDictionary()
+_ENGINES: weakref.WeakValueDictionary[str, object] = weakref.WeakValueDictionary()
 
 
 # --- who is counted ---------------------------------------------------------------------------
@@ -47,8 +47,8 @@ def address_key(address: str | None) -> str:
     the /64 network of an IPv6 one. Counting each IPv6 address would let a single host
     through once per address of its /64, that is without limit.
 
-    >>> address_key("2001:db8:1:2::1e"), address_key("::ffff:192.0.2.7"), address_key("198.51.100.7")
-    ('2001:db8:1:2::/64', '192.0.2.7', '198.51.100.7')
+    >>> [address_key(a) for a in ("2001:db8:1:2::1e", "::ffff:192.0.2.7", "198.51.100.7")]
+    ['2001:db8:1:2::/64', '192.0.2.7', '198.51.100.7']
     """
     import ipaddress
 
@@ -283,7 +283,7 @@ class RateLimits:
         self._fallback = FixedWindowRateLimiter(MemoryStorage())
 
     @classmethod
-    def from_settings(cls, settings, db=None, prefix: str = "") -> "RateLimits":
+    def from_settings(cls, settings, db=None, prefix: str = "") -> RateLimits:
         return cls(make_storage(settings, db), prefix, configured_rules(settings))
 
     def hit(self, scope: str, key: str, limits: str) -> int | None:

@@ -8,9 +8,9 @@ and the audit row takes its source from here, so none of them needs to know abou
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from typing import Iterator
 
 MAX_LENGTH = 64  # AuditEvent.source
 

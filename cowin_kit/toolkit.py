@@ -4,18 +4,24 @@
 
 Everything named in ``__all__`` keeps its meaning across minor versions.
 """
-from cowin_kit.plugins.builtin.ids.base import (RegexProvider, StdnumProvider, ascii_digits,
-                                                mask_tail, visible_chars, whole_number)
+from cowin_kit.plugins.builtin.ids.base import (
+                                                RegexProvider,
+                                                StdnumProvider,
+                                                ascii_digits,
+                                                mask_tail,
+                                                visible_chars,
+                                                whole_number,
+)
 from cowin_kit.plugins.interfaces import (
-    ID_RULES,
-    VERIFY_STATUSES,
-    IdClaims,
-    IdProvider,
-    InvalidIdNumber,
-    N_,
-    SmsError,
-    SmsGateway,
-    VerificationResult,
+                                                ID_RULES,
+                                                N_,
+                                                VERIFY_STATUSES,
+                                                IdClaims,
+                                                IdProvider,
+                                                InvalidIdNumber,
+                                                SmsError,
+                                                SmsGateway,
+                                                VerificationResult,
 )
 
 __all__ = [

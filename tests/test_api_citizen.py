@@ -232,7 +232,8 @@ def test_family_cancel_finds_each_persons_appointment_after_a_reschedule(client,
     with database.session() as s:
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
             VaccinationSession.date > dt.date.today(), VaccinationSession.id != session_id,
-            VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None), SessionCapacity.dose_number == 1))
+            VaccinationSession.max_age.is_(None),
+            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1))
         other_id, other_slot = other.id, other.slots[0].starts.strftime("%H:%M")
     assert client.post("/api/v2/appointment/reschedule", headers=ana, json={
         "appointment_id": moved_id, "session_id": other_id,

@@ -328,7 +328,8 @@ def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
     with database.Session() as s:
         other = s.scalar(text(
             "SELECT s.id FROM vaccination_session s JOIN session_capacity c "
-            "ON c.session_id = s.id WHERE s.id <> :sid AND s.date > :today AND s.min_age <= 40 AND s.max_age IS NULL "
+            "ON c.session_id = s.id WHERE s.id <> :sid AND s.date > :today "
+            "AND s.min_age <= 40 AND s.max_age IS NULL "
             "AND c.dose_number = 1 AND c.capacity > c.booked ORDER BY s.date, s.id LIMIT 1"),
             {"sid": first_session, "today": dt.date.today()})
     requests = []

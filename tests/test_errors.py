@@ -15,8 +15,11 @@ from cowin_kit.catalogues import load_translations
 from cowin_kit.errors import UserError
 from cowin_kit.paths import locales_dir
 from cowin_kit.plugins.interfaces import N_
-from cowin_kit.registration.service import (MSG_EDIT_BREAKS_APPOINTMENT, RegistrationError,
-                                            RegistrationThrottled)
+from cowin_kit.registration.service import (
+    MSG_EDIT_BREAKS_APPOINTMENT,
+    RegistrationError,
+    RegistrationThrottled,
+)
 from cowin_kit.scheduling.booking import MSG_FULL, BookingError, SessionFull
 
 SPANISH = load_translations("es", [locales_dir()]).gettext

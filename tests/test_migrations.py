@@ -32,7 +32,7 @@ def _fill(conn, table: str, **values) -> int:
             continue
         py = col.type.python_type
         row[col.name] = {int: 1, bool: False, str: f"x{len(row)}", dt.date: dt.date(2031, 1, 1),
-                         dt.datetime: dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc),
+                         dt.datetime: dt.datetime(2031, 1, 1, tzinfo=dt.UTC),
                          dict: {}, list: []}.get(py, "x")
     return conn.execute(t.insert().values(row).returning(t.c.id)).scalar_one()
 

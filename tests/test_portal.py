@@ -92,7 +92,8 @@ def test_the_whole_journey(citizen, database, cowin_kit_instance):
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
             Facility.postal_code.is_not(None),
             VaccinationSession.date > dt.date.today(), VaccinationSession.id != vs.id,
-            VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None), SessionCapacity.dose_number == 1,
+            VaccinationSession.max_age.is_(None),
+            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1,
             SessionCapacity.capacity > SessionCapacity.booked))
         other_id, other_pin = other.id, other.facility.postal_code
         other_slot = f"{other.slots[-1].starts:%I:%M%p}-{other.slots[-1].ends:%I:%M%p}"

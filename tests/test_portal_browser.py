@@ -38,7 +38,8 @@ def _pincode_with_sessions(database):
     with database.session() as s:
         vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
             Facility.postal_code.is_not(None), VaccinationSession.date > dt.date.today(),
-            VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None), SessionCapacity.dose_number == 1)
+            VaccinationSession.max_age.is_(None),
+            VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1)
             .order_by(VaccinationSession.date))
         return vs.facility.postal_code
 

@@ -52,7 +52,8 @@ def _real_values(client, database, auth) -> dict[str, list]:
     with database.session() as s:
         dni = s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
         sessions = s.scalars(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > today, VaccinationSession.min_age <= 40, VaccinationSession.max_age.is_(None),
+            VaccinationSession.max_age.is_(None),
+            VaccinationSession.date > today, VaccinationSession.min_age <= 40,
             SessionCapacity.dose_number == 1, SessionCapacity.capacity > 0)
             .order_by(VaccinationSession.date).limit(5)).unique().all()
         slots = sorted({f"{slot.starts:%I:%M%p}-{slot.ends:%I:%M%p}"

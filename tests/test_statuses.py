@@ -11,8 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from cowin_kit.plugins.interfaces import VERIFY_STATUSES
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary, IdDocumentType, IdVerificationStatus
-from cowin_kit.scheduling.models import (Appointment, AppointmentStatus, Facility, Slot,
-                                         VaccinationSession)
+from cowin_kit.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Facility,
+    Slot,
+    VaccinationSession,
+)
 
 
 def _person(session, status=IdVerificationStatus.UNVERIFIED) -> int:

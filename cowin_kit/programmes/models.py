@@ -26,9 +26,9 @@ class Programme(Base):
                                           server_default="birth_year")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    products: Mapped[list["Product"]] = relationship(back_populates="programme",
+    products: Mapped[list[Product]] = relationship(back_populates="programme",
                                                      order_by="Product.id")
-    phases: Mapped[list["EligibilityPhase"]] = relationship(back_populates="programme",
+    phases: Mapped[list[EligibilityPhase]] = relationship(back_populates="programme",
                                                             order_by="EligibilityPhase.sort_order")
 
 
@@ -53,7 +53,7 @@ class Product(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     programme: Mapped[Programme] = relationship(back_populates="products")
-    doses: Mapped[list["DoseRule"]] = relationship(back_populates="product",
+    doses: Mapped[list[DoseRule]] = relationship(back_populates="product",
                                                    order_by="DoseRule.dose_number")
 
 

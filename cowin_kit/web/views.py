@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from babel.numbers import get_currency_name
 from flask import Blueprint, jsonify, render_template
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -36,14 +35,27 @@ def healthz():
 
 
 _ERRORS = {
-    400: (_l("Bad request"), _l("The request could not be understood. Check the address and try again.")),
-    404: (_l("Page not found"), _l("There is no page at this address. It may have moved; start again from the home page.")),
+    400: (_l("Bad request"),
+          _l("The request could not be understood. Check the address and try again.")),
+    404: (_l("Page not found"),
+          _l("There is no page at this address. It may have moved; start again from the "
+             "home page.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
-    409: (_l("Changed meanwhile"), _l("Someone changed this at the same moment. Go back, reload the page and try again.")),
-    413: (_l("Too large"), _l("What was sent is larger than this service accepts. Send a smaller file or less text.")),
-    429: (_l("Too many attempts"), _l("There were too many attempts from your connection. Wait a minute and try again.")),
-    500: (_l("Something went wrong"), _l("The service had a problem and nothing was changed. Please try again in a few minutes.")),
-    503: (_l("Service temporarily unavailable"), _l("The service cannot reach its data right now. Nothing was changed; please try again in a few minutes.")),
+    409: (_l("Changed meanwhile"),
+          _l("Someone changed this at the same moment. Go back, reload the page and try "
+             "again.")),
+    413: (_l("Too large"),
+          _l("What was sent is larger than this service accepts. Send a smaller file or less "
+             "text.")),
+    429: (_l("Too many attempts"),
+          _l("There were too many attempts from your connection. Wait a minute and try "
+             "again.")),
+    500: (_l("Something went wrong"),
+          _l("The service had a problem and nothing was changed. Please try again in a few "
+             "minutes.")),
+    503: (_l("Service temporarily unavailable"),
+          _l("The service cannot reach its data right now. Nothing was changed; please try "
+             "again in a few minutes.")),
 }
 
 

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 08:41:18.499615
 """
-from alembic import op
 import sqlalchemy as sa
-import cowin_kit.db
+from alembic import op
 
+import cowin_kit.db
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28 09:44:55.674364
 """
-from alembic import op
 import sqlalchemy as sa
-import cowin_kit.db
+from alembic import op
 
+import cowin_kit.db
 
 revision = '0002'
 down_revision = '0001'

@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28 09:52:16.788277
 """
-from alembic import op
 import sqlalchemy as sa
-import cowin_kit.db
+from alembic import op
 
+import cowin_kit.db
 
 revision = '0003'
 down_revision = '0002'

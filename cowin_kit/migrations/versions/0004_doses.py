@@ -4,10 +4,10 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-28 09:53:18.620530
 """
-from alembic import op
 import sqlalchemy as sa
-import cowin_kit.db
+from alembic import op
 
+import cowin_kit.db
 
 revision = '0004'
 down_revision = '0003'

@@ -4,10 +4,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28 10:36:19.313072
 """
-from alembic import op
 import sqlalchemy as sa
-import cowin_kit.db
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'

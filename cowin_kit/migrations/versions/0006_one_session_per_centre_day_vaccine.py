@@ -9,7 +9,6 @@ requests at the same moment (PostgreSQL runs them in parallel).
 """
 from alembic import op
 
-
 revision = '0006'
 down_revision = '0005'
 branch_labels = None

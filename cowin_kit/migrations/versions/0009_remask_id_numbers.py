@@ -11,7 +11,6 @@ mask without the key that decrypts the numbers. It only ever hides more; downgra
 """
 from alembic import op
 
-
 revision = '0009'
 down_revision = '0008'  # renumbered by the lead: 0008 is audit_source
 branch_labels = None

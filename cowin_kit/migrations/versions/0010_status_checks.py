@@ -13,7 +13,6 @@ to the table do not stop the copy, and checks them before the commit).
 """
 from alembic import op
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None

@@ -8,9 +8,8 @@ A person's dose N was unique per person, so a child's routine series and their C
 series could not both have a dose 1. Each dose now names its programme (copied from its
 product), and dose N is unique per person and programme.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0011'
 down_revision = '0010'  # relinked by the lead: 0010 is status_checks

@@ -10,9 +10,8 @@ existing rules become soft, on purpose: a late dose is given as soon as possible
 product keeps its ages as stated ("9 months"); a programme says how age is counted; a
 person may have a date of birth.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0012'
 down_revision = '0011'

@@ -20,7 +20,7 @@ Neither the number nor the name is ever logged: only the outcome and the HTTP st
 '123456782'
 >>> p.validate("123456781")
 Traceback (most recent call last):
-cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: look for a mistyped character.
+cowin_kit.toolkit.InvalidIdNumber: The number's check digit does not match: ...
 >>> p.mask("123456782")
 'XXXXXX782'
 """
@@ -37,8 +37,7 @@ from typing import Any
 
 from stdnum import luhn
 
-from cowin_kit.toolkit import (IdClaims, InvalidIdNumber, N_, RegexProvider,
-                               VerificationResult)
+from cowin_kit.toolkit import N_, IdClaims, InvalidIdNumber, RegexProvider, VerificationResult
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Tests of the example provider: the kit's contract, online verification against the fake
 registry on 127.0.0.1, and that no log record holds the ID number or the name.
 
-Run with: pip install -e './examples/registry-id-provider[test]' && pytest examples/registry-id-provider
+Run with:
+pip install -e './examples/registry-id-provider[test]' && pytest examples/registry-id-provider
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from example_registry.fake_registry import DEMO_PEOPLE, FakeRegistry, Person, fold
+from example_registry.provider import URL_SETTING, RegistryNationalId
 
 from cowin_kit.testing.contract import IdProviderContract, check_id_provider
 from cowin_kit.toolkit import IdClaims, InvalidIdNumber, VerificationResult
-from example_registry.fake_registry import DEMO_PEOPLE, FakeRegistry, Person, fold
-from example_registry.provider import URL_SETTING, RegistryNationalId
 
 NUMBER = "123456782"
 NAME = "Ana María Quispe"
@@ -292,7 +293,7 @@ def test_the_fake_registry_refuses_what_is_not_its_protocol(registry):
 def test_the_fake_registry_listens_on_localhost_only(registry):
     assert registry.url.startswith("http://127.0.0.1:")
     with pytest.raises(RuntimeError):
-        FakeRegistry().url  # not started
+        _ = FakeRegistry().url  # not started
 
 
 # -- 3. Nothing personal in the logs ---------------------------------------------------------

@@ -34,8 +34,8 @@ def import_(file, instance):
     from cowin_kit.accounts.service import audit
     from cowin_kit.csvfiles import CsvProblems, read_rows
     from cowin_kit.provisioning import operator
-    from cowin_kit.scheduling.booking import (CAPACITY_PREFIX, SESSION_COLUMNS,
-                                              SESSION_OPTIONAL, import_sessions_csv)
+    from cowin_kit.scheduling.session_import import (CAPACITY_PREFIX, SESSION_COLUMNS,
+                                                     SESSION_OPTIONAL, import_sessions_csv)
 
     settings = load_instance(instance)
     profile = load_instance_profile(settings)

@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, func, select, text
@@ -177,7 +178,7 @@ class Deployment:
         from cowin_kit.geography.models import Division
         from cowin_kit.profiles import load_profile
         from cowin_kit.programmes.models import Product
-        from cowin_kit.scheduling.booking import create_session
+        from cowin_kit.scheduling.sessions import create_session
         from cowin_kit.scheduling.models import Facility
 
         tz = ZoneInfo(load_profile(COUNTRY)["timezone"])
@@ -310,6 +311,15 @@ def phase1(dep: Deployment, clients: list[Client]) -> tuple[list[str], float]:
     return refs, time.perf_counter() - started
 
 
+class Answer(NamedTuple):
+    """One booking request of the storm: its HTTP status (or "error"), how long it took and
+    when it ended (perf_counter seconds)."""
+
+    status: int | str
+    latency: float
+    ended: float
+
+
 def phase2(clients: list[Client], refs: list[str], seed: dict) -> dict:
     barrier = threading.Barrier(len(clients) + 1)
     results = [None] * len(clients)
@@ -323,7 +333,7 @@ def phase2(clients: list[Client], refs: list[str], seed: dict) -> dict:
             status, _raw, _ = clients[i].request("POST", "/appointment/schedule", body, retry=False)
         except OSError:
             status = "error"
-        results[i] = (status, time.perf_counter() - t0, time.perf_counter())
+        results[i] = Answer(status, time.perf_counter() - t0, time.perf_counter())
 
     threads = [threading.Thread(target=book, args=(i,)) for i in range(len(clients))]
     for t in threads:
@@ -332,16 +342,16 @@ def phase2(clients: list[Client], refs: list[str], seed: dict) -> dict:
     started = time.perf_counter()
     for t in threads:
         t.join()
-    wall = max(r[2] for r in results) - started
-    ok = [r for r in results if r[0] == 200]
-    lat = [r[1] for r in results]
-    return {"wall": wall, "n200": len(ok), "n409": sum(r[0] == 409 for r in results),
-            "other": sorted({str(r[0]) for r in results if r[0] not in (200, 409)}),
-            "n_other": sum(r[0] not in (200, 409) for r in results),
+    wall = max(r.ended for r in results) - started
+    ok = [r for r in results if r.status == 200]
+    lat = [r.latency for r in results]
+    return {"wall": wall, "n200": len(ok), "n409": sum(r.status == 409 for r in results),
+            "other": sorted({str(r.status) for r in results if r.status not in (200, 409)}),
+            "n_other": sum(r.status not in (200, 409) for r in results),
             "bookings_s": len(ok) / wall if wall else 0.0,
             "requests_s": len(results) / wall if wall else 0.0,
             "p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99),
-            "ok_p50": pct([r[1] for r in ok], 50)}
+            "ok_p50": pct([r.latency for r in ok], 50)}
 
 
 def phase3(port: int, seed: dict, duration: float, n_threads: int) -> dict:

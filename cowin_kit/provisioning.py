@@ -282,7 +282,7 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
                         continue
                     result = loader(session, path, profile, is_demo=True)
                     report.counts[key] = result["created"]
-                from cowin_kit.scheduling.booking import create_demo_sessions
+                from cowin_kit.scheduling.sessions import create_demo_sessions
 
                 created_sessions = create_demo_sessions(session, profile)
                 report.counts["demo sessions (next 7 days)"] = (

@@ -18,11 +18,11 @@ from cowin_kit.scheduling.booking import (
     NotFound,
     SessionFull,
     cancel,
-    create_session,
     reschedule,
     schedule,
 )
 from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, VaccinationSession
+from cowin_kit.scheduling.sessions import available, create_demo_sessions, create_session
 from cowin_kit.vaccination.service import record_dose
 
 TODAY = dt.date(2031, 3, 3)
@@ -107,7 +107,7 @@ def test_schedule_books_with_a_uuid_and_a_secret_code(w):
         assert len(appt.secret_code) == 4 and appt.secret_code.isdigit()
         assert appt.status == "booked" and appt.slot.starts == dt.time(11)
     assert w.booked(vs) == 2
-    assert booking.available(w.s, vs.id) == {1: 8, 2: 10, 3: 10}
+    assert available(w.s, vs.id) == {1: 8, 2: 10, 3: 10}
 
 
 def test_slot_given_by_id_or_start_time(w):
@@ -396,10 +396,10 @@ def test_demo_sessions_over_the_coming_week(w, app):
     # (init --demo already made this week's sessions; TODAY is years ahead of them)
     before = w.s.scalar(select(VaccinationSession.id)
                         .where(VaccinationSession.date >= TODAY).limit(1))
-    created = booking.create_demo_sessions(w.s, profile, today=TODAY)
+    created = create_demo_sessions(w.s, profile, today=TODAY)
     demo_centres = len(w.s.scalars(select(Facility).where(Facility.is_demo.is_(True))).all())
     assert before is None and created == demo_centres * 7
-    assert booking.create_demo_sessions(w.s, profile, today=TODAY) == 0
+    assert create_demo_sessions(w.s, profile, today=TODAY) == 0
     sessions = w.s.scalars(select(VaccinationSession)
                            .where(VaccinationSession.date >= TODAY)).all()
     assert {s.date for s in sessions} == {TODAY + dt.timedelta(days=d) for d in range(7)}

@@ -25,6 +25,7 @@ from cowin_kit.registration import service as registration
 from cowin_kit.registration.service import IdContext, RegistrationError
 from cowin_kit.scheduling import booking, places
 from cowin_kit.scheduling.booking import BookingError
+from cowin_kit.scheduling.sessions import create_session
 from cowin_kit.scheduling.models import Facility
 
 TODAY = dt.date(2031, 3, 3)
@@ -60,8 +61,8 @@ def _world(database, ctx, *, sessions=3, capacity=4, accounts=6, people_each=3):
         facility = s.scalar(select(Facility).where(Facility.is_demo.is_(True))
                             .order_by(Facility.code))
         product = s.scalar(select(Product).where(Product.code == "bbibp-corv"))
-        session_ids = [booking.create_session(s, facility, TODAY + dt.timedelta(days=d),
-                                              product, 18, None, {1: capacity}, SLOTS).id
+        session_ids = [create_session(s, facility, TODAY + dt.timedelta(days=d),
+                                      product, 18, None, {1: capacity}, SLOTS).id
                        for d in range(sessions)]
         people = []
         for _ in range(accounts):

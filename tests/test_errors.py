@@ -41,6 +41,22 @@ def test_an_error_holds_its_message_id_field_params_and_status():
     assert "2" in spanish and spanish != str(err)  # the catalogue has it
 
 
+def test_eligibility_dose_and_slot_refusals_are_of_the_family():
+    from cowin_kit.programmes.eligibility import MSG_NO_SUCH_DOSE, NotEligible
+    from cowin_kit.scheduling.slots import MSG_NOT_A_TIME, SlotError
+    from cowin_kit.vaccination.service import MSG_ALREADY_RECORDED, DoseConflict, DoseError
+
+    not_eligible = NotEligible(MSG_NO_SUCH_DOSE, "dose", vaccine="Comirnaty", dose=4)
+    conflict = DoseConflict(MSG_ALREADY_RECORDED, "dose", dose=1, vaccine="Comirnaty",
+                            date="2031-03-03")
+    slot = SlotError(MSG_NOT_A_TIME, "slots", slot="25:00-26:00")
+    for err, status in ((not_eligible, 400), (conflict, 409), (slot, 400)):
+        assert isinstance(err, UserError) and err.status == status
+    assert isinstance(conflict, DoseError)
+    assert str(not_eligible) == "Comirnaty has no dose 4."
+    assert str(slot) == "“25:00-26:00” is not a time of day."
+
+
 def test_a_reason_inside_a_reason_is_in_the_same_language():
     reason = BookingError(N_("%(name)s is not of an age for this session."), "beneficiaries",
                           name="Ana")

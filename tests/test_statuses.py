@@ -88,7 +88,7 @@ def test_the_checks_come_and_go_with_migration_0010(database):
         session.execute(insert(Appointment).values(row))
         session.execute(update(Appointment).where(Appointment.id == row["id"])
                         .values(status=AppointmentStatus.CANCELLED))
-    migrate.upgrade(database)
+    migrate.upgrade(database)  # through 0010 and what follows it
     assert migrate.current_revision(database) == migrate.head_revision(database)
     with database.Session() as session:
         with pytest.raises(IntegrityError):

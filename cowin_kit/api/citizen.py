@@ -26,7 +26,7 @@ from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.programmes.models import Programme
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
-from cowin_kit.scheduling import booking, search, slip
+from cowin_kit.scheduling import booking, slip, slots
 from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.scheduling.search import centre_fields
 
@@ -129,7 +129,7 @@ def _appointment_fields(a: Appointment, lang: str) -> dict:
         "block_name": fields["block_name"], "from": slot.starts.strftime("%H:%M:%S"),
         "to": slot.ends.strftime("%H:%M:%S"), "dose": a.dose_number,
         "session_id": a.session_id, "date": a.session.date.strftime("%d-%m-%Y"),
-        "slot": search.slot_text(slot),
+        "slot": slots.slot_text(slot),
         "secret_code": a.secret_code,
     }
 

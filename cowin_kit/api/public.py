@@ -22,7 +22,7 @@ from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.scheduling import search
-from cowin_kit.scheduling.booking import MSG_BAD_DOSE
+from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 
 bp = Blueprint("api_public", __name__, url_prefix="/api/v2")
 register(bp)

@@ -40,7 +40,7 @@ def import_(file, instance):
     from cowin_kit.accounts.service import audit
     from cowin_kit.csvfiles import CsvProblems, read_rows
     from cowin_kit.provisioning import operator
-    from cowin_kit.scheduling.booking import (
+    from cowin_kit.scheduling.session_import import (
         CAPACITY_PREFIX,
         SESSION_COLUMNS,
         SESSION_OPTIONAL,

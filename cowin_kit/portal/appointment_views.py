@@ -12,7 +12,7 @@ from cowin_kit.portal import forms
 from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
-from cowin_kit.scheduling import booking, search, slip
+from cowin_kit.scheduling import booking, slip, slots
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
 from cowin_kit.web.user_errors import flash_error
 
@@ -26,7 +26,7 @@ def _session_slot_choices(session_id: str) -> list[tuple[str, str]]:
     vs = db_session().get(VaccinationSession, session_id) if re.fullmatch(
         r"[0-9a-f-]{36}", session_id or "") else None
     # The values the search page offers: Co-WIN's slot text, which booking understands.
-    return [(search.slot_text(s), "") for s in vs.slots] if vs else []
+    return [(slots.slot_text(s), "") for s in vs.slots] if vs else []
 
 
 def _slot_form(default_back: str):

@@ -15,7 +15,7 @@ from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.portal import forms, service
 from cowin_kit.programmes.models import DoseRule
-from cowin_kit.scheduling import search
+from cowin_kit.scheduling import search, slots
 
 from cowin_kit.portal import views as common  # the blueprint and shared helpers
 from cowin_kit.portal.views import bp
@@ -133,8 +133,7 @@ def search_page():
         days=[q.start + dt.timedelta(days=i) for i in range(common.SEARCH_DAYS)],
         book_form=forms.BookForm(), back=back,
         postal_example=dep.profile["postal_code_example"],
-        session_date=lambda text: dt.datetime.strptime(text, "%d-%m-%Y").date(),
-        slot_times=_slot_times, logged_in=g.account is not None,
+        session_date=_session_date, slot_times=slots.parse, logged_in=g.account is not None,
         currency=dep.profile["currency"],
         postal_codes=bool(dep.profile["postal_code_example"]),
         dose_numbers=range(1, (read_session().scalar(select(func.max(DoseRule.dose_number)))
@@ -159,15 +158,13 @@ def _level_name(index: int, generic: str) -> str:
     return (levels[index].get("names") or {}).get(lang) or generic
 
 
+def _session_date(text: str) -> dt.date:
+    """A search result's Co-WIN date, "DD-MM-YYYY"."""
+    return dt.datetime.strptime(text, "%d-%m-%Y").date()
+
+
 def _open_slots(s: dict, today: dt.date, now: dt.time) -> list[str]:
-    """A session's slots that can still be booked: today's that have ended are left out."""
-    if s["date"] != today.strftime("%d-%m-%Y"):
-        return s["slots"]
-    return [text for text in s["slots"] if _slot_times(text)[1] > now]
-
-
-def _slot_times(text: str) -> tuple[dt.time, dt.time]:
-    """Co-WIN's "09:00AM-11:00AM" back into times, to show them in the reader's format."""
-    start, _, end = text.partition("-")
-    return (dt.datetime.strptime(start, "%I:%M%p").time(),
-            dt.datetime.strptime(end, "%I:%M%p").time())
+    """A session's slots that can still be booked: those that have ended are left out."""
+    day = _session_date(s["date"])
+    return [text for text in s["slots"]
+            if not slots.has_ended(day, slots.parse(text).ends, today=today, now=now)]

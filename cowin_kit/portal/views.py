@@ -1,5 +1,5 @@
 """The citizen portal: its blueprint and what all its pages share. The rules are the services' (accounts.otp, registration,
-scheduling.booking/search); these views only read forms, call them and render.
+scheduling.booking/search/slots); these views only read forms, call them and render.
 
 The web login is the API's: a confirmed OTP issues the same kind of token, kept in the
 signed session cookie, so expiry and logout (revocation) work the same way for both."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
+from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.durations import duration_or_days, parse_duration
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
@@ -28,15 +29,13 @@ from cowin_kit.vaccination.models import Dose
 MAX_AGE = 120  # years; the oldest age a session may name
 
 
-class NotEligible(ValueError):
-    """A person may not take a dose. ``msgid`` is the English message (marked with ``N_``,
-    translated by the caller with ``params``), ``field`` the input to fix."""
+MSG_BAD_DOSE = N_("The dose must be 1 or more.")
+MSG_NO_SUCH_DOSE = N_("%(vaccine)s has no dose %(dose)s.")
 
-    status = 400
 
-    def __init__(self, message: str, field: str | None = None, **params):
-        self.msgid, self.field, self.params = message, field, params
-        super().__init__(message % params if params else message)
+class NotEligible(UserError):
+    """A person may not take a dose (cowin_kit.errors: message id, the input to fix,
+    params; 400)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,7 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
                           name=person.name, next=len(history) + 1)
     rule = dose_rule(session, product, dose)
     if rule is None:
-        raise NotEligible(N_("%(vaccine)s has no dose %(dose)s."), "dose",
+        raise NotEligible(MSG_NO_SUCH_DOSE, "dose",
                           vaccine=product.name, dose=dose)
     if not _reached(born, rule.min_age, on):
         raise NotEligible(N_("Dose %(dose)s can be given from %(date)s."), "session_id",
@@ -285,6 +284,8 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
 
 __all__ = [
     "MAX_AGE",
+    "MSG_BAD_DOSE",
+    "MSG_NO_SUCH_DOSE",
     "GivenDose",
     "NotEligible",
     "VaccinationStatus",

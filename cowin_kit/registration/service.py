@@ -237,7 +237,8 @@ def _check_birth_date(birth_date, birth_year) -> None:
         return
     # The year of birth is checked against the current year already.
     if not isinstance(birth_date, dt.date) or birth_date.year != birth_year:
-        raise RegistrationError(N_("Enter a date of birth in the year of birth."), "birth_date")
+        raise RegistrationError(N_("Enter a date of birth in the year of birth."),
+                                "birth_date")
 
 
 def _check_details(name: str, birth_year, gender: str, priority_groups, known_groups,

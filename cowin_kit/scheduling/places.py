@@ -159,15 +159,16 @@ def check_capacity(session: Session) -> list[Drift]:
     rows = session.execute(
         select(SessionCapacity.session_id, SessionCapacity.dose_number,
                SessionCapacity.capacity, SessionCapacity.booked,
-               func.coalesce(holding.c.n, 0))
+               func.coalesce(holding.c.n, 0).label("holding"))
         .outerjoin(holding, (holding.c.session_id == SessionCapacity.session_id)
                    & (holding.c.dose_number == SessionCapacity.dose_number))
-        .order_by(SessionCapacity.session_id, SessionCapacity.dose_number)).all()
-    drift = [Drift(*row) for row in rows if row[3] != row[4] or row[3] > row[2]]
+        .order_by(SessionCapacity.session_id, SessionCapacity.dose_number)).mappings()
+    drift = [Drift(**row) for row in rows
+             if row["booked"] != row["holding"] or row["booked"] > row["capacity"]]
     orphans = session.execute(
-        select(holding.c.session_id, holding.c.dose_number, holding.c.n)
+        select(holding.c.session_id, holding.c.dose_number, holding.c.n.label("holding"))
         .outerjoin(SessionCapacity, (holding.c.session_id == SessionCapacity.session_id)
                    & (holding.c.dose_number == SessionCapacity.dose_number))
-        .where(SessionCapacity.session_id.is_(None))).all()
-    drift += [Drift(sid, dose, 0, 0, n) for sid, dose, n in orphans]
+        .where(SessionCapacity.session_id.is_(None))).mappings()
+    drift += [Drift(**row, capacity=0, booked=0) for row in orphans]
     return drift

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.programmes.models import Product
-from cowin_kit.scheduling.models import Facility, Slot, VaccinationSession
+from cowin_kit.scheduling.models import Facility, VaccinationSession
+from cowin_kit.scheduling.slots import slot_text
 
 
 def _levels(division: Division | None) -> dict[int, Division]:
@@ -28,7 +29,8 @@ def descendant_ids(session: Session, division_id: int) -> list[int]:
     """A division and every division below it (districts hold blocks, blocks hold centres)."""
     ids, frontier = [division_id], [division_id]
     while frontier:
-        frontier = list(session.scalars(select(Division.id).where(Division.parent_id.in_(frontier))))
+        frontier = list(session.scalars(select(Division.id)
+                                        .where(Division.parent_id.in_(frontier))))
         ids += frontier
     return ids
 
@@ -59,11 +61,6 @@ def centre_fields(facility: Facility, lang: str) -> dict:
         "long": facility.longitude,
         "fee_type": facility.fee_type,
     }
-
-
-def slot_text(slot: Slot) -> str:
-    """Co-WIN's slot text, "09:00AM-11:00AM" (booking also accepts it back)."""
-    return f"{slot.starts.strftime('%I:%M%p')}-{slot.ends.strftime('%I:%M%p')}"
 
 
 def session_fields(vs: VaccinationSession, product: Product) -> dict:
@@ -214,7 +211,8 @@ def products(session: Session) -> list[Product]:
     return list(session.scalars(select(Product).order_by(Product.id)))
 
 
-def centres_near(session: Session, lang: str, lat: float, lon: float, limit: int = 20) -> list[dict]:
+def centres_near(session: Session, lang: str, lat: float, lon: float,
+                 limit: int = 20) -> list[dict]:
     """Centres by great-circle distance from a point (fine for a country's few thousand)."""
     def distance(f: Facility) -> float:
         p1, p2 = math.radians(lat), math.radians(f.latitude)

@@ -7,7 +7,6 @@ audit entries name users by id, never by e-mail.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,10 @@ from cowin_kit.db import begin_write
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import Product, Programme
-from cowin_kit.scheduling.booking import (MSG_NO_SLOTS, BookingError, create_session,
-                                          import_sessions_csv)
+from cowin_kit.scheduling import slots as slot_grammar
+from cowin_kit.scheduling.booking import BookingError
+from cowin_kit.scheduling.session_import import import_sessions_csv
+from cowin_kit.scheduling.sessions import MSG_NO_SLOTS, create_session
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.scheduling.search import descendant_ids
 
@@ -105,23 +106,12 @@ def products(session: Session, profile) -> list[Product]:
 
 # --- adding a session ------------------------------------------------------------------------
 
-_SLOT = re.compile(r"^(\d{1,2})[:.](\d{2})\s*[-–—]\s*(\d{1,2})[:.](\d{2})$")
-
-
-def parse_slots(text: str) -> list[tuple[dt.time, dt.time]]:
+def parse_slots(text: str) -> list[slot_grammar.SlotTimes]:
     """"09:00-11:00, 11:00-13:00" (commas, semicolons or new lines between slots)."""
-    slots = []
-    for part in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
-        m = _SLOT.match(part)
-        if not m:
-            raise StaffFormError(N_("Write each slot as a start and an end time, like "
-                                    "09:00-11:00 (not “%(slot)s”)."), "slots", slot=part)
-        h1, m1, h2, m2 = (int(x) for x in m.groups())
-        try:
-            slots.append((dt.time(h1, m1), dt.time(h2, m2)))
-        except ValueError:
-            raise StaffFormError(N_("“%(slot)s” is not a time of day."), "slots",
-                                 slot=part) from None
+    try:
+        slots = slot_grammar.parse_list(text)
+    except slot_grammar.SlotError as exc:
+        raise StaffFormError(exc.msgid, exc.field, **exc.params) from None
     if not slots:
         raise StaffFormError(MSG_NO_SLOTS, "slots")
     return slots
@@ -181,7 +171,8 @@ def import_sessions(session: Session, user: StaffUser, area: list[int] | None, p
     """Import a sessions CSV for centres of the user's area. Raises CsvProblems naming every
     wrong line (those of centres outside the area too); nothing is written then."""
     from cowin_kit.csvfiles import CsvProblems, read_rows
-    from cowin_kit.scheduling.booking import CAPACITY_PREFIX, SESSION_COLUMNS, SESSION_OPTIONAL
+    from cowin_kit.scheduling.session_import import (CAPACITY_PREFIX, SESSION_COLUMNS,
+                                                     SESSION_OPTIONAL)
 
     try:
         rows = read_rows(path, SESSION_COLUMNS, optional=SESSION_OPTIONAL,

@@ -14,20 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cowin_kit.db import MAX_INT
+from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
+from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.programmes.models import Product
 from cowin_kit.vaccination.models import Dose
 
 
-class DoseError(ValueError):
-    """A dose cannot be recorded. ``msgid`` is the English message (marked with ``N_``,
-    translated by the caller with ``params``), ``field`` the input to fix."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        self.msgid, self.field, self.params = message, field, params
-        super().__init__(message % params if params else message)
+class DoseError(UserError):
+    """A dose cannot be recorded (cowin_kit.errors: message id, the input to fix, params;
+    400)."""
 
 
 class DoseConflict(DoseError):
@@ -65,7 +61,7 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
     checks eligibility before giving it)."""
     if not isinstance(dose_number, int) or isinstance(dose_number, bool) or not (
             1 <= dose_number <= MAX_INT):
-        raise DoseError(N_("The dose must be 1 or more."), "dose")
+        raise DoseError(MSG_BAD_DOSE, "dose")
     if not isinstance(product, Product):
         product = session.get(Product, product)
         if product is None:

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from cowin_kit.accounts import otp
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.api.limits import otp_confirms, otp_sends
+from cowin_kit.web.limits import otp_confirms, otp_sends
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.i18n import country_name
 from cowin_kit.plugins.interfaces import N_

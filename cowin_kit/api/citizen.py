@@ -12,28 +12,26 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
-from cowin_kit.api.limits import client_key
+from cowin_kit.web.limits import client_key
 from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import json_body
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
-from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.programmes.models import Programme
 from cowin_kit.registration import service as registration
+from cowin_kit.registration.choices import GENDER_BY_ID
+from cowin_kit.registration.family import FamilyAppointment, family
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
 from cowin_kit.scheduling import booking, search, slip
-from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
-from cowin_kit.scheduling.search import centre_fields
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus
 
 bp = Blueprint("api_citizen", __name__, url_prefix="/api/v2")
 register(bp)
 
-GENDER_BY_ID = {i: label for i, label, _text in public.GENDERS}
 
 
 def _local_now() -> dt.datetime:
@@ -119,17 +117,16 @@ def delete_beneficiary():
     return Response(status=204)
 
 
-def _appointment_fields(a: Appointment, lang: str) -> dict:
-    slot = a.slot
-    fields = centre_fields(a.session.facility, lang)
+def _appointment_fields(a: FamilyAppointment) -> dict:
+    fields = a.centre_fields
     return {
         "appointment_id": a.id,
         "center_id": fields["center_id"], "name": fields["name"],
         "state_name": fields["state_name"], "district_name": fields["district_name"],
-        "block_name": fields["block_name"], "from": slot.starts.strftime("%H:%M:%S"),
-        "to": slot.ends.strftime("%H:%M:%S"), "dose": a.dose_number,
-        "session_id": a.session_id, "date": a.session.date.strftime("%d-%m-%Y"),
-        "slot": search.slot_text(slot),
+        "block_name": fields["block_name"], "from": a.starts.strftime("%H:%M:%S"),
+        "to": a.ends.strftime("%H:%M:%S"), "dose": a.dose,
+        "session_id": a.session_id, "date": a.date.strftime("%d-%m-%Y"),
+        "slot": search.slot_text(a),
         "secret_code": a.secret_code,
     }
 
@@ -137,42 +134,30 @@ def _appointment_fields(a: Appointment, lang: str) -> dict:
 @bp.get("/appointment/beneficiaries")
 @login_required
 def beneficiaries():
-    """The account's people with their doses and active appointments (a few queries,
-    whatever the family size)."""
+    """The account's people with their doses and active appointments (the family query of
+    cowin_kit.registration.family, in Co-WIN's shape)."""
     session = db_session()
-    lang = public._lang()
-    people = session.scalars(select(Beneficiary).where(Beneficiary.account_id == g.account.id)
-                             .options(selectinload(Beneficiary.id_document_type))
-                             .order_by(Beneficiary.id)).all()
-    ids = [b.id for b in people]
-    statuses = eligibility.statuses(session, ids, _today())
+    members = family(session, g.account.id, public._lang(), _today())
     first = session.scalar(select(func.min(Programme.id)))
-    appointments: dict[int, list[Appointment]] = {}
-    for a in session.scalars(
-            select(Appointment).where(Appointment.beneficiary_id.in_(ids),
-                                      Appointment.status == AppointmentStatus.BOOKED)
-            .options(selectinload(Appointment.slot),
-                     selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
-        appointments.setdefault(a.beneficiary_id, []).append(a)
     out = []
-    for b in people:
+    for m in members:
         # Co-WIN knew one programme: the profile's first (its COVID-19 one) is shown; a
         # routine programme's doses do not change these Co-WIN fields.
-        series = next((st for st in statuses.get(b.id, []) if st.programme_id == first), None)
+        series = next((st for st in m.statuses if st.programme_id == first), None)
         given = series.doses if series else ()
         dates = {d.number: d.given_on.strftime("%d-%m-%Y") for d in given}
         status = ("Not Vaccinated" if not given else
                   "Vaccinated" if series.complete else "Partially Vaccinated")
         out.append({
-            "beneficiary_reference_id": b.reference_id, "name": b.name,
-            "birth_year": str(b.birth_year), "gender": b.gender.capitalize(),
+            "beneficiary_reference_id": m.reference_id, "name": m.name,
+            "birth_year": str(m.birth_year), "gender": m.gender.capitalize(),
             "mobile_number": g.account.mobile[-4:],
-            "photo_id_type": b.id_document_type.name, "photo_id_number": b.id_number_masked,
-            "id_verification_status": b.id_verification_status,
+            "photo_id_type": m.id_type_name, "photo_id_number": m.id_masked,
+            "id_verification_status": m.verification,
             "vaccination_status": status,
             "vaccine": given[0].product_name if given else "",
             "dose1_date": dates.get(1, ""), "dose2_date": dates.get(2, ""),
-            "appointments": [_appointment_fields(a, lang) for a in appointments.get(b.id, [])],
+            "appointments": [_appointment_fields(m.appointment)] if m.appointment else [],
         })
     return jsonify({"beneficiaries": out})
 

@@ -20,7 +20,7 @@ from cowin_kit.db import MAX_INT
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
-from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.registration.choices import GENDERS, accepted_id_types
 from cowin_kit.scheduling import search
 from cowin_kit.scheduling.booking import MSG_BAD_DOSE
 
@@ -34,8 +34,6 @@ MSG_NO_CERTIFICATES = N_("Certificates are not issued by this deployment yet.")
 LOCATION_TTL_HOURS = 24
 # Public availability is cacheable for a short time, as Co-WIN's was.
 SEARCH_MAX_AGE = 30
-
-GENDERS = [(1, "male", N_("Male")), (2, "female", N_("Female")), (3, "other", N_("Other"))]
 
 # The session searches' optional filters (see _filters).
 FEE_TYPES = ("Free", "Paid")
@@ -268,17 +266,10 @@ def districts(state_id: int):
 @bp.get("/registration/beneficiary/idTypes")
 def id_types():
     dep = deployment()
-    lang = _lang()
-    default = dep.profile.default_language
-    rows = read_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
-                                .order_by(IdDocumentType.sort_order)).all()
-    types = []
-    for t in rows:
-        if t.code not in dep.id_providers:
-            continue  # no provider installed: registering with it would be refused
-        local = t.name if lang == default else (t.names or {}).get(lang) or t.name
-        types.append({"id": t.id, "type": t.name, "type_l": local, "code": t.code})
-    return cached_json({"types": types}, 3600)
+    types = accepted_id_types(read_session(), dep.id_providers, _lang(),
+                              dep.profile.default_language)
+    return cached_json({"types": [{"id": t.id, "type": t.name, "type_l": t.name_l,
+                                   "code": t.code} for t in types]}, 3600)
 
 
 @bp.get("/registration/beneficiary/genders")

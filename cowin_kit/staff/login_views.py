@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from flask_babel import gettext
 
 from cowin_kit.accounts import service as accounts
-from cowin_kit.api.limits import limiter
+from cowin_kit.web.limits import limiter
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
 from cowin_kit.staff import auth, forms, service

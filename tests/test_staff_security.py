@@ -16,7 +16,7 @@ from cowin_kit.accounts.models import AuditEvent, StaffLogin, StaffUser
 from cowin_kit.accounts.service import (AccountError, check_new_password, create_staff_user,
                                         generate_one_time_password)
 from cowin_kit.db import utcnow
-from cowin_kit.staff import auth
+from cowin_kit.accounts import staff_login as auth
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
 from test_staff import PASSWORD, audit_rows, csrf, login, make_user
@@ -155,7 +155,7 @@ def test_fewer_guesses_than_the_limit_at_once_are_all_counted(app, database):
 
 def test_an_unknown_e_mail_costs_a_hash_check_too(monkeypatch, database):
     """No timing oracle: an unknown e-mail and a locked account check a (dummy) hash."""
-    import cowin_kit.staff.auth as module
+    import cowin_kit.accounts.staff_login as module
 
     calls = []
     real = module.check_password_hash

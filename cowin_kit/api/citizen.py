@@ -6,7 +6,6 @@ appointment answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
@@ -16,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 from cowin_kit.api import public
 from cowin_kit.web.limits import client_key
 from cowin_kit.api.auth import login_required
-from cowin_kit.api.body import json_body
+from cowin_kit.api.body import load_body, load_query
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
@@ -47,9 +46,9 @@ _OWN_BENEFICIARIES = select(Beneficiary).where(  # built once: every booking cal
     Beneficiary.account_id == bindparam("account_id"))
 
 
-def _own_beneficiaries(refs) -> list[Beneficiary]:
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-        raise ApiError(booking.MSG_CHOOSE_BENEFICIARY, "beneficiaries")
+def _own_beneficiaries(refs: list[str]) -> list[Beneficiary]:
+    """The caller's people of these reference ids (a list of texts, as the schemas load
+    it), or 404 when one is not the caller's."""
     found = {b.reference_id: b for b in db_session().scalars(
         _OWN_BENEFICIARIES, {"refs": refs, "account_id": g.account.id})}
     if len(found) != len(set(refs)):
@@ -61,35 +60,20 @@ def _own_beneficiaries(refs) -> list[Beneficiary]:
 @login_required
 def new_beneficiary():
     dep = deployment()
-    data = json_body()
-    doc_id = data.get("photo_id_type")
-    doc = db_session().get(IdDocumentType, doc_id) if (
-        isinstance(doc_id, int) and not isinstance(doc_id, bool) and 0 < doc_id < 2 ** 31
-    ) else None
-    gender = GENDER_BY_ID.get(data.get("gender_id")) if isinstance(data.get("gender_id"),
-                                                                   int) else None
-    raw_year = data.get("birth_year", "")
-    try:
-        birth_year = int(raw_year) if isinstance(raw_year, (str, int)) and not isinstance(
-            raw_year, bool) and len(str(raw_year)) <= 4 else -1
-    except ValueError:
-        birth_year = -1
-    # Text fields must be text: a null or a list is refused, never stored as "None".
-    name = data.get("name") if isinstance(data.get("name"), str) else ""
+    data = load_body()  # schemas.NewBeneficiaryRequest
+    doc = db_session().get(IdDocumentType, data["photo_id_type"])
     # Co-WIN's comorbidity_ind "Y" and the profile's priority groups, as phases use them.
-    groups = data.get("priority_groups") or []
-    if not isinstance(groups, list) or not all(isinstance(x, str) for x in groups):
-        groups = ["(invalid)"]
+    groups = list(data.get("priority_groups") or [])
     if data.get("comorbidity_ind") == "Y":
-        groups = [*groups, "comorbidities"]
+        groups.append("comorbidities")
     known = set(profile_groups(dep.profile))
-    number = data.get("photo_id_number") if isinstance(data.get("photo_id_number"), str) else ""
     ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
     try:
         person = registration.register_beneficiary(
             db_session(), ctx, document_code=doc.code if doc else "",
-            id_number=number, name=name,
-            birth_year=birth_year, gender=gender or "", account_id=g.account.id,
+            id_number=data["photo_id_number"], name=data["name"],
+            birth_year=data["birth_year"], gender=GENDER_BY_ID[data["gender_id"]],
+            account_id=g.account.id,
             max_per_account=dep.profile["max_beneficiaries_per_mobile"],
             language=g.account.language, current_year=_today().year,
             priority_groups=groups, known_groups=known,
@@ -105,7 +89,7 @@ def new_beneficiary():
 @bp.post("/registration/beneficiary/delete")
 @login_required
 def delete_beneficiary():
-    (person,) = _own_beneficiaries([json_body().get("beneficiary_reference_id")])
+    (person,) = _own_beneficiaries([load_body()["beneficiary_reference_id"]])
     session = db_session()
     try:
         registration.delete_beneficiary(session, account_id=g.account.id,
@@ -165,16 +149,13 @@ def beneficiaries():
 @bp.post("/appointment/schedule")
 @login_required
 def schedule():
-    data = json_body()
-    people = _own_beneficiaries(data.get("beneficiaries"))
-    dose = data.get("dose")
-    if not isinstance(dose, int):
-        raise ApiError(public.MSG_WHOLE, "dose", name="dose")
+    data = load_body()  # schemas.ScheduleRequest
+    people = _own_beneficiaries(data["beneficiaries"])
     try:
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_ids=[p.id for p in people],
-                                session_id=data.get("session_id"), slot=data.get("slot"),
-                                dose=dose, today=_today(), now=_local_now().time())
+                                session_id=data["session_id"], slot=data["slot"],
+                                dose=data["dose"], today=_today(), now=_local_now().time())
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer
@@ -186,11 +167,11 @@ def schedule():
 @bp.post("/appointment/reschedule")
 @login_required
 def reschedule():
-    data = json_body()
+    data = load_body()  # schemas.RescheduleRequest
     try:
         booking.reschedule(db_session(), account_id=g.account.id,
-                           appointment_id=data.get("appointment_id"),
-                           session_id=data.get("session_id"), slot=data.get("slot"),
+                           appointment_id=data["appointment_id"],
+                           session_id=data["session_id"], slot=data["slot"],
                            today=_today(), now=_local_now().time(),
                            max_reschedules=deployment().settings["MAX_RESCHEDULES"])
     except booking.BookingError:
@@ -206,8 +187,8 @@ def cancel():
     """Cancel an appointment; with ``beneficiariesToCancel``, Co-WIN's form for a family
     booked together, the listed people's active appointments (each person has at most one,
     so the list names them exactly, even after one of them was rescheduled elsewhere)."""
-    data = json_body()
-    appointment_id = data.get("appointment_id")
+    data = load_body()  # schemas.CancelRequest
+    appointment_id = data["appointment_id"]
     session = db_session()
     ids = [appointment_id]
     if data.get("beneficiariesToCancel"):
@@ -264,8 +245,8 @@ def _slip_language() -> str:
     return account_lang if account_lang in offered else deployment().default_language
 
 
-def _wants_html() -> bool:
-    fmt = request.args.get("format", "").lower()
+def _wants_html(fmt: str) -> bool:
+    fmt = fmt.lower()
     if fmt in ("html", "pdf"):
         return fmt == "html"
     best = request.accept_mimetypes.best_match(["application/pdf", "text/html"])
@@ -278,18 +259,15 @@ def _wants_html() -> bool:
 def appointment_slip():
     """The appointment slip of one of the caller's appointments: a PDF (Co-WIN's endpoint),
     or the same slip as an HTML page when the client prefers text/html (or ?format=html)."""
-    raw = request.args.get("appointment_id", "")
-    try:
-        appointment_id = str(uuid.UUID(raw))
-    except ValueError:
-        raise ApiError(booking.MSG_BAD_APPOINTMENT_ID, "appointment_id") from None
+    query = load_query()  # schemas.SlipQuery: appointment_id a UUID, in canonical form
+    appointment_id = query["appointment_id"]
     session = db_session()
     appointment = booking.account_appointment(session, g.account.id, appointment_id)
     lang = _slip_language()
     data = slip.slip_data(session, appointment)
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept, Accept-Language, Cookie"}
     with force_locale(lang):
-        if _wants_html():
+        if _wants_html(query.get("format", "")):
             page = render_template("slip.html", slip=data, lang=lang,
                                    qr_svg=qr.svg(data["appointment_id"]),
                                    centre=data["centre_names"].get(lang) or data["centre_name"])

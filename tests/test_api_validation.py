@@ -12,7 +12,7 @@ from apispec.ext.marshmallow import resolver
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from cowin_kit.api import body, openapi, schemas
+from cowin_kit.api import body, inputs, openapi
 from cowin_kit.db import MAX_INT
 from cowin_kit.geography.models import Division
 from cowin_kit.registration.models import IdDocumentType
@@ -123,7 +123,7 @@ def test_every_refusal_of_a_request_schema_is_a_message_id_of_ours():
     documented = {entry[kind] for entry in openapi.ENDPOINTS.values()
                   for kind in ("query", "body") if entry.get(kind)}
     for schema in documented:
-        for message in schemas.request_messages(schema()):
+        for message in inputs.request_messages(schema()):
             assert message not in defaults and "{" not in message, (schema, message)
 
 

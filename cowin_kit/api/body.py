@@ -9,8 +9,8 @@ standard parser recurses, and 1,000 levels in 2 kB exhausted the stack), text th
 cannot hold or encode (a NUL, which PostgreSQL refuses; an unpaired surrogate, which no
 UTF-8 encoder takes), numbers outside the range I-JSON (RFC 7493) allows, NaN and
 infinities; then the schema refuses integers outside the range it declares (an id beyond
-PostgreSQL's INTEGER), wrong types and missing fields. The body's size is bounded before it is read, by
-MAX_CONTENT_LENGTH (werkzeug answers 413).
+PostgreSQL's INTEGER), wrong types and missing fields. The body's size is bounded before it
+is read, by MAX_CONTENT_LENGTH (werkzeug answers 413).
 """
 from __future__ import annotations
 

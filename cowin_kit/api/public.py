@@ -15,7 +15,7 @@ from werkzeug.http import parse_etags
 
 from cowin_kit.api.body import load_query
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.api.schemas import MSG_ONE_OF
+from cowin_kit.api.inputs import MSG_ONE_OF
 from cowin_kit.runtime import deployment, read_session
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name

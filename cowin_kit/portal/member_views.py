@@ -48,7 +48,8 @@ def _member_form(editing: bool, obj=None):
     form.priority_groups.choices = [(c, group_name(c, gettext))
                                     for c in profile_groups(deployment().profile)]
     if not editing:
-        form.id_type.choices = [("", gettext("Choose…"))] + [(t.code, t.name_l) for t in _id_types()]
+        form.id_type.choices = [("", gettext("Choose…"))] + [(t.code, t.name_l)
+                                                             for t in _id_types()]
     return form
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cowin_kit.plugins.interfaces import IdProvider, N_
+from cowin_kit.plugins.interfaces import N_, IdProvider
 from cowin_kit.registration.models import IdDocumentType
 
 # (Co-WIN's gender_id, the stored code, its label); the codes are registration.service's.

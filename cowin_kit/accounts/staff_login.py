@@ -1,4 +1,5 @@
-"""Staff login, without Flask (the staff pages in cowin_kit.staff only show it): passwords with a lock-out, logins kept on the server, TOTP.
+"""Staff login, without Flask (cowin_kit.staff only shows it): passwords with a lock-out,
+logins kept on the server, TOTP.
 
 Lock-out: every password (or TOTP code) check first takes a try on the account's row with one
 conditional UPDATE, committed before the slow hash is computed, so guesses from any number of

@@ -32,7 +32,6 @@ bp = Blueprint("api_citizen", __name__, url_prefix="/api/v2")
 register(bp)
 
 
-
 def _local_now() -> dt.datetime:
     return dt.datetime.now(ZoneInfo(deployment().timezone))
 

@@ -20,7 +20,7 @@ from cowin_kit.accounts.service import (
     generate_one_time_password,
 )
 from cowin_kit.db import utcnow
-from cowin_kit.staff import auth
+from cowin_kit.accounts import staff_login as auth
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
 from helpers import STAFF_PASSWORD as PASSWORD, audit_rows, csrf, make_user, staff_login as login
@@ -159,7 +159,7 @@ def test_fewer_guesses_than_the_limit_at_once_are_all_counted(app, database):
 
 def test_an_unknown_e_mail_costs_a_hash_check_too(monkeypatch, database):
     """No timing oracle: an unknown e-mail and a locked account check a (dummy) hash."""
-    import cowin_kit.staff.auth as module
+    import cowin_kit.accounts.staff_login as module
 
     calls = []
     real = module.check_password_hash

@@ -1,4 +1,6 @@
-"""Staff accounts and the audit log."""
+"""Staff accounts and the audit log: the rules on staff users (e-mail, role, password, the
+area a role acts in), wherever they are set or checked (the staff pages, the CLI, ``init``).
+Logging in, the lock-out and TOTP are in ``staff_login``."""
 from __future__ import annotations
 
 import re
@@ -12,14 +14,33 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from cowin_kit.accounts.models import ROLES, AuditEvent, StaffUser
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
+from cowin_kit.scheduling.search import descendant_ids
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
 
 
+# Roles that manage centres and sessions of their area (the staff pages).
+MANAGER_ROLES = ("national_admin", "state_admin", "district_admin")
+
+
 class AccountError(UserError):
     """A refused account value (cowin_kit.errors: message id, field, params). The
     operator-only refusals (``check_email``, ``create_staff_user``) are English text."""
+
+
+def actor(user: StaffUser) -> str:
+    """The audit log's name for a staff user: the id, not the e-mail (personal data)."""
+    return f"staff:{user.id}"
+
+
+def area_division_ids(session: Session, user: StaffUser) -> list[int] | None:
+    """The divisions the user may act in, or None for the whole country. Only a national
+    administrator has the whole country; any other role without a division has no area
+    (an account set up without one must not silently gain the country)."""
+    if user.division_id is None:
+        return None if user.role == "national_admin" else []
+    return descendant_ids(session, user.division_id)
 
 
 def audit(session: Session, actor: str, action: str, target: str | None = None,

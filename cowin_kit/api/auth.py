@@ -7,31 +7,23 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import get_locale
 
 from cowin_kit.accounts import otp
-from cowin_kit.api.body import json_body
-from cowin_kit.api.errors import ApiError, register
-from cowin_kit.api.limits import otp_confirms, otp_sends
-from cowin_kit.runtime import db_session, deployment
+from cowin_kit.api.body import load_body
+from cowin_kit.api.errors import register
 from cowin_kit.i18n import country_name
-from cowin_kit.plugins.interfaces import N_
+from cowin_kit.runtime import db_session, deployment
+from cowin_kit.web.limits import otp_confirms, otp_sends
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v2")
 register(bp)
 
 
-def _text(data: dict, name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(N_("%(name)s is required."), name, name=name)
-    return value.strip()
-
-
 def _generate(purpose: str):
     dep = deployment()
-    data = json_body()
+    data = load_body()  # schemas.GenerateOtpRequest
     lang = str(get_locale() or dep.default_language)
     session = db_session()
     try:
-        txn = otp.generate_otp(session, mobile_raw=_text(data, "mobile"),
+        txn = otp.generate_otp(session, mobile_raw=data["mobile"],
                                region=dep.profile["phone_region"], purpose=purpose,
                                messenger=dep.messenger, settings=dep.settings, lang=lang,
                                service=country_name(dep.profile.code, lang))
@@ -43,11 +35,11 @@ def _generate(purpose: str):
 
 
 def _confirm(purpose: str):
-    data = json_body()
+    data = load_body()  # schemas.ConfirmOtpRequest
     session = db_session()
     try:
-        token, is_new = otp.confirm_otp(session, txn_id=_text(data, "txnId"),
-                                        otp_sha256=_text(data, "otp"),
+        token, is_new = otp.confirm_otp(session, txn_id=data["txnId"],
+                                        otp_sha256=data["otp"],
                                         settings=deployment().settings,
                                         lang=str(get_locale() or ""), purpose=purpose)
     except otp.LoginError:

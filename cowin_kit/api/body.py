@@ -1,13 +1,16 @@
-"""The one reader of JSON request bodies: every API endpoint that takes a body uses it.
+"""The one reader of API input: JSON bodies (json_body, load_body) and query strings
+(load_query), loaded with the endpoint's documented schema (cowin_kit.api.schemas, as
+openapi.ENDPOINTS lists it), whose refusals are answered in Co-WIN's error shape naming the
+field (refusal). Every API endpoint that takes a body or a query uses them.
 
 It refuses, with a 400 in the API's error shape, what would otherwise reach the services
 and the database as an outage or a crash: JSON nested deeper than any request needs (the
 standard parser recurses, and 1,000 levels in 2 kB exhausted the stack), text the databases
 cannot hold or encode (a NUL, which PostgreSQL refuses; an unpaired surrogate, which no
 UTF-8 encoder takes), numbers outside the range I-JSON (RFC 7493) allows, NaN and
-infinities, and integers outside the range that the endpoint's documented schema declares
-(an id beyond PostgreSQL's INTEGER). The body's size is bounded before it is read, by
-MAX_CONTENT_LENGTH (werkzeug answers 413).
+infinities; then the schema refuses integers outside the range it declares (an id beyond
+PostgreSQL's INTEGER), wrong types and missing fields. The body's size is bounded before it
+is read, by MAX_CONTENT_LENGTH (werkzeug answers 413).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import re
 
 from flask import request
 from flask_babel import lazy_gettext
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, validate
 
 from cowin_kit.api.errors import ApiError
 from cowin_kit.plugins.interfaces import N_
@@ -31,7 +34,6 @@ MSG_TOO_DEEP = N_("The JSON in the request body is nested too deeply (at most %(
 MSG_BAD_TEXT = N_("%(name)s contains a character that is not allowed (a NUL or an unpaired "
                   "surrogate).")
 MSG_BAD_NUMBER = N_("%(name)s must be a number within the range JSON numbers can carry.")
-MSG_RANGE = N_("%(name)s must be a whole number from %(min)s to %(max)s.")
 
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
@@ -58,7 +60,6 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise ApiError(MSG_SEND_JSON)
     _check_values(data)
-    _check_declared_integers(data)
     return data
 
 
@@ -96,29 +97,72 @@ def _check_values(data: dict) -> None:
             stack.extend((item, depth + 1, top) for item in value)
 
 
-def _check_declared_integers(data: dict) -> None:
-    """Integers the endpoint's schema declares (cowin_kit.api.schemas, as documented in
-    the OpenAPI document) must pass that field's own validators, e.g. an id's range. The
-    views still check types and presence, with their own messages."""
+def load_body() -> dict:
+    """The request's JSON body (json_body), loaded with the endpoint's documented body
+    schema: the values as the schema deserializes them; ApiError (400) naming the field."""
+    return load(_schema("body"), json_body())
+
+
+def load_query() -> dict:
+    """The request's query string, loaded with the endpoint's documented query schema. An
+    empty optional parameter is as good as absent; a repeated one counts once (the first)."""
+    schema = _schema("query")
+    args = request.args
+    data = {key: args[key] for key in args
+            if args[key] != "" or (key in schema.fields and schema.fields[key].required)}
+    return load(schema, data)
+
+
+_SCHEMAS: dict = {}
+
+
+def _schema(kind: str) -> Schema:
+    """The endpoint's schema of ``kind`` ("body" or "query"), as openapi.ENDPOINTS documents
+    it: the views never name a schema, so the one they load is the one documented."""
     from cowin_kit.api.openapi import ENDPOINTS
 
-    schema = (ENDPOINTS.get(request.endpoint) or {}).get("body")
-    if schema is None:
-        return
-    for name, field in schema().fields.items():
+    cls = (ENDPOINTS.get(request.endpoint) or {}).get(kind)
+    if cls is None:
+        raise LookupError(f"{request.endpoint} documents no {kind} schema in openapi.ENDPOINTS")
+    if cls not in _SCHEMAS:  # loading does not change a schema: one instance serves all
+        _SCHEMAS[cls] = cls()
+    return _SCHEMAS[cls]
+
+
+def load(schema: Schema, data) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise refusal(schema, exc) from None
+
+
+def refusal(schema: Schema, exc: ValidationError) -> ApiError:
+    """The ApiError for a schema's refusal: the first wrong field in the schema's order,
+    with its message (a message id; cowin_kit.api.schemas) and the params it may name:
+    the field, and its validators' min, max and choices."""
+    messages = exc.messages if isinstance(exc.messages, dict) else {}
+    for name, field in schema.fields.items():
         key = field.data_key or name
-        value = data.get(key)
-        if not isinstance(field, fields.Integer) or isinstance(value, bool) or not isinstance(
-                value, int):
-            continue
-        try:
-            field.deserialize(value)
-        except ValidationError:
-            low, high = integer_range(field)
-            raise ApiError(MSG_RANGE, name=key, min=low, max=high) from None
+        if key in messages:
+            return ApiError(_first(messages[key]), key, name=key, **_params(field))
+    return ApiError(None)  # not a field's (the body is not an object): the general 400
 
 
-def integer_range(field: fields.Integer) -> tuple:
-    """The (min, max) of a field's Range validator, for messages."""
-    ranges = [v for v in field.validators if isinstance(v, validate.Range)]
-    return (ranges[0].min, ranges[0].max) if ranges else ("…", "…")
+def _first(message) -> str:
+    """The first message of a field's errors (a list; a dict by index for a list's items)."""
+    while not isinstance(message, str):
+        message = next(iter(message.values() if isinstance(message, dict) else message))
+    return message
+
+
+def _params(field) -> dict:
+    params = {}
+    checks = [*field.validators, *getattr(getattr(field, "inner", None), "validators", ())]
+    lows = [v.min for v in checks if isinstance(v, validate.Range) and v.min is not None]
+    highs = [v.max for v in checks if isinstance(v, validate.Range) and v.max is not None]
+    if lows or highs:
+        params.update(min=max(lows) if lows else "…", max=min(highs) if highs else "…")
+    for v in checks:
+        if isinstance(v, validate.OneOf):
+            params["choices"] = ", ".join(map(str, v.choices))
+    return params

@@ -6,34 +6,30 @@ appointment answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import selectinload
 
 from cowin_kit.api import public
-from cowin_kit.api.limits import client_key
 from cowin_kit.api.auth import login_required
-from cowin_kit.api.body import json_body
+from cowin_kit.api.body import load_body, load_query
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
-from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.programmes.models import Programme
 from cowin_kit.registration import service as registration
+from cowin_kit.registration.choices import GENDER_BY_ID
+from cowin_kit.registration.family import FamilyAppointment, family
 from cowin_kit.registration.models import Beneficiary, IdDocumentType
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.scheduling import booking, slip, slots
-from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
-from cowin_kit.scheduling.search import centre_fields
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus
+from cowin_kit.web.limits import client_key
 
 bp = Blueprint("api_citizen", __name__, url_prefix="/api/v2")
 register(bp)
-
-GENDER_BY_ID = {i: label for i, label, _text in public.GENDERS}
 
 
 def _local_now() -> dt.datetime:
@@ -49,9 +45,9 @@ _OWN_BENEFICIARIES = select(Beneficiary).where(  # built once: every booking cal
     Beneficiary.account_id == bindparam("account_id"))
 
 
-def _own_beneficiaries(refs) -> list[Beneficiary]:
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-        raise ApiError(booking.MSG_CHOOSE_BENEFICIARY, "beneficiaries")
+def _own_beneficiaries(refs: list[str]) -> list[Beneficiary]:
+    """The caller's people of these reference ids (a list of texts, as the schemas load
+    it), or 404 when one is not the caller's."""
     found = {b.reference_id: b for b in db_session().scalars(
         _OWN_BENEFICIARIES, {"refs": refs, "account_id": g.account.id})}
     if len(found) != len(set(refs)):
@@ -63,35 +59,20 @@ def _own_beneficiaries(refs) -> list[Beneficiary]:
 @login_required
 def new_beneficiary():
     dep = deployment()
-    data = json_body()
-    doc_id = data.get("photo_id_type")
-    doc = db_session().get(IdDocumentType, doc_id) if (
-        isinstance(doc_id, int) and not isinstance(doc_id, bool) and 0 < doc_id < 2 ** 31
-    ) else None
-    gender = GENDER_BY_ID.get(data.get("gender_id")) if isinstance(data.get("gender_id"),
-                                                                   int) else None
-    raw_year = data.get("birth_year", "")
-    try:
-        birth_year = int(raw_year) if isinstance(raw_year, (str, int)) and not isinstance(
-            raw_year, bool) and len(str(raw_year)) <= 4 else -1
-    except ValueError:
-        birth_year = -1
-    # Text fields must be text: a null or a list is refused, never stored as "None".
-    name = data.get("name") if isinstance(data.get("name"), str) else ""
+    data = load_body()  # schemas.NewBeneficiaryRequest
+    doc = db_session().get(IdDocumentType, data["photo_id_type"])
     # Co-WIN's comorbidity_ind "Y" and the profile's priority groups, as phases use them.
-    groups = data.get("priority_groups") or []
-    if not isinstance(groups, list) or not all(isinstance(x, str) for x in groups):
-        groups = ["(invalid)"]
+    groups = list(data.get("priority_groups") or [])
     if data.get("comorbidity_ind") == "Y":
-        groups = [*groups, "comorbidities"]
+        groups.append("comorbidities")
     known = set(profile_groups(dep.profile))
-    number = data.get("photo_id_number") if isinstance(data.get("photo_id_number"), str) else ""
     ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
     try:
         person = registration.register_beneficiary(
             db_session(), ctx, document_code=doc.code if doc else "",
-            id_number=number, name=name,
-            birth_year=birth_year, gender=gender or "", account_id=g.account.id,
+            id_number=data["photo_id_number"], name=data["name"],
+            birth_year=data["birth_year"], gender=GENDER_BY_ID[data["gender_id"]],
+            account_id=g.account.id,
             max_per_account=dep.profile["max_beneficiaries_per_mobile"],
             language=g.account.language, current_year=_today().year,
             priority_groups=groups, known_groups=known,
@@ -107,7 +88,7 @@ def new_beneficiary():
 @bp.post("/registration/beneficiary/delete")
 @login_required
 def delete_beneficiary():
-    (person,) = _own_beneficiaries([json_body().get("beneficiary_reference_id")])
+    (person,) = _own_beneficiaries([load_body()["beneficiary_reference_id"]])
     session = db_session()
     try:
         registration.delete_beneficiary(session, account_id=g.account.id,
@@ -119,17 +100,16 @@ def delete_beneficiary():
     return Response(status=204)
 
 
-def _appointment_fields(a: Appointment, lang: str) -> dict:
-    slot = a.slot
-    fields = centre_fields(a.session.facility, lang)
+def _appointment_fields(a: FamilyAppointment) -> dict:
+    fields = a.centre_fields
     return {
         "appointment_id": a.id,
         "center_id": fields["center_id"], "name": fields["name"],
         "state_name": fields["state_name"], "district_name": fields["district_name"],
-        "block_name": fields["block_name"], "from": slot.starts.strftime("%H:%M:%S"),
-        "to": slot.ends.strftime("%H:%M:%S"), "dose": a.dose_number,
-        "session_id": a.session_id, "date": a.session.date.strftime("%d-%m-%Y"),
-        "slot": slots.slot_text(slot),
+        "block_name": fields["block_name"], "from": a.starts.strftime("%H:%M:%S"),
+        "to": a.ends.strftime("%H:%M:%S"), "dose": a.dose,
+        "session_id": a.session_id, "date": a.date.strftime("%d-%m-%Y"),
+        "slot": slots.slot_text(a),
         "secret_code": a.secret_code,
     }
 
@@ -137,42 +117,30 @@ def _appointment_fields(a: Appointment, lang: str) -> dict:
 @bp.get("/appointment/beneficiaries")
 @login_required
 def beneficiaries():
-    """The account's people with their doses and active appointments (a few queries,
-    whatever the family size)."""
+    """The account's people with their doses and active appointments (the family query of
+    cowin_kit.registration.family, in Co-WIN's shape)."""
     session = db_session()
-    lang = public._lang()
-    people = session.scalars(select(Beneficiary).where(Beneficiary.account_id == g.account.id)
-                             .options(selectinload(Beneficiary.id_document_type))
-                             .order_by(Beneficiary.id)).all()
-    ids = [b.id for b in people]
-    statuses = eligibility.statuses(session, ids, _today())
+    members = family(session, g.account.id, public._lang(), _today())
     first = session.scalar(select(func.min(Programme.id)))
-    appointments: dict[int, list[Appointment]] = {}
-    for a in session.scalars(
-            select(Appointment).where(Appointment.beneficiary_id.in_(ids),
-                                      Appointment.status == AppointmentStatus.BOOKED)
-            .options(selectinload(Appointment.slot),
-                     selectinload(Appointment.session).selectinload(VaccinationSession.facility))):
-        appointments.setdefault(a.beneficiary_id, []).append(a)
     out = []
-    for b in people:
+    for m in members:
         # Co-WIN knew one programme: the profile's first (its COVID-19 one) is shown; a
         # routine programme's doses do not change these Co-WIN fields.
-        series = next((st for st in statuses.get(b.id, []) if st.programme_id == first), None)
+        series = next((st for st in m.statuses if st.programme_id == first), None)
         given = series.doses if series else ()
         dates = {d.number: d.given_on.strftime("%d-%m-%Y") for d in given}
         status = ("Not Vaccinated" if not given else
                   "Vaccinated" if series.complete else "Partially Vaccinated")
         out.append({
-            "beneficiary_reference_id": b.reference_id, "name": b.name,
-            "birth_year": str(b.birth_year), "gender": b.gender.capitalize(),
+            "beneficiary_reference_id": m.reference_id, "name": m.name,
+            "birth_year": str(m.birth_year), "gender": m.gender.capitalize(),
             "mobile_number": g.account.mobile[-4:],
-            "photo_id_type": b.id_document_type.name, "photo_id_number": b.id_number_masked,
-            "id_verification_status": b.id_verification_status,
+            "photo_id_type": m.id_type_name, "photo_id_number": m.id_masked,
+            "id_verification_status": m.verification,
             "vaccination_status": status,
             "vaccine": given[0].product_name if given else "",
             "dose1_date": dates.get(1, ""), "dose2_date": dates.get(2, ""),
-            "appointments": [_appointment_fields(a, lang) for a in appointments.get(b.id, [])],
+            "appointments": [_appointment_fields(m.appointment)] if m.appointment else [],
         })
     return jsonify({"beneficiaries": out})
 
@@ -180,16 +148,13 @@ def beneficiaries():
 @bp.post("/appointment/schedule")
 @login_required
 def schedule():
-    data = json_body()
-    people = _own_beneficiaries(data.get("beneficiaries"))
-    dose = data.get("dose")
-    if not isinstance(dose, int):
-        raise ApiError(public.MSG_WHOLE, "dose", name="dose")
+    data = load_body()  # schemas.ScheduleRequest
+    people = _own_beneficiaries(data["beneficiaries"])
     try:
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_ids=[p.id for p in people],
-                                session_id=data.get("session_id"), slot=data.get("slot"),
-                                dose=dose, today=_today(), now=_local_now().time())
+                                session_id=data["session_id"], slot=data["slot"],
+                                dose=data["dose"], today=_today(), now=_local_now().time())
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer
@@ -201,11 +166,11 @@ def schedule():
 @bp.post("/appointment/reschedule")
 @login_required
 def reschedule():
-    data = json_body()
+    data = load_body()  # schemas.RescheduleRequest
     try:
         booking.reschedule(db_session(), account_id=g.account.id,
-                           appointment_id=data.get("appointment_id"),
-                           session_id=data.get("session_id"), slot=data.get("slot"),
+                           appointment_id=data["appointment_id"],
+                           session_id=data["session_id"], slot=data["slot"],
                            today=_today(), now=_local_now().time(),
                            max_reschedules=deployment().settings["MAX_RESCHEDULES"])
     except booking.BookingError:
@@ -221,8 +186,8 @@ def cancel():
     """Cancel an appointment; with ``beneficiariesToCancel``, Co-WIN's form for a family
     booked together, the listed people's active appointments (each person has at most one,
     so the list names them exactly, even after one of them was rescheduled elsewhere)."""
-    data = json_body()
-    appointment_id = data.get("appointment_id")
+    data = load_body()  # schemas.CancelRequest
+    appointment_id = data["appointment_id"]
     session = db_session()
     ids = [appointment_id]
     if data.get("beneficiariesToCancel"):
@@ -279,8 +244,8 @@ def _slip_language() -> str:
     return account_lang if account_lang in offered else deployment().default_language
 
 
-def _wants_html() -> bool:
-    fmt = request.args.get("format", "").lower()
+def _wants_html(fmt: str) -> bool:
+    fmt = fmt.lower()
     if fmt in ("html", "pdf"):
         return fmt == "html"
     best = request.accept_mimetypes.best_match(["application/pdf", "text/html"])
@@ -293,18 +258,15 @@ def _wants_html() -> bool:
 def appointment_slip():
     """The appointment slip of one of the caller's appointments: a PDF (Co-WIN's endpoint),
     or the same slip as an HTML page when the client prefers text/html (or ?format=html)."""
-    raw = request.args.get("appointment_id", "")
-    try:
-        appointment_id = str(uuid.UUID(raw))
-    except ValueError:
-        raise ApiError(booking.MSG_BAD_APPOINTMENT_ID, "appointment_id") from None
+    query = load_query()  # schemas.SlipQuery: appointment_id a UUID, in canonical form
+    appointment_id = query["appointment_id"]
     session = db_session()
     appointment = booking.account_appointment(session, g.account.id, appointment_id)
     lang = _slip_language()
     data = slip.slip_data(session, appointment)
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept, Accept-Language, Cookie"}
     with force_locale(lang):
-        if _wants_html():
+        if _wants_html(query.get("format", "")):
             page = render_template("slip.html", slip=data, lang=lang,
                                    qr_svg=qr.svg(data["appointment_id"]),
                                    centre=data["centre_names"].get(lang) or data["centre_name"])

@@ -15,8 +15,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from cowin_kit.api import schemas as s
-from cowin_kit.runtime import deployment
 from cowin_kit.db import MAX_INT
+from cowin_kit.runtime import deployment
 
 API_PREFIX = "/api/v2"
 GROUPS = ("public", "login", "logged-in")

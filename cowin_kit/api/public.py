@@ -13,21 +13,19 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 from werkzeug.http import parse_etags
 
-from cowin_kit.api.body import MSG_RANGE
+from cowin_kit.api.body import load_query
 from cowin_kit.api.errors import ApiError, register
-from cowin_kit.runtime import deployment, read_session
-from cowin_kit.db import MAX_INT
+from cowin_kit.api.inputs import MSG_ONE_OF
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
-from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.registration.choices import GENDERS, accepted_id_types
+from cowin_kit.runtime import deployment, read_session
 from cowin_kit.scheduling import search
-from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 
 bp = Blueprint("api_public", __name__, url_prefix="/api/v2")
 register(bp)
 
-MSG_WHOLE = N_("%(name)s must be a whole number.")
 MSG_NO_CERTIFICATES = N_("Certificates are not issued by this deployment yet.")
 
 # Location lists change rarely: clients may keep them this many hours (Co-WIN's "ttl").
@@ -35,10 +33,7 @@ LOCATION_TTL_HOURS = 24
 # Public availability is cacheable for a short time, as Co-WIN's was.
 SEARCH_MAX_AGE = 30
 
-GENDERS = [(1, "male", N_("Male")), (2, "female", N_("Female")), (3, "other", N_("Other"))]
-
 # The session searches' optional filters (see _filters).
-FEE_TYPES = ("Free", "Paid")
 NO_FILTERS = search.Filters()
 
 
@@ -132,7 +127,8 @@ class FastAnswers:
         self.wsgi_app, self.max_entries = wsgi_app, max_entries
         self.queries = {prefix + path: re.compile(q + self.DATE)
                         for path, q in self.QUERIES.items()}
-        self._answers: dict = {}  # (path, query, lang) -> (expires, tag, body, {status: (line, headers)})
+        # (path, query, lang) -> (expires, tag, body, {status: (line, headers)})
+        self._answers: dict = {}
         self._langs: dict = {}  # raw Accept-Language -> the language Flask chose
         self._lock = threading.Lock()
 
@@ -205,29 +201,9 @@ def cached_search(build, *params) -> Response:
     return _respond(body, tag, SEARCH_MAX_AGE)
 
 
-def _date_arg(name: str = "date") -> dt.date:
-    raw = request.args.get(name, "")
-    try:
-        day = dt.datetime.strptime(raw, "%d-%m-%Y").date()
-    except ValueError:
-        raise ApiError(N_("%(name)s must be a date written DD-MM-YYYY, e.g. 21-05-2021."),
-                       name, name=name) from None
-    if not 2000 <= day.year <= 2100:  # also keeps date arithmetic far from its limits
-        raise ApiError(None, name)
-    return day
-
-
-def _int_arg(name: str) -> int:
-    raw = request.args.get(name, "")
-    if not re.fullmatch(r"[0-9]{1,10}", raw):
-        raise ApiError(MSG_WHOLE, name, name=name)
-    if int(raw) > MAX_INT:  # as the schemas' whole(): never beyond a database integer
-        raise ApiError(MSG_RANGE, name, name=name, min=0, max=MAX_INT)
-    return int(raw)
-
-
-def _pincode() -> str:
-    raw = request.args.get("pincode", "").strip()
+def _pincode(raw: str) -> str:
+    """A postal code of the deployment's country (its pattern is the profile's)."""
+    raw = raw.strip()
     pattern = deployment().profile["postal_code_pattern"]
     if not raw or not re.fullmatch(pattern, raw):
         raise ApiError(N_("pincode must be a postal code of this country, e.g. %(example)s."),
@@ -268,17 +244,10 @@ def districts(state_id: int):
 @bp.get("/registration/beneficiary/idTypes")
 def id_types():
     dep = deployment()
-    lang = _lang()
-    default = dep.profile.default_language
-    rows = read_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
-                                .order_by(IdDocumentType.sort_order)).all()
-    types = []
-    for t in rows:
-        if t.code not in dep.id_providers:
-            continue  # no provider installed: registering with it would be refused
-        local = t.name if lang == default else (t.names or {}).get(lang) or t.name
-        types.append({"id": t.id, "type": t.name, "type_l": local, "code": t.code})
-    return cached_json({"types": types}, 3600)
+    types = accepted_id_types(read_session(), dep.id_providers, _lang(),
+                              dep.profile.default_language)
+    return cached_json({"types": [{"id": t.id, "type": t.name, "type_l": t.name_l,
+                                   "code": t.code} for t in types]}, 3600)
 
 
 @bp.get("/registration/beneficiary/genders")
@@ -288,27 +257,14 @@ def genders():
                                     for i, label, text in GENDERS]}, 3600)
 
 
-MSG_ONE_OF = N_("%(name)s must be one of: %(choices)s.")
-
-
-def _filters() -> search.Filters:
+def _filters(query: dict) -> search.Filters:
     """The optional filters of a session search (``vaccine``, ``min_age_limit``, ``dose``,
-    ``fee_type``), in canonical form: the answer cache keys on them. An empty one filters
-    nothing. Whether ``vaccine`` names a product is checked when the answer is built."""
-    args = request.args
-    min_age = _int_arg("min_age_limit") if args.get("min_age_limit") else None
-    dose = _int_arg("dose") if args.get("dose") else None
-    if dose == 0:
-        raise ApiError(MSG_BAD_DOSE, "dose")
-    fee_type = None
-    if args.get("fee_type"):
-        fee_type = next((t for t in FEE_TYPES
-                         if t.casefold() == args["fee_type"].strip().casefold()), None)
-        if fee_type is None:
-            raise ApiError(MSG_ONE_OF, "fee_type", name="fee_type",
-                           choices=", ".join(FEE_TYPES))
-    return search.Filters(vaccine=args.get("vaccine", "").strip().casefold() or None,
-                          min_age=min_age, dose=dose, fee_type=fee_type)
+    ``fee_type``, as schemas.SearchFilters loads them), in canonical form: the answer cache
+    keys on them. An empty one filters nothing. Whether ``vaccine`` names a product is
+    checked when the answer is built."""
+    return search.Filters(vaccine=(query.get("vaccine") or "").strip().casefold() or None,
+                          min_age=query.get("min_age_limit"), dose=query.get("dose"),
+                          fee_type=query.get("fee_type"))
 
 
 def _vaccine_products(filters: search.Filters) -> list:
@@ -339,16 +295,20 @@ def _calendar_answer(day: dt.date, filters: search.Filters, **where) -> dict:
     return {"centers": found}
 
 
+# The searches' queries are schemas.ByPinQuery and schemas.ByDistrictQuery (load_query).
+
 @bp.get("/appointment/sessions/public/findByPin")
 def find_by_pin():
-    pincode, day, filters = _pincode(), _date_arg(), _filters()
+    query = load_query()
+    pincode, day, filters = _pincode(query["pincode"]), query["date"], _filters(query)
     return cached_search(lambda: _sessions_answer(day, filters, pincode=pincode),
                          pincode, day, filters)
 
 
 @bp.get("/appointment/sessions/public/findByDistrict")
 def find_by_district():
-    district_id, day, filters = _int_arg("district_id"), _date_arg(), _filters()
+    query = load_query()
+    district_id, day, filters = query["district_id"], query["date"], _filters(query)
 
     def build():
         _district(district_id)
@@ -358,14 +318,16 @@ def find_by_district():
 
 @bp.get("/appointment/sessions/public/calendarByPin")
 def calendar_by_pin():
-    pincode, day, filters = _pincode(), _date_arg(), _filters()
+    query = load_query()
+    pincode, day, filters = _pincode(query["pincode"]), query["date"], _filters(query)
     return cached_search(lambda: _calendar_answer(day, filters, pincode=pincode),
                          pincode, day, filters)
 
 
 @bp.get("/appointment/sessions/public/calendarByDistrict")
 def calendar_by_district():
-    district_id, day, filters = _int_arg("district_id"), _date_arg(), _filters()
+    query = load_query()
+    district_id, day, filters = query["district_id"], query["date"], _filters(query)
 
     def build():
         _district(district_id)
@@ -376,14 +338,9 @@ def calendar_by_district():
 @bp.get("/appointment/centers/public/findByLatLong")
 @bp.get("/appointment/centers/findByLatLong")
 def find_by_lat_long():
-    try:
-        lat, lon = float(request.args.get("lat", "")), float(request.args.get("long", ""))
-    except ValueError:
-        raise ApiError(
-            N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")) from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ApiError(N_("lat must be within ±90 and long within ±180."))
-    return cached_json({"centers": search.centres_near(read_session(), _lang(), lat, lon),
+    query = load_query()  # schemas.LatLongQuery: decimal degrees within ±90 and ±180
+    return cached_json({"centers": search.centres_near(read_session(), _lang(), query["lat"],
+                                                       query["long"]),
                         "ttl": LOCATION_TTL_HOURS}, SEARCH_MAX_AGE)
 
 

@@ -1,33 +1,37 @@
 """marshmallow schemas for the Co-WIN v2 API: query parameters, JSON bodies and answers.
 
-They document the contract (the OpenAPI document at /api/openapi.json is generated from
-them by cowin_kit.api.openapi); the views keep their own checks so status codes and error
-texts stay exactly as docs/api.md describes them.
+They are both the contract and its check: the OpenAPI document at /api/openapi.json is
+generated from them (cowin_kit.api.openapi), and the views load their query strings and
+bodies with the same schemas (cowin_kit.api.body.load_query and load_body find the schema of
+the endpoint in openapi.ENDPOINTS), so the document and the checks cannot drift. The request
+fields' types and messages are in cowin_kit.api.inputs. Fields unknown to a request schema
+are ignored, as they always were; an empty optional query parameter is as good as absent
+(Co-WIN clients send empty filters).
 """
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from cowin_kit.db import MAX_INT
-
-DATE = {"description": "A date written DD-MM-YYYY.", "example": "21-05-2021"}
-UUID = {"description": "A UUID.", "format": "uuid",
-        "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}
-# The reference id the API gives a registered person (beneficiary_reference_id).
-REFERENCE = {"description": "A beneficiary's 14-digit reference id.", "pattern": "^[0-9]{14}$",
-             "example": "12345678901234"}
-
-
-def whole(minimum: int = 1, **kw):
-    """A whole number that may reach the database (an id, a dose): JSON integers only,
-    from ``minimum`` to the largest integer every database holds. The API's body reader
-    (cowin_kit.api.body) refuses a value outside the range; the OpenAPI document shows it."""
-    return fields.Int(strict=True, validate=validate.Range(min=minimum, max=MAX_INT), **kw)
-
-
-def _date(**kw):
-    return fields.Str(validate=validate.Regexp(r"^\d{2}-\d{2}-\d{4}$"), metadata=DATE, **kw)
-
+from cowin_kit.api.inputs import (
+    MSG_TEXT,
+    MSG_YEAR,
+    REFERENCE,
+    UUID,
+    BirthYear,
+    Request,
+    UuidText,
+    choice,
+    day,
+    degrees,
+    query_whole,
+    refusals,
+    text,
+    texts,
+    whole,
+)
+from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
+from cowin_kit.registration import service as registration
+from cowin_kit.scheduling import booking
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -39,36 +43,43 @@ class ErrorSchema(Schema):
 
 # --- query parameters --------------------------------------------------------------------
 
-class SearchFilters(Schema):
+class SearchFilters(Request):
     """The optional filters of the session searches; an empty one filters nothing."""
-    vaccine = fields.Str(metadata={
+    vaccine = fields.String(error_messages=refusals(MSG_TEXT), metadata={
         "description": "Only sessions of this vaccine: a product's name or code, in any case.",
         "example": "COMIRNATY"})
-    min_age_limit = whole(0, metadata={
+    min_age_limit = query_whole(0, metadata={
         "description": "Only sessions whose min_age_limit is this.", "example": 18})
-    dose = whole(1, metadata={
+    dose = query_whole(1, below=MSG_BAD_DOSE, metadata={
         "description": "Only sessions with places left for this dose "
                        "(available_capacity_doseN > 0).", "example": 1})
-    fee_type = fields.Str(validate=validate.OneOf(["Free", "Paid"]), metadata={
+    fee_type = choice(["Free", "Paid"], metadata={
         "description": "Only centres of this kind (any case)."})
 
 
-class ByPinQuery(SearchFilters):
-    pincode = fields.Str(required=True, metadata={
+class PinFields(Request):
+    pincode = fields.String(required=True, error_messages=refusals(MSG_TEXT), metadata={
         "description": "A postal code of the deployment's country."})
-    date = _date(required=True)
+    date = day(required=True)
 
 
-class ByDistrictQuery(SearchFilters):
-    district_id = whole(required=True)
-    date = _date(required=True)
+class DistrictFields(Request):
+    district_id = query_whole(required=True)
+    date = day(required=True)
 
 
-class LatLongQuery(Schema):
-    lat = fields.Float(required=True, validate=validate.Range(-90, 90),
-                       metadata={"example": -12.05})
-    long = fields.Float(required=True, validate=validate.Range(-180, 180),
-                        metadata={"example": -77.04})
+# The place and day first: when several parameters are wrong, they are the ones named.
+class ByPinQuery(SearchFilters, PinFields):
+    pass
+
+
+class ByDistrictQuery(SearchFilters, DistrictFields):
+    pass
+
+
+class LatLongQuery(Request):
+    lat = degrees(90, metadata={"example": -12.05})
+    long = degrees(180, metadata={"example": -77.04})
 
 
 # --- locations and metadata --------------------------------------------------------------
@@ -140,7 +151,7 @@ class CentreFields(Schema):
 
 class SessionFields(Schema):
     session_id = fields.Str(required=True, metadata=UUID)
-    date = _date(required=True)
+    date = day(required=True)
     available_capacity = fields.Int(required=True)
     available_capacity_dose1 = fields.Int()
     available_capacity_dose2 = fields.Int()
@@ -204,20 +215,19 @@ class NearbyCentresResponse(Schema):
 
 # --- login ---------------------------------------------------------------------------------
 
-class GenerateOtpRequest(Schema):
-    mobile = fields.Str(required=True, validate=validate.Length(min=1),
-                        metadata={"example": "987654321"})
+class GenerateOtpRequest(Request):
+    mobile = text(strip=True, required=True, metadata={"example": "987654321"})
 
 
 class GenerateOtpResponse(Schema):
     txnId = fields.Str(required=True, metadata=UUID)
 
 
-class ConfirmOtpRequest(Schema):
-    otp = fields.Str(required=True, validate=validate.Length(min=1), metadata={
+class ConfirmOtpRequest(Request):
+    txnId = text(strip=True, required=True, metadata=UUID)
+    otp = text(strip=True, required=True, metadata={
         "description": "The SHA-256 hex digest of the 6-digit code.",
         "pattern": "^[0-9A-Fa-f]{64}$"})
-    txnId = fields.Str(required=True, validate=validate.Length(min=1), metadata=UUID)
 
 
 class TokenResponse(Schema):
@@ -234,15 +244,20 @@ class StatusResponse(Schema):
 
 # --- beneficiaries and appointments --------------------------------------------------------
 
-class NewBeneficiaryRequest(Schema):
-    name = fields.Str(required=True)
-    birth_year = fields.Str(required=True, metadata={"example": "1980", "pattern": "^[0-9]{4}$"})
-    gender_id = whole(required=True, metadata={"enum": [1, 2, 3], "description":
-                                               "1 male, 2 female, 3 other (genders)"})
+class NewBeneficiaryRequest(Request):
+    name = text(required=True, error=registration.MSG_NAME)
+    birth_year = BirthYear(required=True, error_messages=refusals(MSG_YEAR),
+                           metadata={"example": "1980", "pattern": "^[0-9]{4}$"})
+    gender_id = fields.Integer(
+        strict=True, required=True,
+        validate=validate.OneOf([1, 2, 3], error=registration.MSG_GENDER),
+        error_messages=refusals(registration.MSG_GENDER, registration.MSG_GENDER),
+        metadata={"description": "1 male, 2 female, 3 other (genders)"})
     photo_id_type = whole(required=True)
-    photo_id_number = fields.Str(required=True)
-    comorbidity_ind = fields.Str(metadata={"description": '"Y" adds the comorbidities group'})
-    priority_groups = fields.List(fields.Str(), metadata={
+    photo_id_number = text(required=True)
+    comorbidity_ind = text(allow_none=True,
+                           metadata={"description": '"Y" adds the comorbidities group'})
+    priority_groups = texts(registration.MSG_UNKNOWN_GROUP, allow_none=True, metadata={
         "description": "Priority groups of the country profile's eligibility phases, e.g. "
                        "health-workers"})
 
@@ -251,8 +266,9 @@ class NewBeneficiaryResponse(Schema):
     beneficiary_reference_id = fields.Str(required=True, metadata={"example": "12345678901234"})
 
 
-class DeleteBeneficiaryRequest(Schema):
-    beneficiary_reference_id = fields.Str(required=True, metadata=REFERENCE)
+class DeleteBeneficiaryRequest(Request):
+    beneficiary_reference_id = text(required=True, error=booking.MSG_CHOOSE_BENEFICIARY,
+                                    metadata=REFERENCE)
 
 
 class AppointmentSchema(Schema):
@@ -266,7 +282,7 @@ class AppointmentSchema(Schema):
     to = fields.Str()
     dose = fields.Int()
     session_id = fields.Str(metadata=UUID)
-    date = _date()
+    date = day()
     slot = fields.Str(metadata={"example": "09:00AM-11:00AM"})
     secret_code = fields.Str(metadata={"example": "1234"})
 
@@ -291,12 +307,13 @@ class BeneficiariesResponse(Schema):
     beneficiaries = fields.List(fields.Nested(BeneficiarySchema), required=True)
 
 
-class ScheduleRequest(Schema):
+class ScheduleRequest(Request):
     dose = whole(required=True)
-    session_id = fields.Str(required=True, metadata=UUID)
-    slot = fields.Str(required=True, metadata={"example": "09:00AM-11:00AM"})
-    beneficiaries = fields.List(fields.Str(metadata=REFERENCE), required=True,
-                                validate=validate.Length(min=1))
+    session_id = text(required=True, metadata=UUID)
+    slot = text(required=True, metadata={"example": "09:00AM-11:00AM"})
+    beneficiaries = texts(booking.MSG_CHOOSE_BENEFICIARY, required=True,
+                          validate=validate.Length(min=1, error=booking.MSG_CHOOSE_BENEFICIARY),
+                          item=REFERENCE)
 
 
 class ScheduleResponse(Schema):
@@ -304,19 +321,26 @@ class ScheduleResponse(Schema):
     appointment_ids = fields.List(fields.Str(), required=True)
 
 
-class RescheduleRequest(Schema):
-    appointment_id = fields.Str(required=True, metadata=UUID)
-    session_id = fields.Str(required=True, metadata=UUID)
-    slot = fields.Str(required=True)
+class RescheduleRequest(Request):
+    appointment_id = text(required=True, metadata=UUID)
+    session_id = text(required=True, metadata=UUID)
+    slot = text(required=True)
 
 
-class SlipQuery(Schema):
-    appointment_id = fields.Str(required=True, metadata=UUID)
-    format = fields.Str(validate=validate.OneOf(["html"]), metadata={
-        "description": "html for the slip as a page instead of a PDF."})
+class SlipQuery(Request):
+    appointment_id = UuidText(required=True, metadata=UUID,
+                              error_messages=refusals(booking.MSG_BAD_APPOINTMENT_ID,
+                                                     booking.MSG_BAD_APPOINTMENT_ID))
+    # Read by the view as it always was: html or pdf, in any case; anything else leaves
+    # the choice to the Accept header.
+    format = fields.String(error_messages=refusals(MSG_TEXT), metadata={
+        "enum": ["html", "pdf"],
+        "description": "html for the slip as a page instead of a PDF (default: by the "
+                       "Accept header)."})
 
 
-class CancelRequest(Schema):
-    appointment_id = fields.Str(required=True, metadata=UUID)
-    beneficiariesToCancel = fields.List(fields.Str(metadata=REFERENCE), metadata={
+class CancelRequest(Request):
+    appointment_id = text(required=True, metadata=UUID)
+    beneficiariesToCancel = texts(booking.MSG_CHOOSE_BENEFICIARY, item=REFERENCE,
+                                  allow_none=True, metadata={
         "description": "Cancel these people's appointments in the same session."})

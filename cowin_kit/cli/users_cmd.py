@@ -47,7 +47,7 @@ def reset_totp(email, instance):
     The user then logs in with the password alone, and sets up the new phone on the staff
     pages (at once, if STAFF_TOTP_REQUIRED is on). The user's logins end.
     """
-    from cowin_kit.staff.auth import reset_totp as reset
+    from cowin_kit.accounts.staff_login import reset_totp as reset
 
     def change(session, user, by):
         had = user.totp_secret is not None
@@ -70,7 +70,7 @@ def unlock(email, instance):
     A lock-out ends by itself (after one minute, doubling with each further wrong try up to
     an hour); unlock only when you are sure the user made the mistakes, not an attacker.
     """
-    from cowin_kit.staff.auth import unlock as lift
+    from cowin_kit.accounts.staff_login import unlock as lift
 
     address, was_locked = _run(instance, email, lambda s, u, by: lift(s, u, by=by))
     click.echo(f"{address} is unlocked." if was_locked

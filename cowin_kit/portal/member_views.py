@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
-from sqlalchemy import select
 
 from cowin_kit.accounts import otp
-from cowin_kit.api.limits import client_key
-from cowin_kit.api.public import GENDERS
 from cowin_kit.runtime import db_session, deployment
-from cowin_kit.portal import forms, service
+from cowin_kit.portal import forms
 from cowin_kit.programmes.groups import group_name, profile_groups
 from cowin_kit.registration import service as registration
-from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.registration.choices import GENDERS, accepted_id_types
+from cowin_kit.registration.family import family as family_of
 from cowin_kit.scheduling import booking
+from cowin_kit.web.limits import client_key
 from cowin_kit.web.user_errors import flash_error, form_error
 
 from cowin_kit.portal import views as common  # the blueprint and shared helpers
@@ -26,7 +25,8 @@ from cowin_kit.portal.views import bp
 @common.login_required
 def family():
     dep = deployment()
-    members = service.family(db_session(), g.account.id, common.lang(), common.now().date())
+    members = family_of(db_session(), g.account.id, common.lang(), common.now().date(),
+                        dep.profile.default_language)
     return render_template("portal/family.html", members=members,
                            limit=dep.profile["max_beneficiaries_per_mobile"],
                            mobile=otp.mask_mobile(g.account.mobile),
@@ -34,17 +34,12 @@ def family():
                            logout_form=forms.ConfirmForm())
 
 
-def _id_types() -> list[tuple[str, str, object]]:
-    """(code, name in the reader's language, provider) of the documents accepted here."""
+def _id_types():
+    """The documents accepted here (cowin_kit.registration.choices), named in the reader's
+    language."""
     dep = deployment()
-    lang = common.lang()
-    out = []
-    for t in db_session().scalars(select(IdDocumentType).where(IdDocumentType.is_active.is_(True))
-                                  .order_by(IdDocumentType.sort_order)):
-        provider = dep.id_providers.get(t.code)
-        if provider is not None:  # no provider installed: registering would be refused
-            out.append((t.code, (t.names or {}).get(lang) or t.name, provider))
-    return out
+    return accepted_id_types(db_session(), dep.id_providers, common.lang(),
+                             dep.profile.default_language)
 
 
 def _member_form(editing: bool, obj=None):
@@ -53,7 +48,8 @@ def _member_form(editing: bool, obj=None):
     form.priority_groups.choices = [(c, group_name(c, gettext))
                                     for c in profile_groups(deployment().profile)]
     if not editing:
-        form.id_type.choices = [("", gettext("Choose…"))] + [(c, n) for c, n, _ in _id_types()]
+        form.id_type.choices = [("", gettext("Choose…"))] + [(t.code, t.name_l)
+                                                             for t in _id_types()]
     return form
 
 
@@ -96,7 +92,8 @@ def member_new():
             flash(gettext("%(name)s is registered. Reference ID: %(ref)s.",
                           name=person.name, ref=person.reference_id), "success")
             return redirect(url_for("portal.family"))
-    hints = {code: (gettext(p.hint) if p.hint else "", p.example) for code, _n, p in _id_types()}
+    hints = {t.code: (gettext(t.provider.hint) if t.provider.hint else "", t.provider.example)
+             for t in _id_types()}
     status = 429 if headers else 400 if form.errors or form.form_errors else 200
     return render_template("portal/member_form.html", form=form, editing=False,
                            hints=hints), status, headers

@@ -5,21 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import abort, g, render_template, request
 from babel.dates import format_skeleton
+from flask import abort, g, render_template, request
 from flask_babel import gettext
 from sqlalchemy import func, select
 
-from cowin_kit.runtime import db_session, deployment, read_session
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
-from cowin_kit.portal import forms, service
-from cowin_kit.programmes.models import DoseRule
-from cowin_kit.scheduling import search, slots
-
-from cowin_kit.portal import views as common  # the blueprint and shared helpers
+from cowin_kit.portal import (
+    forms,
+    views as common,  # the blueprint and shared helpers
+)
 from cowin_kit.portal.views import bp
-
+from cowin_kit.programmes.models import DoseRule
+from cowin_kit.registration.family import family
+from cowin_kit.runtime import db_session, deployment, read_session
+from cowin_kit.scheduling import search, slots
 
 # --- search --------------------------------------------------------------------------------
 
@@ -86,8 +87,9 @@ def _booking_context(q: _SearchQuery):
     """Who is being booked (or which appointment moved), for a logged-in person."""
     if g.account is None:
         return [], None
-    members = {m.reference_id: m for m in service.family(db_session(), g.account.id, common.lang(),
-                                                         common.now().date())}
+    members = {m.reference_id: m for m in family(db_session(), g.account.id, common.lang(),
+                                                 common.now().date(),
+                                                 deployment().profile.default_language)}
     if q.move:
         moving = next((m for m in members.values()
                        if m.appointment and m.appointment.id == q.move), None)
@@ -98,6 +100,11 @@ def _booking_context(q: _SearchQuery):
     if len(chosen) != len(q.members):
         abort(404)
     return chosen, None
+
+
+def _vaccines_in(centres: list[dict]) -> list[str]:
+    """The vaccines the results offer, for the vaccine filter."""
+    return sorted({s["vaccine"] for c in centres for s in c["sessions"]}, key=str.casefold)
 
 
 @bp.get("/search")
@@ -122,7 +129,7 @@ def search_page():
             found = search.calendar(read_session(), common.lang(), q.start, days=common.SEARCH_DAYS,
                                     **({"pincode": q.pincode} if q.by == "pincode"
                                        else {"district_id": q.district}))
-            vaccines = service.vaccines_in(found)
+            vaccines = _vaccines_in(found)
             centres = search.filter_centres(found, q.filters())
     states = _divisions(None, 1)
     districts = _divisions(q.state, 2) if q.state is not None else []

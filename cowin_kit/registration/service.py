@@ -45,6 +45,7 @@ GENDERS = ("male", "female", "other")
 # Also the portal form's own checks (portal.forms), so both say the same.
 MSG_NAME = N_("Enter the name as on the ID document.")
 MSG_GENDER = N_("Choose a gender from the list.")
+MSG_UNKNOWN_GROUP = N_("This priority group is not one of the deployment's.")
 # Refusing a number that is already registered tells whoever typed it that it is: a national
 # system cannot keep "one person, one record" without that bit. So the answer says no more
 # than the bit, as Co-WIN's did (not whose it is, not where: no name, reference, masked number
@@ -255,8 +256,7 @@ def _check_details(name: str, birth_year, gender: str, priority_groups, known_gr
         raise RegistrationError(MSG_GENDER, "gender")
     groups = sorted(set(priority_groups or []))
     if known_groups is not None and not set(groups) <= known_groups:
-        raise RegistrationError(N_("This priority group is not one of the deployment's."),
-                                "priority_groups")
+        raise RegistrationError(MSG_UNKNOWN_GROUP, "priority_groups")
     return name, groups
 
 

@@ -6,10 +6,11 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from flask_babel import gettext
 
 from cowin_kit.accounts import service as accounts
-from cowin_kit.api.limits import limiter
+from cowin_kit.web.limits import limiter
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
-from cowin_kit.staff import auth, forms, service
+from cowin_kit.accounts import staff_login as auth
+from cowin_kit.staff import forms
 from cowin_kit.web.user_errors import form_error
 from cowin_kit.staff import views as common  # the blueprint and shared helpers
 from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp
@@ -65,7 +66,7 @@ def login_code():
     if common._submitted(form):
         try:
             result = auth.finish_login(db, waiting, form.code.data, _key())
-        except service.StaffFormError as exc:
+        except accounts.AccountError as exc:
             db.commit()  # the wrong code is counted
             form_error(form, exc, default="code")
         else:
@@ -101,7 +102,7 @@ def password():
         try:
             auth.change_password(db, user, form.current.data, form.new.data,
                                  session.get(LOGIN_KEY))
-        except service.StaffFormError as exc:
+        except accounts.AccountError as exc:
             db.commit()  # a wrong current password is counted
             form_error(form, exc)
         else:
@@ -122,7 +123,7 @@ def _totp_user():
         return None, redirect(url_for("staff.login"))
     if user.must_change_password:
         return None, redirect(url_for("staff.password"))
-    if user.role not in service.MANAGER_ROLES:
+    if user.role not in accounts.MANAGER_ROLES:
         abort(403)
     g.staff = user
     return user, None
@@ -146,7 +147,7 @@ def totp():
         try:
             auth.enable_totp(db, user, _key(), form.code.data, session.get(LOGIN_KEY),
                              form.current.data)
-        except service.StaffFormError as exc:
+        except accounts.AccountError as exc:
             form_error(form, exc)
         else:
             db.commit()
@@ -175,7 +176,7 @@ def totp_off():
     if common._submitted(form):
         try:
             auth.disable_totp(db, user, _key(), form.code.data)
-        except service.StaffFormError as exc:
+        except accounts.AccountError as exc:
             db.commit()  # a wrong code is counted
             form_error(form, exc, default="code")
         else:

@@ -1,5 +1,6 @@
-"""What the staff pages do, without Flask: the user's area, sessions of centres (logging
-in, passwords and TOTP are in ``auth``).
+"""What the staff pages do, without Flask: centres and sessions of the user's area (the
+rules on staff users themselves, their roles, area, passwords, logging in and TOTP, are the
+accounts domain's: cowin_kit.accounts.service and cowin_kit.accounts.staff_login).
 
 Refusals are StaffFormError (cowin_kit.errors), shown by cowin_kit.web.user_errors;
 audit entries name users by id, never by e-mail.
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cowin_kit.accounts.models import StaffUser
-from cowin_kit.accounts.service import audit
+from cowin_kit.accounts.service import actor, audit
 from cowin_kit.db import begin_write
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
@@ -25,15 +26,6 @@ from cowin_kit.scheduling.booking import BookingError
 from cowin_kit.scheduling.session_import import import_sessions_csv
 from cowin_kit.scheduling.sessions import MSG_NO_SLOTS, create_session
 from cowin_kit.scheduling.models import Facility, VaccinationSession
-from cowin_kit.scheduling.search import descendant_ids
-
-# Roles that manage centres and sessions of their area on these pages.
-MANAGER_ROLES = ("national_admin", "state_admin", "district_admin")
-
-
-def actor(user: StaffUser) -> str:
-    """The audit log's name for a staff user: the id, not the e-mail (personal data)."""
-    return f"staff:{user.id}"
 
 
 class StaffFormError(UserError):
@@ -41,15 +33,6 @@ class StaffFormError(UserError):
 
 
 # --- the area --------------------------------------------------------------------------------
-
-def area_division_ids(session: Session, user: StaffUser) -> list[int] | None:
-    """The divisions the user may act in, or None for the whole country. Only a national
-    administrator has the whole country; any other role without a division has no area
-    (an account set up without one must not silently gain the country)."""
-    if user.division_id is None:
-        return None if user.role == "national_admin" else []
-    return descendant_ids(session, user.division_id)
-
 
 def _in_area(query, area: list[int] | None):
     return query if area is None else query.where(Facility.division_id.in_(area))

@@ -19,7 +19,9 @@ from cowin_kit.accounts.models import StaffUser
 from cowin_kit.geography.models import Division
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.geography.service import division_name
-from cowin_kit.staff import auth, forms, service
+from cowin_kit.accounts import service as accounts
+from cowin_kit.accounts import staff_login as auth
+from cowin_kit.staff import forms, service
 from cowin_kit.web.user_errors import form_error
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
@@ -54,7 +56,7 @@ def _current_user() -> StaffUser | None:
 def _totp_missing(user: StaffUser) -> bool:
     """The deployment requires TOTP of administrators and this one has none yet."""
     return (deployment().settings["STAFF_TOTP_REQUIRED"] and not user.totp_enabled
-            and user.role in service.MANAGER_ROLES)
+            and user.role in accounts.MANAGER_ROLES)
 
 
 def staff_page(view):
@@ -66,12 +68,12 @@ def staff_page(view):
             return redirect(url_for("staff.login"))
         if user.must_change_password:
             return redirect(url_for("staff.password"))
-        if user.role not in service.MANAGER_ROLES:
+        if user.role not in accounts.MANAGER_ROLES:
             abort(403)
         if _totp_missing(user):
             return redirect(url_for("staff.totp"))
         g.staff = user
-        g.area = service.area_division_ids(db_session(), user)
+        g.area = accounts.area_division_ids(db_session(), user)
         if g.area == []:  # a state or district role set up without its area: nothing to show
             abort(403)
         g.staff_division = user.division_id and db_session().get(Division, user.division_id)

@@ -1,4 +1,5 @@
-"""Staff login, without Flask: passwords with a lock-out, logins kept on the server, TOTP.
+"""Staff login, without Flask (cowin_kit.staff only shows it): passwords with a lock-out,
+logins kept on the server, TOTP.
 
 Lock-out: every password (or TOTP code) check first takes a try on the account's row with one
 conditional UPDATE, committed before the slow hash is computed, so guesses from any number of
@@ -34,10 +35,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cowin_kit.accounts.models import StaffLogin, StaffUser
-from cowin_kit.accounts.service import AccountError, audit, check_new_password
+from cowin_kit.accounts.service import AccountError, actor, audit, check_new_password
 from cowin_kit.db import utcnow
 from cowin_kit.plugins.interfaces import N_
-from cowin_kit.staff.service import StaffFormError, actor
 
 log = logging.getLogger("cowin_kit.security")
 
@@ -194,7 +194,7 @@ def waiting_login(session: Session, token: str | None,
 
 def finish_login(session: Session, waiting: StaffLogin, code: str, key: str,
                  now: datetime | None = None) -> LoginResult:
-    """The TOTP step: a fresh token for a full login, or StaffFormError(…, "code"). A wrong
+    """The TOTP step: a fresh token for a full login, or AccountError(…, "code"). A wrong
     code counts towards the lock-out like a wrong password."""
     now = now or utcnow()
     user = session.get(StaffUser, waiting.user_id)
@@ -206,7 +206,7 @@ def finish_login(session: Session, waiting: StaffLogin, code: str, key: str,
               **({"locked": True} if right is None else {}))
         log.info("staff login refused for staff_user:%s: %s", user.id,
                  "account locked" if right is None else "wrong or used TOTP code")
-        raise StaffFormError(MSG_WRONG_CODE, "code")
+        raise AccountError(MSG_WRONG_CODE, "code")
     # A new token for the full login: the one given before the code is spent.
     session.execute(update(StaffLogin).where(StaffLogin.id == waiting.id)
                     .values(ended_at=now).execution_options(synchronize_session=False))
@@ -264,7 +264,7 @@ def end_logins(session: Session, user_id: int, *, keep: str | None = None,
 
 def change_password(session: Session, user: StaffUser, current: str, new: str,
                     token: str | None, now: datetime | None = None) -> None:
-    """Set a new password and end the user's other logins, or raise StaffFormError. A wrong
+    """Set a new password and end the user's other logins, or raise AccountError. A wrong
     current password counts towards the lock-out (a borrowed browser must not be a way to
     guess it); the counted try is committed here."""
     now = now or utcnow()
@@ -272,13 +272,13 @@ def change_password(session: Session, user: StaffUser, current: str, new: str,
                                                                       current or ""),
                            now, actor(user))
     if not right:
-        raise StaffFormError(MSG_WRONG_PASSWORD, "current")
+        raise AccountError(MSG_WRONG_PASSWORD, "current")
     try:
         check_new_password(new, user.email)
-    except AccountError as exc:
-        raise StaffFormError(exc.msgid, "new", **exc.params) from None
+    except AccountError as exc:  # the form's field for it is "new"
+        raise AccountError(exc.msgid, "new", **exc.params) from None
     if check_password_hash(user.password_hash, new):
-        raise StaffFormError(N_("Choose a password other than the current one."), "new")
+        raise AccountError(N_("Choose a password other than the current one."), "new")
     user.password_hash = generate_password_hash(new)
     user.must_change_password = False
     ended = end_logins(session, user.id, keep=token, now=now)
@@ -309,7 +309,7 @@ def _code_digits(code: str | None) -> str:
     """The code as ASCII digits; spaces are dropped and any script's digits accepted."""
     text = "".join((code or "").split())
     if len(text) != TOTP_DIGITS or not text.isdecimal():
-        raise StaffFormError(MSG_CODE_FORMAT, "code", num=TOTP_DIGITS)
+        raise AccountError(MSG_CODE_FORMAT, "code", num=TOTP_DIGITS)
     return "".join(str(unicodedata.decimal(c)) for c in text)
 
 
@@ -351,16 +351,16 @@ def enable_totp(session: Session, user: StaffUser, key: str, code: str, token: s
                 password: str, now: datetime | None = None) -> None:
     """Switch TOTP on once the user's password and a code from the new secret are right;
     ends the user's other logins (they were made without it). A wrong password counts
-    towards the lock-out, as on the password form. Raises StaffFormError(…, "current" or
+    towards the lock-out, as on the password form. Raises AccountError(…, "current" or
     "code")."""
     now = now or utcnow()
     if not _counted_check(session, user, lambda: check_password_hash(user.password_hash,
                                                                      password or ""),
                           now, actor(user)):
-        raise StaffFormError(MSG_WRONG_PASSWORD, "current")
+        raise AccountError(MSG_WRONG_PASSWORD, "current")
     digits = _code_digits(code)
     if not user.totp_secret or not _use_code(session, user, key, digits, now):
-        raise StaffFormError(MSG_WRONG_CODE, "code")
+        raise AccountError(MSG_WRONG_CODE, "code")
     user.totp_enabled = True
     ended = end_logins(session, user.id, keep=token, now=now)
     audit(session, actor(user), "staff.totp_enabled", f"staff_user:{user.id}",
@@ -376,7 +376,7 @@ def disable_totp(session: Session, user: StaffUser, key: str, code: str,
     right = _counted_check(session, user, lambda: _use_code(session, user, key, digits, now),
                            now, actor(user))
     if not right:
-        raise StaffFormError(MSG_WRONG_CODE, "code")
+        raise AccountError(MSG_WRONG_CODE, "code")
     session.refresh(user)
     _forget_totp(user)
     audit(session, actor(user), "staff.totp_disabled", f"staff_user:{user.id}")

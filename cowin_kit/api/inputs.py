@@ -1,0 +1,190 @@
+"""The field types of the API's input (query strings and JSON bodies) and the messages they
+refuse with, for the request schemas of cowin_kit.api.schemas.
+
+A request field's error messages are message ids (``N_``) with ``%(name)s`` for the field's
+name (and ``%(min)s``/``%(max)s``/``%(choices)s`` from its validators), translated when the
+refusal is answered (cowin_kit.api.body.refusal); a field whose value a domain checks again
+keeps the domain's words. Loading is as lenient as the views were before the schemas checked:
+Co-WIN clients that worked keep working.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from cowin_kit.api.errors import MESSAGES
+from cowin_kit.db import MAX_INT
+from cowin_kit.plugins.interfaces import N_
+
+DATE = {"description": "A date written DD-MM-YYYY.", "example": "21-05-2021",
+        "pattern": r"^\d{2}-\d{2}-\d{4}$"}
+UUID = {"description": "A UUID.", "format": "uuid",
+        "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}
+# The reference id the API gives a registered person (beneficiary_reference_id).
+REFERENCE = {"description": "A beneficiary's 14-digit reference id.", "pattern": "^[0-9]{14}$",
+             "example": "12345678901234"}
+
+MSG_REQUIRED = N_("%(name)s is required.")
+MSG_TEXT = N_("%(name)s must be text.")
+MSG_WHOLE = N_("%(name)s must be a whole number.")
+MSG_RANGE = N_("%(name)s must be a whole number from %(min)s to %(max)s.")
+MSG_ONE_OF = N_("%(name)s must be one of: %(choices)s.")
+MSG_DATE = N_("%(name)s must be a date written DD-MM-YYYY, e.g. 21-05-2021.")
+MSG_NOT_VALID = MESSAGES[400]  # "The request is not valid."
+MSG_DEGREES = N_("lat and long must be decimal degrees, e.g. -12.05 and -77.04.")
+MSG_WITHIN = N_("lat must be within ±90 and long within ±180.")
+MSG_YEAR = N_("%(name)s must be a year of birth written with 4 digits, e.g. 1980.")
+# Years a searched date may be in (also keeps date arithmetic far from its limits).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def refusals(invalid: str, missing: str = MSG_REQUIRED, **more) -> dict:
+    """A request field's error messages: a wrong value or type (every way marshmallow has
+    of saying so), and a missing or null value."""
+    return {"invalid": invalid, "invalid_utf8": invalid, "too_large": invalid,
+            "special": invalid, "validator_failed": invalid, "required": missing,
+            "null": missing, **more}
+
+
+class Request(Schema):
+    """A query string or a JSON body: unknown fields are ignored (they always were)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Text(fields.String):
+    """Text; ``strip``: surrounding white space dropped (then blank counts as missing)."""
+
+    def __init__(self, *, strip: bool = False, **kw):
+        self.strip = strip
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.strip() if self.strip else text
+
+
+def text(*, strip: bool = False, error: str | None = None, **kw) -> Text:
+    """A text field. ``error``: one message for every refusal (a domain's own words)."""
+    messages = refusals(error, error) if error else refusals(MSG_TEXT)
+    if strip:  # blank is missing
+        kw.setdefault("validate", validate.Length(min=1, error=error or MSG_REQUIRED))
+    return Text(strip=strip, error_messages=messages, **kw)
+
+
+def whole(minimum: int = 1, *, below: str | None = None, **kw) -> fields.Integer:
+    """A whole number that may reach the database (an id, a dose): JSON integers only,
+    from ``minimum`` to the largest integer every database holds. ``below``: the message
+    for a number under ``minimum``, when it is not the range's."""
+    checks = ([validate.Range(min=minimum, error=below), validate.Range(max=MAX_INT,
+                                                                       error=MSG_RANGE)]
+              if below else [validate.Range(min=minimum, max=MAX_INT, error=MSG_RANGE)])
+    return fields.Integer(strict=True, validate=checks, error_messages=refusals(MSG_WHOLE),
+                          **kw)
+
+
+class Digits(fields.Integer):
+    """A whole number in a query string: its decimal digits, nothing else (no sign, no
+    spaces), at most 10 of them."""
+
+    def _validated(self, value):
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,10}", value):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+def query_whole(minimum: int = 1, *, below: str | None = None, **kw) -> Digits:
+    field = whole(minimum, below=below)
+    return Digits(validate=field.validators, error_messages=refusals(MSG_WHOLE), **kw)
+
+
+class Choice(fields.String):
+    """One of a few words, in any case and with spaces around; answered in its own case."""
+
+    def __init__(self, choices, **kw):
+        self.choices = tuple(choices)
+        super().__init__(validate=validate.OneOf(self.choices, error=MSG_ONE_OF), **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        word = super()._deserialize(value, attr, data, **kwargs).strip().casefold()
+        return next((c for c in self.choices if c.casefold() == word), word)
+
+
+def choice(choices, **kw) -> Choice:
+    return Choice(choices, error_messages=refusals(MSG_ONE_OF), **kw)
+
+
+class Day(fields.String):
+    """A date written DD-MM-YYYY (as Python's %d-%m-%Y reads it), from FIRST_YEAR to
+    LAST_YEAR; loaded as a datetime.date."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            day = dt.datetime.strptime(raw, "%d-%m-%Y").date()
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise self.make_error("range")
+        return day
+
+
+def day(**kw) -> Day:
+    return Day(metadata=DATE, error_messages=refusals(MSG_DATE, range=MSG_NOT_VALID), **kw)
+
+
+class UuidText(fields.String):
+    """A UUID in any of the forms Python's uuid.UUID reads; loaded in its canonical form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(uuid.UUID(raw))
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+
+def degrees(limit: int, **kw) -> fields.Float:
+    return fields.Float(required=True, validate=validate.Range(-limit, limit, error=MSG_WITHIN),
+                        error_messages=refusals(MSG_DEGREES, MSG_DEGREES, special=MSG_WITHIN),
+                        **kw)
+
+
+class BirthYear(fields.String):
+    """A year of birth, as Co-WIN clients send it: text of up to 4 characters ("1980"), or
+    a JSON integer; loaded as an int (whether it is a plausible year is the registration's
+    rule)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            if len(raw) <= 4:
+                return int(raw)
+        except ValueError:
+            pass
+        raise self.make_error("invalid")
+
+
+def texts(error: str, item: dict | None = None, **kw) -> fields.List:
+    """A list of texts (``item``: their metadata); ``error`` for every refusal of it or of
+    an item."""
+    return fields.List(fields.String(error_messages=refusals(error, error), metadata=item or {}),
+                       error_messages=refusals(error, error), **kw)
+
+
+def request_messages(schema: Schema) -> list[str]:
+    """Every message a request schema's fields and their validators may refuse with."""
+    out = []
+    for field in schema.fields.values():
+        for f in (field, getattr(field, "inner", None)):
+            if f is None:
+                continue
+            out += [m for m in f.error_messages.values()]
+            out += [getattr(v, "error", None) for v in f.validators]
+    return [m for m in out if m is not None]

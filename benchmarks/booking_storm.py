@@ -178,8 +178,8 @@ class Deployment:
         from cowin_kit.geography.models import Division
         from cowin_kit.profiles import load_profile
         from cowin_kit.programmes.models import Product
-        from cowin_kit.scheduling.sessions import create_session
         from cowin_kit.scheduling.models import Facility
+        from cowin_kit.scheduling.sessions import create_session
 
         tz = ZoneInfo(load_profile(COUNTRY)["timezone"])
         today = dt.datetime.now(tz).date()

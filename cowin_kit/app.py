@@ -94,11 +94,9 @@ def create_app(config: dict | None = None) -> Flask:
     init_i18n(app, deployment.plugins.translation_dirs())
     app.teardown_appcontext(close_sessions)
 
-    from cowin_kit.api import auth as api_auth, citizen as api_citizen, public as api_public
-    from cowin_kit.web.limits import limiter
-
     from cowin_kit import ratelimits, request_source
-    from cowin_kit.web.limits import log_breach
+    from cowin_kit.api import auth as api_auth, citizen as api_citizen, public as api_public
+    from cowin_kit.web.limits import limiter, log_breach
 
     @app.before_request
     def _note_source():  # the audit log's source (ProxyFix has set the visitor's address)

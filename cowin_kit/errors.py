@@ -16,7 +16,7 @@ database, so services raise these freely.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 Gettext = Callable[[str], str]
 

@@ -23,8 +23,12 @@ def available_languages(preferred: list[str], configured: list[str] | None = Non
     at least OFFER_MIN_PERCENT of the messages, so nobody gets a page half in English.
     English is the source language and always offered.
     """
-    from cowin_kit.catalogues import (OFFER_MIN_PERCENT, babel_knows, compiled_coverage,
-                                      complete_languages)
+    from cowin_kit.catalogues import (
+        OFFER_MIN_PERCENT,
+        babel_knows,
+        compiled_coverage,
+        complete_languages,
+    )
 
     locales = locales_dir()
     complete = set(complete_languages(locales))

@@ -25,8 +25,8 @@ from cowin_kit.registration import service as registration
 from cowin_kit.registration.service import IdContext, RegistrationError
 from cowin_kit.scheduling import booking, places
 from cowin_kit.scheduling.booking import BookingError
-from cowin_kit.scheduling.sessions import create_session
 from cowin_kit.scheduling.models import Facility
+from cowin_kit.scheduling.sessions import create_session
 
 TODAY = dt.date(2031, 3, 3)
 SLOTS = [(dt.time(9), dt.time(11)), (dt.time(11), dt.time(13))]

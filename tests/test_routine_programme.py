@@ -14,8 +14,8 @@ from cowin_kit.registration.service import (
     register_beneficiary,
 )
 from cowin_kit.scheduling.booking import BookingError, schedule
-from cowin_kit.scheduling.sessions import create_session
 from cowin_kit.scheduling.models import Facility
+from cowin_kit.scheduling.sessions import create_session
 from cowin_kit.vaccination.service import record_dose
 
 TODAY = dt.date(2031, 3, 3)

@@ -451,8 +451,8 @@ def test_staff_pages_follow_the_chosen_language(client):
 def test_a_district_role_without_a_division_gets_no_area(client, database):
     """Only a national administrator has the whole country; an account of another role set
     up without its division must not silently gain it."""
-    from cowin_kit.accounts.models import StaffUser
     from cowin_kit.accounts import service
+    from cowin_kit.accounts.models import StaffUser
 
     with database.session() as s:
         user = StaffUser(email="nodiv@example.org", password_hash="x", role="district_admin",

@@ -12,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 
+from cowin_kit.accounts import staff_login as auth
 from cowin_kit.accounts.models import StaffLogin, StaffUser
 from cowin_kit.accounts.service import (
     AccountError,
@@ -20,7 +21,6 @@ from cowin_kit.accounts.service import (
     generate_one_time_password,
 )
 from cowin_kit.db import utcnow
-from cowin_kit.accounts import staff_login as auth
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
 from helpers import STAFF_PASSWORD as PASSWORD, audit_rows, csrf, make_user, staff_login as login

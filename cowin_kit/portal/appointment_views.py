@@ -6,19 +6,19 @@ import re
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_translations, gettext, ngettext
 
-from cowin_kit.runtime import db_session, deployment
 from cowin_kit.documents import qr
-from cowin_kit.portal import forms
+from cowin_kit.portal import (
+    forms,
+    views as common,  # the blueprint and shared helpers
+)
+from cowin_kit.portal.views import bp
 from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.scheduling import booking, slip, slots
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
 from cowin_kit.web.user_errors import flash_error
-
-from cowin_kit.portal import views as common  # the blueprint and shared helpers
-from cowin_kit.portal.views import bp
-
 
 # --- booking -------------------------------------------------------------------------------
 

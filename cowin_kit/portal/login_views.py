@@ -7,15 +7,15 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from cowin_kit.accounts import otp
-from cowin_kit.web.limits import otp_confirms, otp_sends
-from cowin_kit.runtime import db_session, deployment
 from cowin_kit.i18n import country_name
-from cowin_kit.portal import forms
-from cowin_kit.web.user_errors import flash_error, form_error
-
-from cowin_kit.portal import views as common  # the blueprint and shared helpers
+from cowin_kit.portal import (
+    forms,
+    views as common,  # the blueprint and shared helpers
+)
 from cowin_kit.portal.views import bp
-
+from cowin_kit.runtime import db_session, deployment
+from cowin_kit.web.limits import otp_confirms, otp_sends
+from cowin_kit.web.user_errors import flash_error, form_error
 
 # --- login ---------------------------------------------------------------------------------
 

@@ -5,19 +5,19 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from cowin_kit.accounts import otp
-from cowin_kit.runtime import db_session, deployment
-from cowin_kit.portal import forms
+from cowin_kit.portal import (
+    forms,
+    views as common,  # the blueprint and shared helpers
+)
+from cowin_kit.portal.views import bp
 from cowin_kit.programmes.groups import group_name, profile_groups
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.choices import GENDERS, accepted_id_types
 from cowin_kit.registration.family import family as family_of
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.scheduling import booking
 from cowin_kit.web.limits import client_key
 from cowin_kit.web.user_errors import flash_error, form_error
-
-from cowin_kit.portal import views as common  # the blueprint and shared helpers
-from cowin_kit.portal.views import bp
-
 
 # --- the family ----------------------------------------------------------------------------
 

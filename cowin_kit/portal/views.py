@@ -1,5 +1,6 @@
-"""The citizen portal: its blueprint and what all its pages share. The rules are the services' (accounts.otp, registration,
-scheduling.booking/search/slots); these views only read forms, call them and render.
+"""The citizen portal: its blueprint and what all its pages share. The rules are the
+services' (accounts.otp, registration, scheduling.booking/search/slots); these views only
+read forms, call them and render.
 
 The web login is the API's: a confirmed OTP issues the same kind of token, kept in the
 signed session cookie, so expiry and logout (revocation) work the same way for both."""
@@ -10,13 +11,13 @@ import re
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, flash, g, redirect, request, session, url_for)
-from flask_wtf.csrf import generate_csrf
+from flask import Blueprint, flash, g, redirect, request, session, url_for
 from flask_babel import get_locale, gettext
+from flask_wtf.csrf import generate_csrf
 
 from cowin_kit.accounts import otp
-from cowin_kit.runtime import db_session, deployment
 from cowin_kit.portal import forms
+from cowin_kit.runtime import db_session, deployment
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -112,6 +113,5 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 # The routes, by what they are for; imported last, as they use what is above.
-from cowin_kit.portal import (appointment_views, login_views, member_views,  # noqa: E402,F401
-                              search_views)
+from cowin_kit.portal import appointment_views, login_views, member_views, search_views  # noqa: E402,F401
 

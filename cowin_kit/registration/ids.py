@@ -13,8 +13,13 @@ import time
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from cowin_kit.plugins.interfaces import (IdClaims, IdProvider, InvalidIdNumber, N_,
-                                          VerificationResult)
+from cowin_kit.plugins.interfaces import (
+    N_,
+    IdClaims,
+    IdProvider,
+    InvalidIdNumber,
+    VerificationResult,
+)
 from cowin_kit.registration.models import IdVerificationStatus
 
 # The registry did not answer (down, slow, broken): the person stays to be checked again.
@@ -44,7 +49,7 @@ def lookup_hash(hash_key: str, document_code: str, number: str) -> str:
     Stored instead of the number for look-ups, so "is this number already registered?"
     needs no decryption, and a stolen database alone cannot be searched for a number.
     """
-    message = f"{document_code}:{number}".encode("utf-8")
+    message = f"{document_code}:{number}".encode()
     return hmac.new(hash_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 

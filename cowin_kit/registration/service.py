@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError  # noqa: E402
 
 from cowin_kit.db import utcnow  # noqa: E402
 from cowin_kit.errors import UserError  # noqa: E402
-from cowin_kit.plugins.interfaces import IdClaims, IdProvider, N_  # noqa: E402
+from cowin_kit.plugins.interfaces import N_, IdClaims, IdProvider  # noqa: E402
 from cowin_kit.registration import ids  # noqa: E402
 from cowin_kit.registration.models import Beneficiary, IdVerificationStatus  # noqa: E402
 
@@ -101,7 +101,7 @@ class IdContext:
     verify_retries: int = 1
 
     @classmethod
-    def from_settings(cls, providers, settings) -> "IdContext":
+    def from_settings(cls, providers, settings) -> IdContext:
         return cls(providers, settings["ID_HASH_KEY"], settings["ID_ENCRYPTION_KEY"],
                    settings["ID_VERIFY_TIMEOUT"], settings["ID_VERIFY_RETRIES"])
 
@@ -279,7 +279,8 @@ class HasDoses(RegistrationError):
 def account_beneficiary(session: Session, account_id: int, reference_id) -> Beneficiary:
     """One of the account's beneficiaries by its 14-digit reference id."""
     person = None
-    if isinstance(reference_id, str) and reference_id.isascii() and reference_id.isdigit() and len(reference_id) <= 20:
+    if (isinstance(reference_id, str) and reference_id.isascii() and reference_id.isdigit()
+            and len(reference_id) <= 20):
         person = session.scalar(select(Beneficiary).where(
             Beneficiary.reference_id == reference_id, Beneficiary.account_id == account_id))
     if person is None:
@@ -327,8 +328,8 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
     person.birth_year, person.gender = birth_year, gender
     if person.birth_date is not None and person.birth_date.year != birth_year:
         person.birth_date = None  # it no longer agrees: asked for again where needed
-    active = session.scalar(select(Appointment).where(Appointment.beneficiary_id == person.id,
-                                                      Appointment.status == AppointmentStatus.BOOKED))
+    active = session.scalar(select(Appointment).where(
+        Appointment.beneficiary_id == person.id, Appointment.status == AppointmentStatus.BOOKED))
     if active is not None:
         try:
             booking.check_eligible(session, person, active.session, active.dose_number)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +36,6 @@ from cowin_kit.registration.models import Beneficiary
 from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
 from cowin_kit.scheduling import places, slots
 from cowin_kit.scheduling.models import Appointment, AppointmentStatus, Slot, VaccinationSession
-
 
 # --- errors ------------------------------------------------------------------------------
 

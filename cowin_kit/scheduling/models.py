@@ -4,8 +4,21 @@ import datetime as dt
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer,
-                        Numeric, String, Time, UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Time,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cowin_kit.db import Base, UTCDateTime, one_of, utcnow
@@ -54,9 +67,9 @@ class VaccinationSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     facility: Mapped[Facility] = relationship()
-    capacities: Mapped[list["SessionCapacity"]] = relationship(
+    capacities: Mapped[list[SessionCapacity]] = relationship(
         back_populates="session", order_by="SessionCapacity.dose_number")
-    slots: Mapped[list["Slot"]] = relationship(back_populates="session", order_by="Slot.starts")
+    slots: Mapped[list[Slot]] = relationship(back_populates="session", order_by="Slot.starts")
 
 
 class SessionCapacity(Base):

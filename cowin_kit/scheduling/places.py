@@ -23,8 +23,8 @@ runs writers one at a time; ``FOR UPDATE`` is left out of the SQL there.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session

@@ -4,10 +4,10 @@ written. The problems are English, like the other imports' (operators' files, lo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +17,13 @@ from cowin_kit.programmes.models import Product
 from cowin_kit.scheduling import slots as slot_grammar
 from cowin_kit.scheduling.booking import BookingError
 from cowin_kit.scheduling.models import Facility, VaccinationSession
-from cowin_kit.scheduling.sessions import (BelowBooked, check_values, create_session,
-                                           find_session, update_session)
+from cowin_kit.scheduling.sessions import (
+    BelowBooked,
+    check_values,
+    create_session,
+    find_session,
+    update_session,
+)
 from cowin_kit.scheduling.slots import SlotTimes
 
 SESSION_COLUMNS = ("facility_code", "date", "vaccine", "min_age", "capacity_dose1", "slots")

@@ -48,7 +48,7 @@ def check_values(product: Product, min_age, max_age, capacities: dict[int, int],
     if not slots:
         raise BookingError(MSG_NO_SLOTS, "slots")
     ordered = sorted(SlotTimes(*s) for s in slots)
-    for before, slot in zip([None, *ordered], ordered):
+    for before, slot in zip([None, *ordered], ordered, strict=False):  # (previous, each)
         if not slot.starts < slot.ends:
             raise BookingError(N_("A slot must end after it starts."), "slots")
         if before is not None and slot.starts < before.ends:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
-from cowin_kit.accounts import service as accounts
-from cowin_kit.web.limits import limiter
-from cowin_kit.runtime import db_session, deployment
+from cowin_kit.accounts import service as accounts, staff_login as auth
 from cowin_kit.documents import qr
-from cowin_kit.accounts import staff_login as auth
-from cowin_kit.staff import forms
-from cowin_kit.web.user_errors import form_error
-from cowin_kit.staff import views as common  # the blueprint and shared helpers
+from cowin_kit.runtime import db_session, deployment
+from cowin_kit.staff import (
+    forms,
+    views as common,  # the blueprint and shared helpers
+)
 from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp
+from cowin_kit.web.limits import limiter
+from cowin_kit.web.user_errors import form_error
 
 # Every way of trying a staff password or code counts against one LOGIN_PER_IP per address.
 staff_logins = limiter.shared_limit(LOGIN_PER_IP, scope="staff-login", methods=["POST"])

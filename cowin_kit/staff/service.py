@@ -23,9 +23,9 @@ from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.models import Product, Programme
 from cowin_kit.scheduling import slots as slot_grammar
 from cowin_kit.scheduling.booking import BookingError
+from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.scheduling.session_import import import_sessions_csv
 from cowin_kit.scheduling.sessions import MSG_NO_SLOTS, create_session
-from cowin_kit.scheduling.models import Facility, VaccinationSession
 
 
 class StaffFormError(UserError):
@@ -154,8 +154,11 @@ def import_sessions(session: Session, user: StaffUser, area: list[int] | None, p
     """Import a sessions CSV for centres of the user's area. Raises CsvProblems naming every
     wrong line (those of centres outside the area too); nothing is written then."""
     from cowin_kit.csvfiles import CsvProblems, read_rows
-    from cowin_kit.scheduling.session_import import (CAPACITY_PREFIX, SESSION_COLUMNS,
-                                                     SESSION_OPTIONAL)
+    from cowin_kit.scheduling.session_import import (
+        CAPACITY_PREFIX,
+        SESSION_COLUMNS,
+        SESSION_OPTIONAL,
+    )
 
     try:
         rows = read_rows(path, SESSION_COLUMNS, optional=SESSION_OPTIONAL,

@@ -9,18 +9,26 @@ import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
-                   session, url_for)
-from flask_babel import get_locale, gettext
-from flask_babel import lazy_gettext as _l
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 
+from cowin_kit.accounts import service as accounts, staff_login as auth
 from cowin_kit.accounts.models import StaffUser
 from cowin_kit.geography.models import Division
-from cowin_kit.runtime import db_session, deployment
 from cowin_kit.geography.service import division_name
-from cowin_kit.accounts import service as accounts
-from cowin_kit.accounts import staff_login as auth
+from cowin_kit.runtime import db_session, deployment
 from cowin_kit.staff import forms, service
 from cowin_kit.web.user_errors import form_error
 
@@ -182,7 +190,8 @@ def centre(facility_id: int):
         values = service.NewSession(
             date=form.date.data, product_id=form.product.data, min_age=form.min_age.data,
             max_age=form.max_age.data, slots=form.slots.data,
-            capacities={n: f.data for n, f in zip(form.dose_numbers, form.capacity_fields())
+            capacities={n: f.data
+                        for n, f in zip(form.dose_numbers, form.capacity_fields(), strict=True)
                         if f.data is not None},
             fee=form.fee.data if "fee" in form else 0)
         try:

@@ -168,9 +168,21 @@ def counter_engine(db):
         side.touch(mode=0o600, exist_ok=True)
         side.chmod(0o600)
         engine = make_engine(f"sqlite:///{side.as_posix()}", busy_timeout=10)
-        RateLimitCounter.__table__.create(engine, checkfirst=True)
+        _create_if_missing(engine, RateLimitCounter.__table__)
         db.rate_limit_engine = engine
     return engine
+
+
+def _create_if_missing(engine, table) -> None:
+    """Create ``table`` and its indexes unless they exist, in one statement each: the
+    workers of a server start together, and a check-then-create would let two of them both
+    see no table and the second fail on "already exists"."""
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    with engine.begin() as conn:
+        conn.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 class DatabaseStorage(Storage):

@@ -280,3 +280,37 @@ def test_ipv6_addresses_of_one_network_count_as_one_visitor(app):
     other = client.post("/api/v2/auth/public/generateOTP", json={"mobile": "987654399"},
                         environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
     assert other.status_code != 429  # the next /64 is someone else
+
+
+def test_workers_starting_together_all_get_the_sqlite_counter_table(tmp_path):
+    """The workers of a server start at the same moment and each opens the SQLite counter
+    file: none may fail because another created the table in between (a check-then-create
+    did, and the request that hit it lost its connection)."""
+    import threading
+
+    from cowin_kit.db import Database
+    from cowin_kit.ratelimits import counter_engine
+
+    url = f"sqlite:///{(tmp_path / 'kit.db').as_posix()}"
+    databases = [Database(url) for _ in range(8)]
+    start, failures = threading.Barrier(len(databases)), []
+
+    def open_counters(db):
+        start.wait()
+        try:
+            counter_engine(db)
+        except Exception as exc:  # noqa: BLE001 - what a worker would have died of
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_counters, args=(db,)) for db in databases]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
+    finally:
+        for db in databases:
+            db.dispose()
+            if getattr(db, "rate_limit_engine", None) is not None:
+                db.rate_limit_engine.dispose()

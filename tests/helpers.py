@@ -114,11 +114,14 @@ def web_login(client, instance, mobile=MOBILE):
     return client
 
 
-def add_member(client, number, name="Ana Quispe", year="1980", groups=()):
+def add_member(client, number, name="Ana Quispe", year="1980", groups=(), born=""):
+    """Register a member through the portal's form (``born``: the date of birth, as the
+    date input sends it, YYYY-MM-DD)."""
     page = client.get("/portal/members/new").get_data(as_text=True)
     return client.post("/portal/members/new", data={
-        "name": name, "birth_year": year, "gender": "female", "id_type": "dni",
-        "id_number": number, "priority_groups": list(groups), "csrf_token": csrf(page)})
+        "name": name, "birth_year": year, "birth_date": born, "gender": "female",
+        "id_type": "dni", "id_number": number, "priority_groups": list(groups),
+        "csrf_token": csrf(page)})
 
 
 def open_session(database, dose=1, min_age=40):

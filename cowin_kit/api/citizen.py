@@ -76,6 +76,7 @@ def new_beneficiary():
             max_per_account=dep.profile["max_beneficiaries_per_mobile"],
             language=g.account.language, current_year=_today().year,
             priority_groups=groups, known_groups=known,
+            birth_date=data.get("birth_date"), today=_today(),
             # The service's limits on tries (it answers whether a number is registered).
             limits=dep.limits, address=client_key())
     except registration.RegistrationError:
@@ -133,7 +134,10 @@ def beneficiaries():
                   "Vaccinated" if series.complete else "Partially Vaccinated")
         out.append({
             "beneficiary_reference_id": m.reference_id, "name": m.name,
-            "birth_year": str(m.birth_year), "gender": m.gender.capitalize(),
+            "birth_year": str(m.birth_year),
+            # Only when given: Co-WIN had no such field, its clients do without it.
+            **({"birth_date": m.birth_date.strftime("%d-%m-%Y")} if m.birth_date else {}),
+            "gender": m.gender.capitalize(),
             "mobile_number": g.account.mobile[-4:],
             "photo_id_type": m.id_type_name, "photo_id_number": m.id_masked,
             "id_verification_status": m.verification,

@@ -120,7 +120,11 @@ def choice(choices, **kw) -> Choice:
 
 class Day(fields.String):
     """A date written DD-MM-YYYY (as Python's %d-%m-%Y reads it), from FIRST_YEAR to
-    LAST_YEAR; loaded as a datetime.date."""
+    LAST_YEAR unless ``any_year``; loaded as a datetime.date."""
+
+    def __init__(self, *, any_year: bool = False, **kw):
+        self.any_year = any_year
+        super().__init__(**kw)
 
     def _deserialize(self, value, attr, data, **kwargs):
         raw = super()._deserialize(value, attr, data, **kwargs)
@@ -128,13 +132,23 @@ class Day(fields.String):
             day = dt.datetime.strptime(raw, "%d-%m-%Y").date()
         except ValueError:
             raise self.make_error("invalid") from None
-        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        if not self.any_year and not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise self.make_error("range")
         return day
 
 
 def day(**kw) -> Day:
     return Day(metadata=DATE, error_messages=refusals(MSG_DATE, range=MSG_NOT_VALID), **kw)
+
+
+def birth_day(**kw) -> Day:
+    """A date of birth: any year (whether it fits the year of birth, and is not in the
+    future, is the registration's rule)."""
+    return Day(any_year=True, error_messages=refusals(MSG_DATE), metadata={
+        **DATE, "description": "The date of birth, written DD-MM-YYYY; in the year of "
+                               "birth. Optional: asked for by programmes that count age "
+                               "from it (a child's routine vaccines).",
+        "example": "15-06-2020"}, **kw)
 
 
 class UuidText(fields.String):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from cowin_kit.api.inputs import (
+    DATE,
     MSG_TEXT,
     MSG_YEAR,
     REFERENCE,
@@ -20,6 +21,7 @@ from cowin_kit.api.inputs import (
     BirthYear,
     Request,
     UuidText,
+    birth_day,
     choice,
     day,
     degrees,
@@ -260,6 +262,7 @@ class NewBeneficiaryRequest(Request):
     priority_groups = texts(registration.MSG_UNKNOWN_GROUP, allow_none=True, metadata={
         "description": "Priority groups of the country profile's eligibility phases, e.g. "
                        "health-workers"})
+    birth_date = birth_day(allow_none=True)
 
 
 class NewBeneficiaryResponse(Schema):
@@ -291,6 +294,8 @@ class BeneficiarySchema(Schema):
     beneficiary_reference_id = fields.Str(required=True)
     name = fields.Str(required=True)
     birth_year = fields.Str()
+    birth_date = fields.Str(metadata={**DATE, "description": "The date of birth, when it was "
+                                                             "given (DD-MM-YYYY)."})
     gender = fields.Str()
     mobile_number = fields.Str(metadata={"description": "The last 4 digits."})
     photo_id_type = fields.Str()

@@ -5,6 +5,7 @@ import re
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_translations, gettext, ngettext
+from markupsafe import Markup
 
 from cowin_kit.documents import qr
 from cowin_kit.portal import (
@@ -15,6 +16,7 @@ from cowin_kit.portal.views import bp
 from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration import service as registration
+from cowin_kit.registration.models import Beneficiary
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.scheduling import booking, slip, slots
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
@@ -58,6 +60,21 @@ def _next_dose(people, session_id: str) -> int | None:
     return doses.pop() if len(doses) == 1 else None
 
 
+def _flash_refusal(exc: booking.BookingError, people) -> None:
+    """The refusal on the next page; one that asks for a date of birth links to the page
+    where it is added (the edit page of the member it names)."""
+    missing = [p for p in people if p.birth_date is None]
+    person = next((p for p in missing if p.name == exc.params.get("name")),
+                  missing[0] if missing else None)
+    if exc.field != "birth_date" or person is None:
+        flash_error(exc)
+        return
+    # Markup.format escapes the text and the name; the flashed Markup stays markup.
+    flash(Markup('{} <a href="{}">{}</a>').format(
+        exc.text(gettext), url_for("portal.member_edit", ref=person.reference_id),
+        gettext("Add the date of birth of %(name)s.", name=person.name)), "error")
+
+
 @bp.post("/book")
 @common.login_required
 def book():
@@ -83,7 +100,7 @@ def book():
                                 dose=dose, today=common.now().date(), now=common.now().time())
     except booking.BookingError as exc:
         db_session().rollback()
-        flash_error(exc)
+        _flash_refusal(exc, people)
         return redirect(back)
     db_session().commit()
     flash(ngettext("The appointment is booked.", "%(num)s appointments are booked.",
@@ -106,7 +123,8 @@ def reschedule(appointment_id):
         db_session().rollback()
         if isinstance(exc, booking.NotFound) and exc.field == "appointment_id":
             abort(404)
-        flash_error(exc)
+        person = db_session().get(Beneficiary, _own_appointment(appointment_id).beneficiary_id)
+        _flash_refusal(exc, [person])
         return redirect(back)
     db_session().commit()
     flash(gettext("The appointment is moved."), "success")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -13,7 +14,14 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from cowin_kit.registration.service import MSG_GENDER, MSG_NAME
@@ -51,6 +59,12 @@ class MemberForm(FlaskForm):
         InputRequired(_l("Enter the year of birth, e.g. 1980.")),
         NumberRange(min=1000, max=9999, message=_l("Enter the year of birth, e.g. 1980."))],
         render_kw={"inputmode": "numeric", "maxlength": 4, "autocomplete": "bday-year"})
+    # Optional: only a programme that counts age from it asks (booking says so). Whether it
+    # falls in the year of birth and not in the future is the registration's rule.
+    birth_date = DateField(_l("Date of birth"), validators=[Optional()],
+                           invalid_value_message=_l("Enter a real date, written "
+                                                    "year-month-day, e.g. 2020-06-15."),
+                           render_kw={"autocomplete": "bday"})
     gender = RadioField(_l("Gender"), validators=[
         InputRequired(_l(MSG_GENDER))])
     id_type = SelectField(_l("ID document"), validators=[

@@ -80,6 +80,7 @@ def member_new():
                 max_per_account=dep.profile["max_beneficiaries_per_mobile"],
                 language=g.account.language or common.lang(), current_year=common.now().year,
                 priority_groups=form.priority_groups.data, known_groups=_known_groups(),
+                birth_date=form.birth_date.data, today=common.now().date(),
                 # The service's limits on tries (it answers whether a number is registered).
                 limits=dep.limits, address=client_key())
         except registration.RegistrationError as exc:
@@ -114,6 +115,7 @@ def member_edit(ref):
                 db_session(), account_id=g.account.id, reference_id=ref, name=form.name.data,
                 birth_year=form.birth_year.data, gender=form.gender.data,
                 priority_groups=form.priority_groups.data, known_groups=_known_groups(),
+                birth_date=form.birth_date.data, today=common.now().date(),
                 current_year=common.now().year,
                 ctx=registration.IdContext.from_settings(dep.id_providers, dep.settings))
         except registration.RegistrationError as exc:

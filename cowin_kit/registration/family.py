@@ -42,6 +42,7 @@ class Member:
     reference_id: str
     name: str
     birth_year: int
+    birth_date: dt.date | None
     gender: str
     id_type: str  # the ID document's name in the reader's language
     id_type_name: str  # its name as registered (the default language's)
@@ -107,7 +108,8 @@ def family(session: Session, account_id: int, lang: str, today: dt.date,
     for p in people:
         doc = p.id_document_type
         out.append(Member(
-            reference_id=p.reference_id, name=p.name, birth_year=p.birth_year, gender=p.gender,
+            reference_id=p.reference_id, name=p.name, birth_year=p.birth_year,
+            birth_date=p.birth_date, gender=p.gender,
             id_type=local_name(doc.name, doc.names, lang, default_language),
             id_type_name=doc.name, id_masked=p.id_number_masked,
             verification=p.id_verification_status, priority_groups=list(p.priority_groups or []),

@@ -127,7 +127,8 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
                          known_groups: set[str] | None = None,
                          limits=None, address: str | None = None,
                          actor: str | None = None,
-                         birth_date: dt.date | None = None) -> Beneficiary:
+                         birth_date: dt.date | None = None,
+                         today: dt.date | None = None) -> Beneficiary:
     """Check the ID with its provider, refuse a number already registered, store it as a
     keyed hash plus encrypted and masked forms, and ask the registry when the provider
     can: a registry that does not answer leaves the person ``unavailable`` (to reverify),
@@ -138,7 +139,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     both; RegistrationThrottled (429) when one is spent. The registration is audited as
     ``actor`` (default ``citizen:<account_id>``). ``birth_date`` is asked for where a
     programme counts age from it (a child's routine schedule); it must fall in
-    ``birth_year``."""
+    ``birth_year`` and, given ``today`` (the caller's local date), not after it."""
     from sqlalchemy import func
 
     from cowin_kit.accounts.service import audit
@@ -158,7 +159,7 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
         raise RegistrationError(N_("This ID document type is not accepted here."), "id_type")
     name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                   current_year)
-    _check_birth_date(birth_date, birth_year)
+    _check_birth_date(birth_date, birth_year, today)
     try:
         number = ids.check_id(provider, id_number)
     except InvalidIdNumber as exc:
@@ -233,13 +234,20 @@ def _duplicate(session: Session, limits, account_id: int | None, holder: int | N
     return DuplicateId(MSG_DUPLICATE, "id_number")
 
 
-def _check_birth_date(birth_date, birth_year) -> None:
+def _check_birth_date(birth_date, birth_year, today: dt.date | None = None) -> None:
     if birth_date is None:
         return
     # The year of birth is checked against the current year already.
     if not isinstance(birth_date, dt.date) or birth_date.year != birth_year:
         raise RegistrationError(N_("Enter a date of birth in the year of birth."),
                                 "birth_date")
+    if today is not None and birth_date > today:
+        raise RegistrationError(N_("Enter a date of birth that is not in the future."),
+                                "birth_date")
+
+
+# update_beneficiary's birth_date when the caller does not set it: the stored one is kept.
+KEEP = object()
 
 
 def _check_details(name: str, birth_year, gender: str, priority_groups, known_groups,
@@ -303,14 +311,17 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
                        birth_year: int, gender: str, priority_groups: list[str] | None = None,
                        known_groups: set[str] | None = None,
                        current_year: int | None = None,
-                       ctx: IdContext | None = None) -> Beneficiary:
-    """Correct a member's name, year of birth, gender or priority groups. Refused once a
-    dose is recorded (the vaccination record must match what was given), and when the new
+                       ctx: IdContext | None = None, birth_date=KEEP,
+                       today: dt.date | None = None) -> Beneficiary:
+    """Correct a member's name, year or date of birth, gender or priority groups. Refused once
+    a dose is recorded (the vaccination record must match what was given), and when the new
     details would make the booked appointment one the person is not eligible for. The ID
     document is not edited: it is what makes the person unique; remove the member and add
     them again to change it. A registry check was made against the old name and year, so
-    when they change it is made again (``ctx``), or left to `ids reverify`. Flushed; the
-    caller commits."""
+    when they change it is made again (``ctx``), or left to `ids reverify`. ``birth_date``:
+    a date (checked as register_beneficiary checks it), None to forget it, or KEEP (the
+    default) to keep the stored one, dropped if it no longer falls in the year of birth.
+    Flushed; the caller commits."""
     from cowin_kit.scheduling import booking
     from cowin_kit.scheduling.models import Appointment, AppointmentStatus
 
@@ -319,15 +330,20 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
         raise HasDoses(MSG_EDIT_HAS_DOSE, "beneficiary")
     new_name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                       current_year)
+    if birth_date is not KEEP:
+        _check_birth_date(birth_date, birth_year, today)
+    elif person.birth_date is not None and person.birth_date.year != birth_year:
+        birth_date = None  # it no longer agrees: asked for again where needed
+    else:
+        birth_date = person.birth_date
     claims_changed = (new_name, birth_year) != (person.name, person.birth_year)
     changed = [field for field, old, new in (
         ("name", person.name, new_name), ("birth_year", person.birth_year, birth_year),
+        ("birth_date", person.birth_date, birth_date),
         ("gender", person.gender, gender),
         ("priority_groups", sorted(person.priority_groups or []), groups)) if old != new]
     person.name, person.priority_groups = new_name, groups
-    person.birth_year, person.gender = birth_year, gender
-    if person.birth_date is not None and person.birth_date.year != birth_year:
-        person.birth_date = None  # it no longer agrees: asked for again where needed
+    person.birth_year, person.birth_date, person.gender = birth_year, birth_date, gender
     active = session.scalar(select(Appointment).where(
         Appointment.beneficiary_id == person.id, Appointment.status == AppointmentStatus.BOOKED))
     if active is not None:
@@ -335,9 +351,10 @@ def update_beneficiary(session: Session, *, account_id: int, reference_id: str, 
             booking.check_eligible(session, person, active.session, active.dose_number)
         except booking.BookingError as exc:
             # The booking's reason is rendered with this message, in the reader's language.
-            raise RegistrationError(MSG_EDIT_BREAKS_APPOINTMENT,
-                                    "birth_year" if exc.field == "beneficiaries" else "name",
-                                    name=new_name, reason=exc) from None
+            field = {"beneficiaries": "birth_year", "birth_date": "birth_date"}.get(exc.field,
+                                                                                    "name")
+            raise RegistrationError(MSG_EDIT_BREAKS_APPOINTMENT, field, name=new_name,
+                                    reason=exc) from None
     if claims_changed and person.id_verification_status != IdVerificationStatus.UNVERIFIED:
         provider = ctx.providers.get(person.id_document_type.code) if ctx else None
         if provider is not None and getattr(provider, "can_verify", False):

@@ -4,6 +4,7 @@ in the future or outside the year of birth, and asked for, with a link, when boo
 import datetime as dt
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from cowin_kit.programmes.models import Product
@@ -57,6 +58,8 @@ def test_a_parent_books_a_childs_spr_dose(citizen, database):
     assert stored(database, ref) == BORN
     edit = citizen.get(f"/portal/members/{ref}/edit").get_data(as_text=True)
     assert f'value="{BORN.isoformat()}"' in edit  # the stored date, shown to correct
+    family = citizen.get("/portal/").get_data(as_text=True)
+    assert f"Date of birth</dt><dd>{format_date(BORN, 'medium', locale='en')}" in family
 
     session_id, slot = spr_session(database)
     r = book(citizen, ref, session_id, slot)

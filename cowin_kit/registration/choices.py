@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cowin_kit.plugins.interfaces import N_, IdProvider
 from cowin_kit.registration.models import IdDocumentType
 
-# (Co-WIN's gender_id, the stored code, its label); the codes are registration.service's.
+# (Co-WIN's gender_id, the stored code, its label): the one list of genders.
 GENDERS = [(1, "male", N_("Male")), (2, "female", N_("Female")), (3, "other", N_("Other"))]
 GENDER_BY_ID = {i: code for i, code, _label in GENDERS}
 

@@ -38,10 +38,10 @@ from sqlalchemy.exc import IntegrityError  # noqa: E402
 from cowin_kit.db import utcnow  # noqa: E402
 from cowin_kit.errors import UserError  # noqa: E402
 from cowin_kit.plugins.interfaces import N_, IdClaims, IdProvider  # noqa: E402
-from cowin_kit.registration import ids  # noqa: E402
+from cowin_kit.registration import choices, ids  # noqa: E402
 from cowin_kit.registration.models import Beneficiary, IdVerificationStatus  # noqa: E402
 
-GENDERS = ("male", "female", "other")
+GENDERS = tuple(code for _id, code, _label in choices.GENDERS)  # the stored codes
 # Also the portal form's own checks (portal.forms), so both say the same.
 MSG_NAME = N_("Enter the name as on the ID document.")
 MSG_GENDER = N_("Choose a gender from the list.")

@@ -11,6 +11,7 @@ from cowin_kit.geography.service import division_name
 from cowin_kit.i18n import country_name, language_name
 from cowin_kit.profiles import Profile
 from cowin_kit.programmes.models import Programme
+from cowin_kit.registration.choices import local_name
 from cowin_kit.registration.models import IdDocumentType
 from cowin_kit.scheduling.models import Facility
 
@@ -32,12 +33,6 @@ class Overview:
     currency: str  # ISO 4217 code; pages name it in the reader's language
 
 
-def _local(name: str, names: dict, lang: str, default_lang: str) -> str:
-    if lang == default_lang:
-        return name
-    return (names or {}).get(lang) or name
-
-
 def deployment_overview(session: Session, profile: Profile, lang: str,
                         offered: list[str]) -> Overview:
     default = profile.default_language
@@ -46,15 +41,15 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
     for p in session.scalars(select(Programme).where(Programme.is_active.is_(True))
                              .order_by(Programme.id)):
         programmes.append({
-            "name": _local(p.name, p.names, lang, default),
-            "phases": [{"name": _local(ph.name, ph.names, lang, default),
+            "name": local_name(p.name, p.names, lang, default),
+            "phases": [{"name": local_name(ph.name, ph.names, lang, default),
                         "starts_on": ph.starts_on} for ph in p.phases],
             "products": [{"name": pr.name, "doses": pr.primary_doses,
                           "min_age": pr.min_age_years,
                           "boosters": sum(1 for d in pr.doses if d.is_booster)}
                          for pr in p.products if pr.is_active],
         })
-    docs = [_local(t.name, t.names, lang, default)
+    docs = [local_name(t.name, t.names, lang, default)
             for t in session.scalars(select(IdDocumentType)
                                      .where(IdDocumentType.is_active.is_(True))
                                      .order_by(IdDocumentType.sort_order))]
@@ -65,14 +60,14 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
     return Overview(
         country=country_name(profile.code, lang),
         languages=[(code, language_name(code), code in offered) for code in profile.languages],
-        level1_name=_local(level1["name"], level1["names"], lang, default),
+        level1_name=local_name(level1["name"], level1["names"], lang, default),
         level1_count=session.scalar(select(func.count()).select_from(Division)
                                     .where(Division.level == 1)) or 0,
         centre_count=centres,
         demo_centres=demo,
         programmes=programmes,
         id_documents=docs,
-        issuer=_local(cert["issuer"], cert["issuer_names"], lang, default),
+        issuer=local_name(cert["issuer"], cert["issuer_names"], lang, default),
         document_name=cert.get("document_name") or "",
         paid_centres=session.scalar(select(func.count()).select_from(Facility)
                                     .where(Facility.fee_type == "Paid")) or 0,

@@ -16,6 +16,7 @@ from cowin_kit.accounts.models import (  # noqa: F401
 )
 from cowin_kit.db import Base, UTCDateTime, utcnow
 from cowin_kit.geography.models import Division  # noqa: F401
+from cowin_kit.notifications.models import OutboxMessage  # noqa: F401
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme  # noqa: F401
 from cowin_kit.registration.models import Beneficiary, IdDocumentType  # noqa: F401
 from cowin_kit.scheduling.models import (  # noqa: F401
@@ -25,7 +26,7 @@ from cowin_kit.scheduling.models import (  # noqa: F401
     Slot,
     VaccinationSession,
 )
-from cowin_kit.vaccination.models import Dose  # noqa: F401
+from cowin_kit.vaccination.models import Dose, VaccineLot  # noqa: F401
 
 
 class DeploymentFact(Base):

@@ -170,11 +170,16 @@ def test_a_changed_password_ends_other_sessions(app, admin, database):
 def test_other_roles_are_refused(client, database, role):
     make_user(database, "v@example.org", role, "1501")
     assert login(client, "v@example.org", PASSWORD).status_code == 302
-    for path in ("/staff/", "/staff/sessions/import",
-                 f"/staff/centres/{facility(database, 'DEMO-PE-0001').id}"):
+    # The staff start page sends every role to its own first page, not a refusal.
+    assert client.get("/staff/").status_code == 302
+    paths = ("/staff/sessions/import",
+             f"/staff/centres/{facility(database, 'DEMO-PE-0001').id}")
+    for path in paths:
         r = client.get(path)
         assert r.status_code == 403, path
         assert "Your role cannot use these pages." in r.get_data(as_text=True)
+    # Each refusal is in the audit log, with the page that was tried.
+    assert [e.target for e in audit_rows(database, "access.denied")] == list(paths)
 
 
 def test_a_district_admin_sees_only_the_area(lima_admin, database):

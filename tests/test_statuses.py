@@ -5,9 +5,10 @@ import itertools
 import uuid
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import Date, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from cowin_kit.db import UTCDateTime
 from cowin_kit.plugins.interfaces import VERIFY_STATUSES
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary, IdDocumentType, IdVerificationStatus
@@ -16,7 +17,6 @@ from cowin_kit.scheduling.models import (
     AppointmentStatus,
     Facility,
     Slot,
-    VaccinationSession,
 )
 
 
@@ -33,17 +33,34 @@ def _person(session, status=IdVerificationStatus.UNVERIFIED) -> int:
 _days = itertools.count()
 
 
+def _insert_appointment(session, row: dict) -> None:
+    """Plain SQL naming only the columns of 0009 (see _appointment_row)."""
+    session.execute(text(
+        "INSERT INTO appointment (id, beneficiary_id, session_id, slot_id, dose_number, "
+        "secret_code, status, reschedule_count, created_at) VALUES (:id, :beneficiary_id, "
+        ":session_id, :slot_id, :dose_number, :secret_code, :status, 0, :now)"
+    ).bindparams(bindparam("now", type_=UTCDateTime)),
+        {**row, "status": str(row["status"]), "now": dt.datetime.now(dt.UTC)})
+
+
 def _appointment_row(session, status) -> dict:
     """An appointment's values, in a session of its own (one per centre, day and vaccine)."""
     day = dt.date(2031, 3, 3) + dt.timedelta(days=next(_days))
-    vs = VaccinationSession(id=str(uuid.uuid4()), date=day, min_age=18,
-                            facility_id=session.scalar(select(Facility.id)),
-                            product_id=session.scalar(select(Product.id)))
-    slot = Slot(session=vs, starts=dt.time(9), ends=dt.time(11))
-    session.add_all([vs, slot])
-    session.flush()
-    return {"id": str(uuid.uuid4()), "beneficiary_id": _person(session), "session_id": vs.id,
-            "slot_id": slot.id, "dose_number": 1, "secret_code": "1234", "status": status}
+    # Plain SQL naming only the columns of 0009, so that it works on a downgraded schema too
+    # (the models have the columns of the head).
+    session_id = str(uuid.uuid4())
+    session.execute(text(
+        "INSERT INTO vaccination_session (id, facility_id, date, product_id, min_age, fee, "
+        "walk_in, created_at) VALUES (:id, :facility, :date, :product, 18, 0, :yes, :now)"
+    ).bindparams(bindparam("date", type_=Date), bindparam("now", type_=UTCDateTime)),
+        {"id": session_id, "facility": session.scalar(select(Facility.id)), "date": day,
+         "product": session.scalar(select(Product.id)), "yes": True,
+         "now": dt.datetime.now(dt.UTC)})
+    slot_id = session.execute(insert(Slot).values(
+        session_id=session_id, starts=dt.time(9), ends=dt.time(11)).returning(Slot.id)
+    ).scalar_one()
+    return {"id": str(uuid.uuid4()), "beneficiary_id": _person(session), "session_id": session_id,
+            "slot_id": slot_id, "dose_number": 1, "secret_code": "1234", "status": status}
 
 
 def test_the_registry_answers_are_the_verification_statuses_but_unverified():
@@ -85,7 +102,7 @@ def test_the_checks_come_and_go_with_migration_0010(database):
     migrate.downgrade(database, "0009")
     with database.session() as session:
         row = _appointment_row(session, "pending")  # no check before 0010
-        session.execute(insert(Appointment).values(row))
+        _insert_appointment(session, row)
         session.execute(update(Appointment).where(Appointment.id == row["id"])
                         .values(status=AppointmentStatus.CANCELLED))
     migrate.upgrade(database)  # through 0010 and what follows it

@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cowin_kit.accounts.roles import Role
 from cowin_kit.db import Base, UTCDateTime, utcnow
 
-ROLES = ("national_admin", "state_admin", "district_admin", "vaccinator", "call_centre")
+ROLES = tuple(r.value for r in Role)
 
 
 class StaffUser(Base):
@@ -19,6 +20,9 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(30))
     # The area the user may act in; None means the whole country.
     division_id: Mapped[int | None] = mapped_column(ForeignKey("division.id"), index=True)
+    # A facility manager's or vaccinator's facility (cowin_kit.accounts.roles): their
+    # scope is this one centre; division_id is then the facility's division.
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"), index=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     # The user's choice of language, kept with the account (the cookie is per browser).
     language: Mapped[str | None] = mapped_column(String(16))
@@ -66,6 +70,9 @@ class AuditEvent(Base):
     # Where the action came from: the client's address (as ProxyFix sees it) for a web
     # request, "cli:<OS user>" for a command (cowin_kit.request_source).
     source: Mapped[str | None] = mapped_column(String(64))
+    # The division the action concerns (a facility's, a person's, the actor's), so that an
+    # administrator sees the log of their own area only; None for national actions.
+    division_id: Mapped[int | None] = mapped_column(ForeignKey("division.id"), index=True)
 
 
 class RateLimitCounter(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cowin_kit.accounts.models import ROLES, AuditEvent, StaffUser
+from cowin_kit.accounts.roles import ADMIN_ROLES, COUNTRY_WIDE_ROLES
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.scheduling.search import descendant_ids
@@ -20,8 +21,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
 
 
-# Roles that manage centres and sessions of their area (the staff pages).
-MANAGER_ROLES = ("national_admin", "state_admin", "district_admin")
+# Roles that manage centres, sessions and users of their area (cowin_kit.accounts.roles).
+MANAGER_ROLES = tuple(r.value for r in ADMIN_ROLES)
 
 
 class AccountError(UserError):
@@ -36,22 +37,26 @@ def actor(user: StaffUser) -> str:
 
 def area_division_ids(session: Session, user: StaffUser) -> list[int] | None:
     """The divisions the user may act in, or None for the whole country. Only a national
-    administrator has the whole country; any other role without a division has no area
-    (an account set up without one must not silently gain the country)."""
+    administrator (and a national helpline or verifier: roles.COUNTRY_WIDE_ROLES) has the
+    whole country; any other role without a division has no area (an account set up
+    without one must not silently gain the country). A facility role's area is its
+    facility's division; what it may touch is that one facility (user.facility_id)."""
     if user.division_id is None:
-        return None if user.role == "national_admin" else []
+        return None if user.role in COUNTRY_WIDE_ROLES else []
     return descendant_ids(session, user.division_id)
 
 
-def audit(session: Session, actor: str, action: str, target: str | None = None,
-          **details) -> AuditEvent:
+def audit(session: Session, actor: str, action: str, target: str | None = None, *,
+          division_id: int | None = None, **details) -> AuditEvent:
     """Record an action. ``details`` must hold nothing personal (no ID numbers, no OTPs).
-    The source (the client's address, or ``cli:<OS user>``) comes from
-    cowin_kit.request_source, which the web app sets for each request."""
+    ``division_id`` is the division the action concerns (a facility's, a person's), so the
+    administrators of that area see it in their log. The source (the client's address, or
+    ``cli:<OS user>``) comes from cowin_kit.request_source, which the web app sets for each
+    request."""
     from cowin_kit.request_source import current_source
 
     event = AuditEvent(actor=actor, action=action, target=target, details=details,
-                       source=current_source())
+                       source=current_source(), division_id=division_id)
     session.add(event)
     return event
 

@@ -17,7 +17,9 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +45,9 @@ class Facility(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     fee_type: Mapped[str] = mapped_column(String(10), default="Free")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A facility with history is never deleted: deactivated, it takes no new sessions and
+    # is not shown to citizens, and its doses and appointments keep pointing at it.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     division: Mapped[Division] = relationship()
@@ -54,7 +59,12 @@ class VaccinationSession(Base):
     __tablename__ = "vaccination_session"
     # One session per centre, day and vaccine: imports update it, forms refuse a second one,
     # and the database holds the rule against two requests at the same moment.
-    __table_args__ = (UniqueConstraint("facility_id", "date", "product_id"),)
+    __table_args__ = (
+        UniqueConstraint("facility_id", "date", "product_id"),
+        # Places kept for people who walk in, apart from the bookable capacity; like
+        # ``booked``, ``walk_ins`` changes only through one conditional UPDATE.
+        CheckConstraint("walk_ins >= 0 AND walk_ins <= walk_in_quota", name="walk_in_range"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # session_id, a UUID
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
@@ -64,6 +74,11 @@ class VaccinationSession(Base):
     max_age: Mapped[int | None] = mapped_column(Integer)
     fee: Mapped[float] = mapped_column(Numeric(10, 2), default=0)  # in the profile's currency
     walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    walk_in_quota: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    walk_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A cancelled session keeps its row (appointments and the audit log point at it).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     facility: Mapped[Facility] = relationship()
@@ -111,6 +126,14 @@ class AppointmentStatus(StrEnum):
     DONE = "done"  # the dose was given
 
 
+class AppointmentSource(StrEnum):
+    """How the appointment was made."""
+
+    ONLINE = "online"  # by the citizen, on the portal or through the API
+    ASSISTED = "assisted"  # by a call-centre or service-centre operator for the citizen
+    WALK_IN = "walk_in"  # at the centre, on the day
+
+
 _ACTIVE = f"status = '{AppointmentStatus.BOOKED.value}'"
 
 
@@ -120,6 +143,7 @@ class Appointment(Base):
     __tablename__ = "appointment"
     __table_args__ = (
         one_of("status", AppointmentStatus),
+        one_of("source", AppointmentSource),
         # One active appointment per person, whatever the concurrency.
         Index("uq_appointment_active_beneficiary", "beneficiary_id", unique=True,
               sqlite_where=text(_ACTIVE), postgresql_where=text(_ACTIVE)),
@@ -135,6 +159,15 @@ class Appointment(Base):
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(12), default=AppointmentSource.ONLINE.value,
+                                        server_default=AppointmentSource.ONLINE.value)
+    # The staff user who made it (assisted, walk-in); None when the citizen did.
+    booked_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # True when the place came from the session's walk-in quota (so giving it back
+    # returns it there), False when from the dose's capacity.
+    walk_in_place: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The vaccinator marked the person as arrived (the queue: booked, arrived, done, missed).
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     session: Mapped[VaccinationSession] = relationship()
     slot: Mapped[Slot] = relationship()

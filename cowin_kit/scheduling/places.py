@@ -2,7 +2,10 @@
 
 The invariant of the kit: for every session and dose, ``SessionCapacity.booked`` equals the
 number of appointments holding a place there (every status but ``cancelled``: a missed or
-a done appointment keeps the place it used), and never exceeds the capacity.
+a done appointment keeps the place it used), and never exceeds the capacity. Walk-ins
+first draw on the session's walk-in quota (``VaccinationSession.walk_ins``, the same way:
+one conditional UPDATE); an appointment that did says so (``walk_in_place``), and its
+place is given back there.
 
 How it holds, on PostgreSQL where requests run in parallel:
 
@@ -31,7 +34,12 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.db import utcnow
 from cowin_kit.registration.models import Beneficiary
-from cowin_kit.scheduling.models import Appointment, AppointmentStatus, SessionCapacity
+from cowin_kit.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    SessionCapacity,
+    VaccinationSession,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,27 @@ def take(session: Session, session_id: str, dose: int, count: int = 1) -> bool:
     """Take ``count`` places of ``dose``; False (nothing taken) when there are not enough."""
     return session.execute(_TAKE, {"b_session_id": session_id, "b_dose": dose,
                                    "count": count}).rowcount == 1
+
+
+def take_walk_in(session: Session, session_id: str) -> bool:
+    """Take a place of the session's walk-in quota; False when the quota is used up (the
+    caller then takes a place of the dose's capacity with ``take``)."""
+    return session.execute(
+        update(VaccinationSession)
+        .where(VaccinationSession.id == session_id,
+               VaccinationSession.walk_ins < VaccinationSession.walk_in_quota)
+        .values(walk_ins=VaccinationSession.walk_ins + 1)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _give_back_walk_ins(session: Session, session_id: str, count: int) -> None:
+    if session.execute(
+            update(VaccinationSession)
+            .where(VaccinationSession.id == session_id, VaccinationSession.walk_ins >= count)
+            .values(walk_ins=VaccinationSession.walk_ins - count)
+            .execution_options(synchronize_session=False)).rowcount != 1:
+        log.error("walk-in places of session %s were already given back; run "
+                  "`cowin-kit db check-capacity`", session_id)
 
 
 def give_back(session: Session, session_id: str, dose: int, count: int = 1) -> None:
@@ -106,14 +135,23 @@ def release(session: Session, appointments: Iterable[Appointment],
             .execution_options(synchronize_session=False)).rowcount
         if done != 1:  # cannot happen under the row lock; never give a place back twice
             continue
-        key = (appt.session_id, appt.dose_number)
+        # dose None: a place of the session's walk-in quota
+        key = (appt.session_id, None if appt.walk_in_place else appt.dose_number)
         counts[key] = counts.get(key, 0) + 1
         released.append(appt)
-    for (session_id, dose), count in sorted(counts.items()):
-        give_back(session, session_id, dose, count)
+    for (session_id, dose), count in sorted(counts.items(), key=lambda kv: (kv[0][0],
+                                                                             kv[0][1] or 0)):
+        if dose is None:
+            _give_back_walk_ins(session, session_id, count)
+        else:
+            give_back(session, session_id, dose, count)
     for appt in released:
         session.expire(appt)
-    expire_capacities(session, *{sid for sid, _dose in counts})
+    sessions = {sid for sid, _dose in counts}
+    expire_capacities(session, *sessions)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, VaccinationSession) and obj.id in sessions:
+            session.expire(obj)
     return released
 
 
@@ -154,7 +192,7 @@ def check_capacity(session: Session) -> list[Drift]:
     or exceed its capacity; also appointments holding a place where no capacity row is."""
     holding = (select(Appointment.session_id, Appointment.dose_number,
                       func.count().label("n"))
-               .where(Appointment.status != RELEASED)
+               .where(Appointment.status != RELEASED, Appointment.walk_in_place.is_(False))
                .group_by(Appointment.session_id, Appointment.dose_number).subquery())
     rows = session.execute(
         select(SessionCapacity.session_id, SessionCapacity.dose_number,
@@ -171,4 +209,18 @@ def check_capacity(session: Session) -> list[Drift]:
                    & (holding.c.dose_number == SessionCapacity.dose_number))
         .where(SessionCapacity.session_id.is_(None))).mappings()
     drift += [Drift(**row, capacity=0, booked=0) for row in orphans]
+    # The walk-in quotas: reported with dose number 0.
+    walk_ins = (select(Appointment.session_id, func.count().label("n"))
+                .where(Appointment.status != RELEASED, Appointment.walk_in_place.is_(True))
+                .group_by(Appointment.session_id).subquery())
+    rows = session.execute(
+        select(VaccinationSession.id.label("session_id"),
+               VaccinationSession.walk_in_quota.label("capacity"),
+               VaccinationSession.walk_ins.label("booked"),
+               func.coalesce(walk_ins.c.n, 0).label("holding"))
+        .outerjoin(walk_ins, walk_ins.c.session_id == VaccinationSession.id)
+        .where((VaccinationSession.walk_ins != func.coalesce(walk_ins.c.n, 0))
+               | (VaccinationSession.walk_ins > VaccinationSession.walk_in_quota))
+        .order_by(VaccinationSession.id)).mappings()
+    drift += [Drift(**row, dose_number=0) for row in rows]
     return drift

@@ -8,11 +8,9 @@ from flask_babel import gettext
 from cowin_kit.accounts import service as accounts, staff_login as auth
 from cowin_kit.documents import qr
 from cowin_kit.runtime import db_session, deployment
-from cowin_kit.staff import (
-    forms,
-    views as common,  # the blueprint and shared helpers
-)
-from cowin_kit.staff.views import LOGIN_KEY, LOGIN_PER_IP, MSG_BAD_LOGIN, bp
+from cowin_kit.staff import access, forms
+from cowin_kit.staff.access import LOGIN_KEY, LOGIN_PER_IP, bp
+from cowin_kit.staff.views import MSG_BAD_LOGIN
 from cowin_kit.web.limits import limiter
 from cowin_kit.web.user_errors import form_error
 
@@ -27,17 +25,17 @@ def _key() -> str:
 def _after_login(user) -> str:
     if user.must_change_password:
         return url_for("staff.password")
-    return url_for("staff.centres")
+    return access.home_url(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @staff_logins
 def login():
-    if request.method == "GET" and common._current_user() is not None:
+    if request.method == "GET" and access.current_user() is not None:
         return redirect(url_for("staff.centres"))
     form = forms.LoginForm()
     failed = False
-    if common._submitted(form):
+    if access.submitted(form):
         db = db_session()
         result = auth.log_in(db, form.email.data, form.password.data)
         db.commit()
@@ -64,7 +62,7 @@ def login_code():
             flash(gettext("The time to type the code has run out. Log in again."))
         return redirect(url_for("staff.login"))
     form = forms.CodeForm()
-    if common._submitted(form):
+    if access.submitted(form):
         try:
             result = auth.finish_login(db, waiting, form.code.data, _key())
         except accounts.AccountError as exc:
@@ -82,7 +80,7 @@ def login_code():
 @bp.post("/logout")
 def logout():
     form = forms.LogoutForm()
-    common._submitted(form)
+    access.submitted(form)
     db = db_session()
     auth.log_out(db, session.get(LOGIN_KEY))
     db.commit()
@@ -93,12 +91,12 @@ def logout():
 
 @bp.route("/password", methods=["GET", "POST"])
 def password():
-    user = common._current_user()
+    user = access.current_user()
     if user is None:
         return redirect(url_for("staff.login"))
     g.staff = user
     form = forms.ChangePasswordForm()
-    if common._submitted(form):
+    if access.submitted(form):
         db = db_session()
         try:
             auth.change_password(db, user, form.current.data, form.new.data,
@@ -119,7 +117,7 @@ def password():
 
 def _totp_user():
     """The logged-in administrator who may set up TOTP, or a redirect/abort."""
-    user = common._current_user()
+    user = access.current_user()
     if user is None:
         return None, redirect(url_for("staff.login"))
     if user.must_change_password:
@@ -137,14 +135,14 @@ def totp():
     user, answer = _totp_user()
     if answer is not None:
         return answer
-    required = common._totp_missing(user) or (
+    required = access.totp_missing(user) or (
         deployment().settings["STAFF_TOTP_REQUIRED"] and user.totp_enabled)
     form = forms.CodeForm() if user.totp_enabled else forms.TotpEnrolForm()
     db = db_session()
     if user.totp_enabled:
         return render_template("staff/totp.html", form=form, enabled=True, required=required,
                                failed=False)
-    if common._submitted(form):
+    if access.submitted(form):
         try:
             auth.enable_totp(db, user, _key(), form.code.data, session.get(LOGIN_KEY),
                              form.current.data)
@@ -174,7 +172,7 @@ def totp_off():
         return redirect(url_for("staff.totp"))
     form = forms.CodeForm()
     db = db_session()
-    if common._submitted(form):
+    if access.submitted(form):
         try:
             auth.disable_totp(db, user, _key(), form.code.data)
         except accounts.AccountError as exc:

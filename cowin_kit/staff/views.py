@@ -2,105 +2,43 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import os
 import tempfile
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import (
-    Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_locale, gettext, lazy_gettext as _l
-from werkzeug.exceptions import BadRequest
 
-from cowin_kit.accounts import service as accounts, staff_login as auth
-from cowin_kit.accounts.models import StaffUser
-from cowin_kit.geography.models import Division
+from cowin_kit.accounts.roles import Can, can
 from cowin_kit.geography.service import division_name
 from cowin_kit.runtime import db_session, deployment
-from cowin_kit.staff import forms, service
+from cowin_kit.staff import access, forms, service
+from cowin_kit.staff.access import (  # noqa: F401 (LOGIN_KEY, LOGIN_PER_IP: login_views)
+    LOGIN_KEY,
+    LOGIN_PER_IP,
+    PER_PAGE,
+    bp,
+    current_user,
+    navigation,
+    staff_page,
+    submitted as _submitted,
+    today as _today,
+)
 from cowin_kit.web.user_errors import form_error
 
-bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
-
-# Counted together over the password, the two-step code and switching two-step off (a
-# two-step login is two tries), per address; the lock-out guards each account whatever the address.
-LOGIN_PER_IP = "20 per minute;200 per hour"
-PER_PAGE = 20
 UPCOMING_DAYS = 7  # the centre list shows a week; a centre's page shows every coming session
-LOGIN_KEY = "staff_login"  # the cookie holds only this login's random token
 
 MSG_BAD_LOGIN = _l("The e-mail address or the password is not right.")
 MSG_FORBIDDEN = _l("Your role cannot use these pages. Ask an administrator if you need to.")
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
-
-
-def _current_user() -> StaffUser | None:
-    """The user of this cookie's live login (checked on the server once per request)."""
-    if "staff_checked" not in g:
-        db = db_session()
-        login = auth.current_login(db, session.get(LOGIN_KEY),
-                                   current_app.permanent_session_lifetime)
-        if db.dirty:  # last seen noted, or the login of a disabled user ended
-            db.commit()
-        g.staff_checked = db.get(StaffUser, login.user_id) if login is not None else None
-    return g.staff_checked
-
-
-def _totp_missing(user: StaffUser) -> bool:
-    """The deployment requires TOTP of administrators and this one has none yet."""
-    return (deployment().settings["STAFF_TOTP_REQUIRED"] and not user.totp_enabled
-            and user.role in accounts.MANAGER_ROLES)
-
-
-def staff_page(view):
-    """Logged in, password changed, a managing role; ``g.staff`` and ``g.area`` set."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        user = _current_user()
-        if user is None:
-            return redirect(url_for("staff.login"))
-        if user.must_change_password:
-            return redirect(url_for("staff.password"))
-        if user.role not in accounts.MANAGER_ROLES:
-            abort(403)
-        if _totp_missing(user):
-            return redirect(url_for("staff.totp"))
-        g.staff = user
-        g.area = accounts.area_division_ids(db_session(), user)
-        if g.area == []:  # a state or district role set up without its area: nothing to show
-            abort(403)
-        g.staff_division = user.division_id and db_session().get(Division, user.division_id)
-        return view(*args, **kwargs)
-    return wrapper
-
-
-class CsrfFailed(BadRequest):
-    """A form without its CSRF token, or with an expired one."""
-
-
-def _submitted(form) -> bool:
-    """Validate a POSTed form; a missing or stale CSRF token is a 400, not a field error."""
-    if not form.is_submitted():
-        return False
-    valid = form.validate()
-    if "csrf_token" in form.errors:
-        raise CsrfFailed()
-    return valid
 
 
 @bp.after_request
@@ -118,6 +56,7 @@ def _staff_context():
     # formdata=None: the layout's form never reads the posted body (which may be the
     # oversized one this page refuses with 413).
     return {"staff_user": g.get("staff"), "logout_form": forms.LogoutForm(formdata=None),
+            "staff_nav": navigation(g.get("staff")),
             "currency": deployment().profile["currency"]}
 
 
@@ -141,7 +80,7 @@ def _error(error):
              429: _l("Too many attempts from your network. Wait a minute and try again.")}
     code = error.code or 400
     text = texts[code]
-    if isinstance(error, CsrfFailed):
+    if isinstance(error, access.CsrfFailed):
         text = _l("This form has expired or did not come from this site. Go back, reload the "
                   "page and send it again.")
     return render_template("staff/error.html", code=code, title=titles[code], text=text), code
@@ -150,8 +89,10 @@ def _error(error):
 # --- centres and sessions --------------------------------------------------------------------
 
 @bp.get("/")
-@staff_page
+@access.requires()
 def centres():
+    if not can(g.staff, Can.MANAGE_CENTRES):  # "/staff/" is every user's start
+        return redirect(access.home_url(g.staff))
     db = db_session()
     total = service.count_centres(db, g.area)
     pages = max(1, math.ceil(total / PER_PAGE))

@@ -1,0 +1,30 @@
+"""Writing a message to the outbox, in the caller's transaction.
+
+What leaves the machine never blocks or fails the change that causes it: the caller adds an
+outbox row beside its own rows and commits both together; `cowin-kit worker`
+(cowin_kit.notifications.worker) sends it later, with retries. A rolled-back change sends
+nothing; a committed one is sent exactly once.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cowin_kit.notifications.models import OutboxMessage
+
+
+def enqueue(session: Session, *, kind: str, mobile: str, language: str | None, msgid: str,
+            params: dict | None = None, beneficiary_id: int | None = None,
+            dedupe_key: str | None = None) -> OutboxMessage | None:
+    """Add a message to send to ``mobile`` (E.164) in ``language`` (None: the deployment's
+    default). ``msgid`` is an N_()-marked text with %(name)s params, rendered when sent;
+    params hold nothing secret (no OTP, no ID number). With a ``dedupe_key`` already used,
+    nothing is added and None is returned. Flushed, never committed."""
+    if dedupe_key is not None and session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return None
+    message = OutboxMessage(kind=kind, mobile=mobile, language=language, msgid=msgid,
+                            params=dict(params or {}), beneficiary_id=beneficiary_id,
+                            dedupe_key=dedupe_key)
+    session.add(message)
+    return message

@@ -29,7 +29,6 @@ from cowin_kit.registration.service import IdContext, register_beneficiary
 from cowin_kit.scheduling import booking
 from cowin_kit.scheduling.models import Facility
 from cowin_kit.scheduling.sessions import create_session
-from cowin_kit.testing import Outbox
 from cowin_kit.vaccination.service import record_dose
 
 from helpers import api_register, api_session

@@ -29,6 +29,7 @@ from cowin_kit.registration.service import IdContext, register_beneficiary
 from cowin_kit.scheduling import booking
 from cowin_kit.scheduling.models import Facility
 from cowin_kit.scheduling.sessions import create_session
+from cowin_kit.testing import Outbox
 from cowin_kit.vaccination.service import record_dose
 
 from helpers import api_register, api_session
@@ -445,3 +446,27 @@ def test_a_killed_worker_loses_nothing_and_its_restart_sends_each_message_once(
     print(f"kill test: {at_kill} recorded at the kill, {duplicates} handed over twice")
     assert duplicates <= 1
     assert len({line["pid"] for line in recorded()}) == 2
+
+
+def test_serve_sends_the_outbox_too(database, cowin_kit_instance):
+    """The README's one command does everything: `serve` runs the worker's loop."""
+    import socket
+
+    msg_id, = add_messages(database, 1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COWIN_KIT_")}
+    env.update(COWIN_KIT_WORKER_POLL_SECONDS="1", COWIN_KIT_REMINDER_SCAN_MINUTES="0")
+    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve", "--instance",
+                             str(cowin_kit_instance), "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait(lambda: rows(database)[msg_id].status == "sent", 20)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert "Sending notifications from this process" in output
+    sent = Outbox(cowin_kit_instance).messages()
+    assert [m["reference"] for m in sent] == [f"outbox-{msg_id}"]
+    assert "dosis" in sent[0]["text"]

@@ -470,3 +470,20 @@ def test_serve_sends_the_outbox_too(database, cowin_kit_instance):
     sent = Outbox(cowin_kit_instance).messages()
     assert [m["reference"] for m in sent] == [f"outbox-{msg_id}"]
     assert "dosis" in sent[0]["text"]
+
+
+def test_removing_a_member_drops_their_waiting_texts_and_keeps_the_sent_ones(world):
+    from cowin_kit.registration.service import delete_beneficiary
+
+    s = world
+    account, person = _person(s)
+    vs = _session(s)
+    appt, = _book(s, account, person, vs)
+    booking.cancel(s, account_id=account.id, appointment_ids=[appt.id])
+    confirmed, cancelled = _messages(s, person)
+    confirmed.status = "sent"
+    s.flush()
+    delete_beneficiary(s, account_id=account.id, reference_id=person.reference_id)
+    left = list(s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(
+        [confirmed.id, cancelled.id]))))
+    assert [(m.id, m.beneficiary_id) for m in left] == [(confirmed.id, None)]

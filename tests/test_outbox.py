@@ -487,3 +487,14 @@ def test_removing_a_member_drops_their_waiting_texts_and_keeps_the_sent_ones(wor
     left = list(s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(
         [confirmed.id, cancelled.id]))))
     assert [(m.id, m.beneficiary_id) for m in left] == [(confirmed.id, None)]
+
+
+def test_one_reminder_scan_at_a_time_on_postgresql(database, cowin_kit_backend):
+    if cowin_kit_backend != "postgresql":
+        pytest.skip("SQLite runs one worker")
+    with reminders._one_scan_at_a_time(database) as first:
+        assert first
+        with reminders._one_scan_at_a_time(database) as second:
+            assert not second
+    with reminders._one_scan_at_a_time(database) as again:
+        assert again  # released when the first scan ended

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -79,25 +80,40 @@ def _booked(session: Session, ids: list[int]) -> set[tuple[int, int, int]]:
     return {tuple(r) for r in rows}
 
 
-def _lock_scan(session: Session) -> bool:
-    """One scan at a time (workers on several machines); False when another one runs."""
-    if session.get_bind().dialect.name == "postgresql":
-        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                   {"k": _SCAN_LOCK}))
-    return True
+@contextmanager
+def _one_scan_at_a_time(db):
+    """Yields False when another scan runs (workers on several machines): a PostgreSQL
+    advisory lock held by one connection for the whole scan. SQLite runs one worker."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as conn:
+        got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SCAN_LOCK}))
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCAN_LOCK})
+                conn.commit()
 
 
 def queue_reminders(db, *, today: dt.date, days_before: int, url: str,
                     chunk: int = CHUNK) -> int:
     """Queue the reminders due today for everyone; returns how many were queued. Each
     chunk of people is its own transaction."""
+    with _one_scan_at_a_time(db) as ours:
+        if not ours:
+            log.info("reminder scan skipped: another worker is running one")
+            return 0
+        return _scan(db, today, days_before, url, chunk)
+
+
+def _scan(db, today: dt.date, days_before: int, url: str, chunk: int) -> int:
     queued = 0
     after = 0
     while True:
         with db.Session() as session:
-            if not _lock_scan(session):
-                log.info("reminder scan skipped: another worker is running one")
-                return queued
             ids = list(session.scalars(
                 select(Dose.beneficiary_id).where(Dose.beneficiary_id > after)
                 .group_by(Dose.beneficiary_id).order_by(Dose.beneficiary_id).limit(chunk)))
@@ -108,8 +124,7 @@ def queue_reminders(db, *, today: dt.date, days_before: int, url: str,
                 queued += _queue_chunk(session, ids, today, days_before, url)
                 session.commit()
             except IntegrityError:
-                # Another scan queued one of them meanwhile (SQLite has no scan lock): the
-                # next scan queues the rest.
+                # Queued meanwhile by a change or another scan: the next scan queues the rest.
                 session.rollback()
 
 

@@ -116,6 +116,11 @@ def claim(db, limit: int, lease: timedelta, now: datetime | None = None) -> list
     now = now or utcnow()
     until = now + lease
     with db.Session() as session:
+        # An idle queue is the usual case: look first without taking SQLite's write lock,
+        # which the web requests of `serve` share with this loop.
+        if session.scalar(select(OutboxMessage.id).where(_due(now)).limit(1)) is None:
+            return []
+        session.rollback()
         begin_write(session)  # SQLite: BEGIN IMMEDIATE; PostgreSQL: row locks below
         query = (select(OutboxMessage.id).where(_due(now))
                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))

@@ -188,6 +188,36 @@ SETTINGS: tuple[Setting, ...] = (
             "provider.", minimum=1, maximum=120),
     Setting("SMS_FILE", "str", "sms-outbox.jsonl",
             "File the `file` SMS gateway appends to, relative to the instance folder."),
+    Setting("SMS_MAX_ATTEMPTS", "int", 8,
+            "How many times `cowin-kit worker` tries to hand one message to the SMS gateway "
+            "before marking it failed (a gateway's permanent refusal fails it at once).",
+            minimum=1, maximum=100),
+    Setting("SMS_RETRY_SECONDS", "int", 30,
+            "The worker's wait before the second try of a message; each further try waits "
+            "twice as long (with random jitter of ±50%), up to SMS_RETRY_MAX_SECONDS.",
+            minimum=1, maximum=86400),
+    Setting("SMS_RETRY_MAX_SECONDS", "int", 3600,
+            "The longest wait between two tries of one message.", minimum=1, maximum=604800),
+    Setting("WORKER_POLL_SECONDS", "int", 2,
+            "How often `cowin-kit worker` (and `serve`'s built-in worker) looks for messages "
+            "to send when the queue is empty.", minimum=1, maximum=3600),
+    Setting("WORKER_BATCH_SIZE", "int", 50,
+            "How many messages a worker claims at once. Several workers may run; each claims "
+            "its own messages.", minimum=1, maximum=10000),
+    Setting("WORKER_LEASE_SECONDS", "int", 300,
+            "How long a worker's claim on a batch lasts. A worker that dies mid-batch leaves "
+            "its messages to another worker after this time; a worker never starts sending a "
+            "message whose claim has less than SMS_HTTP_TIMEOUT + 5 seconds (at most half "
+            "the lease) left, so two workers never hold one message.",
+            minimum=2, maximum=86400),
+    Setting("REMINDER_DAYS_BEFORE", "int", 3,
+            "Days before a person's next dose becomes due that the worker texts them a "
+            "reminder (once; people with an appointment for that dose get none). 0 sends it "
+            "on the day.", minimum=0, maximum=365),
+    Setting("REMINDER_SCAN_MINUTES", "int", 60,
+            "How often the worker looks for people to remind (also `cowin-kit notifications "
+            "remind`). 0: never (run `notifications remind` from cron instead).",
+            minimum=0, maximum=10080),
     Setting("REDIS_URL", "str", "",
             "Redis URL (redis://HOST:6379/0) for the rate limits, so that every worker and "
             "machine counts together. If Redis stops answering, each process falls back to "

@@ -121,3 +121,19 @@ def test_a_failing_gateway_is_logged_without_the_text(app, caplog, tmp_path):
 def test_http_gateway_refuses_plain_http_to_other_hosts(tmp_path):
     with pytest.raises(SmsError, match="must be an https"):
         HttpGateway(_settings(tmp_path, SMS_HTTP_URL="http://sms.example.net/x")).send("+1", "x")
+
+
+def test_http_gateway_passes_the_reference_and_tells_permanent_refusals(sms_server, tmp_path):
+    gateway = HttpGateway(_settings(tmp_path, SMS_HTTP_URL=sms_server,
+                                    SMS_HTTP_BODY='{"to": "$to", "text": "$text", '
+                                                  '"client_ref": "$reference"}'))
+    gateway.send("+51987654321", "hola", reference="outbox-42")
+    assert json.loads(_Provider.received[0][1])["client_ref"] == "outbox-42"
+    gateway.send("+51987654321", "hola")  # the OTP: no reference
+    assert json.loads(_Provider.received[1][1])["client_ref"] == ""
+    for status, permanent in ((400, True), (404, True), (429, False), (408, False),
+                              (503, False)):
+        _Provider.status = status
+        with pytest.raises(SmsError) as refused:
+            gateway.send("+51987654321", "hola", reference="outbox-43")
+        assert refused.value.permanent is permanent, status

@@ -21,6 +21,8 @@ COMMANDS = {
     "sessions": "cowin_kit.cli.sessions_cmd:sessions",
     "facilities": "cowin_kit.cli.facilities_cmd:facilities",
     "users": "cowin_kit.cli.users_cmd:users",
+    "worker": "cowin_kit.cli.worker_cmd:worker",
+    "notifications": "cowin_kit.cli.worker_cmd:notifications",
 }
 
 

@@ -1,6 +1,8 @@
 """`cowin-kit serve`: the development server."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from cowin_kit.cli.common import Refused, instance_option, load_instance
@@ -12,8 +14,13 @@ from cowin_kit.cli.common import Refused, instance_option, load_instance
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 @click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages.")
-def serve(instance, host, port, debug):
-    """Run the development server. For production use gunicorn (see docs/operators.md)."""
+@click.option("--no-worker", is_flag=True,
+              help="Do not send the SMS outbox from this process (a `cowin-kit worker` "
+                   "runs beside it).")
+def serve(instance, host, port, debug, no_worker):
+    """Run the development server, and the notification worker's loop in a background
+    thread (SMS sent through the outbox, reminders), so this one command runs everything.
+    For production use gunicorn and a separate `cowin-kit worker` (see docs/operators.md)."""
     import socket
 
     from cowin_kit.app import create_app
@@ -35,4 +42,22 @@ def serve(instance, host, port, debug):
                           "--port or --host.") from None
     click.echo(f"Serving {app.extensions['cowin_kit'].profile.name} on http://{host}:{port}/ "
                "(development server; use gunicorn in production)")
+    # With --debug the reloader runs the app in a child process: the worker goes there.
+    if not no_worker and (not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
+        _start_worker(app.extensions["cowin_kit"])
     app.run(host=host, port=port, debug=debug, use_reloader=debug)
+
+
+def _start_worker(dep) -> None:
+    """The notification worker's loop in a daemon thread (it ends with the server)."""
+    import threading
+
+    from cowin_kit.cli.worker_cmd import background_tasks, make_worker
+
+    work = make_worker(dep)
+    thread = threading.Thread(
+        target=work.run_forever, args=(dep.settings["WORKER_POLL_SECONDS"],),
+        kwargs={"every": background_tasks(dep)}, name="cowin-kit-worker", daemon=True)
+    thread.start()
+    click.echo("Sending notifications from this process (--no-worker to leave it to "
+               "`cowin-kit worker`)")

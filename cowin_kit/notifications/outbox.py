@@ -28,3 +28,18 @@ def enqueue(session: Session, *, kind: str, mobile: str, language: str | None, m
                             dedupe_key=dedupe_key)
     session.add(message)
     return message
+
+
+def forget_person(session: Session, beneficiary_id: int) -> None:
+    """Before a person's record is removed: their messages still waiting are dropped (they
+    speak of appointments that go with the record), the others no longer point at it.
+    Flushed, never committed; a message a worker is sending right now is left to finish."""
+    from sqlalchemy import delete, update
+
+    from cowin_kit.notifications.models import OutboxStatus
+
+    session.execute(delete(OutboxMessage).where(
+        OutboxMessage.beneficiary_id == beneficiary_id,
+        OutboxMessage.status == OutboxStatus.PENDING.value))
+    session.execute(update(OutboxMessage).where(
+        OutboxMessage.beneficiary_id == beneficiary_id).values(beneficiary_id=None))

@@ -29,11 +29,18 @@ class SmsGateway:
         """Receive the deployment's resolved settings (``cowin_kit.config.Settings``)."""
         self.settings = settings
 
-    def send(self, phone_number: str, text: str) -> str:
+    def send(self, phone_number: str, text: str, reference: str | None = None) -> str:
         """Send ``text`` to ``phone_number`` (E.164, e.g. +51987654321).
 
         Returns the gateway's message reference. Raises ``SmsError`` when the message could
-        not be handed over. Must never log the text (it may hold an OTP).
+        not be handed over (``permanent=True`` when trying again cannot help, e.g. the
+        provider refuses the number). Must never log the text (it may hold an OTP).
+
+        ``reference`` (optional keyword; a gateway written without it still works) is the
+        kit's own id of the message, e.g. ``outbox-42``: the same for every try of one
+        message. A gateway whose provider accepts a client reference passes it on, so the
+        provider drops a second copy when a worker crashed after the first was accepted
+        (see docs/operators.md, "Sending notifications").
         """
         raise NotImplementedError
 
@@ -47,7 +54,16 @@ class SmsGateway:
 
 
 class SmsError(RuntimeError):
-    """A gateway could not send a message."""
+    """A gateway could not send a message.
+
+    ``permanent`` says that trying again cannot help (an invalid or barred number, a
+    message the provider refuses): the worker marks the message failed at once. Otherwise
+    (timeouts, HTTP 5xx, rate limits) it tries again later, with back-off. The message
+    must not contain the text sent (it is stored and logged)."""
+
+    def __init__(self, message: str = "", *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def N_(message: str) -> str:

@@ -378,6 +378,7 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
     so its place goes back to the session. Flushed; the caller commits."""
     from cowin_kit.accounts.service import audit
     from cowin_kit.db import begin_write
+    from cowin_kit.notifications.outbox import forget_person
     from cowin_kit.scheduling import places
     from cowin_kit.scheduling.models import Appointment
 
@@ -396,6 +397,7 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
     for appointment in appointments:
         session.delete(appointment)
     session.flush()
+    forget_person(session, person.id)  # their texts waiting in the outbox
     session.delete(person)
     session.flush()
     audit(session, f"citizen:{account_id}", "beneficiary.deleted", f"beneficiary:{person.id}",

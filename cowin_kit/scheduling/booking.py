@@ -34,7 +34,7 @@ from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
-from cowin_kit.scheduling import places, slots
+from cowin_kit.scheduling import booking_texts, places, slots
 from cowin_kit.scheduling.models import Appointment, AppointmentStatus, Slot, VaccinationSession
 
 # --- errors ------------------------------------------------------------------------------
@@ -262,13 +262,16 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
     finally:
         places.expire_capacities(session, vs.id)
     made = []
-    for row in rows:  # persistent objects of the rows just inserted, as a flush leaves them
+    for person, row in zip(people, rows, strict=True):
+        # persistent objects of the rows just inserted, as a flush leaves them
         appt = Appointment(**row)
         make_transient_to_detached(appt)
         session.add(appt)
         made.append(appt)
         audit(session, citizen_actor(account_id), "appointment.booked",
               f"appointment:{appt.id}", session_id=vs.id, dose=dose)
+        # The confirmation is queued in this transaction: sent only if the booking commits.
+        booking_texts.booked(session, person, appt, vs, chosen)
     return made
 
 
@@ -319,6 +322,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
         session.expire(appt)
     audit(session, citizen_actor(account_id), "appointment.rescheduled",
           f"appointment:{appt.id}", session_id=vs.id, previous_session_id=old[0])
+    booking_texts.rescheduled(session, appt)
     return appt
 
 
@@ -342,6 +346,7 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
     for appt in appts:
         audit(session, citizen_actor(account_id), "appointment.cancelled",
               f"appointment:{appt.id}")
+        booking_texts.cancelled(session, appt)
     return appts
 
 

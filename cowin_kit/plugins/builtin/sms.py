@@ -14,22 +14,25 @@ from cowin_kit.plugins.interfaces import SmsError, SmsGateway
 class ConsoleGateway(SmsGateway):
     """Prints each message on standard error. For development only: never in production."""
 
-    def send(self, phone_number: str, text: str) -> str:
+    def send(self, phone_number: str, text: str, reference: str | None = None) -> str:
         ref = uuid.uuid4().hex
-        print(f"[sms {ref}] to {phone_number}: {text}", file=sys.stderr, flush=True)
+        print(f"[sms {reference or ref}] to {phone_number}: {text}", file=sys.stderr, flush=True)
         return ref
 
 
 class FileGateway(SmsGateway):
-    """Appends each message as one JSON line to SMS_FILE, so demos and tests can read OTPs."""
+    """Appends each message as one JSON line to SMS_FILE, so demos and tests can read OTPs.
+    The line carries the kit's ``reference`` (the outbox message's) when there is one."""
 
-    def send(self, phone_number: str, text: str) -> str:
+    def send(self, phone_number: str, text: str, reference: str | None = None) -> str:
         ref = uuid.uuid4().hex
         path = Path(str(self.settings["SMS_FILE"]))
         if not path.is_absolute() and self.settings.instance_path is not None:
             path = self.settings.instance_path / path
-        line = json.dumps({"id": ref, "at": utcnow().isoformat(), "to": phone_number,
-                           "text": text}, ensure_ascii=False)
+        record = {"id": ref, "at": utcnow().isoformat(), "to": phone_number, "text": text}
+        if reference:
+            record["reference"] = reference
+        line = json.dumps(record, ensure_ascii=False)
         try:
             # The messages hold login codes: only the deployment's own user may read them.
             # Created 0600; a file left readable by an older version is narrowed on append.
@@ -48,10 +51,15 @@ class HttpGateway(SmsGateway):
 
     Most providers take one JSON or form request per message with an API key in a header;
     the body template fits their field names, e.g.
-    ``{"from": "MINSA", "to": "$to", "body": "$text"}``.
+    ``{"from": "MINSA", "to": "$to", "body": "$text", "client_ref": "$reference"}``
+    (``$reference`` is the kit's id of the message, the same on every try: a provider that
+    deduplicates on a client reference then never delivers one message twice).
+
+    HTTP 4xx answers other than 408 and 429 are permanent refusals (the worker does not try
+    again); other failures are temporary.
     """
 
-    def send(self, phone_number: str, text: str) -> str:
+    def send(self, phone_number: str, text: str, reference: str | None = None) -> str:
         import string
         import urllib.error
         import urllib.parse
@@ -72,7 +80,7 @@ class HttpGateway(SmsGateway):
             def quote(value):
                 return json.dumps(value)[1:-1]  # JSON-escaped, without the quotes
         body = string.Template(str(self.settings["SMS_HTTP_BODY"])).safe_substitute(
-            to=quote(phone_number), text=quote(text))
+            to=quote(phone_number), text=quote(text), reference=quote(reference or ""))
         request = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
                                          headers={"Content-Type": content_type})
         for header in self.settings["SMS_HTTP_HEADERS"] or []:
@@ -83,7 +91,11 @@ class HttpGateway(SmsGateway):
             with urllib.request.urlopen(request, timeout=self.settings["SMS_HTTP_TIMEOUT"]) as r:
                 answer = r.read(65536)
         except urllib.error.HTTPError as exc:
-            raise SmsError(f"the SMS provider answered HTTP {exc.code}") from None
+            # A client error is the request's fault (a barred number, a text refused): the
+            # same request would be refused again. Timeouts and rate limits pass.
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 425, 429)
+            raise SmsError(f"the SMS provider answered HTTP {exc.code}",
+                           permanent=permanent) from None
         except (urllib.error.URLError, OSError) as exc:
             raise SmsError(f"the SMS provider could not be reached: "
                            f"{getattr(exc, 'reason', exc)}") from None

@@ -35,7 +35,7 @@ def division_id(database, code):
 
 def shown(page: str, action: str) -> bool:
     """Whether the log's table shows an event of ``action`` (not just the filter's choice)."""
-    return f'<td dir="ltr">{action}</td>' in page
+    return f'<span dir="ltr">{action}</span></td>' in page
 
 
 def add_event(database, action, code=None, at=None, **details):

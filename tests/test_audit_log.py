@@ -80,6 +80,7 @@ def test_filters_by_action_actor_and_dates(admin, database):
     assert "Events found: 1" in page and not shown(page, "test.new")
     page = admin.get("/staff/audit?action=test.").get_data(as_text=True)
     assert "Events found: 2" in page
+    assert '<option value="test.old">' in page  # suggested in the action's list
     page = admin.get("/staff/audit?actor=staff:99").get_data(as_text=True)
     assert "Events found: 2" in page and not shown(page, "instance.initialised")
     since = (TODAY - dt.timedelta(days=1)).isoformat()
@@ -94,6 +95,7 @@ def test_filters_by_action_actor_and_dates(admin, database):
     ("since=2026-02-30", "Enter a real date"),
     ("since=2026-03-02&until=2026-03-01", "must not be before the start date"),
     ("actor=" + "x" * 300, "Actor"),
+    ("action=" + "x" * 81, "Action"),
 ])
 def test_wrong_filters_are_a_form_error(admin, query, message):
     r = admin.get(f"/staff/audit?{query}")

@@ -44,6 +44,11 @@ def test_centres_are_searched_by_name_or_code_and_paged(lima_admin, database):
     assert "No centre matches this search." in none
 
 
+def test_a_too_long_search_is_a_form_error(lima_admin):
+    r = lima_admin.get("/staff/?q=" + "x" * 101)
+    assert r.status_code == 400 and 'id="q-error"' in r.get_data(as_text=True)
+
+
 def test_the_centre_search_stays_in_the_area(lima_admin):
     page = lima_admin.get("/staff/?q=Arequipa").get_data(as_text=True)
     assert "No centre matches this search." in page and "DEMO-PE-0016" not in page

@@ -29,10 +29,7 @@ def _utc_start(day: dt.date) -> dt.datetime:
 def _filters():
     """(the filter form, the AuditFilter) from the query string; the filter is None when a
     value is wrong (the form says which)."""
-    db = db_session()
     form = user_forms.AuditFilters(request.args)
-    form.action.choices = [("", gettext("All actions")),
-                           *[(a, a) for a in audit_log.actions(db, g.area)]]
     if not form.validate():
         return form, None
     since, until = form.since.data, form.until.data
@@ -57,6 +54,7 @@ def audit_log_page():
     page = page_of(audit_log.count_events(db, g.area, chosen), AUDIT_PER_PAGE)
     events = audit_log.events(db, g.area, chosen, offset=page.offset, limit=page.per_page)
     return render_template("staff/audit.html", filters=form, events=events, page=page,
+                           known_actions=audit_log.recent_actions(db, g.area),
                            codes=audit_log.division_codes(db, (e.division_id for e in events)),
                            export=user_forms.ExportForm(), failed=False)
 

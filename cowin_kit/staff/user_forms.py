@@ -61,7 +61,10 @@ class UserFilters(_Filters):
 
 
 class AuditFilters(_Filters):
-    action = SelectField(_l("Action"), validate_choice=False, validators=[Optional()])
+    action = StringField(_l("Action"), filters=[_strip],
+                         validators=[Optional(), Length(max=80)],
+                         description=_l("Exact, like staff.created, or the start of several "
+                                        "ending in a dot, like staff."))
     actor = StringField(_l("Actor"), filters=[_strip],
                         validators=[Optional(), Length(max=254)],
                         description=_l("As the log names it, e.g. staff:12 or cli:root."))

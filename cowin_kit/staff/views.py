@@ -110,7 +110,8 @@ def centres():
                            page=paged.number, pages=paged.pages, paged=paged, q=q,
                            filters=filters, products=_product_names(db),
                            days=UPCOMING_DAYS, area_name=area_name,
-                           divisions={c.id: _division_label(c.division) for c in shown})
+                           divisions={c.id: _division_label(c.division) for c in shown},
+                           failed=bool(filters.errors)), 400 if filters.errors else 200
 
 
 def _product_names(db) -> dict[int, str]:

@@ -177,3 +177,14 @@ def test_staff_actions_are_logged_in_the_users_area(lima_admin, database):
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "staff.created",
                                                   AuditEvent.actor.like("staff:%")))
         assert event.division_id == division_id(database, "150122")  # Miraflores
+
+
+def test_the_logins_of_a_districts_users_are_in_its_log(app, lima_admin, database):
+    make_user(database, "v@example.org", "verifier", "150101")
+    assert staff_login(app.test_client(), "v@example.org", STAFF_PASSWORD).status_code == 302
+    assert staff_login(app.test_client(), "v@example.org", "wrong-password-1").status_code \
+        == 400
+    page = lima_admin.get("/staff/audit?action=staff.login").get_data(as_text=True)
+    assert "Events found: 2" in page  # the administrator's own login and the verifier's
+    page = lima_admin.get("/staff/audit?action=staff.login_failed").get_data(as_text=True)
+    assert "Events found: 1" in page

@@ -361,3 +361,16 @@ def test_other_roles_cannot_open_the_user_pages(client, database, role):
     assert staff_login(client, "r@example.org", password).status_code == 302
     for url in ("/staff/users", "/staff/users/new", "/staff/audit"):
         assert client.get(url).status_code == 403, url
+
+
+def test_an_administrator_cannot_disable_itself(admin, database):
+    with database.Session() as s:
+        me = user_by_email(s, ADMIN_EMAIL).id
+    page = admin.get(f"/staff/users/{me}").get_data(as_text=True)
+    assert 'name="do"' not in page
+    r = admin.post(f"/staff/users/{me}", data={"do": "disable", "csrf_token": csrf(page)})
+    assert r.status_code == 403
+    [denied] = audit_rows(database, "access.denied")
+    assert denied.details["reason"] == "own account"
+    with database.Session() as s:
+        assert s.get(StaffUser, me).is_active

@@ -32,10 +32,19 @@ def _where(row) -> str:
     return " · ".join(parts) or gettext("The whole country")
 
 
+def _refuse_if_forbidden(exc: staff_users.AccountError) -> None:
+    """A role, area or user outside the administrator's is a 403, with its reason in the
+    audit log (access.denied)."""
+    if exc.status != 403:
+        return
+    if exc.msgid == staff_users.MSG_SELF:
+        access.forbidden("own account")
+    access.forbidden("outside rank" if exc.field == "role" else "outside area")
+
+
 def _scope_error(form, exc: staff_users.AccountError):
     """A 403 for a role or area outside the administrator's, else the field's error."""
-    if exc.status == 403:
-        access.forbidden("outside rank" if exc.field == "role" else "outside area")
+    _refuse_if_forbidden(exc)
     return form_error(form, exc)
 
 
@@ -154,8 +163,7 @@ def _act(db, target, do: str):
             abort(400)
     except staff_users.AccountError as exc:
         db.rollback()
-        if exc.status == 403:
-            access.forbidden("outside rank" if exc.field == "role" else "outside area")
+        _refuse_if_forbidden(exc)
         flash_error(exc)
         return redirect(url_for("staff.user", user_id=target.id))
     db.commit()

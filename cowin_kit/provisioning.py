@@ -39,6 +39,7 @@ class ProvisionReport:
     counts: dict[str, int] = field(default_factory=dict)
     admin_email: str | None = None
     admin_password: str | None = None  # only when generated, to print once
+    admin_note: str | None = None  # why --admin-email changed nothing (init --update)
     updated: bool = False
 
 
@@ -272,6 +273,8 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
                         f"cannot create the administrator: {str(exc).rstrip('.')}.") from None
                 report.admin_email = admin_email.strip().lower()
                 report.admin_password = password if generated else None
+            elif admin_email:
+                _add_admin_on_update(session, report, admin_email, admin_password, actor)
             if demo:
                 say("  Loading demo data…")
                 for name, loader, key in (
@@ -302,6 +305,37 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
     finally:
         db.dispose()
     return report
+
+
+def _add_admin_on_update(session, report: ProvisionReport, email: str,
+                         password: str | None, actor: str) -> None:
+    """`init --update --admin-email ADDRESS` on a deployment that has administrators: add
+    ADDRESS as another national administrator when no staff user has it; when it is one
+    already, change nothing and say how to recover a lost password; when it is a user of
+    another role, refuse (re-scoping is `cowin-kit users`' job, not init's)."""
+    from cowin_kit.accounts.staff_users import find_user
+
+    existing = find_user(session, email)
+    if existing is None:
+        generated = password is None
+        password = password or accounts.generate_one_time_password()
+        try:
+            accounts.create_staff_user(session, email, password, "national_admin",
+                                       actor=actor, must_change_password=generated)
+        except accounts.AccountError as exc:
+            raise ProvisioningError(
+                f"cannot create the administrator: {str(exc).rstrip('.')}.") from None
+        report.admin_email = email.strip().lower()
+        report.admin_password = password if generated else None
+    elif existing.role == "national_admin":
+        report.admin_note = (
+            f"{existing.email} is already a national administrator; nothing was changed. "
+            f"To give it a new one-time password: cowin-kit users reset-password "
+            f"{existing.email}")
+    else:
+        raise ProvisioningError(
+            f"{existing.email} is a staff user with the role {existing.role}; init does not "
+            "change roles. Use `cowin-kit users` to manage it, or give another address.")
 
 
 def _sqlite_file(raw_url: str) -> Path | None:

@@ -63,8 +63,9 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(254))
-    action: Mapped[str] = mapped_column(String(80))
+    # Indexed: the audit log page filters by them (cowin_kit.accounts.audit_log).
+    actor: Mapped[str] = mapped_column(String(254), index=True)
+    action: Mapped[str] = mapped_column(String(80), index=True)
     target: Mapped[str | None] = mapped_column(String(254))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     # Where the action came from: the client's address (as ProxyFix sees it) for a web

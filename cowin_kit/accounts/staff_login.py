@@ -100,8 +100,8 @@ def _settle(session: Session, user: StaffUser, count: int, right: bool, now: dat
                     .values(locked_until=now + locked_for)
                     .execution_options(synchronize_session=False))
     seconds = int(locked_for.total_seconds())
-    audit(session, who, "staff.locked", f"staff_user:{user.id}", failures=count,
-          seconds=seconds)
+    audit(session, who, "staff.locked", f"staff_user:{user.id}", division_id=user.division_id,
+          failures=count, seconds=seconds)
     log.warning("staff account staff_user:%s locked for %s s after %s wrong tries in a row",
                 user.id, seconds, count)
 
@@ -165,15 +165,17 @@ def log_in(session: Session, email: str, password: str,
                            now, "web:anonymous", clears=not user.totp_enabled)
     if not right:
         audit(session, "web:anonymous", "staff.login_failed", f"staff_user:{user.id}",
-              **({"locked": True} if right is None else {}))
+              division_id=user.division_id, **({"locked": True} if right is None else {}))
         log.info("staff login refused for staff_user:%s: %s", user.id,
                  "account locked" if right is None else "wrong password")
         return None
     session.refresh(user)
     if user.totp_enabled:
-        audit(session, actor(user), "staff.password_accepted", f"staff_user:{user.id}")
+        audit(session, actor(user), "staff.password_accepted", f"staff_user:{user.id}",
+              division_id=user.division_id)
         return LoginResult(user, _start_login(session, user, now, True), True)
-    audit(session, actor(user), "staff.login", f"staff_user:{user.id}")
+    audit(session, actor(user), "staff.login", f"staff_user:{user.id}",
+          division_id=user.division_id)
     log.info("staff login staff_user:%s", user.id)
     return LoginResult(user, _start_login(session, user, now, False), False)
 
@@ -211,7 +213,8 @@ def finish_login(session: Session, waiting: StaffLogin, code: str, key: str,
     session.execute(update(StaffLogin).where(StaffLogin.id == waiting.id)
                     .values(ended_at=now).execution_options(synchronize_session=False))
     session.refresh(user)
-    audit(session, actor(user), "staff.login", f"staff_user:{user.id}", totp=True)
+    audit(session, actor(user), "staff.login", f"staff_user:{user.id}",
+          division_id=user.division_id, totp=True)
     log.info("staff login staff_user:%s (with TOTP)", user.id)
     return LoginResult(user, _start_login(session, user, now, False), False)
 
@@ -283,7 +286,7 @@ def change_password(session: Session, user: StaffUser, current: str, new: str,
     user.must_change_password = False
     ended = end_logins(session, user.id, keep=token, now=now)
     audit(session, actor(user), "staff.password_changed", f"staff_user:{user.id}",
-          logins_ended=ended)
+          division_id=user.division_id, logins_ended=ended)
 
 
 # --- TOTP --------------------------------------------------------------------------------
@@ -392,7 +395,8 @@ def reset_totp(session: Session, user: StaffUser, *, by: str) -> int:
     (and enrols again when it is required). Ends the user's logins; how many."""
     _forget_totp(user)
     ended = end_logins(session, user.id)
-    audit(session, by, "staff.totp_reset", f"staff_user:{user.id}", logins_ended=ended)
+    audit(session, by, "staff.totp_reset", f"staff_user:{user.id}",
+          division_id=user.division_id, logins_ended=ended)
     log.warning("TOTP device of staff_user:%s removed by %s", user.id, by)
     return ended
 
@@ -401,6 +405,7 @@ def unlock(session: Session, user: StaffUser, *, by: str) -> bool:
     """An operator lifts a lock-out; whether the account was locked."""
     was_locked = user.locked_until is not None and user.locked_until > utcnow()
     user.failed_logins, user.locked_until = 0, None
-    audit(session, by, "staff.unlocked", f"staff_user:{user.id}", was_locked=was_locked)
+    audit(session, by, "staff.unlocked", f"staff_user:{user.id}",
+          division_id=user.division_id, was_locked=was_locked)
     log.warning("staff_user:%s unlocked by %s", user.id, by)
     return was_locked

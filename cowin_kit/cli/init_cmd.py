@@ -36,7 +36,9 @@ def _read_password_file(path: str) -> str:
 @click.option("--profile", "profile_path", metavar="DIR",
               help="Use the profile in DIR (e.g. made by `cowin-kit profiles new`) instead of "
                    "the shipped one.")
-@click.option("--admin-email", metavar="EMAIL", help="E-mail of the first national administrator.")
+@click.option("--admin-email", metavar="EMAIL",
+              help="E-mail of the first national administrator; with --update, a national "
+                   "administrator to add when no staff user has this address.")
 @click.option("--admin-password-file", metavar="FILE",
               help="Read the administrator's password from the first line of FILE.")
 @click.option("--demo", is_flag=True, help="Also load the profile's demo divisions and centres.")
@@ -105,6 +107,8 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
         click.echo(f"  created {path / f}")
     for label, n in report.counts.items():
         click.echo(f"  {label}: {n} added")
+    if report.admin_note:
+        click.secho(f"\n{report.admin_note}", fg="yellow")
     if report.admin_email:
         click.echo(f"\nNational administrator: {report.admin_email}")
         if report.admin_password:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,13 +38,27 @@ def _in_area(query, area: list[int] | None):
     return query if area is None else query.where(Facility.division_id.in_(area))
 
 
-def count_centres(session: Session, area: list[int] | None) -> int:
-    return session.scalar(_in_area(select(func.count()).select_from(Facility), area)) or 0
+def _matching(query, q: str):
+    """Centres whose code starts with ``q`` or whose name contains it, in any case. The
+    area's filter (facility.division_id, indexed) comes first; what is left is one area's
+    centres, a few thousand at most, so the name's substring test stays cheap."""
+    q = (q or "").strip()
+    if not q:
+        return query
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return query.where(or_(func.lower(Facility.code).like(f"{escaped.lower()}%", escape="\\"),
+                           func.lower(Facility.name).like(f"%{escaped.lower()}%",
+                                                          escape="\\")))
+
+
+def count_centres(session: Session, area: list[int] | None, q: str = "") -> int:
+    return session.scalar(_matching(_in_area(select(func.count()).select_from(Facility),
+                                             area), q)) or 0
 
 
 def centres(session: Session, area: list[int] | None, *, offset: int = 0,
-            limit: int = 20) -> list[Facility]:
-    return list(session.scalars(_in_area(select(Facility), area)
+            limit: int = 20, q: str = "") -> list[Facility]:
+    return list(session.scalars(_matching(_in_area(select(Facility), area), q)
                                 .options(selectinload(Facility.division))
                                 .order_by(Facility.name, Facility.code)
                                 .offset(offset).limit(limit)))

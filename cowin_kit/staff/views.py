@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -33,6 +32,8 @@ from cowin_kit.staff.access import (  # noqa: F401 (LOGIN_KEY, LOGIN_PER_IP: log
     submitted as _submitted,
     today as _today,
 )
+from cowin_kit.staff.paging import page_of
+from cowin_kit.staff.user_forms import CentreFilters
 from cowin_kit.web.user_errors import form_error
 
 UPCOMING_DAYS = 7  # the centre list shows a week; a centre's page shows every coming session
@@ -94,10 +95,11 @@ def centres():
     if not can(g.staff, Can.MANAGE_CENTRES):  # "/staff/" is every user's start
         return redirect(access.home_url(g.staff))
     db = db_session()
-    total = service.count_centres(db, g.area)
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    shown = service.centres(db, g.area, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    filters = CentreFilters(request.args)
+    q = (filters.q.data or "") if filters.validate() else ""
+    total = service.count_centres(db, g.area, q)
+    paged = page_of(total, PER_PAGE)
+    shown = service.centres(db, g.area, offset=paged.offset, limit=PER_PAGE, q=q)
     today = _today()
     sessions = service.upcoming_sessions(db, [c.id for c in shown], today,
                                          until=today + dt.timedelta(days=UPCOMING_DAYS - 1))
@@ -105,9 +107,11 @@ def centres():
     if g.staff.division_id is not None:
         area_name = division_name(g.staff_division, str(get_locale()))
     return render_template("staff/centres.html", centres=shown, sessions=sessions, total=total,
-                           page=page, pages=pages, products=_product_names(db),
+                           page=paged.number, pages=paged.pages, paged=paged, q=q,
+                           filters=filters, products=_product_names(db),
                            days=UPCOMING_DAYS, area_name=area_name,
-                           divisions={c.id: _division_label(c.division) for c in shown})
+                           divisions={c.id: _division_label(c.division) for c in shown},
+                           failed=bool(filters.errors)), 400 if filters.errors else 200
 
 
 def _product_names(db) -> dict[int, str]:
@@ -207,5 +211,10 @@ def _example_line(offered) -> str:
     return f"CENTRE-0001,{date},{code},18,,100,50,09:00-11:00;11:00-13:00,"
 
 
-# The login routes; imported last, as they use what is above.
-from cowin_kit.staff import login_views  # noqa: E402,F401
+# The pages in modules of their own; imported last, as they use what is above.
+from cowin_kit.staff import (  # noqa: E402,F401
+    appointments_views,
+    audit_views,
+    login_views,
+    users_views,
+)

@@ -222,7 +222,7 @@ def test_a_booking_racing_the_cancellation_is_never_left_in_the_cancelled_sessio
         booked_person(app, database, sid, f"+5197{round_number}000000")  # one before
         barrier = threading.Barrier(len(people) + 1)
 
-        def book(account_id, person_id):
+        def book(account_id, person_id, sid=sid, barrier=barrier):
             with database.Session() as s:
                 barrier.wait()
                 try:
@@ -236,7 +236,7 @@ def test_a_booking_racing_the_cancellation_is_never_left_in_the_cancelled_sessio
                 except Exception as exc:  # noqa: BLE001 - a 500 for the user
                     unexpected.append(repr(exc)[:300])
 
-        def cancel():
+        def cancel(sid=sid, barrier=barrier):
             with database.Session() as s:
                 user = s.scalar(select(StaffUser))
                 barrier.wait()

@@ -45,8 +45,7 @@ class FacilityForm(FlaskForm):
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
     latitude = CoordinateField(_l("Latitude (optional)"), validators=[Optional()])
     longitude = CoordinateField(_l("Longitude (optional)"), validators=[Optional()])
-    fee_type = SelectField(_l("Fee"), choices=[("Free", _l("Free")), ("Paid", _l("Paid"))],
-                           validate_choice=False)
+    fee_type = SelectField(_l("Fee"), validate_choice=False)  # choices: the view
 
 
 class ActionForm(FlaskForm):

@@ -35,6 +35,7 @@ def _facility_form(facility=None):
         form.division.data = facility.division_id
         form.postal_code.data = facility.postal_code or ""
     form.division.choices = _division_choices(db)
+    form.fee_type.choices = [("Free", gettext("Free")), ("Paid", gettext("Paid"))]
     return db, form
 
 

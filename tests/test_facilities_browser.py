@@ -3,6 +3,7 @@ a session with a booked appointment, and the person's SMS waits in the outbox.
 Screenshots go to $COWIN_KIT_SCREENSHOTS (look at them)."""
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from cowin_kit.notifications.models import OutboxMessage
@@ -68,3 +69,41 @@ def test_an_administrator_cancels_a_session_and_the_sms_is_queued(
             "+51987000444", person_id, "pending")
         assert text.params["date"] == LATER.strftime("%d-%m-%Y")
         assert LATER > dt.date.today()
+
+
+@pytest.mark.parametrize("cowin_kit_country", ["AE"])
+def test_a_centre_page_mirrors_in_arabic(app, browser, live_url, shots, database,
+                                         cowin_kit_country):
+    """Right to left at 360 px: the centre's page with a lot, staff and a cancelled
+    session, and the centre form."""
+    from cowin_kit.geography.models import Division
+    from cowin_kit.scheduling.models import Facility
+
+    with database.Session() as s:  # the AE profile has no demo centres: one of our own
+        division = s.scalar(select(Division).order_by(Division.level.desc(), Division.id))
+        s.add(Facility(code="AE-DXB-0001", name="مركز التطعيم", address="", names={},
+                       division_id=division.id, fee_type="Free"))
+        s.commit()
+    code = "AE-DXB-0001"
+    page = browser.new_page(viewport=PHONE, locale="ar")
+    page.goto(f"{live_url}/staff/login?lang=ar")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.locator("#email").fill(ADMIN_EMAIL)
+    page.locator("#password").fill(ADMIN_PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_url("**/staff/")
+    centre = facility(database, code)
+    page.goto(f"{live_url}/staff/centres/{centre.id}")
+    page.locator("#date").fill(LATER.isoformat())
+    page.locator("#min_age").fill("18")
+    page.locator("#capacity_dose1").fill("20")
+    page.locator("#walk_in_quota").fill("5")
+    page.locator("#slots").fill("09:00-11:00")
+    page.locator("button.primary").click()
+    page.wait_for_url(f"**/staff/centres/{centre.id}#main")
+    _check(page, shots, "centre-ar")
+    page.goto(f"{live_url}/staff/centres/{centre.id}/edit")
+    _check(page, shots, "centre-form-ar")
+    page.goto(f"{live_url}/staff/centres/{centre.id}/lots/new")
+    _check(page, shots, "lot-ar")
+    page.close()

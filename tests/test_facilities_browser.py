@@ -74,8 +74,8 @@ def test_an_administrator_cancels_a_session_and_the_sms_is_queued(
 @pytest.mark.parametrize("cowin_kit_country", ["AE"])
 def test_a_centre_page_mirrors_in_arabic(app, browser, live_url, shots, database,
                                          cowin_kit_country):
-    """Right to left at 360 px: the centre's page with a lot, staff and a cancelled
-    session, and the centre form."""
+    """Right to left at 360 px: the centre's page after adding a session with walk-in
+    places, the centre form and the lot form."""
     from cowin_kit.geography.models import Division
     from cowin_kit.scheduling.models import Facility
 

@@ -41,12 +41,10 @@ import threading
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, text
-
 from booking_storm import COUNTRY, Deployment, ms, pct, tool
+from sqlalchemy import func, insert, select, text
 
 PASSWORD = "bench-vaccinator-Horse-Staple-42"
 

@@ -206,3 +206,69 @@ def redis_or_skip() -> str:
             pytest.fail(f"Redis does not answer at {REDIS}; .ci/run starts it")
         pytest.skip(f"no Redis at {REDIS}")
     return REDIS
+
+
+# --- centres, sessions and lots (issue 11: facilities) -------------------------------------
+
+_person_numbers = iter(range(41000000, 41999999))
+
+
+def make_facility_user(database, email, role, facility_code):
+    """A facility manager or vaccinator working at the centre ``facility_code``: its id."""
+    from cowin_kit.accounts.models import StaffUser
+    from cowin_kit.scheduling.models import Facility
+
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        division_code = centre.division.code
+    user_id = make_user(database, email, role, division_code)
+    with database.Session() as s:
+        user = s.get(StaffUser, user_id)
+        user.facility_id = centre.id
+        s.commit()
+    return user_id
+
+
+def new_session(database, facility_code, day, *, capacity=10, product="comirnaty",
+                walk_in_quota=0):
+    """A session of ``product`` at the centre on ``day`` (any day, past ones too): its id."""
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.scheduling.sessions import create_session
+
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        vaccine = s.scalar(select(Product).where(Product.code == product))
+        vs = create_session(s, centre, day, vaccine, 18, None, {1: capacity},
+                            [(dt.time(9), dt.time(11)), (dt.time(11), dt.time(13))],
+                            walk_in_quota=walk_in_quota)
+        s.commit()
+        return vs.id
+
+
+def booked_person(app, database, session_id, mobile="+51987000111", language=None,
+                  today=None):
+    """A citizen account with one person booked into the session (dose 1, 09:00):
+    (account id, beneficiary id, appointment id)."""
+    from cowin_kit.accounts.models import CitizenAccount
+    from cowin_kit.registration import service as registration
+    from cowin_kit.registration.service import IdContext
+    from cowin_kit.scheduling import booking
+
+    dep = app.extensions["cowin_kit"]
+    ctx = IdContext.from_settings(dict(dep.id_providers), dep.settings)
+    with database.Session() as s:
+        account = s.scalar(select(CitizenAccount).where(CitizenAccount.mobile == mobile))
+        if account is None:
+            account = CitizenAccount(mobile=mobile, language=language)
+            s.add(account)
+            s.flush()
+        person = registration.register_beneficiary(
+            s, ctx, document_code="dni", id_number=str(next(_person_numbers)),
+            name="Rosa Mamani", birth_year=1980, gender="female", account_id=account.id,
+            language=language)
+        [appt] = booking.schedule(s, account_id=account.id, beneficiary_ids=[person.id],
+                                  session_id=session_id, slot="09:00", dose=1,
+                                  today=today or TODAY)
+        s.commit()
+        return account.id, person.id, appt.id

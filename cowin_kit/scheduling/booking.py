@@ -35,7 +35,13 @@ from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
 from cowin_kit.scheduling import booking_texts, places, slots
-from cowin_kit.scheduling.models import Appointment, AppointmentStatus, Slot, VaccinationSession
+from cowin_kit.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Facility,
+    Slot,
+    VaccinationSession,
+)
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -67,17 +73,23 @@ MSG_CHOOSE_BENEFICIARY = N_("Choose at least one beneficiary.")
 MSG_BAD_APPOINTMENT_ID = N_("The appointment id is not valid.")
 MSG_NOT_ACTIVE = N_("This appointment is no longer active.")
 MSG_PAST_APPOINTMENT = N_("This appointment is in the past.")
+MSG_SESSION_CANCELLED = N_("This session has been cancelled; choose another one.")
 
 
 # --- statements of the booking path, built once -------------------------------------------
 # A statement built once keeps its compiled form and cache key; building it again for every
 # request costs as much as running it.
 
+# KEY SHARE on the session's row: a session being cancelled (FOR UPDATE, in
+# scheduling.session_cancel) makes a booking wait, then see it cancelled.
 _SESSION_AND_PRODUCT = (
-    select(VaccinationSession, Product)
+    select(VaccinationSession, Product, Facility.is_active)
     .join(Product, Product.id == VaccinationSession.product_id)
+    .join(Facility, Facility.id == VaccinationSession.facility_id)
     .where(VaccinationSession.id == bindparam("session_id"))
-    .options(joinedload(VaccinationSession.slots), joinedload(Product.doses)))
+    .options(joinedload(VaccinationSession.slots), joinedload(Product.doses))
+    .with_for_update(key_share=True, of=VaccinationSession)
+    .execution_options(populate_existing=True))
 # Locks the people (in id order) as it reads them: the first lock of places.py's order.
 _ACCOUNT_BENEFICIARIES = select(Beneficiary).where(
     Beneficiary.id.in_(bindparam("ids", expanding=True)),
@@ -111,9 +123,11 @@ def _load_session(session: Session, session_id,
     row = session.execute(_SESSION_AND_PRODUCT, {"session_id": session_id}).unique().first()
     if row is None:
         raise NotFound(MSG_NO_SESSION, "session_id")
-    vs, product = row
+    vs, product, centre_open = row
     if vs.date < today:
         raise BookingError(N_("This session is in the past."), "session_id")
+    if vs.cancelled_at is not None or not centre_open:
+        raise Conflict(MSG_SESSION_CANCELLED, "session_id")
     return vs, product
 
 

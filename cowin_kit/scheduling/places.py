@@ -74,7 +74,8 @@ def take_walk_in(session: Session, session_id: str) -> bool:
     return session.execute(
         update(VaccinationSession)
         .where(VaccinationSession.id == session_id,
-               VaccinationSession.walk_ins < VaccinationSession.walk_in_quota)
+               VaccinationSession.walk_ins < VaccinationSession.walk_in_quota,
+               VaccinationSession.cancelled_at.is_(None))  # never in a cancelled session
         .values(walk_ins=VaccinationSession.walk_ins + 1)
         .execution_options(synchronize_session=False)).rowcount == 1
 

@@ -93,7 +93,8 @@ def _sessions(session: Session, facility_filter, dates: list[dt.date]):
     query = (select(VaccinationSession, Product)
              .join(Product, Product.id == VaccinationSession.product_id)
              .join(Facility, Facility.id == VaccinationSession.facility_id)
-             .where(VaccinationSession.date.in_(dates), facility_filter)
+             .where(VaccinationSession.date.in_(dates), facility_filter,
+                    Facility.is_active.is_(True), VaccinationSession.cancelled_at.is_(None))
              .options(selectinload(VaccinationSession.capacities),
                       selectinload(VaccinationSession.slots),
                       selectinload(VaccinationSession.facility).selectinload(Facility.division))
@@ -221,7 +222,8 @@ def centres_near(session: Session, lang: str, lat: float, lon: float,
         return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
 
     facilities = session.scalars(select(Facility).where(Facility.latitude.is_not(None),
-                                                        Facility.longitude.is_not(None))
+                                                        Facility.longitude.is_not(None),
+                                                        Facility.is_active.is_(True))
                                  .options(selectinload(Facility.division))).all()
     nearest = sorted(facilities, key=distance)[:limit]
     out = []

@@ -18,6 +18,7 @@ from cowin_kit.scheduling import slots as slot_grammar
 from cowin_kit.scheduling.booking import BookingError
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.scheduling.sessions import (
+    MAX_QUOTA,
     BelowBooked,
     check_values,
     create_session,
@@ -27,7 +28,7 @@ from cowin_kit.scheduling.sessions import (
 from cowin_kit.scheduling.slots import SlotTimes
 
 SESSION_COLUMNS = ("facility_code", "date", "vaccine", "min_age", "capacity_dose1", "slots")
-SESSION_OPTIONAL = ("max_age", "fee")
+SESSION_OPTIONAL = ("max_age", "fee", "walk_in_quota")
 CAPACITY_PREFIX = "capacity_dose"
 
 
@@ -43,6 +44,7 @@ class SessionLine:
     capacities: dict[int, int]
     slots: list[SlotTimes]
     fee: Decimal
+    walk_in_quota: int | None = None  # None: not in the file (kept as it is on an update)
 
     @property
     def key(self) -> tuple[int, dt.date, int]:
@@ -67,6 +69,8 @@ def _parse_row(row: dict[str, str], today: dt.date, facilities: dict[str, Facili
     facility = facilities.get(row["facility_code"])
     if facility is None:
         problems.append(f"unknown facility_code {row['facility_code']!r}")
+    elif not facility.is_active:
+        problems.append(f"facility_code {facility.code} is a deactivated centre")
     date = None
     try:
         date = dt.datetime.strptime(row["date"], "%d-%m-%Y").date()
@@ -92,6 +96,9 @@ def _parse_row(row: dict[str, str], today: dt.date, facilities: dict[str, Facili
         return whole_number(value)
 
     min_age, max_age = whole("min_age", 0), whole("max_age")
+    walk_in_quota = whole("walk_in_quota")
+    if walk_in_quota is not None and walk_in_quota > MAX_QUOTA:
+        problems.append(f"walk_in_quota {walk_in_quota} is above {MAX_QUOTA}")
     capacities = {}
     for column in row:
         if column.startswith(CAPACITY_PREFIX):
@@ -124,7 +131,8 @@ def _parse_row(row: dict[str, str], today: dt.date, facilities: dict[str, Facili
         check_values(product, min_age, max_age, capacities, slots, fee)
     except BookingError as exc:
         raise ValueError(f"{exc.field}: {exc}") from None
-    return SessionLine(facility, date, product, min_age, max_age, capacities, slots, fee)
+    return SessionLine(facility, date, product, min_age, max_age, capacities, slots, fee,
+                       walk_in_quota)
 
 
 def import_sessions_csv(session: Session, path: Path | str, *, today: dt.date,
@@ -155,7 +163,13 @@ def import_sessions_csv(session: Session, path: Path | str, *, today: dt.date,
             continue
         seen[new.key] = line
         existing = find_session(session, *new.key)
+        if existing is not None and existing.cancelled_at is not None:
+            problems.append((line, "this session was cancelled; it cannot be changed"))
+            continue
         if existing is not None:
+            if new.walk_in_quota is not None and new.walk_in_quota < existing.walk_ins:
+                problems.append((line, f"walk_in_quota {new.walk_in_quota} is below the "
+                                       f"{existing.walk_ins} walk-in place(s) already taken"))
             for cap in existing.capacities:
                 wanted = new.capacities.get(cap.dose_number)
                 if wanted is not None and wanted < cap.booked:
@@ -168,15 +182,17 @@ def import_sessions_csv(session: Session, path: Path | str, *, today: dt.date,
     for line, existing, new in parsed:
         if existing is None:
             create_session(session, new.facility, new.date, new.product, new.min_age,
-                           new.max_age, new.capacities, new.slots, new.fee)
+                           new.max_age, new.capacities, new.slots, new.fee,
+                           walk_in_quota=new.walk_in_quota or 0)
             created += 1
         else:
             try:
                 update_session(session, existing, min_age=new.min_age, max_age=new.max_age,
-                               capacities=new.capacities, slots=new.slots, fee=new.fee)
+                               capacities=new.capacities, slots=new.slots, fee=new.fee,
+                               walk_in_quota=new.walk_in_quota)
             except BelowBooked as exc:
-                problem = (f"capacity_dose{exc.dose} {exc.capacity} is below the places "
-                           "booked meanwhile")
+                column = f"capacity_dose{exc.dose}" if exc.dose else "walk_in_quota"
+                problem = f"{column} {exc.capacity} is below the places booked meanwhile"
                 raise CsvProblems(str(path), [(line, problem)]) from None
             updated += 1
         if progress:

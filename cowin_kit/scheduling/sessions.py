@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cowin_kit.plugins.interfaces import N_
@@ -25,6 +25,9 @@ from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, Vaccina
 from cowin_kit.scheduling.slots import SlotTimes
 
 MSG_NO_SLOTS = N_("Give at least one time slot.")
+MAX_QUOTA = 100_000
+# One form or command creates at most this many sessions (two months of every day).
+MAX_RECURRING = 62
 
 
 def check_values(product: Product, min_age, max_age, capacities: dict[int, int],
@@ -61,17 +64,24 @@ def check_values(product: Product, min_age, max_age, capacities: dict[int, int],
         raise BookingError(N_("The fee must be 0 or more."), "fee")
 
 
+def check_walk_in_quota(quota) -> None:
+    if not isinstance(quota, int) or isinstance(quota, bool) or not 0 <= quota <= MAX_QUOTA:
+        raise BookingError(N_("The walk-in places must be a whole number from 0 to %(max)s."),
+                           "walk_in_quota", max=MAX_QUOTA)
+
+
 def create_session(session: Session, facility: Facility, date: dt.date, product: Product,
                    min_age: int, max_age: int | None, capacities: dict[int, int],
                    slots: Iterable[SlotTimes | tuple[dt.time, dt.time]],
-                   fee=0) -> VaccinationSession:
-    """Create a vaccination session with a capacity per dose number and its time slots
-    (``(start, end)`` pairs)."""
+                   fee=0, walk_in_quota: int = 0) -> VaccinationSession:
+    """Create a vaccination session with a capacity per dose number, its time slots
+    (``(start, end)`` pairs) and places kept for walk-ins apart from them."""
     slots = [SlotTimes(*s) for s in slots]
     check_values(product, min_age, max_age, capacities, slots, fee)
+    check_walk_in_quota(walk_in_quota)
     vs = VaccinationSession(id=str(uuid.uuid4()), facility=facility, date=date,
                             product_id=product.id, min_age=min_age, max_age=max_age,
-                            fee=Decimal(str(fee)))
+                            fee=Decimal(str(fee)), walk_in_quota=walk_in_quota, walk_ins=0)
     vs.capacities = [SessionCapacity(dose_number=n, capacity=c, booked=0)
                      for n, c in sorted(capacities.items()) if c]
     vs.slots = [Slot(starts=s.starts, ends=s.ends) for s in sorted(slots)]
@@ -91,7 +101,7 @@ class BelowBooked(Exception):
 
 def update_session(session: Session, vs: VaccinationSession, *, min_age: int,
                    max_age: int | None, capacities: dict[int, int],
-                   slots: Iterable[SlotTimes], fee) -> None:
+                   slots: Iterable[SlotTimes], fee, walk_in_quota: int | None = None) -> None:
     """Change a session's ages and fee, set its capacities (a dose not offered yet is
     added) and add slots (a slot starting at the same time gets the new end). Values are
     the caller's to check (:func:`check_values`); raises BelowBooked."""
@@ -105,6 +115,8 @@ def update_session(session: Session, vs: VaccinationSession, *, min_age: int,
         # Conditional, like booking: a place booked since the check is never taken away.
         if not places.set_capacity(session, vs.id, number, cap):
             raise BelowBooked(number, cap)
+    if walk_in_quota is not None and not set_walk_in_quota(session, vs.id, walk_in_quota):
+        raise BelowBooked(0, walk_in_quota)
     starts = {s.starts: s for s in vs.slots}
     for slot in map(SlotTimes._make, slots):
         if slot.starts in starts:
@@ -113,6 +125,44 @@ def update_session(session: Session, vs: VaccinationSession, *, min_age: int,
             vs.slots.append(Slot(starts=slot.starts, ends=slot.ends))
     session.flush()
     places.expire_capacities(session, vs.id)
+
+
+def set_walk_in_quota(session: Session, session_id: str, quota: int) -> bool:
+    """Change a session's walk-in places; False when below those already taken."""
+    done = session.execute(
+        update(VaccinationSession)
+        .where(VaccinationSession.id == session_id, VaccinationSession.walk_ins <= quota)
+        .values(walk_in_quota=quota).execution_options(synchronize_session=False)).rowcount
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, VaccinationSession) and obj.id == session_id:
+            session.expire(obj)
+    return done == 1
+
+
+def recurring_dates(start: dt.date, until: dt.date | None,
+                    weekdays: Iterable[int] | None) -> list[dt.date]:
+    """The days from ``start`` to ``until`` (included) falling on ``weekdays`` (0 Monday
+    .. 6 Sunday; none given: every day); just ``start`` without ``until``. Raises
+    BookingError when the range is backwards, matches no day, or gives more than
+    MAX_RECURRING sessions."""
+    if until is None:
+        return [start]
+    if until < start:
+        raise BookingError(N_("The last day must be on or after the first day."), "until")
+    days = set(weekdays or range(7))
+    if (until - start).days > 7 * MAX_RECURRING:  # never walk a huge range day by day
+        raise BookingError(MSG_TOO_MANY, "until", max=MAX_RECURRING)
+    dates = [start + dt.timedelta(days=n) for n in range((until - start).days + 1)]
+    dates = [d for d in dates if d.weekday() in days]
+    if not dates:
+        raise BookingError(N_("No day in this range falls on the days chosen."), "weekdays")
+    if len(dates) > MAX_RECURRING:
+        raise BookingError(MSG_TOO_MANY, "until", max=MAX_RECURRING)
+    return dates
+
+
+MSG_TOO_MANY = N_("One form can add at most %(max)s sessions; choose a shorter range or "
+                  "fewer days.")
 
 
 def find_session(session: Session, facility_id: int, date: dt.date,
@@ -178,6 +228,7 @@ def create_demo_sessions(session: Session, profile, days: int = 7, *,
     return created
 
 
-__all__ = ["DEMO_CAPACITY", "DEMO_FEE", "DEMO_SLOTS", "MSG_NO_SLOTS", "BelowBooked",
-           "available", "check_values", "create_demo_sessions", "create_session",
-           "find_session", "update_session"]
+__all__ = ["DEMO_CAPACITY", "DEMO_FEE", "DEMO_SLOTS", "MAX_RECURRING", "MSG_NO_SLOTS",
+           "BelowBooked", "available", "check_values", "check_walk_in_quota",
+           "create_demo_sessions", "create_session", "find_session", "recurring_dates",
+           "set_walk_in_quota", "update_session"]

@@ -10,9 +10,16 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import DateField, DecimalField, IntegerField
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from cowin_kit.toolkit import whole_number
 
@@ -118,6 +125,16 @@ class SessionForm(FlaskForm):
         InputRequired(_l("Enter at least one time slot.")), Length(max=1000)],
         description=_l("Start and end of each slot, separated by commas, e.g. "
                        "09:00-11:00, 11:00-13:00"))
+    # Recurring sessions and walk-in places (cowin_kit.staff.centre_forms: the weekdays).
+    until = LocalDateField(_l("Last day (optional)"), validators=[Optional()],
+                           description=_l("To add a session on every chosen weekday up to "
+                                          "this day. Leave empty for one session."))
+    weekdays = SelectMultipleField(_l("Weekdays"), coerce=int, validate_choice=False,
+                                   widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput())
+    walk_in_quota = WholeNumberField(_l("Walk-in places"), default=0, validators=[
+        Optional(), NumberRange(0, MAX_CAPACITY, _l("Enter a number from %(min)s to %(max)s."))],
+        description=_l("Kept for people who walk in, apart from the places above."))
 
     dose_numbers: list[int] = []
 

@@ -25,7 +25,12 @@ from cowin_kit.scheduling import slots as slot_grammar
 from cowin_kit.scheduling.booking import BookingError
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.scheduling.session_import import import_sessions_csv
-from cowin_kit.scheduling.sessions import MSG_NO_SLOTS, create_session
+from cowin_kit.scheduling.sessions import (
+    MSG_NO_SLOTS,
+    check_walk_in_quota,
+    create_session,
+    recurring_dates,
+)
 
 
 class StaffFormError(UserError):
@@ -123,42 +128,82 @@ class NewSession:
     capacities: dict[int, int]
     slots: str
     fee: object = 0
+    walk_in_quota: int = 0
+    # Recurring: every day from ``date`` to ``until`` falling on ``weekdays`` (0 = Monday).
+    until: dt.date | None = None
+    weekdays: list[int] | None = None
 
 
 MSG_SESSION_EXISTS = N_("This centre already has a session of %(vaccine)s on that day.")
+MSG_CENTRE_INACTIVE = N_("This centre is deactivated: it takes no new sessions.")
 
 
-def add_session(session: Session, user: StaffUser, facility: Facility, values: NewSession,
-                *, today: dt.date, products_offered: list[Product]) -> VaccinationSession:
-    """Create a session at a centre of the user's area, or raise StaffFormError."""
+@dataclass
+class AddedSessions:
+    created: list[VaccinationSession]
+    skipped: list[dt.date]  # days that already had a session of this vaccine
+
+
+def add_sessions(session: Session, user: StaffUser, facility: Facility, values: NewSession,
+                 *, today: dt.date, products_offered: list[Product]) -> AddedSessions:
+    """Create one session, or one per matching day of a range, at a centre of the user's
+    area, in the caller's transaction. A single day that already has a session of the
+    vaccine is refused; such days of a range are skipped and named. StaffFormError."""
     product = next((p for p in products_offered if p.id == values.product_id), None)
+    if not facility.is_active:
+        raise StaffFormError(MSG_CENTRE_INACTIVE, None)
     if product is None:
         raise StaffFormError(N_("Choose one of the vaccines offered."), "product")
     if values.date < today:
         raise StaffFormError(N_("The date must be today or later."), "date")
-    if values.date > today + dt.timedelta(days=366):
-        raise StaffFormError(N_("Choose a date within the next year."), "date")
+    last = values.until or values.date
+    if last > today + dt.timedelta(days=366):
+        raise StaffFormError(N_("Choose a date within the next year."),
+                             "until" if values.until else "date")
+    try:
+        dates = recurring_dates(values.date, values.until, values.weekdays)
+        check_walk_in_quota(values.walk_in_quota)
+    except BookingError as exc:
+        raise StaffFormError(exc.msgid, exc.field, **exc.params) from None
     slots = parse_slots(values.slots)
     fee = values.fee if facility.fee_type == "Paid" else 0
     begin_write(session)
-    if session.scalar(select(VaccinationSession.id).where(
-            VaccinationSession.facility_id == facility.id,
-            VaccinationSession.date == values.date,
-            VaccinationSession.product_id == product.id)):
+    taken = set(session.scalars(select(VaccinationSession.date).where(
+        VaccinationSession.facility_id == facility.id,
+        VaccinationSession.date.in_(dates),
+        VaccinationSession.product_id == product.id)))
+    if values.until is None and taken:
         raise StaffFormError(MSG_SESSION_EXISTS, "date", vaccine=product.name)
+    created = []
     try:
         with session.begin_nested():
-            vs = create_session(session, facility, values.date, product, values.min_age,
-                                values.max_age, values.capacities, slots, fee)
+            for date in dates:
+                if date in taken:
+                    continue
+                created.append(create_session(session, facility, date, product,
+                                              values.min_age, values.max_age,
+                                              values.capacities, slots, fee,
+                                              walk_in_quota=values.walk_in_quota))
     except BookingError as exc:
         raise StaffFormError(exc.msgid, exc.field, **exc.params) from None
     except IntegrityError:  # the same session added by someone else at the same moment
         raise StaffFormError(MSG_SESSION_EXISTS, "date", vaccine=product.name) from None
-    audit(session, actor(user), "session.created", f"session:{vs.id}",
-          facility=facility.code, date=values.date.isoformat(), vaccine=product.code,
-          capacities={str(k): v for k, v in sorted(values.capacities.items()) if v},
-          slots=len(slots))
-    return vs
+    for vs in created:
+        audit(session, actor(user), "session.created", f"session:{vs.id}",
+              division_id=facility.division_id, facility=facility.code,
+              date=vs.date.isoformat(), vaccine=product.code,
+              capacities={str(k): v for k, v in sorted(values.capacities.items()) if v},
+              slots=len(slots),
+              **({"walk_in_quota": values.walk_in_quota} if values.walk_in_quota else {}))
+    return AddedSessions(created, sorted(taken))
+
+
+def add_session(session: Session, user: StaffUser, facility: Facility, values: NewSession,
+                *, today: dt.date, products_offered: list[Product]) -> VaccinationSession:
+    """Create one session (``values.until`` unset) or raise StaffFormError."""
+    values.until = None
+    return add_sessions(session, user, facility, values, today=today,
+                        products_offered=products_offered).created[0]
 
 
 # --- importing sessions ----------------------------------------------------------------------

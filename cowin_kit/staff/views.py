@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 from flask import (
-    abort,
     flash,
     g,
     redirect,
@@ -34,7 +33,6 @@ from cowin_kit.staff.access import (  # noqa: F401 (LOGIN_KEY, LOGIN_PER_IP: log
 )
 from cowin_kit.staff.paging import page_of
 from cowin_kit.staff.user_forms import CentreFilters
-from cowin_kit.web.user_errors import form_error
 
 UPCOMING_DAYS = 7  # the centre list shows a week; a centre's page shows every coming session
 
@@ -118,48 +116,6 @@ def _product_names(db) -> dict[int, str]:
     return {p.id: p.name for p in service.products(db, deployment().profile)}
 
 
-@bp.route("/centres/<id:facility_id>", methods=["GET", "POST"])
-@staff_page
-def centre(facility_id: int):
-    db = db_session()
-    facility = service.centre(db, g.area, facility_id)
-    if facility is None:
-        abort(404)
-    dep = deployment()
-    offered = service.products(db, dep.profile)
-    doses = sorted({r.dose_number for p in offered for r in p.doses}) or [1]
-    form = forms.session_form(doses, facility.fee_type == "Paid", dep.profile["currency"])
-    form.product.choices = [(p.id, p.name) for p in offered]
-    capacity_error = None
-    if _submitted(form):
-        values = service.NewSession(
-            date=form.date.data, product_id=form.product.data, min_age=form.min_age.data,
-            max_age=form.max_age.data, slots=form.slots.data,
-            capacities={n: f.data
-                        for n, f in zip(form.dose_numbers, form.capacity_fields(), strict=True)
-                        if f.data is not None},
-            fee=form.fee.data if "fee" in form else 0)
-        try:
-            vs = service.add_session(db, g.staff, facility, values, today=_today(),
-                                     products_offered=offered)
-        except service.StaffFormError as exc:
-            db.rollback()
-            # No field of its own (the capacities, the session): shown at the capacities.
-            capacity_error = form_error(form, exc)
-        else:
-            db.commit()
-            flash(gettext("The session on %(date)s has been added.",
-                          date=_format_date(vs.date)))
-            # To the top of the page, where the message is (not the form's #add-session).
-            return redirect(url_for("staff.centre", facility_id=facility.id, _anchor="main"))
-    sessions = service.upcoming_sessions(db, [facility.id], _today()).get(facility.id, [])
-    failed = bool(form.errors or capacity_error)
-    return render_template("staff/centre.html", centre=facility, sessions=sessions, form=form,
-                           capacity_error=capacity_error, products=_product_names(db),
-                           division=_division_label(facility.division), failed=failed,
-                           today=_today().isoformat()), 400 if failed else 200
-
-
 def _format_date(value: dt.date) -> str:
     from flask_babel import format_date
 
@@ -215,6 +171,9 @@ def _example_line(offered) -> str:
 from cowin_kit.staff import (  # noqa: E402,F401
     appointments_views,
     audit_views,
+    centre_views,
+    facility_views,
     login_views,
+    lot_views,
     users_views,
 )

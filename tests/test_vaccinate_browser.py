@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from cowin_kit.vaccination.models import Dose, VaccineLot
+
 from helpers import (
     STAFF_PASSWORD,
     TODAY,

@@ -21,6 +21,7 @@
   var queueData = null;
   var syncing = false;
   var current = null;  // the recording being made in the offline form
+  var loggedOut = false;  // the server said the login has ended (401)
 
   function text(name, params) {
     var key = "t" + name.split("-").map(function (p) {
@@ -156,6 +157,7 @@
       var status = pending.length ? text("pending", { n: pending.length })
         : text("none-pending");
       if (offline) { status += " " + text("offline"); }
+      if (loggedOut && pending.length) { status += " " + text("login"); }
       document.getElementById("sync-status").textContent = status;
       var list = document.getElementById("pending-list");
       list.textContent = "";
@@ -191,6 +193,7 @@
       var type = r.headers.get("content-type") || "";
       if (type.indexOf("json") < 0) { return { keep: true, stop: true }; }
       return r.json().then(function (data) {
+        loggedOut = r.status === 401;
         if (r.status === 201 || r.status === 200) { return { done: true }; }
         if (r.status === 401 || data.code === "csrf" || r.status >= 500 || r.status === 429) {
           return { keep: true, stop: true, refresh: data.code === "csrf", message: data.message };

@@ -19,8 +19,8 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from cowin_kit.accounts.models import StaffUser
 from cowin_kit.accounts.service import actor, audit
@@ -31,7 +31,7 @@ from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling import places
-from cowin_kit.scheduling.models import Appointment, AppointmentStatus
+from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.vaccination.centre import (
     MSG_NO_APPOINTMENT,
     SITE_CODES,
@@ -118,12 +118,19 @@ def _check_request(req: DoseRequest) -> tuple[str, int, str, str | None]:
     return key, lot, req.site, reason or None
 
 
+# The appointment with its session and facility: one round trip.
+_APPOINTMENT = (select(Appointment)
+                .where(Appointment.id == bindparam("appointment_id"))
+                .options(joinedload(Appointment.session)
+                         .joinedload(VaccinationSession.facility)))
+
+
 def _load(session: Session, appointment_id) -> Appointment:
     try:
         appointment_id = str(uuid.UUID(str(appointment_id)))
     except ValueError:
         raise NotFoundHere(MSG_NO_APPOINTMENT, "appointment_id") from None
-    appt = session.get(Appointment, appointment_id)
+    appt = session.scalar(_APPOINTMENT, {"appointment_id": appointment_id})
     if appt is None:
         raise NotFoundHere(MSG_NO_APPOINTMENT, "appointment_id")
     return appt
@@ -211,13 +218,14 @@ def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
                Appointment.status.in_([AppointmentStatus.BOOKED, AppointmentStatus.MISSED]))
         .values(status=AppointmentStatus.DONE, arrived_at=appt.arrived_at or given_at)
         .execution_options(synchronize_session=False))
+    appointment_id = appt.id
     session.expire(appt)
     division = vs.facility.division_id
     audit(session, actor(user), "dose.recorded", f"dose:{dose.id}", division_id=division,
-          appointment=appt.id, dose=dose_number, lot=lot_id)
+          appointment=appointment_id, dose=dose_number, lot=lot_id)
     if overridden:
         audit(session, actor(user), "dose.override", f"dose:{dose.id}", division_id=division,
-              appointment=appt.id, dose=dose_number)
+              appointment=appointment_id, dose=dose_number)
     texts.notify_person(session, person, kind="dose.recorded", msgid=texts.DOSE_RECORDED,
                         params={"name": person.name, "dose": dose_number,
                                 "vaccine": product.name, "date": given_on.isoformat(),

@@ -103,6 +103,7 @@ def test_the_offline_queue_syncs_when_the_network_returns(app, browser, live_url
     status = page.locator("#sync-status")
     expect(status).to_contain_text("2 recording(s) waiting to be sent")
     expect(page.locator("#pending-list li")).to_have_count(2)
+    expect(page.locator("#sync-note")).to_contain_text("No connection")
     page.screenshot(path=str(shots / "vaccinate-offline-pending.png"), full_page=True)
 
     # A third, for someone who is then vaccinated elsewhere before the phone reconnects.
@@ -124,6 +125,7 @@ def test_the_offline_queue_syncs_when_the_network_returns(app, browser, live_url
         " && document.getElementById('attention-list').children.length === 1",
         timeout=30000)
     assert "Every recording has been sent." in status.inner_text()
+    expect(page.locator("#sync-note")).to_be_hidden()
     attention = page.locator("#attention-list").inner_text()
     assert "Rosa Mamani" in attention and "Dose 1 is already recorded" in attention
     expect(page.locator('[data-count="done"]')).to_have_text("2")

@@ -156,9 +156,11 @@
       box.classList.toggle("all-sent", !pending.length && !attention.length);
       var status = pending.length ? text("pending", { n: pending.length })
         : text("none-pending");
-      if (offline) { status += " " + text("offline"); }
-      if (loggedOut && pending.length) { status += " " + text("login"); }
+      var note = offline ? text("offline") : "";
+      if (loggedOut && pending.length) { note = text("login"); }
       document.getElementById("sync-status").textContent = status;
+      document.getElementById("sync-note").textContent = note;
+      document.getElementById("sync-note").hidden = !note;
       var list = document.getElementById("pending-list");
       list.textContent = "";
       pending.forEach(function (i) {

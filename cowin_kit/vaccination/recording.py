@@ -190,7 +190,8 @@ def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
     person = session.get(Beneficiary, appt.beneficiary_id)
     status = eligibility.vaccination_status(session, person.id, product.programme_id, given_on)
     if appt.dose_number <= status.doses_given:  # given meanwhile, somewhere else
-        given = status.doses[appt.dose_number - 1]
+        given = next((d for d in status.doses if d.number == appt.dose_number),
+                     status.doses[-1])
         raise DoseConflict(MSG_ALREADY_RECORDED, "dose", dose=given.number,
                            vaccine=given.product_name, date=given.given_on.isoformat())
     if status.next_dose is None:

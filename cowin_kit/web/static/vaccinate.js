@@ -253,9 +253,11 @@
                 dose: e.next_dose || e.booked_dose, idempotency_key: uuid4() };
     var who = document.getElementById("offline-who");
     who.textContent = "";
-    [[e.name], [String(e.birth_year)], [e.id_type + " ", el("span", { dir: "ltr" }, [e.id_masked])],
-     [text("dose", { n: current.dose }) + " · " + found.session.product]].forEach(function (parts) {
-      who.appendChild(el("div", {}, [el("dd", {}, parts.map(function (p) {
+    [["label-name", [e.name]], ["label-born", [String(e.birth_year)]],
+     ["label-id", [e.id_type, " ", el("span", { dir: "ltr" }, [e.id_masked])]],
+     ["label-vaccine", [found.session.product, " · ", text("dose", { n: current.dose })]]
+    ].forEach(function (row) {
+      who.appendChild(el("div", {}, [el("dt", {}, [text(row[0])]), el("dd", {}, row[1].map(function (p) {
         return typeof p === "string" ? el("bdi", {}, [p]) : p;
       }))]));
     });
@@ -279,6 +281,45 @@
     if (!found) { return; }
     event.preventDefault();
     openForm(found);
+  });
+
+  // Without a connection, the secret code is checked against the queue kept on the phone
+  // (which holds a hash of each code, not the codes).
+  function sha256hex(value) {
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)).then(function (buf) {
+      return Array.prototype.map.call(new Uint8Array(buf), function (x) {
+        return (x + 256).toString(16).slice(1);
+      }).join("");
+    });
+  }
+  var findForm = document.getElementById("find-code-form");
+  var findError = document.getElementById("find-error");
+  findForm.addEventListener("submit", function (event) {
+    if (navigator.onLine || !queueData || !(window.crypto && crypto.subtle)) { return; }
+    event.preventDefault();
+    var reference = findForm.elements.reference.value.replace(/\s/g, "");
+    var code = findForm.elements.code.value.replace(/\s/g, "");
+    var found = null;
+    queueData.sessions.forEach(function (session) {
+      session.queue.forEach(function (e) {
+        if (e.reference_id === reference && e.status !== "done") { found = { session: session, entry: e }; }
+      });
+    });
+    findError.hidden = true;
+    if (!found) {
+      findError.textContent = text("no-match", { reference: reference });
+      findError.hidden = false;
+      return;
+    }
+    sha256hex(found.entry.appointment_id + ":" + code).then(function (hex) {
+      if (hex !== found.entry.code_check) {
+        findError.textContent = text("bad-code");
+        findError.hidden = false;
+        return;
+      }
+      findForm.reset();
+      openForm(found);
+    });
   });
 
   document.getElementById("offline-cancel").addEventListener("click", function () {

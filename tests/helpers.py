@@ -272,3 +272,70 @@ def booked_person(app, database, session_id, mobile="+51987000111", language=Non
                                   today=today or TODAY)
         s.commit()
         return account.id, person.id, appt.id
+
+
+# --- the vaccinator's day (issue 11) ---------------------------------------------------------
+
+def adult_session_today(database):
+    """A demo session today for adults (no maximum age, minimum age 40 or less): it."""
+    from cowin_kit.scheduling.models import VaccinationSession
+
+    with database.Session() as s:
+        return s.scalar(select(VaccinationSession).where(
+            VaccinationSession.date == TODAY, VaccinationSession.max_age.is_(None),
+            VaccinationSession.min_age <= 40).order_by(VaccinationSession.facility_id))
+
+
+def book_today(app, session_id, number, name="Ana Quispe", mobile="+51987654321", year=1980):
+    """Register a person under ``mobile`` and book them into ``session_id`` (today, any
+    hour: the slot's end is not checked). Returns SimpleNamespace(beneficiary_id,
+    reference, appointment_id, code)."""
+    from cowin_kit.accounts.models import CitizenAccount
+    from cowin_kit.registration.service import IdContext, register_beneficiary
+    from cowin_kit.scheduling.booking import schedule
+    from cowin_kit.scheduling.models import VaccinationSession
+
+    dep = app.extensions["cowin_kit"]
+    with dep.db.Session() as s:
+        account = s.scalar(select(CitizenAccount).where(CitizenAccount.mobile == mobile))
+        if account is None:
+            account = CitizenAccount(mobile=mobile, language="es")
+            s.add(account)
+            s.flush()
+        person = register_beneficiary(s, IdContext.from_settings(dep.id_providers, dep.settings),
+                                      document_code="dni", id_number=number, name=name,
+                                      birth_year=year, gender="female", account_id=account.id)
+        vs = s.get(VaccinationSession, session_id)
+        [appt] = schedule(s, account_id=account.id, beneficiary_ids=[person.id],
+                          session_id=session_id, slot=vs.slots[0].id, dose=1, today=vs.date)
+        s.commit()
+        return SimpleNamespace(beneficiary_id=person.id, reference=person.reference_id,
+                               appointment_id=appt.id, code=appt.secret_code)
+
+
+def add_lot(database, facility_id, product_id, number="LOT-A1", doses=10, expires=None,
+            used=0):
+    """A vaccine lot at the facility: its id."""
+    from cowin_kit.vaccination.models import VaccineLot
+
+    with database.Session() as s:
+        lot = VaccineLot(facility_id=facility_id, product_id=product_id, lot_number=number,
+                         expires_on=expires or TODAY + dt.timedelta(days=90),
+                         doses_received=doses, doses_used=used)
+        s.add(lot)
+        s.commit()
+        return lot.id
+
+
+def facility_user(database, email, role, facility_id):
+    """A vaccinator or facility manager of ``facility_id``: its id."""
+    from cowin_kit.accounts.models import StaffUser
+    from cowin_kit.scheduling.models import Facility
+
+    user_id = make_user(database, email, role)
+    with database.Session() as s:
+        user = s.get(StaffUser, user_id)
+        user.facility_id = facility_id
+        user.division_id = s.get(Facility, facility_id).division_id
+        s.commit()
+    return user_id

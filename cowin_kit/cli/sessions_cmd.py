@@ -69,3 +69,55 @@ def import_(file, instance):
         db.dispose()
     click.echo(f"{result['created']} session(s) created, {result['updated']} updated "
                f"from {file}.")
+
+
+@sessions.command("close-day")
+@click.option("--date", "day", metavar="YYYY-MM-DD",
+              help="Close this day (today or earlier). Without it: every day before today.")
+@click.option("--facility", "facility_code", metavar="CODE",
+              help="Only the sessions of this centre.")
+@instance_option
+@db_errors_refused
+def close_day(day, facility_code, instance):
+    """Mark appointments nobody came to as no-shows (missed), so the people may book again.
+
+    Safe to run twice (and from cron every night: without --date it closes every day before
+    today). Each session closed is written to the audit log.
+    """
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from cowin_kit.provisioning import operator
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.vaccination.centre import CentreError
+    from cowin_kit.vaccination.noshows import close_day as close
+
+    settings = load_instance(instance)
+    profile = load_instance_profile(settings)
+    today = dt.datetime.now(ZoneInfo(settings.get("TIMEZONE") or profile["timezone"])).date()
+    when = None
+    if day is not None:
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            raise Refused(f"--date {day!r}: write the day as YYYY-MM-DD.") from None
+    db = open_database(settings)
+    try:
+        with db.session() as session:
+            facility_id = None
+            if facility_code is not None:
+                facility_id = session.scalar(select(Facility.id).where(
+                    Facility.code == facility_code))
+                if facility_id is None:
+                    raise Refused(f"--facility {facility_code!r}: no centre has this code.")
+            try:
+                count = close(session, operator(), today=today, day=when,
+                              facility_id=facility_id)
+            except CentreError as exc:
+                raise Refused(f"--date {day}: {exc}") from None
+    finally:
+        db.dispose()
+    which = f"on {when.isoformat()}" if when else f"before {today.isoformat()}"
+    click.echo(f"{count} appointment(s) {which} marked as no-shows (missed).")

@@ -176,4 +176,5 @@ from cowin_kit.staff import (  # noqa: E402,F401
     login_views,
     lot_views,
     users_views,
+    vaccinate_views,
 )

@@ -206,3 +206,45 @@ def redis_or_skip() -> str:
             pytest.fail(f"Redis does not answer at {REDIS}; .ci/run starts it")
         pytest.skip(f"no Redis at {REDIS}")
     return REDIS
+
+
+# --- adverse events (AEFI) -----------------------------------------------------------------
+
+def give_dose(database, reference, facility_code="DEMO-PE-0001", days_ago=1, number=1,
+              product_code="comirnaty") -> int:
+    """Record dose ``number`` of ``product_code`` for the person with this reference, given
+    ``days_ago`` days ago at ``facility_code`` (None: no facility): the dose's id."""
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.vaccination.service import record_dose
+
+    with database.Session() as s:
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == reference))
+        product = s.scalar(select(Product).where(Product.code == product_code))
+        place = (s.scalar(select(Facility.id).where(Facility.code == facility_code))
+                 if facility_code else None)
+        dose = record_dose(s, beneficiary_id=person.id, product=product, dose_number=number,
+                           given_on=TODAY - dt.timedelta(days=days_ago), facility_id=place)
+        s.commit()
+        return dose.id
+
+
+def make_facility_user(database, email, role, facility_code) -> int:
+    """A vaccinator or facility manager of one facility (its division is the facility's)."""
+    from cowin_kit.accounts.models import StaffUser
+
+    user_id = make_user(database, email, role)
+    with database.Session() as s:
+        place = facility(database, facility_code)
+        user = s.get(StaffUser, user_id)
+        user.facility_id, user.division_id = place.id, place.division_id
+        s.commit()
+    return user_id
+
+
+def beneficiary_id(database, reference) -> int:
+    from cowin_kit.registration.models import Beneficiary
+
+    with database.Session() as s:
+        return s.scalar(select(Beneficiary.id).where(Beneficiary.reference_id == reference))

@@ -280,7 +280,7 @@ class AefiSchema(_Strict):
 
     symptoms = fields.List(fields.Nested(AefiSymptomSchema), load_default=lambda: (
         _default_aefi()["symptoms"]), validate=validate.Length(
-            min=1, error="list at least one symptom, e.g. symptoms = [{ code = \"fever\" }], "
+            min=1, error="list at least one symptom, e.g. symptoms = [{{ code = \"fever\" }}], "
                          "or leave out [aefi] for the kit's list"))
 
     @validates_schema

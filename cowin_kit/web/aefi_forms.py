@@ -57,8 +57,8 @@ class AefiReportForm(FlaskForm):
     symptoms = Checkboxes(_l("Symptoms"), validate_choice=False)
     onset = _Date(_l("Day it started"), validators=[Optional()])
     onset_time = _Time(_l("Time it started (if known)"), validators=[Optional()])
-    seriousness = RadioField(_l("How serious was it?"), validate_choice=False)
-    serious_criteria = Checkboxes(_l("If serious: what happened?"), validate_choice=False)
+    seriousness = RadioField(_l("Seriousness"), validate_choice=False)
+    serious_criteria = Checkboxes(_l("What made it serious"), validate_choice=False)
     outcome = SelectField(_l("Outcome"), validate_choice=False)
     description = TextAreaField(_l("What happened"))
 

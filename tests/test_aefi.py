@@ -15,6 +15,7 @@ from cowin_kit.vaccination.aefi_models import AefiFollowUp, AefiReport
 from cowin_kit.vaccination.aefi_terms import DEFAULT_SYMPTOMS
 
 from helpers import (
+    LATER,
     TODAY,
     add_member,
     api_register,
@@ -460,3 +461,24 @@ def test_the_list_pages(client, database, person):
     assert "Page 1 of 2" in first and first.count('class="card"') == 20
     second = client.get("/staff/aefi?page=2").get_data(as_text=True)
     assert second.count('class="card"') == 3
+
+
+def test_the_export_never_hands_a_spreadsheet_a_formula(client, database, person):
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.vaccination.models import Dose, VaccineLot
+
+    with database.Session() as s:
+        dose = s.scalar(select(Dose))
+        lot = VaccineLot(facility_id=dose.facility_id, product_id=dose.product_id,
+                         lot_number="=HYPERLINK(\"http://x\")", expires_on=LATER,
+                         doses_received=10)
+        s.add(lot)
+        s.flush()
+        dose.lot_id = lot.id
+        assert s.get(Product, dose.product_id) is not None
+        s.commit()
+    _report(database, person)
+    _official(database, client)
+    (row,) = csv.DictReader(io.StringIO(client.get("/staff/aefi/export.csv")
+                                        .get_data(as_text=True)))
+    assert row["lot"] == "'=HYPERLINK(\"http://x\")"

@@ -170,10 +170,18 @@ def aefi_export():
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(aefi_service.EXPORT_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([_cell(v) for v in row] for row in rows)
     name = f"aefi-{access.today().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _cell(value):
+    """A spreadsheet never runs a cell as a formula: a text starting with =, +, -, @ or a
+    control character (a lot number typed as "=HYPERLINK(…)") is written with a ' before."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 # --- one report and its follow-ups -------------------------------------------------------------

@@ -171,3 +171,40 @@ def test_the_aefi_pages_mirror_in_arabic(browser, live_url, shots, app, cowin_ki
     assert "فاطمة أحمد" in page.locator("h1").inner_text()
     _check(page, shots, "ar-4-report")
     page.close()
+
+
+def test_the_vaccinator_reports_on_a_phone(browser, live_url, shots, app, database,
+                                           cowin_kit_instance):
+    from helpers import beneficiary_id, make_facility_user
+
+    page = browser.new_page(viewport=PHONE, locale="en-GB")
+    _citizen(page, live_url, cowin_kit_instance, "987654321", "en")
+    page.get_by_role("link", name="Add a member").click()
+    page.get_by_label("Full name, as on the ID document").fill("Rosa Huamán")
+    page.get_by_label("Year of birth").fill("1970")
+    page.get_by_label("Female").check()
+    page.get_by_label("ID document", exact=True).select_option("dni")
+    page.get_by_label("ID number").fill("40123456")
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_url("**/portal/")
+    page.close()
+    ref = reference(database)
+    give_dose(database, ref, days_ago=0)
+    make_facility_user(database, "vax@example.org", "vaccinator", "DEMO-PE-0001")
+
+    page = browser.new_page(viewport=PHONE, locale="en-GB")
+    _staff(page, live_url, "vax@example.org", STAFF_PASSWORD, "en")
+    page.goto(f"{live_url}/staff/aefi/new?beneficiary={beneficiary_id(database, ref)}")
+    assert "Rosa Huamán" in page.locator("main").inner_text()
+    _check(page, shots, "8-centre-form")
+    page.get_by_label("Fainting").check()
+    page.get_by_label("Day it started").fill(TODAY.isoformat())
+    page.get_by_label("Minor: mild, went away by itself").check()
+    page.get_by_label("Outcome").select_option("recovered")
+    page.get_by_role("button", name="Send the report").click()
+    page.wait_for_load_state()
+    assert "is reported (number" in page.locator(".flashes").inner_text()
+    page.close()
+    with database.Session() as s:
+        report = s.scalar(select(AefiReport))
+        assert (report.reporter_kind, report.symptoms) == ("vaccinator", ["syncope"])

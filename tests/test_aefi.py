@@ -482,3 +482,17 @@ def test_the_export_never_hands_a_spreadsheet_a_formula(client, database, person
     (row,) = csv.DictReader(io.StringIO(client.get("/staff/aefi/export.csv")
                                         .get_data(as_text=True)))
     assert row["lot"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_bad_filters_and_a_follow_up_without_its_token_are_refused(client, database, person):
+    report_id = _report(database, person)
+    _official(database, client)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    r = client.get("/staff/aefi?seriousness=deadly&status=open")
+    assert r.status_code == 400 and "Choose from the list." in r.get_data(as_text=True)
+    assert client.get("/staff/aefi/export.csv?since=yesterday").status_code == 400
+    r = client.post(f"/staff/aefi/{report_id}", data={"status": "closed", "note": "x"})
+    assert r.status_code == 400
+    with database.Session() as s:
+        assert s.scalar(select(AefiFollowUp.id)) is None
+        assert s.get(AefiReport, report_id).status == "reported"

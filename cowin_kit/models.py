@@ -26,6 +26,7 @@ from cowin_kit.scheduling.models import (  # noqa: F401
     Slot,
     VaccinationSession,
 )
+from cowin_kit.vaccination.aefi_models import AefiFollowUp, AefiReport  # noqa: F401
 from cowin_kit.vaccination.models import Dose, VaccineLot  # noqa: F401
 
 

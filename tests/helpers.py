@@ -339,3 +339,32 @@ def facility_user(database, email, role, facility_id):
         user.division_id = s.get(Facility, facility_id).division_id
         s.commit()
     return user_id
+
+
+# --- adverse events (AEFI) -----------------------------------------------------------------
+
+def give_dose(database, reference, facility_code="DEMO-PE-0001", days_ago=1, number=1,
+              product_code="comirnaty") -> int:
+    """Record dose ``number`` of ``product_code`` for the person with this reference, given
+    ``days_ago`` days ago at ``facility_code`` (None: no facility): the dose's id."""
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.vaccination.service import record_dose
+
+    with database.Session() as s:
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == reference))
+        product = s.scalar(select(Product).where(Product.code == product_code))
+        place = (s.scalar(select(Facility.id).where(Facility.code == facility_code))
+                 if facility_code else None)
+        dose = record_dose(s, beneficiary_id=person.id, product=product, dose_number=number,
+                           given_on=TODAY - dt.timedelta(days=days_ago), facility_id=place)
+        s.commit()
+        return dose.id
+
+
+def beneficiary_id(database, reference) -> int:
+    from cowin_kit.registration.models import Beneficiary
+
+    with database.Session() as s:
+        return s.scalar(select(Beneficiary.id).where(Beneficiary.reference_id == reference))

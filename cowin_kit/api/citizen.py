@@ -279,3 +279,36 @@ def appointment_slip():
     headers["Content-Disposition"] = (
         f'attachment; filename="appointment-slip-{data["appointment_id"]}.pdf"')
     return Response(pdf, mimetype="application/pdf", headers=headers)
+
+
+@bp.post("/registration/beneficiary/aefi")
+@login_required
+def report_aefi():
+    """Report an adverse event following immunisation of one of the caller's people, about
+    the dose numbered ``dose`` (the latest with that number) or their latest dose."""
+    from cowin_kit.vaccination import aefi
+
+    data = load_body()  # schemas.AefiRequest
+    (person,) = _own_beneficiaries([data["beneficiary_reference_id"]])
+    session = db_session()
+    doses = aefi.person_doses(session, person.id)
+    dose_id = None
+    if data.get("dose") is not None:
+        numbered = [d for d in doses if d.dose_number == data["dose"]]
+        if not numbered:
+            raise ApiError(aefi.MSG_CHOOSE_DOSE, "dose")
+        dose_id = numbered[-1].id
+    values = aefi.AefiInput(
+        dose_id=dose_id, symptoms=data["symptoms"], onset_on=data["onset_date"],
+        onset_time=data.get("onset_time"), seriousness=data["seriousness"],
+        serious_criteria=data.get("serious_criteria") or [], outcome=data["outcome"],
+        description=data.get("description") or "")
+    try:
+        report = aefi.report_aefi(session, person=person, doses=doses, data=values,
+                                  symptoms=aefi.profile_symptoms(deployment().profile),
+                                  now=_local_now(), account_id=g.account.id, channel="api")
+    except aefi.AefiError:
+        session.rollback()
+        raise  # a refusal: answered by api.errors.answer
+    session.commit()
+    return jsonify({"aefi_id": report.id, "status": report.status})

@@ -111,6 +111,10 @@ ENDPOINTS: dict[str, dict] = {
     "api_citizen.auth_calendarByDistrict": dict(
         group="logged-in", summary="Centres in a district and their sessions over 7 days.",
         query=s.ByDistrictQuery, answer=s.CalendarResponse, errors=(400, 404)),
+    "api_citizen.report_aefi": dict(
+        group="logged-in", summary="Report an adverse event following immunisation of a "
+                                   "family member who has a recorded dose.",
+        body=s.AefiRequest, answer=s.AefiResponse, errors=(400, 404)),
     "api_citizen.certificate_download": dict(
         group="logged-in", summary="Download a certificate (not available yet: answers 404).",
         answer=None, errors=(404,)),

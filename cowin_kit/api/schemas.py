@@ -10,6 +10,9 @@ are ignored, as they always were; an empty optional query parameter is as good a
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from marshmallow import Schema, fields, validate
 
 from cowin_kit.api.inputs import (
@@ -31,9 +34,11 @@ from cowin_kit.api.inputs import (
     texts,
     whole,
 )
+from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.registration import service as registration
 from cowin_kit.scheduling import booking
+from cowin_kit.vaccination import aefi, aefi_terms
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -349,3 +354,51 @@ class CancelRequest(Request):
     beneficiariesToCancel = texts(booking.MSG_CHOOSE_BENEFICIARY, item=REFERENCE,
                                   allow_none=True, metadata={
         "description": "Cancel these people's appointments in the same session."})
+
+
+# --- adverse events following immunisation (AEFI) -------------------------------------------
+
+MSG_TIME = N_("%(name)s must be a time written HH:MM, e.g. 14:30.")
+
+
+class ClockTime(fields.String):
+    """A time of day written HH:MM (24 hours); loaded as a datetime.time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", raw):
+                return dt.datetime.strptime(raw, "%H:%M").time()
+        except ValueError:
+            pass
+        raise self.make_error("invalid")
+
+
+class AefiRequest(Request):
+    beneficiary_reference_id = text(required=True, error=booking.MSG_CHOOSE_BENEFICIARY,
+                                    metadata=REFERENCE)
+    dose = whole(allow_none=True, metadata={
+        "description": "The number of the dose it followed (default: the latest dose).",
+        "example": 1})
+    symptoms = texts(aefi.MSG_CHOOSE_SYMPTOM, required=True, validate=validate.Length(
+        min=1, error=aefi.MSG_CHOOSE_SYMPTOM), metadata={
+        "description": "Codes of the country profile's AEFI symptoms ([aefi] symptoms; by "
+                       "default " + ", ".join(aefi_terms.DEFAULT_SYMPTOMS) + ").",
+        "example": ["fever", "headache"]})
+    onset_date = day(required=True)
+    onset_time = ClockTime(allow_none=True, error_messages=refusals(MSG_TIME), metadata={
+        "description": "When it started, HH:MM in the deployment's time zone (optional).",
+        "pattern": "^[0-9]{1,2}:[0-9]{2}$", "example": "14:30"})
+    seriousness = choice([s.value for s in aefi_terms.Seriousness], required=True, metadata={
+        "description": "WHO: minor, severe, or serious (then serious_criteria)."})
+    serious_criteria = texts(aefi.MSG_CRITERIA, allow_none=True, metadata={
+        "description": "For a serious event, one or more of: "
+                       + ", ".join(c.value for c in aefi_terms.SeriousCriterion) + "."})
+    outcome = choice([o.value for o in aefi_terms.Outcome], required=True)
+    description = text(allow_none=True, metadata={
+        "description": "What happened (at most 2,000 characters; needed with 'other')."})
+
+
+class AefiResponse(Schema):
+    aefi_id = fields.Int(required=True, metadata={"description": "The report's number."})
+    status = fields.Str(required=True, metadata={"example": "reported"})

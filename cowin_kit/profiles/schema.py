@@ -251,6 +251,43 @@ class CertificateSchema(_Strict):
     issuer_url = fields.Url(load_default=None, allow_none=True)
 
 
+class AefiSymptomSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    # Optional for a code the kit names (cowin_kit.vaccination.aefi_terms.SYMPTOM_NAMES,
+    # translated with the kit); required for any other code.
+    name = fields.String(load_default=None, validate=validate.Length(min=1))
+    names = LanguageMap()
+
+    @validates_schema
+    def _named(self, data, **kwargs):
+        from cowin_kit.vaccination.aefi_terms import SYMPTOM_NAMES
+
+        if data.get("code") and data["code"] not in SYMPTOM_NAMES and not data.get("name"):
+            raise ValidationError(
+                f"the kit has no name for the symptom {data['code']!r}: give name = \"…\" in "
+                f"the profile's first language, or use one of the kit's codes "
+                f"({', '.join(SYMPTOM_NAMES)})", "name")
+
+
+def _default_aefi() -> dict:
+    from cowin_kit.vaccination.aefi_terms import DEFAULT_SYMPTOMS
+
+    return {"symptoms": [{"code": c, "name": None, "names": {}} for c in DEFAULT_SYMPTOMS]}
+
+
+class AefiSchema(_Strict):
+    """Adverse events following immunisation: the symptoms a report chooses from."""
+
+    symptoms = fields.List(fields.Nested(AefiSymptomSchema), load_default=lambda: (
+        _default_aefi()["symptoms"]), validate=validate.Length(
+            min=1, error="list at least one symptom, e.g. symptoms = [{{ code = \"fever\" }}], "
+                         "or leave out [aefi] for the kit's list"))
+
+    @validates_schema
+    def _unique_codes(self, data, **kwargs):
+        _check_unique_codes(data, "symptoms")
+
+
 class ProfileSchema(_Strict):
     code = fields.String(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1))
@@ -272,6 +309,8 @@ class ProfileSchema(_Strict):
     programmes = fields.List(fields.Nested(ProgrammeSchema), required=True,
                              validate=validate.Length(min=1))
     certificate = fields.Nested(CertificateSchema, required=True)
+    # Without [aefi], the kit's list of symptoms (aefi_terms.DEFAULT_SYMPTOMS).
+    aefi = fields.Nested(AefiSchema, load_default=_default_aefi)
 
     @validates("code")
     def _code(self, value, **kwargs):

@@ -169,6 +169,7 @@ def _example_line(offered) -> str:
 
 # The pages in modules of their own; imported last, as they use what is above.
 from cowin_kit.staff import (  # noqa: E402,F401
+    aefi_views,
     appointments_views,
     audit_views,
     centre_views,

@@ -1,7 +1,7 @@
 """the audit log's filters: indexes on audit_event.action and audit_event.actor
 
 Revision ID: 0014_users
-Revises: 0013
+Revises: 0014_aefi
 Create Date: 2026-12-05 04:00:00
 
 The staff audit-log page filters by action and by actor within an area; without these a
@@ -10,7 +10,7 @@ filter on a national log of millions of rows reads them all.
 from alembic import op
 
 revision = '0014_users'
-down_revision = '0013'
+down_revision = '0014_aefi'
 branch_labels = None
 depends_on = None
 

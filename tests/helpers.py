@@ -206,3 +206,38 @@ def redis_or_skip() -> str:
             pytest.fail(f"Redis does not answer at {REDIS}; .ci/run starts it")
         pytest.skip(f"no Redis at {REDIS}")
     return REDIS
+
+
+# --- walk-ins and assisted registration (issue 11) ------------------------------------------
+
+def facility_user(database, email, role, facility_code):
+    """A staff user of one facility (vaccinator, facility manager) with STAFF_PASSWORD."""
+    from cowin_kit.accounts.models import StaffUser
+    from cowin_kit.scheduling.models import Facility
+
+    user_id = make_user(database, email, role)
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        user = s.get(StaffUser, user_id)
+        user.facility_id, user.division_id = centre.id, centre.division_id
+        s.commit()
+    return user_id
+
+
+def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_age=18,
+                  max_age=None, product_code="comirnaty", ends=dt.time(23, 59, 59)):
+    """A session today (the deployment's day) at a centre, with a walk-in quota and one slot
+    that is still open: its id."""
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.scheduling.sessions import create_session
+
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        product = s.scalar(select(Product).where(Product.code == product_code))
+        vs = create_session(s, centre, TODAY, product, min_age, max_age,
+                            {dose: capacity} if capacity else {},
+                            [(dt.time(0, 0), ends)])
+        vs.walk_in_quota = quota
+        s.commit()
+        return vs.id

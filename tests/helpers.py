@@ -225,17 +225,26 @@ def facility_user(database, email, role, facility_code):
 
 
 def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_age=18,
-                  max_age=None, product_code="comirnaty", ends=dt.time(23, 59, 59)):
+                  max_age=None, product_code=None, ends=dt.time(23, 59, 59),
+                  day=None):
     """A session today (the deployment's day) at a centre, with a walk-in quota and one slot
     that is still open: its id."""
     from cowin_kit.programmes.models import Product
-    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.scheduling.models import Facility, VaccinationSession
     from cowin_kit.scheduling.sessions import create_session
 
     with database.Session() as s:
         centre = s.scalar(select(Facility).where(Facility.code == facility_code))
-        product = s.scalar(select(Product).where(Product.code == product_code))
-        vs = create_session(s, centre, TODAY, product, min_age, max_age,
+        taken = set(s.scalars(select(VaccinationSession.product_id).where(
+            VaccinationSession.facility_id == centre.id,
+            VaccinationSession.date == (day or TODAY))))
+        # The product asked for, else an adult COVID-19 vaccine without a session that day
+        # (one session per centre, day and product; the demo data has some).
+        product = s.scalar(select(Product).where(
+            Product.code == product_code if product_code else Product.code.in_(
+                ("comirnaty", "spikevax", "vaxzevria", "bbibp-corv")),
+            Product.id.not_in(taken or {-1})).order_by(Product.id))
+        vs = create_session(s, centre, day or TODAY, product, min_age, max_age,
                             {dose: capacity} if capacity else {},
                             [(dt.time(0, 0), ends)])
         vs.walk_in_quota = quota

@@ -20,11 +20,16 @@ from sqlalchemy.orm import Session
 from cowin_kit.accounts import otp
 from cowin_kit.accounts.models import CitizenAccount
 from cowin_kit.accounts.service import actor as staff_actor, audit
+from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling import booking, walk_in
 from cowin_kit.scheduling.models import Appointment, AppointmentSource, VaccinationSession
 
+# A person found by their ID number who is not of the mobile's family: the operator may
+# not see them (nor book for them) through this call.
+MSG_OTHER_FAMILY = N_("This ID number is registered already, and the person is not one you "
+                      "may see in this call.")
 CONSENT_OTP = "otp"
 CONSENT_ATTESTED = "attested"
 

@@ -65,5 +65,6 @@ class ConsentCodeForm(FlaskForm):
 
 class AssistBookForm(FlaskForm):
     session_id = HiddenField(validators=[DataRequired()])
-    slot = SelectField(_l("Time"), validators=[InputRequired(_l("Choose a time."))],
-                       validate_choice=False)
+    # One of the session's slots as the search shows it; booking resolves and checks it.
+    slot = StringField(_l("Time"), validators=[InputRequired(_l("Choose a time.")),
+                                               Length(max=40)])

@@ -208,4 +208,4 @@ def _example_line(offered) -> str:
 
 
 # The login routes; imported last, as they use what is above.
-from cowin_kit.staff import login_views, walk_in_views  # noqa: E402,F401
+from cowin_kit.staff import assist_views, login_views, walk_in_views  # noqa: E402,F401

@@ -30,7 +30,7 @@ class PersonForm(FindForm):
         DataRequired(_l(MSG_NAME)), Length(max=200)], render_kw={"autocomplete": "off"})
     birth_year = WholeNumberField(_l("Year of birth"), validators=[
         InputRequired(_l("Enter the year of birth, e.g. 1980."))],
-        render_kw={"inputmode": "numeric", "maxlength": 4})
+        render_kw={"inputmode": "numeric", "maxlength": 4, "dir": "ltr"})
     birth_date = LocalDateField(_l("Date of birth"), validators=[Optional()])
     gender = RadioField(_l("Gender"), validators=[InputRequired(_l(MSG_GENDER))])
     language = SelectField(_l("Language for text messages"), validators=[Optional()])

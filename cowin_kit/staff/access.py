@@ -166,7 +166,10 @@ def navigation(user: StaffUser | None) -> list[tuple[str, object, bool]]:
 
 
 def home_url(user: StaffUser) -> str:
-    """Where a user lands after logging in: the first page of the menu the role opens."""
+    """Where a user lands after logging in: the first page of the menu the role opens;
+    administrators (who may also vaccinate and register walk-ins) start at their centres."""
+    if can(user, Can.MANAGE_CENTRES):
+        return url_for("staff.centres")
     for url, _label, _current in navigation(user):
         return url
     return url_for("staff.password")

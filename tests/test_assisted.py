@@ -20,6 +20,7 @@ from helpers import (
     csrf,
     make_user,
     session_today,
+    sha,
     staff_login,
     web_login,
 )
@@ -190,3 +191,18 @@ def test_other_roles_cannot_assist(client, database):
     make_user(database, "verifier@example.org", "verifier")
     staff_login(client, "verifier@example.org", STAFF_PASSWORD)
     assert client.get("/staff/assist").status_code == 403
+
+
+def test_a_consent_code_logs_nobody_in(client, database, cowin_kit_instance, operator):
+    """The code a citizen reads out to an operator is for consent only: the operator who
+    heard it cannot use its txnId to log in as the citizen."""
+    start(client)
+    code = last_otp(cowin_kit_instance)
+    with database.Session() as s:
+        from cowin_kit.accounts.models import OtpTransaction
+
+        txn = s.scalar(select(OtpTransaction.id).where(OtpTransaction.purpose == "assisted"))
+    for path in ("/api/v2/auth/public/confirmOTP", "/api/v2/auth/confirmOTP"):
+        r = client.post(path, json={"otp": sha(code), "txnId": txn})
+        assert r.status_code == 400 and "token" not in r.get_json()
+    assert type_code(client, code).status_code == 302  # still good for consent

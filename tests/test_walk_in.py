@@ -278,3 +278,26 @@ def test_an_administrator_chooses_a_centre_of_their_area(client, database):
             ~Division.code.startswith("1501")).order_by(Facility.id))
         outside_id = outside.id
     assert client.get(f"/staff/walk-in?facility={outside_id}").status_code == 403
+
+
+def test_a_person_booked_here_today_keeps_their_appointment(app, client, database,
+                                                             cowin_kit_instance, vaccinator):
+    citizen = app.test_client()
+    web_login(citizen, cowin_kit_instance)
+    add_member(citizen, "40123456", name="Ana Quispe")
+    session_id = session_today(database, "DEMO-PE-0001", quota=1, capacity=2)
+    with database.Session() as s:
+        from cowin_kit.scheduling import booking
+
+        person = s.scalar(select(Beneficiary))
+        booked, = booking.schedule(s, account_id=person.account_id,
+                                   beneficiary_ids=[person.id], session_id=session_id,
+                                   slot="00:00", dose=1, today=TODAY)
+        s.commit()
+        booked_id = booked.id
+    find(client, "40123456")
+    r = book(client, session_id)
+    assert r.status_code == 302 and booked_id in r.headers["Location"]
+    [kept] = appointments(database, session_id)
+    assert kept.id == booked_id and kept.source == "online" and not kept.walk_in_place
+    assert drift(database) == []

@@ -57,3 +57,48 @@ def test_a_walk_in_registered_without_a_mobile_on_a_phone(browser, live_url, sho
     page.screenshot(path=str(shots / f"walk-in-done-{lang}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.close()
+
+
+def test_assisted_registration_with_an_attestation_on_a_phone(browser, live_url, shots,
+                                                              database):
+    import datetime as dt
+
+    from helpers import TODAY, make_user
+
+    make_user(database, "calls@example.org", "call_centre", "1501")
+    session_id = session_today(database, "DEMO-PE-0001", quota=0, capacity=5,
+                               day=TODAY + dt.timedelta(days=1))
+    page = browser.new_page(viewport=PHONE, locale="es")
+    page.goto(f"{live_url}/staff/login?lang=es")
+    page.locator("#email").fill("calls@example.org")
+    page.locator("#password").fill(STAFF_PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_url("**/staff/assist")
+    page.locator("#mobile").fill("987654323")
+    page.locator("#attest").check()
+    page.screenshot(path=str(shots / "assist-start-es.png"), full_page=True)
+    page.locator("button[value='attest']").click()
+    page.wait_for_url("**/staff/assist/family")
+    page.locator("a[href$='/staff/assist/register']").click()
+    page.locator("#id_type").select_option("dni")
+    page.locator("#id_number").fill("40123459")
+    page.locator("#name").fill("Juana Mamani")
+    page.locator("#birth_year").fill("1958")
+    page.locator("#gender-1").check()
+    page.locator("button.primary").click()
+    page.wait_for_url("**/staff/assist/family")
+    page.screenshot(path=str(shots / "assist-family-es.png"), full_page=True)
+    page.locator("main a.button.primary").click()
+    page.locator("#district").select_option(label="Lima")
+    page.locator("form.card button").click()
+    page.wait_for_load_state()
+    page.locator(f"form:has(input[value='{session_id}'])").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "assist-search-es.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.locator(f"form:has(input[value='{session_id}']) button").click()
+    page.wait_for_url("**/staff/assist/family")
+    assert "Juana Mamani" in page.locator(".flashes").inner_text()
+    with database.Session() as s:
+        booked = s.scalar(select(Appointment).where(Appointment.session_id == session_id))
+        assert booked.source == "assisted"
+    page.close()

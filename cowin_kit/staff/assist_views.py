@@ -202,11 +202,19 @@ def _area_districts() -> list[tuple[int, str]]:
                   key=lambda r: r[1].casefold())
 
 
-def _search(pincode: str, district: int | None) -> list[dict]:
-    """This week's sessions by postal code or district, only of centres in the area."""
+def _search(person: Beneficiary, pincode: str, district: int | None) -> list[dict]:
+    """This week's sessions by postal code or district that admit the person's age and
+    have places left for their next dose (as the portal's search narrows them), only of
+    centres in the area."""
+    from cowin_kit.programmes import eligibility
+
     db = db_session()
     found = search.calendar(db, str(get_locale()), today(), days=SEARCH_DAYS,
                             **({"pincode": pincode} if pincode else {"district_id": district}))
+    started = eligibility.statuses(db, [person.id], today()).get(person.id)
+    dose = (started[0].next_dose or started[0].doses_given + 1) if started else 1
+    found = search.filter_centres(found, search.Filters(
+        age=today().year - person.birth_year, dose=dose, available_only=True))
     ids = [c["center_id"] for c in found]
     divisions = dict(db.execute(select(Facility.id, Facility.division_id)
                                 .where(Facility.id.in_(ids or [-1]))).all())
@@ -261,7 +269,7 @@ def assist_book(ref):
         if district is not None and district not in {d for d, _name in districts}:
             search_error = gettext("Choose a district from the list.")
         else:
-            centres = _search(pincode, district)
+            centres = _search(person, pincode, district)
     failed = bool(form.errors or errors or search_error)
     return render_template(
         "staff/assist_book.html", person=person, form=form, centres=centres,

@@ -206,3 +206,21 @@ def test_a_consent_code_logs_nobody_in(client, database, cowin_kit_instance, ope
         r = client.post(path, json={"otp": sha(code), "txnId": txn})
         assert r.status_code == 400 and "token" not in r.get_json()
     assert type_code(client, code).status_code == 302  # still good for consent
+
+
+def test_a_full_session_is_refused_with_the_reason_on_top(client, database, operator):
+    from cowin_kit.scheduling.models import SessionCapacity
+
+    session_id = session_today(database, "DEMO-PE-0001", day=TOMORROW, quota=3, capacity=1)
+    with database.Session() as s:
+        s.get(SessionCapacity, (session_id, 1)).booked = 1
+        s.commit()
+    start(client, action="attest", attest=True)
+    register(client, "40123456")
+    _page, r = book(client, reference_of(database, "Juana Mamani"), session_id)
+    html = r.get_data(as_text=True)
+    # The walk-in quota is for walk-ins at the centre, not for bookings made ahead.
+    assert r.status_code == 400 and "This session has no places left for dose 1." in html
+    assert 'class="error-summary"' in html
+    with database.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Appointment)) == 0

@@ -162,8 +162,8 @@ def book(session: Session, *, user, facility: Facility, beneficiary_id: int, ses
     dose = next_dose(session, person, product)
     booking.check_eligible(session, person, vs, dose)
     existing = booking._close_missed(session, person, today)
-    if existing is not None:
-        existing, = places.lock_appointments(session, [existing.id])
+    if existing is not None:  # read afresh under its lock (gone meanwhile: none)
+        existing = next(iter(places.lock_appointments(session, [existing.id])), None)
     if existing is not None and existing.status == AppointmentStatus.BOOKED:
         if existing.session_id == vs.id:
             return WalkIn(existing, already_here=True, moved_from=None)

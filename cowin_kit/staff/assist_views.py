@@ -248,9 +248,8 @@ def assist_book(ref):
             forbidden("area")
         except UserError as exc:
             db.rollback()
-            message = form_error(form, exc)
-            if message:
-                errors.append(message)
+            # The form's fields are hidden or one per session: the refusal goes on top.
+            errors.append(exc.text(gettext))
         else:
             db.commit()
             flash(gettext("Booked for %(name)s. Secret code: %(code)s.", name=person.name,
@@ -275,6 +274,6 @@ def assist_book(ref):
         "staff/assist_book.html", person=person, form=form, centres=centres,
         districts=districts, pincode=pincode, district=district, search_error=search_error,
         open_slots=_open_slots, failed=failed, searched=bool(pincode or district),
-        problems=[("session_id", e) for e in errors] + (
+        problems=[("main", e) for e in errors] + (
             [("pincode", search_error)] if search_error else []),
     ), 400 if failed else 200

@@ -368,3 +368,48 @@ def beneficiary_id(database, reference) -> int:
 
     with database.Session() as s:
         return s.scalar(select(Beneficiary.id).where(Beneficiary.reference_id == reference))
+
+
+# --- walk-ins and assisted registration (issue 11) ------------------------------------------
+
+def facility_user_at(database, email, role, facility_code):
+    """A staff user of one facility (vaccinator, facility manager) with STAFF_PASSWORD,
+    the facility given by its code."""
+    from cowin_kit.accounts.models import StaffUser
+    from cowin_kit.scheduling.models import Facility
+
+    user_id = make_user(database, email, role)
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        user = s.get(StaffUser, user_id)
+        user.facility_id, user.division_id = centre.id, centre.division_id
+        s.commit()
+    return user_id
+
+
+def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_age=18,
+                  max_age=None, product_code=None, ends=dt.time(23, 59, 59),
+                  day=None):
+    """A session today (the deployment's day) at a centre, with a walk-in quota and one slot
+    that is still open: its id."""
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.scheduling.models import Facility, VaccinationSession
+    from cowin_kit.scheduling.sessions import create_session
+
+    with database.Session() as s:
+        centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        taken = set(s.scalars(select(VaccinationSession.product_id).where(
+            VaccinationSession.facility_id == centre.id,
+            VaccinationSession.date == (day or TODAY))))
+        # The product asked for, else an adult COVID-19 vaccine without a session that day
+        # (one session per centre, day and product; the demo data has some).
+        product = s.scalar(select(Product).where(
+            Product.code == product_code if product_code else Product.code.in_(
+                ("comirnaty", "spikevax", "vaxzevria", "bbibp-corv")),
+            Product.id.not_in(taken or {-1})).order_by(Product.id))
+        vs = create_session(s, centre, day or TODAY, product, min_age, max_age,
+                            {dose: capacity} if capacity else {},
+                            [(dt.time(0, 0), ends)])
+        vs.walk_in_quota = quota
+        s.commit()
+        return vs.id

@@ -30,7 +30,10 @@ from cowin_kit.plugins.interfaces import N_
 
 log = logging.getLogger("cowin_kit.security")  # OTPs sent and refused, logins: LOG_FILE
 
-PURPOSES = ("public", "partner")
+# "assisted": a code a call-centre operator asks the citizen to read out, as consent to
+# register and book for them (cowin_kit.registration.assisted); it logs nobody in.
+CONSENT = "assisted"
+PURPOSES = ("public", "partner", CONSENT)
 CODE_DIGITS = 6
 DAY = timedelta(hours=24)
 _MOBILE_CHARS = re.compile(r"^[0-9 +().\-]{1,30}$")  # no letters: no vanity numbers
@@ -252,26 +255,21 @@ def _refusal(txn: OtpTransaction, settings, now: datetime) -> LoginError | None:
     return None
 
 
-def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
-                now: datetime | None = None, lang: str | None = None,
-                purpose: str | None = None) -> tuple[str, bool]:
-    """Check the OTP of a transaction; returns (token, is_new_account).
-
-    ``otp_sha256`` is the SHA-256 hex digest of the code (any case). Every try counts,
-    atomically, before the comparison, so parallel guesses get no more than OTP_MAX_TRIES.
-    A wrong code is committed here (the try must count although the request fails) and
-    raises WrongOtp (401); other refusals: InvalidTransaction / InvalidOtpFormat (400),
-    OtpExpired / OtpAlreadyUsed (401), TooManyTries (429). On success the account (created
-    if new, with ``lang``) and the token are flushed; the caller commits.
-    """
+def use_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
+            now: datetime | None = None, purpose: str | None = None) -> OtpTransaction:
+    """Check the OTP of a transaction and mark it used; returns the transaction (its
+    ``mobile`` is the number proven). The checks and refusals of confirm_otp, which logs in
+    with it; an operator's consent code (purpose "assisted") stops here."""
     now = now or utcnow()
     try:
         txn_key = str(uuid.UUID(str(txn_id).strip()))
     except (ValueError, AttributeError, TypeError):
         raise InvalidTransaction(MSG_TXN_INVALID, "txnId") from None
     txn = session.get(OtpTransaction, txn_key)
-    if txn is None or (purpose is not None and txn.purpose != purpose):
-        # A public txnId is not confirmed at the partner endpoint, nor the reverse.
+    if txn is None or (txn.purpose != purpose if purpose is not None
+                       else txn.purpose == CONSENT):
+        # A public txnId is not confirmed at the partner endpoint, nor the reverse; a
+        # consent code is confirmed only as one.
         raise InvalidTransaction(MSG_TXN_INVALID, "txnId")
     digest = otp_sha256.strip().lower() if isinstance(otp_sha256, str) else ""
     if not _HEX64.match(digest):
@@ -299,6 +297,27 @@ def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
         raise WrongOtp(MSG_WRONG, "otp")
 
     txn.used_at = now
+    session.flush()
+    return txn
+
+
+def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
+                now: datetime | None = None, lang: str | None = None,
+                purpose: str | None = None) -> tuple[str, bool]:
+    """Check the OTP of a transaction; returns (token, is_new_account).
+
+    ``otp_sha256`` is the SHA-256 hex digest of the code (any case). Every try counts,
+    atomically, before the comparison, so parallel guesses get no more than OTP_MAX_TRIES.
+    A wrong code is committed here (the try must count although the request fails) and
+    raises WrongOtp (401); other refusals: InvalidTransaction / InvalidOtpFormat (400),
+    OtpExpired / OtpAlreadyUsed (401), TooManyTries (429). On success the account (created
+    if new, with ``lang``) and the token are flushed; the caller commits.
+    """
+    if purpose == CONSENT:
+        raise ValueError("a consent code logs nobody in")
+    now = now or utcnow()
+    txn = use_otp(session, txn_id=txn_id, otp_sha256=otp_sha256, settings=settings, now=now,
+                  purpose=purpose)
     account = session.scalar(select(CitizenAccount).where(CitizenAccount.mobile == txn.mobile))
     is_new = account is None
     if is_new:

@@ -143,7 +143,6 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     from sqlalchemy import func
 
     from cowin_kit.accounts.service import audit
-    from cowin_kit.plugins.interfaces import InvalidIdNumber
 
     _count_try(limits, account_id, address)
     if account_id is not None and max_per_account is not None:
@@ -152,19 +151,11 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
                                     .where(Beneficiary.account_id == account_id)) or 0
         if registered >= max_per_account:
             raise TooManyBeneficiaries(MSG_TOO_MANY, "beneficiaries", max=max_per_account)
-    doc = session.scalar(select(IdDocumentType).where(IdDocumentType.code == document_code,
-                                                      IdDocumentType.is_active.is_(True)))
-    provider = ctx.providers.get(document_code)
-    if doc is None or provider is None:
-        raise RegistrationError(N_("This ID document type is not accepted here."), "id_type")
+    doc, provider = _document(session, ctx, document_code)
     name, groups = _check_details(name, birth_year, gender, priority_groups, known_groups,
                                   current_year)
     _check_birth_date(birth_date, birth_year, today)
-    try:
-        number = ids.check_id(provider, id_number)
-    except InvalidIdNumber as exc:
-        raise RegistrationError(exc.msgid, "id_number", **exc.params) from None
-    digest = ids.lookup_hash(ctx.hash_key, doc.code, number)
+    number, digest = _checked_number(ctx, doc, provider, id_number)
     holder = session.execute(select(Beneficiary.account_id).where(
         Beneficiary.id_number_hash == digest)).first()
     if holder is not None:
@@ -189,6 +180,39 @@ def register_beneficiary(session: Session, ctx: IdContext, *, document_code: str
     audit(session, actor or _citizen(account_id), "beneficiary.registered",
           f"beneficiary:{person.id}", document=doc.code)
     return person
+
+
+def _document(session: Session, ctx: IdContext, document_code) -> tuple[IdDocumentType,
+                                                                         IdProvider]:
+    doc = session.scalar(select(IdDocumentType).where(IdDocumentType.code == document_code,
+                                                      IdDocumentType.is_active.is_(True)))
+    provider = ctx.providers.get(document_code)
+    if doc is None or provider is None:
+        raise RegistrationError(N_("This ID document type is not accepted here."), "id_type")
+    return doc, provider
+
+
+def _checked_number(ctx: IdContext, doc: IdDocumentType, provider: IdProvider,
+                    id_number) -> tuple[str, str]:
+    """(the canonical number, its look-up hash), the number checked by its provider."""
+    from cowin_kit.plugins.interfaces import InvalidIdNumber
+
+    try:
+        number = ids.check_id(provider, id_number)
+    except InvalidIdNumber as exc:
+        raise RegistrationError(exc.msgid, "id_number", **exc.params) from None
+    return number, ids.lookup_hash(ctx.hash_key, doc.code, number)
+
+
+def find_by_id_number(session: Session, ctx: IdContext, *, document_code: str,
+                      id_number: str) -> Beneficiary | None:
+    """The person registered with this ID number (checked by its provider first), or None:
+    how staff at a centre or a call centre find someone already registered (by their
+    family, online) instead of registering them twice. Never for citizens: to them a
+    registered number is only ever refused (MSG_DUPLICATE)."""
+    doc, provider = _document(session, ctx, document_code)
+    _number, digest = _checked_number(ctx, doc, provider, id_number)
+    return session.scalar(select(Beneficiary).where(Beneficiary.id_number_hash == digest))
 
 
 def _citizen(account_id: int | None) -> str:

@@ -37,6 +37,7 @@ from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
 from cowin_kit.scheduling import booking_texts, places, slots
 from cowin_kit.scheduling.models import (
     Appointment,
+    AppointmentSource,
     AppointmentStatus,
     Facility,
     Slot,
@@ -242,8 +243,11 @@ def _check_slot_open(vs: VaccinationSession, chosen: Slot, today: dt.date,
 
 def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
              session_id, slot, dose: int, today: dt.date,
-             now: dt.time | None = None) -> list[Appointment]:
-    """Book one or more of the account's beneficiaries into a session's slot for ``dose``."""
+             now: dt.time | None = None, source: str = AppointmentSource.ONLINE,
+             booked_by: int | None = None, actor: str | None = None) -> list[Appointment]:
+    """Book one or more of the account's beneficiaries into a session's slot for ``dose``.
+    Staff booking for a citizen say so: ``source`` (assisted), ``booked_by`` (their id) and
+    ``actor`` (the audit log's name for them; default the citizen)."""
     if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
         raise BookingError(MSG_BAD_DOSE, "dose")
     begin_write(session)
@@ -260,7 +264,8 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
     rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
              "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),
              "status": AppointmentStatus.BOOKED, "reschedule_count": 0, "created_at": created,
-             "cancelled_at": None} for person in people]
+             "cancelled_at": None, "source": source, "booked_by": booked_by,
+             "walk_in_place": False} for person in people]
     try:
         with session.begin_nested():
             session.flush()  # anything pending goes first, as with an ORM flush
@@ -282,7 +287,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
         make_transient_to_detached(appt)
         session.add(appt)
         made.append(appt)
-        audit(session, citizen_actor(account_id), "appointment.booked",
+        audit(session, actor or citizen_actor(account_id), "appointment.booked",
               f"appointment:{appt.id}", session_id=vs.id, dose=dose)
         # The confirmation is queued in this transaction: sent only if the booking commits.
         booking_texts.booked(session, person, appt, vs, chosen)

@@ -131,8 +131,11 @@ class NavItem:
 NAV = (
     NavItem("staff.vaccinate", _l("Today"), Can.VACCINATE,
             ("staff.vaccinate_person", "staff.vaccinate_find")),
-    NavItem("staff.walk_in", _l("Walk-in"), Can.REGISTER_WALK_IN),
-    NavItem("staff.assist", _l("Register for someone"), Can.ASSIST),
+    NavItem("staff.walk_in", _l("Walk-in"), Can.REGISTER_WALK_IN,
+            ("staff.walk_in_register", "staff.walk_in_book", "staff.walk_in_done")),
+    NavItem("staff.assist", _l("Register for someone"), Can.ASSIST,
+            ("staff.assist_code", "staff.assist_family", "staff.assist_register",
+             "staff.assist_book")),
     NavItem("staff.my_centre", _l("My centre"), Can.RUN_FACILITY),
     NavItem("staff.centres", _l("Centres"), Can.MANAGE_CENTRES,
             ("staff.centre", "staff.facility_new", "staff.facility_edit")),

@@ -171,6 +171,7 @@ def _example_line(offered) -> str:
 from cowin_kit.staff import (  # noqa: E402,F401
     aefi_views,
     appointments_views,
+    assist_views,
     audit_views,
     centre_views,
     facility_views,
@@ -178,4 +179,5 @@ from cowin_kit.staff import (  # noqa: E402,F401
     lot_views,
     users_views,
     vaccinate_views,
+    walk_in_views,
 )

@@ -77,16 +77,17 @@ def test_quota_first_then_capacity_then_a_clear_refusal(client, database, vaccin
     for number in ("40123456", "40123457"):
         assert register(client, number).status_code == 302
         r = book(client, session_id)
-        assert r.status_code == 302 and "/staff/walk-in/appointments/" in r.headers["Location"]
+        # A vaccinator goes on to record the dose in the same flow.
+        assert r.status_code == 302 and "/staff/today/appointments/" in r.headers["Location"]
     first, second = appointments(database, session_id)
     assert (first.walk_in_place, second.walk_in_place) == (True, False)
     assert {a.source for a in (first, second)} == {"walk_in"}
     assert {a.booked_by for a in (first, second)} == {vaccinator}
     assert first.arrived_at is not None and first.dose_number == 1
 
-    # The confirmation shows the person (masked) and the secret code.
+    # The record page shows the person, the number masked.
     done = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert second.secret_code in done and "40123457" not in done and "Rosa Huamán" in done
+    assert "Rosa Huamán" in done and "40123457" not in done and "Record the dose" in done
 
     assert register(client, "40123458").status_code == 302
     r = book(client, session_id)
@@ -202,8 +203,9 @@ def test_a_session_that_is_over_or_cancelled_is_refused(client, database, vaccin
     register(client, "40123456")
     page = client.get("/staff/walk-in/book").get_data(as_text=True)
     assert "No session is open at this centre now." in page
-    for session_id, message in ((over, "This session is over for today."),
-                                (cancelled, "This session was cancelled.")):
+    for session_id, message in (
+            (over, "This session is over for today."),
+            (cancelled, "This session has been cancelled; choose another one.")):
         r = client.post("/staff/walk-in/book", data={"session_id": session_id,
                                                      "csrf_token": csrf(page)})
         assert r.status_code == 400 and message in r.get_data(as_text=True)
@@ -301,3 +303,21 @@ def test_a_person_booked_here_today_keeps_their_appointment(app, client, databas
     [kept] = appointments(database, session_id)
     assert kept.id == booked_id and kept.source == "online" and not kept.walk_in_place
     assert drift(database) == []
+
+
+def test_a_service_centre_operator_hands_the_walk_in_over_with_the_secret_code(client,
+                                                                               database):
+    """A service-centre operator registers people at the door but does not vaccinate: the
+    walk-in ends on a confirmation with the secret code the vaccinator finds them by, not on
+    the record page (which the role may not open)."""
+    make_user(database, "door@example.org", "service_centre", "1501")
+    assert staff_login(client, "door@example.org", STAFF_PASSWORD).status_code == 302
+    session_id = session_today(database, "DEMO-PE-0001", quota=1, capacity=1)
+    query = "?facility=DEMO-PE-0001"
+    assert register(client, "40123458", query=query).status_code == 302
+    r = book(client, session_id, query=query)
+    assert r.status_code == 302 and "/staff/walk-in/appointments/" in r.headers["Location"]
+    [appointment] = appointments(database, session_id)
+    done = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert appointment.secret_code in done and "40123458" not in done
+    assert client.get(f"/staff/today/appointments/{appointment.id}").status_code == 403

@@ -150,8 +150,8 @@ def book_for(session: Session, *, user, area: list[int] | None, person: Benefici
     division_id = vs.facility.division_id
     if not walk_in.in_area(area, division_id):
         raise walk_in.OutsideArea(walk_in.MSG_OUTSIDE, "session_id")
-    if vs.cancelled_at is not None:
-        raise booking.BookingError(walk_in.MSG_CANCELLED, "session_id")
+    if vs.cancelled_at is not None:  # the booking's own refusal, before next_dose
+        raise booking.Conflict(booking.MSG_SESSION_CANCELLED, "session_id")
     from cowin_kit.programmes.models import Product
 
     dose = walk_in.next_dose(session, person, session.get(Product, vs.product_id))

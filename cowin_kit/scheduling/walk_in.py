@@ -35,7 +35,6 @@ from cowin_kit.scheduling.models import (
 )
 
 MSG_NOT_TODAY = N_("A walk-in can only join one of today's sessions.")
-MSG_CANCELLED = N_("This session was cancelled.")
 MSG_OVER = N_("This session is over for today.")
 MSG_NO_PLACES = N_("No places left today in this session, not even for walk-ins.")
 MSG_HAS_APPOINTMENT = N_("%(name)s already has an appointment on %(date)s at %(centre)s. "
@@ -154,8 +153,6 @@ def book(session: Session, *, user, facility: Facility, beneficiary_id: int, ses
         raise booking.NotFound(booking.MSG_NO_SESSION, "session_id")
     if vs.date != today:
         raise booking.BookingError(MSG_NOT_TODAY, "session_id")
-    if vs.cancelled_at is not None:
-        raise booking.BookingError(MSG_CANCELLED, "session_id")
     slot = _open_slot(vs, today, now)
     if slot is None:
         raise booking.BookingError(MSG_OVER, "session_id")
@@ -202,6 +199,6 @@ def book(session: Session, *, user, facility: Facility, beneficiary_id: int, ses
     return WalkIn(appointment, already_here=False, moved_from=moved_from)
 
 
-__all__ = ["MSG_CANCELLED", "MSG_HAS_APPOINTMENT", "MSG_NO_PLACES", "MSG_NOT_TODAY",
+__all__ = ["MSG_HAS_APPOINTMENT", "MSG_NO_PLACES", "MSG_NOT_TODAY",
            "MSG_OUTSIDE", "MSG_OVER", "HasAppointment", "OutsideArea", "TodaySession",
            "WalkIn", "book", "in_area", "next_dose", "staff_facility", "todays_sessions"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext
 
 from cowin_kit.accounts import otp
-from cowin_kit.accounts.roles import Can
+from cowin_kit.accounts.roles import Can, can
 from cowin_kit.errors import UserError
 from cowin_kit.registration import assisted, service as registration
 from cowin_kit.registration.choices import GENDERS, accepted_id_types
@@ -227,9 +227,12 @@ def _session_label(s: walk_in.TodaySession) -> str:
 
 
 def _record_page(appointment_id: str, facility_id: int) -> str:
-    """The vaccinator's page to record the dose, where it exists; else this confirmation."""
-    if "staff.vaccinate_appointment" in current_app.view_functions:
-        return url_for("staff.vaccinate_appointment", appointment_id=appointment_id)
+    """The page to record the dose, for a user who may vaccinate (the same flow); else (a
+    service-centre operator registering at the door) this confirmation with the secret
+    code, for the vaccinator to find the person by."""
+    if can(g.staff, Can.VACCINATE):
+        return url_for("staff.vaccinate_appointment", appointment_id=appointment_id,
+                       facility=facility_id)
     return url_for("staff.walk_in_done", appointment_id=appointment_id,
                    facility=facility_id)
 

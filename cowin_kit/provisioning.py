@@ -285,12 +285,13 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
                         continue
                     result = loader(session, path, profile, is_demo=True)
                     report.counts[key] = result["created"]
-                from cowin_kit.scheduling.sessions import create_demo_sessions
+                from cowin_kit.scheduling.sessions import create_demo_lots, create_demo_sessions
 
                 created_sessions = create_demo_sessions(session, profile)
                 report.counts["demo sessions (next 7 days)"] = (
                     created_sessions if isinstance(created_sessions, int)
                     else len(created_sessions))
+                report.counts["demo vaccine lots"] = create_demo_lots(session, profile)
                 set_fact(session, "demo_data", "loaded")
             if not country:
                 set_fact(session, "country", profile.code)

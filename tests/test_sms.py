@@ -80,6 +80,25 @@ def test_builtin_gateways_keep_the_contract(factory, tmp_path):
     assert check_sms_gateway(factory(_settings(tmp_path))) == []
 
 
+def test_the_file_gateway_accepts_a_reference_once_across_processes(tmp_path):
+    """A message sent again after a worker died between sending it and marking it sent
+    (the same outbox reference) is not written twice, whichever worker process sends it
+    again; messages without a reference (login codes) are always written."""
+    settings = _settings(tmp_path)
+    first, restarted = FileGateway(settings), FileGateway(settings)  # two worker processes
+    ref = first.send("+51987654321", "Dose 1 recorded", reference="outbox-7")
+    first.send("+51987654322", "Dose 1 recorded", reference="outbox-8")
+    assert restarted.send("+51987654321", "Dose 1 recorded", reference="outbox-7") == ref
+    assert first.send("+51987654321", "Dose 1 recorded", reference="outbox-7") == ref
+    first.send("+51987654321", "123456 is your code", None)
+    first.send("+51987654321", "123456 is your code", None)
+    restarted.send("+51987654323", "Dose 1 recorded", reference="outbox-9")
+    lines = [json.loads(x) for x in
+             (tmp_path / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x.get("reference") for x in lines] == ["outbox-7", "outbox-8", None, None,
+                                                   "outbox-9"]
+
+
 def test_http_gateway_keeps_the_contract(sms_server, tmp_path):
     assert check_sms_gateway(HttpGateway(_settings(tmp_path, SMS_HTTP_URL=sms_server))) == []
 

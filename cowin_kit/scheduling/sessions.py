@@ -185,6 +185,8 @@ DEMO_SLOTS = [SlotTimes(dt.time(9), dt.time(11)), SlotTimes(dt.time(11), dt.time
               SlotTimes(dt.time(14), dt.time(16)), SlotTimes(dt.time(16), dt.time(18))]
 DEMO_CAPACITY = {1: 50, 2: 30, 3: 20}
 DEMO_FEE = 50
+DEMO_WALK_IN_QUOTA = 20  # places kept for walk-ins, apart from the bookable ones
+DEMO_LOT_DOSES = 500
 
 
 def _profile_products(session: Session, profile) -> list[Product]:
@@ -223,12 +225,41 @@ def create_demo_sessions(session: Session, profile, days: int = 7, *,
             create_session(session, facility, date, product, product.min_age_years,
                            product.max_age_years,
                            {n: c for n, c in DEMO_CAPACITY.items() if n in doses}, DEMO_SLOTS,
-                           fee=DEMO_FEE if facility.fee_type == "Paid" else 0)
+                           fee=DEMO_FEE if facility.fee_type == "Paid" else 0,
+                           walk_in_quota=DEMO_WALK_IN_QUOTA)
             created += 1
+    return created
+
+
+def create_demo_lots(session: Session, profile, *, today: dt.date | None = None) -> int:
+    """A lot of every offered product at every demo centre, so that a vaccinator trying the
+    demo can record a dose at once. Safe to run twice; returns how many were created."""
+    from cowin_kit.vaccination.models import VaccineLot
+
+    if today is None:
+        from zoneinfo import ZoneInfo
+
+        today = dt.datetime.now(ZoneInfo(profile["timezone"])).date()
+    products = _profile_products(session, profile)
+    have = set(session.execute(select(VaccineLot.facility_id, VaccineLot.product_id)
+                               .join(Facility, Facility.id == VaccineLot.facility_id)
+                               .where(Facility.is_demo.is_(True))).all())
+    created = 0
+    for facility in session.scalars(select(Facility).where(Facility.is_demo.is_(True))
+                                    .order_by(Facility.code)):
+        for product in products:
+            if (facility.id, product.id) in have:
+                continue
+            session.add(VaccineLot(facility_id=facility.id, product_id=product.id,
+                                   lot_number=f"DEMO-{product.code.upper()}"[:40],
+                                   expires_on=today + dt.timedelta(days=365),
+                                   doses_received=DEMO_LOT_DOSES))
+            created += 1
+    session.flush()
     return created
 
 
 __all__ = ["DEMO_CAPACITY", "DEMO_FEE", "DEMO_SLOTS", "MAX_RECURRING", "MSG_NO_SLOTS",
            "BelowBooked", "available", "check_values", "check_walk_in_quota",
-           "create_demo_sessions", "create_session", "find_session", "recurring_dates",
-           "set_walk_in_quota", "update_session"]
+           "create_demo_lots", "create_demo_sessions", "create_session", "find_session",
+           "recurring_dates", "set_walk_in_quota", "update_session"]

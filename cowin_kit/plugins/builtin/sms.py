@@ -1,6 +1,7 @@
 """Built-in SMS gateways for development and tests."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -22,25 +23,66 @@ class ConsoleGateway(SmsGateway):
 
 class FileGateway(SmsGateway):
     """Appends each message as one JSON line to SMS_FILE, so demos and tests can read OTPs.
-    The line carries the kit's ``reference`` (the outbox message's) when there is one."""
+    The line carries the kit's ``reference`` (the outbox message's) when there is one.
 
-    def send(self, phone_number: str, text: str, reference: str | None = None) -> str:
-        ref = uuid.uuid4().hex
+    Like a provider that deduplicates on a client reference, it accepts a reference once:
+    a message sent again after a worker died between the send and marking it sent is not
+    written twice (the check and the append hold the file's lock, so several workers
+    agree). Each process reads the lines appended since its last look, not the whole file.
+    """
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._seen: dict[str, str] = {}  # reference -> the id it was accepted under
+        self._read_to = 0  # how far this process has read the file
+
+    def _path(self) -> Path:
         path = Path(str(self.settings["SMS_FILE"]))
         if not path.is_absolute() and self.settings.instance_path is not None:
             path = self.settings.instance_path / path
+        return path
+
+    def _catch_up(self, fh) -> None:
+        """Note the references of the lines appended since the last look."""
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        if end < self._read_to:  # the file was emptied or replaced: read it all
+            self._seen.clear()
+            self._read_to = 0
+        fh.seek(self._read_to)
+        for raw in fh.read(end - self._read_to).splitlines():
+            if b'"reference"' in raw:
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue
+                self._seen[record["reference"]] = record.get("id", "")
+        self._read_to = end
+
+    def send(self, phone_number: str, text: str, reference: str | None = None) -> str:
+        ref = uuid.uuid4().hex
+        path = self._path()
         record = {"id": ref, "at": utcnow().isoformat(), "to": phone_number, "text": text}
         if reference:
             record["reference"] = reference
-        line = json.dumps(record, ensure_ascii=False)
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
             # The messages hold login codes: only the deployment's own user may read them.
             # Created 0600; a file left readable by an older version is narrowed on append.
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "r+b") as fh:
                 if os.fstat(fd).st_mode & 0o077:
                     os.fchmod(fd, 0o600)
-                fh.write(line + "\n")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if reference:
+                    self._catch_up(fh)
+                    if reference in self._seen:
+                        return self._seen[reference]  # sent already: accepted, not again
+                fh.write(line)
+                fh.flush()
+                if reference:
+                    self._seen[reference] = ref
+                    self._read_to = fh.tell()
         except OSError as exc:
             raise SmsError(f"cannot append to {path}: {exc.strerror}") from None
         return ref

@@ -387,17 +387,29 @@ def facility_user_at(database, email, role, facility_code):
     return user_id
 
 
+_SESSIONS_MADE: set[str] = set()  # by session_today: never taken for the demo's
+
+
 def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_age=18,
                   max_age=None, product_code=None, ends=dt.time(23, 59, 59),
                   day=None):
     """A session today (the deployment's day) at a centre, with a walk-in quota and one slot
-    that is still open: its id."""
+    that is still open: its id. The demo's own sessions at the centre that day are marked
+    cancelled first: whether their slots are still to come depends on the hour the tests
+    run, and a test must not (a walk-in page offers every open session)."""
+    from cowin_kit.db import utcnow
     from cowin_kit.programmes.models import Product
     from cowin_kit.scheduling.models import Facility, VaccinationSession
     from cowin_kit.scheduling.sessions import create_session
 
     with database.Session() as s:
         centre = s.scalar(select(Facility).where(Facility.code == facility_code))
+        for demo in s.scalars(select(VaccinationSession).where(
+                VaccinationSession.facility_id == centre.id,
+                VaccinationSession.date == (day or TODAY),
+                VaccinationSession.id.not_in(_SESSIONS_MADE or {""}),
+                VaccinationSession.cancelled_at.is_(None))):
+            demo.cancelled_at = utcnow()
         taken = set(s.scalars(select(VaccinationSession.product_id).where(
             VaccinationSession.facility_id == centre.id,
             VaccinationSession.date == (day or TODAY))))
@@ -412,4 +424,5 @@ def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_a
                             [(dt.time(0, 0), ends)])
         vs.walk_in_quota = quota
         s.commit()
+        _SESSIONS_MADE.add(vs.id)
         return vs.id

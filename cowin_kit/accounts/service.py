@@ -46,6 +46,12 @@ def area_division_ids(session: Session, user: StaffUser) -> list[int] | None:
     return descendant_ids(session, user.division_id)
 
 
+def in_area(area: list[int] | None, division_id: int | None) -> bool:
+    """Whether a division is within an area as area_division_ids gives it (None: the whole
+    country). Something with no division is within the whole country only."""
+    return area is None or (division_id is not None and division_id in area)
+
+
 def audit(session: Session, actor: str, action: str, target: str | None = None, *,
           division_id: int | None = None, **details) -> AuditEvent:
     """Record an action. ``details`` must hold nothing personal (no ID numbers, no OTPs).

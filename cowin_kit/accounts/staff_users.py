@@ -41,6 +41,7 @@ from cowin_kit.accounts.service import (
     audit,
     check_email,
     generate_one_time_password,
+    in_area,
 )
 from cowin_kit.accounts.staff_login import end_logins
 from cowin_kit.geography.models import Division
@@ -100,10 +101,6 @@ def manageable_roles(by: Manager) -> list[str]:
     return [r for r in ROLES if rank(r) < rank(by.role)]
 
 
-def _in_area(area: list[int] | None, division_id: int | None) -> bool:
-    return area is None or (division_id is not None and division_id in area)
-
-
 def check_manages(session: Session, by: Manager, target: StaffUser) -> None:
     """Refuse (403) when ``by`` may not manage ``target``: a rank not below its own, or
     a user outside its area."""
@@ -113,7 +110,7 @@ def check_manages(session: Session, by: Manager, target: StaffUser) -> None:
         raise StaffUserForbidden(MSG_SELF)
     if not can(by, Can.MANAGE_USERS) or rank(target.role) >= rank(by.role):
         raise StaffUserForbidden(MSG_RANK, "role")
-    if not _in_area(area_division_ids(session, by), target.division_id):
+    if not in_area(area_division_ids(session, by), target.division_id):
         raise StaffUserForbidden(MSG_AREA)
 
 
@@ -152,7 +149,7 @@ def check_scope(session: Session, by: Manager, role: str, division_code: str | N
         facility = _facility(session, facility_code)
         if facility is None:
             raise StaffUserError(MSG_NEEDS_FACILITY, "facility")
-        if not _in_area(area, facility.division_id):
+        if not in_area(area, facility.division_id):
             raise StaffUserForbidden(MSG_AREA, "facility")
         if not facility.is_active:
             raise StaffUserError(MSG_FACILITY_INACTIVE, "facility", code=facility.code)
@@ -169,7 +166,7 @@ def check_scope(session: Session, by: Manager, role: str, division_code: str | N
         if role not in COUNTRY_WIDE_ROLES or area is not None:
             raise StaffUserError(MSG_NEEDS_DIVISION, "division")
         return Scope(role, None, None)
-    if not _in_area(area, division.id):
+    if not in_area(area, division.id):
         raise StaffUserForbidden(MSG_AREA, "division")
     if role == Role.STATE_ADMIN and division.level != 1:
         raise StaffUserError(MSG_STATE_LEVEL, "division")
@@ -346,6 +343,6 @@ def user_row(session: Session, user: StaffUser) -> UserRow:
 def user_in_area(session: Session, area: list[int] | None, user_id: int) -> StaffUser | None:
     """The user if in the area (a user elsewhere is as good as unknown)."""
     user = session.get(StaffUser, user_id)
-    if user is None or not _in_area(area, user.division_id):
+    if user is None or not in_area(area, user.division_id):
         return None
     return user

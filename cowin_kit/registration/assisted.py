@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.accounts import otp
 from cowin_kit.accounts.models import CitizenAccount
-from cowin_kit.accounts.service import actor as staff_actor, audit
+from cowin_kit.accounts.service import actor as staff_actor, audit, in_area
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration import service as registration
 from cowin_kit.registration.models import Beneficiary
@@ -148,7 +148,7 @@ def book_for(session: Session, *, user, area: list[int] | None, person: Benefici
     if vs is None:
         raise booking.NotFound(booking.MSG_NO_SESSION, "session_id")
     division_id = vs.facility.division_id
-    if not walk_in.in_area(area, division_id):
+    if not in_area(area, division_id):
         raise walk_in.OutsideArea(walk_in.MSG_OUTSIDE, "session_id")
     if vs.cancelled_at is not None:  # the booking's own refusal, before next_dose
         raise booking.Conflict(booking.MSG_SESSION_CANCELLED, "session_id")

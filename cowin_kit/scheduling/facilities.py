@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.accounts.models import StaffUser
 from cowin_kit.accounts.roles import FACILITY_ROLES, Role
-from cowin_kit.accounts.service import actor, audit
+from cowin_kit.accounts.service import actor, audit, in_area
 from cowin_kit.errors import UserError
 from cowin_kit.geography.models import Division
 from cowin_kit.plugins.interfaces import N_
@@ -102,7 +102,7 @@ def _check(session: Session, values: FacilityValues, area: list[int] | None,
     division = session.get(Division, values.division_id) if values.division_id else None
     if division is None:
         raise FacilityError(MSG_BAD_DIVISION, "division")
-    if area is not None and division.id not in area:
+    if not in_area(area, division.id):
         raise OutsideArea(MSG_BAD_DIVISION, "division")
     return division
 
@@ -136,7 +136,7 @@ def update_facility(session: Session, user: StaffUser, area: list[int] | None,
                     facility: Facility, values: FacilityValues, *,
                     postal_pattern: str) -> Facility:
     """Change a centre of the user's area (it may move, within the area)."""
-    if area is not None and facility.division_id not in area:
+    if not in_area(area, facility.division_id):
         raise OutsideArea(MSG_BAD_DIVISION, "division")
     division = _check(session, values, area, postal_pattern, facility)
     changed = _apply(facility, values, division)
@@ -184,7 +184,7 @@ def assign(session: Session, user: StaffUser, area: list[int] | None, facility: 
     member = session.get(StaffUser, staff_id) if isinstance(staff_id, int) else None
     if member is None or member.role not in {r.value for r in roles} or not member.is_active:
         raise FacilityError(MSG_NOT_STAFF, "staff")
-    if area is not None and member.division_id not in area:
+    if not in_area(area, member.division_id):
         raise OutsideArea(MSG_NOT_STAFF, "staff")
     previous = member.facility_id
     member.facility_id, member.division_id = facility.id, facility.division_id

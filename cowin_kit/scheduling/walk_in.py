@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from cowin_kit.accounts.service import actor as staff_actor, audit
+from cowin_kit.accounts.service import actor as staff_actor, audit, in_area
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
@@ -65,11 +65,6 @@ class TodaySession:
     places_left: dict[int, int]  # dose -> places of its capacity left
     open: bool  # not cancelled and a slot still to come
     cancelled: bool
-
-
-def in_area(area: list[int] | None, division_id: int) -> bool:
-    """Whether a division is within a user's area (None: the whole country)."""
-    return area is None or division_id in area
 
 
 def staff_facility(session: Session, user, area: list[int] | None, requested) -> Facility:
@@ -201,4 +196,4 @@ def book(session: Session, *, user, facility: Facility, beneficiary_id: int, ses
 
 __all__ = ["MSG_HAS_APPOINTMENT", "MSG_NO_PLACES", "MSG_NOT_TODAY",
            "MSG_OUTSIDE", "MSG_OVER", "HasAppointment", "OutsideArea", "TodaySession",
-           "WalkIn", "book", "in_area", "next_dose", "staff_facility", "todays_sessions"]
+           "WalkIn", "book", "next_dose", "staff_facility", "todays_sessions"]

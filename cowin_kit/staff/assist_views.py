@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from cowin_kit.accounts import otp
 from cowin_kit.accounts.roles import Can
+from cowin_kit.accounts.service import in_area
 from cowin_kit.errors import UserError
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
@@ -218,7 +219,7 @@ def _search(person: Beneficiary, pincode: str, district: int | None) -> list[dic
     ids = [c["center_id"] for c in found]
     divisions = dict(db.execute(select(Facility.id, Facility.division_id)
                                 .where(Facility.id.in_(ids or [-1]))).all())
-    return [c for c in found if walk_in.in_area(g.area, divisions[c["center_id"]])]
+    return [c for c in found if in_area(g.area, divisions[c["center_id"]])]
 
 
 def _open_slots(s: dict) -> list[str]:

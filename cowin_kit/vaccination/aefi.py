@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cowin_kit.accounts.models import StaffUser
-from cowin_kit.accounts.service import audit
+from cowin_kit.accounts.service import audit, in_area
 from cowin_kit.errors import UserError
 from cowin_kit.geography.models import Division
 from cowin_kit.plugins.interfaces import N_
@@ -255,7 +255,7 @@ def report_in_area(session: Session, area: list[int] | None, report_id: int) -> 
     report = session.get(AefiReport, report_id)
     if report is None:
         raise AefiNotFound(MSG_NOT_FOUND, "report")
-    if area is not None and report.division_id not in set(area):
+    if not in_area(area, report.division_id):
         raise AefiForbidden(MSG_REPORT_OUTSIDE, "report")
     return report
 

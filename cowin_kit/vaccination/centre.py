@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from cowin_kit.accounts.models import CitizenAccount, StaffUser
 from cowin_kit.accounts.roles import is_facility_role
-from cowin_kit.accounts.service import actor, audit
+from cowin_kit.accounts.service import actor, audit, in_area
 from cowin_kit.db import utcnow
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.builtin.ids.base import ascii_digits
@@ -74,7 +74,7 @@ def check_facility(user: StaffUser, area: list[int] | None, facility: Facility) 
     if is_facility_role(user.role) or user.facility_id is not None:
         if user.facility_id != facility.id:
             raise NotYourFacility(MSG_NOT_YOURS, None)
-    elif area is not None and facility.division_id not in area:
+    elif not in_area(area, facility.division_id):
         raise NotYourFacility(MSG_NOT_YOURS, None)
 
 

@@ -14,6 +14,7 @@ from cowin_kit.accounts.models import (  # noqa: F401
     OtpTransaction,
     StaffUser,
 )
+from cowin_kit.certificates.models import Certificate  # noqa: F401
 from cowin_kit.db import Base, UTCDateTime, utcnow
 from cowin_kit.geography.models import Division  # noqa: F401
 from cowin_kit.notifications.models import OutboxMessage  # noqa: F401

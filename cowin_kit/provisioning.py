@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cowin_kit import migrate
 from cowin_kit.accounts import service as accounts
+from cowin_kit.certificates import keys
 from cowin_kit.config import CONFIG_FILE, ConfigError, load_settings
 from cowin_kit.db import Database, describe_db_error, normalise_url, utcnow
 from cowin_kit.geography.service import import_divisions_csv, load_profile_divisions
@@ -234,6 +235,11 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
         new_secrets = generate_secrets(instance, signing_key_file=str(settings["SIGNING_KEY_FILE"]))
         created += [instance / name for name in new_secrets]
         report.created_files += new_secrets
+        new_keys = keys.ensure_keys(instance, country=profile.code,
+                                    issuer=profile["certificate"]["issuer"],
+                                    signing_key_file=str(settings["SIGNING_KEY_FILE"]))
+        created += [instance / name for name in new_keys]
+        report.created_files += new_keys
         try:
             settings = load_settings(instance)  # now with the secrets
         except ConfigError as exc:

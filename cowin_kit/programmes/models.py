@@ -43,6 +43,11 @@ class Product(Base):
     manufacturer: Mapped[str] = mapped_column(String(200))
     # EU DCC value-set code (e.g. EU/1/20/1528), where the product has one.
     dcc_product: Mapped[str | None] = mapped_column(String(60))
+    # Its EU DCC vaccine type (vaccine-prophylaxis, e.g. 1119349007) and marketing
+    # authorisation holder or manufacturer (vaccine-mah-manf, e.g. ORG-100030215): from the
+    # profile, else cowin_kit.certificates.valuesets' table for the product.
+    dcc_vaccine_type: Mapped[str | None] = mapped_column(String(60))
+    dcc_manufacturer: Mapped[str | None] = mapped_column(String(60))
     min_age_years: Mapped[int] = mapped_column(Integer, default=18)
     max_age_years: Mapped[int | None] = mapped_column(Integer)
     # The ages as the profile states them ("6 weeks", "4 years"), when it does; the whole

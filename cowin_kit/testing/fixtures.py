@@ -126,6 +126,7 @@ def cowin_kit_instance(tmp_path, cowin_kit_country, _cowin_kit_templates):
     instance.mkdir()
     for name in ("secrets.toml", "signing-key.pem"):
         shutil.copy2(template_instance / name, instance / name)
+    shutil.copytree(template_instance / "signing", instance / "signing")
     if pg_template is None:
         src_path = template_url.removeprefix("sqlite:///")
         dst_path = instance / "cowin-kit.db"

@@ -77,7 +77,8 @@ class DoseDetails:
 
 def record_dose(session: Session, *, beneficiary_id: int, product: Product | int,
                 dose_number: int, given_on: dt.date, facility_id: int | None = None,
-                appointment_id: str | None = None, details: DoseDetails | None = None) -> Dose:
+                appointment_id: str | None = None, details: DoseDetails | None = None,
+                certificates=None) -> Dose:
     """Record that the person was given dose ``dose_number`` of ``product`` on ``given_on``.
 
     The same dose recorded again (same person, programme, number, product and date: a retry)
@@ -86,7 +87,9 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
     idempotency key instead: the dose of that key is returned, and any other dose already
     under that number (another recording, e.g. at another centre) is a DoseConflict.
     The booking rules are not applied here: a dose given is a fact to record (the vaccinator
-    checks eligibility before giving it: cowin_kit.vaccination.centre)."""
+    checks eligibility before giving it: cowin_kit.vaccination.centre).
+    ``certificates`` (a cowin_kit.certificates.issuing.IssuingContext): issue the person's
+    next certificate in this transaction; a retry issues none."""
     if not isinstance(dose_number, int) or isinstance(dose_number, bool) or not (
             1 <= dose_number <= MAX_INT):
         raise DoseError(MSG_BAD_DOSE, "dose")
@@ -119,6 +122,12 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
         if existing is None:
             raise
         return _same(existing, product.id, given_on) if key is None else _other(existing)
+    if certificates is not None:
+        from cowin_kit.certificates import issuing
+        from cowin_kit.registration.models import Beneficiary
+
+        issuing.issue(session, session.get(Beneficiary, beneficiary_id), product.programme_id,
+                      certificates)
     return dose
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cowin_kit.certificates import dcc, fhir, hc1, keys, shc
+from cowin_kit.certificates import dcc, fhir, hc1, keys, revocation, shc
 from cowin_kit.certificates.models import Certificate, CertificateStatus
 from cowin_kit.certificates.uvci import new_uvci
 from cowin_kit.db import utcnow
@@ -101,7 +101,8 @@ def issue(session: Session, person, programme_id: int, ctx: IssuingContext, *,
                               expires_at=expires)
     if ctx.public_url:
         card = shc.credential(fhir.shc_bundle(person, doses), issuer_url=ctx.public_url,
-                              issued_at=now, covid=dcc.covers(programme, last.product))
+                              issued_at=now, covid=dcc.covers(programme, last.product),
+                              revocation_id=revocation.rid(uvci))
         cert.shc = shc.sign(card, signer)
     if previous is not None and previous.superseded_at is None:
         previous.superseded_at = now

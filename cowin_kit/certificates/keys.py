@@ -239,12 +239,26 @@ def rotate(instance: Path, *, country: str, issuer: str,
     return signer
 
 
+def key_usages(certificate: x509.Certificate) -> list[str]:
+    """The certificate's extended key usages (dotted OIDs), [] when it has none."""
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return []
+    return [oid.dotted_string for oid in usage]
+
+
 def trust_list(ring: KeyRing) -> list[dict]:
     """The DSCs in the EU DCC gateway's trust-list form: ``kid``, ``country``, ``rawData``
-    (base64 DER), with their validity for people reading it."""
+    (base64 DER); with, for verifiers that cannot parse X.509 (a browser), the public key
+    (base64 SubjectPublicKeyInfo DER), the extended key usages and the validity."""
     return [{"kid": s.kid_b64, "country": ring.country,
              "certificateType": "DSC",
              "rawData": base64.b64encode(s.der).decode("ascii"),
+             "publicKey": base64.b64encode(s.certificate.public_key().public_bytes(
+                 serialization.Encoding.DER,
+                 serialization.PublicFormat.SubjectPublicKeyInfo)).decode("ascii"),
+             "keyUsage": key_usages(s.certificate),
              "notBefore": s.not_before.isoformat(), "notAfter": s.not_after.isoformat()}
             for s in ring.signers]
 

@@ -426,3 +426,45 @@ def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_a
         s.commit()
         _SESSIONS_MADE.add(vs.id)
         return vs.id
+
+
+# --- certificates: revoke ------------------------------------------------------------------
+
+def vaccinated(app, database, reference, *, facility_code="DEMO-PE-0001", number=1,
+               days_ago=30, public_url="https://vacunas.example.gob"):
+    """Record dose ``number`` of comirnaty for the person ``reference`` at ``facility_code``
+    and issue their certificate (with a SMART Health Card: ``public_url``): the new
+    certificate's UVCI."""
+    from cowin_kit.certificates import issuing
+    from cowin_kit.certificates.models import Certificate
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.vaccination.service import record_dose
+
+    dep = app.extensions["cowin_kit"]
+    with database.Session() as s:
+        ctx = issuing.context_for(dep.settings, dep.profile)
+        ctx = issuing.IssuingContext(ctx.country, ctx.issuer, ctx.ring, public_url=public_url)
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == reference))
+        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
+        place = s.scalar(select(Facility.id).where(Facility.code == facility_code))
+        record_dose(s, beneficiary_id=person.id, product=product, dose_number=number,
+                    given_on=TODAY - dt.timedelta(days=days_ago), facility_id=place,
+                    certificates=ctx)
+        s.commit()
+        return s.scalar(select(Certificate.uvci).where(Certificate.beneficiary_id == person.id)
+                        .order_by(Certificate.version.desc()).limit(1))
+
+
+def certificate_rows(database, reference):
+    """The person's certificate versions, oldest first (detached)."""
+    from cowin_kit.certificates.models import Certificate
+    from cowin_kit.registration.models import Beneficiary
+
+    with database.Session() as s:
+        rows = s.scalars(select(Certificate).join(Beneficiary).where(
+            Beneficiary.reference_id == reference).order_by(Certificate.programme_id,
+                                                            Certificate.version)).all()
+        s.expunge_all()
+        return rows

@@ -38,6 +38,7 @@ class Can(StrEnum):
     REPORT_AEFI = "report_aefi"  # report an adverse event seen at the centre
     FOLLOW_UP_AEFI = "follow_up_aefi"  # list, follow up and export adverse events
     VERIFY = "verify"  # check certificates
+    CERTIFICATES = "certificates"  # find, revoke and correct the area's certificates
 
 
 ADMIN_ROLES = (Role.NATIONAL_ADMIN, Role.STATE_ADMIN, Role.DISTRICT_ADMIN)
@@ -49,7 +50,7 @@ COUNTRY_WIDE_ROLES = (Role.NATIONAL_ADMIN, Role.CALL_CENTRE, Role.SERVICE_CENTRE
 
 _ADMIN = frozenset({Can.MANAGE_CENTRES, Can.MANAGE_USERS, Can.VIEW_AUDIT, Can.RUN_FACILITY,
                     Can.VACCINATE, Can.SUPERVISE, Can.REGISTER_WALK_IN, Can.ASSIST,
-                    Can.REPORT_AEFI, Can.FOLLOW_UP_AEFI})
+                    Can.REPORT_AEFI, Can.FOLLOW_UP_AEFI, Can.CERTIFICATES})
 CAPABILITIES: dict[Role, frozenset[Can]] = {
     Role.NATIONAL_ADMIN: _ADMIN,
     Role.STATE_ADMIN: _ADMIN,

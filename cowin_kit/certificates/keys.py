@@ -176,7 +176,14 @@ def new_signer(instance: Path, *, country: str, issuer: str,
     now = now or dt.datetime.now(dt.UTC)
     folder = instance / FOLDER
     ca_key = _ca_key(instance, signing_key_file)
-    csca = x509.load_pem_x509_certificate((folder / CSCA_FILE).read_bytes())
+    try:
+        csca = x509.load_pem_x509_certificate((folder / CSCA_FILE).read_bytes())
+    except OSError:
+        raise KeyError_(f"{folder / CSCA_FILE} is missing: run `cowin-kit init --update` to "
+                        "create the signing certificates.") from None
+    except ValueError:
+        raise KeyError_(f"{folder / CSCA_FILE} is not a PEM certificate: restore it from "
+                        "backup.") from None
     key = ec.generate_private_key(ec.SECP256R1())
     stamp = now.strftime("%Y%m%d%H%M%S")
     path = folder / f"dsc-{stamp}.pem"
@@ -209,21 +216,40 @@ def load(instance: Path, *, country: str, dsc_key_pem: str | None = None) -> Key
     except OSError:
         raise KeyError_(f"{folder / CSCA_FILE} is missing: run `cowin-kit init --update` to "
                         "create the signing certificates.") from None
+    except ValueError:
+        raise KeyError_(f"{folder / CSCA_FILE} is not a PEM certificate: restore it from "
+                        "backup.") from None
     signers = []
     paths = sorted(p for p in folder.glob("dsc-*.pem") if not p.stem.endswith("-key"))
     for i, path in enumerate(paths):
-        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        try:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+        except ValueError:
+            raise KeyError_(f"{path} is not a PEM certificate: restore it from backup, or "
+                            "move it out of the folder and run `cowin-kit keys rotate`.") from None
         key = None
         key_path = _key_path(path)
         if key_path.exists():
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            key = _private_key(key_path.read_bytes(), str(key_path))
         elif dsc_key_pem and i == len(paths) - 1:
-            key = serialization.load_pem_private_key(dsc_key_pem.encode(), password=None)
+            key = _private_key(dsc_key_pem.encode(), "DSC_KEY")
         signers.append(Signer(cert, key, path))
     if not signers:
         raise KeyError_(f"no document signing certificate in {folder}: run "
                         "`cowin-kit keys rotate` to make one.")
     return KeyRing(country.upper(), csca, tuple(signers))
+
+
+def _private_key(pem: bytes, where: str) -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise KeyError_(f"{where} is not an unencrypted PEM private key: restore it from "
+                        "backup, or run `cowin-kit keys rotate` to make a new signing "
+                        "key.") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise KeyError_(f"{where} is not an ECDSA P-256 key.")
+    return key
 
 
 def rotate(instance: Path, *, country: str, issuer: str,
@@ -237,6 +263,47 @@ def rotate(instance: Path, *, country: str, issuer: str,
         if path != _key_path(signer.path):
             path.unlink()
     return signer
+
+
+def missing_key(ring: KeyRing) -> str | None:
+    """Why no certificate can be issued, when the signing DSC's private key is missing."""
+    signer = ring.signers[-1]
+    if signer.private_key is not None:
+        return None
+    return (f"the private key of the signing certificate {signer.path.name} is missing "
+            f"({signer.path.parent / _key_path(signer.path).name}, or the DSC_KEY setting): "
+            "no certificate can be issued. Restore it from backup, or run `cowin-kit keys "
+            "rotate` to make a new signing key.")
+
+
+EXPIRY_WARNING_DAYS = 60  # warn this long before the signing DSC expires
+
+
+def warnings(ring: KeyRing, now: dt.datetime | None = None,
+             days: int = EXPIRY_WARNING_DAYS) -> list[str]:
+    """What an operator must act on soon (``keys show``, ``config check``): the signing DSC
+    (or the CSCA) expired or expiring within ``days``. English, for the command line. (A
+    missing private key is ``missing_key``: a problem now, not soon.)"""
+    now = now or dt.datetime.now(dt.UTC)
+    out = []
+    signer = ring.signers[-1]
+    left = signer.not_after - now
+    if left <= dt.timedelta(0):
+        out.append(f"the signing certificate {signer.path.name} expired on "
+                   f"{signer.not_after:%Y-%m-%d}: certificates signed with it are refused by "
+                   "verifiers. Run `cowin-kit keys rotate` now and publish the new trust list.")
+    elif left <= dt.timedelta(days=days):
+        out.append(f"the signing certificate {signer.path.name} expires on "
+                   f"{signer.not_after:%Y-%m-%d} (in {left.days} days): run `cowin-kit keys "
+                   "rotate` and publish the new trust list (`cowin-kit keys "
+                   "export-trust-list`).")
+    csca_left = ring.csca.not_valid_after_utc - now
+    if csca_left <= dt.timedelta(days=days):
+        out.append(f"the country signing CA ({FOLDER}/{CSCA_FILE}) expires on "
+                   f"{ring.csca.not_valid_after_utc:%Y-%m-%d}: no document signing "
+                   "certificate can outlive it. Plan a new CSCA with the partners who trust "
+                   "it (docs/certificates.md).")
+    return out
 
 
 def key_usages(certificate: x509.Certificate) -> list[str]:

@@ -23,6 +23,7 @@ COMMANDS = {
     "users": "cowin_kit.cli.users_cmd:users",
     "worker": "cowin_kit.cli.worker_cmd:worker",
     "notifications": "cowin_kit.cli.worker_cmd:notifications",
+    "keys": "cowin_kit.cli.keys_cmd:keys",
 }
 
 

@@ -38,10 +38,13 @@ def check(instance):
     """Check that the deployment can run: settings, secrets, profile, database, schema."""
     from cowin_kit import migrate
     from cowin_kit.cli.common import load_instance_profile
+    from cowin_kit.cli.keys_cmd import key_problems
     from cowin_kit.config import check_settings
 
     settings = load_instance(instance)
     problems = check_settings(settings)
+    signing_problems, signing_warnings = key_problems(settings)
+    problems += signing_problems
     if problems:
         raise Refused("the configuration has problems:\n  - " + "\n  - ".join(problems))
     profile = load_instance_profile(settings)
@@ -91,7 +94,7 @@ def check(instance):
                     "for one process only (`cowin-kit serve`, or gunicorn with one worker). "
                     "With more workers or machines set REDIS_URL or RATE_LIMIT_STORAGE="
                     "database (with more, the app refuses to start).", fg="yellow", err=True)
-    for warning in deployment_warnings(settings):
+    for warning in [*deployment_warnings(settings), *signing_warnings]:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     click.echo(f"OK: {profile.name} ({profile.code}), database schema {head}, secrets present.")
     for warning in missing_id_providers(profile, settings):

@@ -174,6 +174,7 @@ from cowin_kit.staff import (  # noqa: E402,F401
     assist_views,
     audit_views,
     centre_views,
+    certificate_views,
     facility_views,
     login_views,
     lot_views,

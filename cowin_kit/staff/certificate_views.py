@@ -42,6 +42,8 @@ def _user_key() -> str:
 
 lookups = limiter.shared_limit(LOOKUPS_PER_USER, scope="staff-certificates",
                                key_func=_user_key)
+searches = limiter.shared_limit(LOOKUPS_PER_USER, scope="staff-certificates",
+                                key_func=_user_key, methods=["POST"])
 
 
 class FindForm(FlaskForm):
@@ -78,7 +80,7 @@ def _refused(form, exc: UserError) -> str | None:
 
 @bp.route("/certificates", methods=["GET", "POST"])
 @requires(Can.CERTIFICATES)
-@lookups
+@searches
 def certificates():
     form = FindForm()
     problem = None

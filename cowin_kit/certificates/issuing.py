@@ -22,6 +22,7 @@ from cowin_kit.certificates import dcc, fhir, hc1, keys, revocation, shc
 from cowin_kit.certificates.models import Certificate, CertificateStatus
 from cowin_kit.certificates.uvci import new_uvci
 from cowin_kit.db import utcnow
+from cowin_kit.programmes.models import Product
 from cowin_kit.vaccination.models import Dose
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,8 @@ def _doses_query():
     return (select(Dose)
             .where(Dose.beneficiary_id == bindparam("person"),
                    Dose.programme_id == bindparam("programme"))
-            .options(joinedload(Dose.product), joinedload(Dose.lot),
-                     joinedload(Dose.facility))
+            .options(joinedload(Dose.product).joinedload(Product.programme),
+                     joinedload(Dose.lot), joinedload(Dose.facility))
             .order_by(Dose.dose_number))
 
 
@@ -113,15 +114,13 @@ def issue(session: Session, person, programme_id: int, ctx: IssuingContext, *,
     """Issue the next version of ``person``'s certificate for the programme, from every dose
     recorded (None when there is none). The previous version is superseded. Flushed; the
     caller commits."""
-    from cowin_kit.programmes.models import Programme
-
     doses = session.scalars(_doses_query(),
                             {"person": person.id, "programme": programme_id}).unique().all()
     if not doses:
         return None
     now = now or utcnow()
-    programme = session.get(Programme, programme_id)
     last = doses[-1]
+    programme = last.product.programme
     previous = current(session, person.id, programme_id)
     signer = ctx.ring.current
     expires = min(now + dt.timedelta(days=ctx.validity_days), signer.not_after)

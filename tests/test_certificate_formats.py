@@ -299,6 +299,24 @@ def test_genders_map_to_fhir_administrative_gender(app, database):
         assert bundle["entry"][1]["resource"]["gender"] == expected
 
 
+@pytest.mark.parametrize("cowin_kit_country", ["IN"])
+def test_a_covid_vaccine_outside_the_eu_value_set_gets_no_hc1(app, database, cowin_kit_country):
+    person_id, rows = _issue(app, database, "Ananya Reddy", "corbevax", [1, 2])
+    assert [r.hc1 for r in rows] == [None, None] and rows[-1].status == "final"
+    card = decode_shc(rows[-1].shc)
+    assert "https://smarthealth.cards#covid19" in card["vc"]["type"]
+    immunization = card["vc"]["credentialSubject"]["fhirBundle"]["entry"][1]["resource"]
+    assert immunization["vaccineCode"]["coding"] == [
+        {"system": "http://hl7.org/fhir/sid/cvx", "code": "517"}]
+    bundle, _ = _ddcc(app, database, person_id)
+    immunization = bundle["entry"][3]["resource"]
+    assert immunization["vaccineCode"]["coding"][0]["code"] == "XM5JC5"
+    brand = immunization["extension"][0]["valueCoding"]
+    assert brand == {"display": "Corbevax"}
+    assert [e["url"].rsplit("/", 1)[1] for e in immunization["extension"]] == [
+        "DDCCEventBrand", "DDCCCountryOfEvent"]  # no EU market-authorisation code
+
+
 # --- a routine programme ---------------------------------------------------------------------
 
 def test_a_routine_programme_gets_a_card_and_a_ddcc_but_no_hc1(app, database):

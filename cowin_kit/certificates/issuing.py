@@ -1,10 +1,18 @@
 """Issuing a person's certificate: a new version each time a dose is recorded or the
 person's details are corrected.
 
-``issue`` is called in the transaction that records the dose, so a dose never exists
-without its certificate (and a rolled-back dose leaves none). It signs the payloads once
-(HC1 where the EU DCC covers the programme, a SMART Health Card where the deployment has a
-public address for its keys) and keeps them in the row; pages and PDFs are built from them.
+``issue`` is called in the transaction that records the dose (every path that records one
+passes a context: the vaccinator's form and the offline queue, through
+vaccination.recording), so a dose never exists without its certificate (and a rolled-back
+dose leaves none). It signs the payloads once (HC1 where the EU DCC covers the dose: a
+COVID-19 product with EU value-set codes; a SMART Health Card where the deployment has a
+public address for its keys, for every programme) and keeps them in the row; pages, PDFs
+and the WHO DDCC:VS document (fhir.ddcc_bundle, unsigned) are built from the row. A routine
+programme's certificate has no HC1: the EU DCC states COVID-19 only.
+
+Lean on purpose (it runs in every dose transaction): three statements (the doses with their
+products, lots and centres; the current version; the new row), value sets read once per
+process, the key ring re-read only when ``signing/`` changes.
 """
 from __future__ import annotations
 

@@ -468,3 +468,58 @@ def certificate_rows(database, reference):
                                                             Certificate.version)).all()
         s.expunge_all()
         return rows
+
+
+# --- certificates: issuer ------------------------------------------------------------------
+
+def shared_testdata(*parts: str):
+    """A file or folder of the public test data beside the checkout (``../shared/testdata``
+    from the main checkout, ``../../shared/testdata`` from a worktree); the test is skipped
+    where the folder is not there."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "testdata"
+        if candidate.is_dir():
+            return candidate.joinpath(*parts)
+    pytest.skip("the shared test data (../shared/testdata) is not beside this checkout")
+
+
+def decode_hc1(text: str) -> dict:
+    """The EU DCC JSON inside an ``HC1:`` payload (signature not checked)."""
+    import zlib
+
+    import base45
+    import cbor2
+
+    assert text.startswith("HC1:")
+    cose = cbor2.loads(zlib.decompress(base45.b45decode(text[4:])))
+    assert cose.tag == 18
+    return cbor2.loads(cose.value[2])[-260][1]
+
+
+def decode_shc(jws: str) -> dict:
+    """The payload of a SMART Health Card's compact JWS (signature not checked)."""
+    import base64
+    import json
+    import zlib
+
+    body = jws.split(".")[1]
+    return json.loads(zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)),
+                                      -15))
+
+
+def new_person(session, name, *, year=1980, born=None, gender="female", language=None):
+    """A person inserted directly (any country's deployment: no ID provider involved)."""
+    from cowin_kit.registration.models import Beneficiary, IdDocumentType
+
+    doc = session.scalar(select(IdDocumentType).order_by(IdDocumentType.id))
+    token = uuid.uuid4().hex
+    person = Beneficiary(reference_id=str(uuid.uuid4().int)[:14], name=name, birth_year=year,
+                         birth_date=born, gender=gender, language=language,
+                         id_document_type_id=doc.id, id_number_hash=token,
+                         id_number_encrypted="x", id_number_masked="XXXX" + token[:4])
+    session.add(person)
+    session.flush()
+    return person

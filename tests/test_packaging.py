@@ -54,6 +54,8 @@ def test_wheel_holds_profiles_catalogues_migrations_and_templates(wheel):
         lang = po.parent.parent.name
         assert f"cowin_kit/locales/{lang}/LC_MESSAGES/messages.mo" in names
     assert any(n.startswith("cowin_kit/migrations/versions/0001") for n in names)
+    # The EU DCC value sets issuing codes doses with.
+    assert "cowin_kit/certificates/eu_dcc_valuesets/vaccine-medicinal-product.json" in names
     # Every template and static file of every package (web, portal, staff, …).
     assets = [f for pattern in ("*.html", "*.css", "*.js", "*.svg")
               for f in (ROOT / "cowin_kit").rglob(pattern)]

@@ -291,7 +291,9 @@ def test_statements_per_recording(app, client, database, day):
         assert _post(client, token, **_dose(day)).status_code == 201
     finally:
         event.remove(database.engine, "before_cursor_execute", count)
-    assert len(seen) <= 32, "\n".join(s[:110].replace("\n", " ") for s in seen)
+    # The recording's 32, and 3 for issuing the certificate in the same transaction (the
+    # doses with their products, lots and centres; the current version; the new one).
+    assert len(seen) <= 35, "\n".join(s[:110].replace("\n", " ") for s in seen)
 
 
 def test_a_session_that_is_over_or_cancelled_is_refused(client, database, day):

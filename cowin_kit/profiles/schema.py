@@ -168,6 +168,16 @@ class ProductSchema(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1))
     manufacturer = fields.String(required=True, validate=validate.Length(min=1))
     dcc_product = fields.String(load_default=None, allow_none=True)
+    # The product's EU DCC vaccine type and marketing-authorisation holder, when they are
+    # not those cowin_kit.certificates.valuesets knows for dcc_product; its CDC CVX code
+    # (SMART Health Cards) and WHO ICD-11 vaccine code (DDCC:VS), e.g. for a routine vaccine.
+    dcc_vaccine_type = fields.String(load_default=None, allow_none=True)
+    dcc_manufacturer = fields.String(load_default=None, allow_none=True)
+    cvx = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[0-9]{1,3}$", error="a CDC CVX code is 1 to 3 digits (e.g. cvx = \"03\" for MMR)"))
+    icd11 = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^X[A-Z0-9]{3,6}$", error="a WHO ICD-11 vaccine code starts with X (e.g. icd11 = "
+                                   "\"XM8TF3\" for measles, mumps and rubella)"))
     # Ages in whole years (older profiles) or as text ("6 weeks", "9 months", "4 years").
     min_age_years = fields.Integer(load_default=None, validate=validate.Range(min=0, max=120))
     max_age_years = fields.Integer(load_default=None, allow_none=True,
@@ -177,6 +187,34 @@ class ProductSchema(_Strict):
     primary_doses = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
     doses = fields.List(fields.Nested(DoseSchema), required=True, validate=validate.Length(min=1))
     notes = fields.String(load_default="")
+
+    @validates_schema
+    def _dcc_codes(self, data, **kwargs):
+        """EU DCC codes from its value sets, never free text (a verifier would refuse it)."""
+        from cowin_kit.certificates import valuesets
+        product = data.get("dcc_product")
+        if product is not None and not valuesets.is_product(product):
+            raise ValidationError(
+                f"unknown EU DCC product code {product!r}: use a code of the EU value set "
+                f"vaccine-medicinal-product ({valuesets.example_products()}, …), or leave "
+                "dcc_product out for a vaccine the EU DCC does not list", "dcc_product")
+        for key, known, value_set in (
+                ("dcc_vaccine_type", valuesets.is_vaccine_type, "vaccine-prophylaxis"),
+                ("dcc_manufacturer", valuesets.is_manufacturer, "vaccine-mah-manf")):
+            value = data.get(key)
+            if value is None:
+                continue
+            if product is None:
+                raise ValidationError(f"{key} needs dcc_product (the EU DCC codes the "
+                                      "product by both)", key)
+            if not known(value):
+                raise ValidationError(f"unknown code {value!r}: use an active code of the EU "
+                                      f"value set {value_set}", key)
+        if product is not None and valuesets.facts(product) is None and not (
+                data.get("dcc_vaccine_type") and data.get("dcc_manufacturer")):
+            raise ValidationError(f"the kit does not know the vaccine type and manufacturer of "
+                                  f"{product!r}: give dcc_vaccine_type and dcc_manufacturer",
+                                  "dcc_product")
 
     @validates_schema
     def _doses_consistent(self, data, **kwargs):

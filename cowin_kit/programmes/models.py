@@ -48,6 +48,10 @@ class Product(Base):
     # profile, else cowin_kit.certificates.valuesets' table for the product.
     dcc_vaccine_type: Mapped[str | None] = mapped_column(String(60))
     dcc_manufacturer: Mapped[str | None] = mapped_column(String(60))
+    # The CDC CVX code (SMART Health Cards) and WHO ICD-11 vaccine code (DDCC:VS): from the
+    # profile, else the table's for dcc_product; None for a product neither knows.
+    cvx: Mapped[str | None] = mapped_column(String(8))
+    icd11: Mapped[str | None] = mapped_column(String(16))
     min_age_years: Mapped[int] = mapped_column(Integer, default=18)
     max_age_years: Mapped[int | None] = mapped_column(Integer)
     # The ages as the profile states them ("6 weeks", "4 years"), when it does; the whole

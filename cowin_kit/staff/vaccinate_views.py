@@ -27,6 +27,7 @@ from wtforms import ValidationError
 
 from cowin_kit.accounts import service as accounts
 from cowin_kit.accounts.roles import Can, can
+from cowin_kit.certificates import issuing
 from cowin_kit.db import utcnow
 from cowin_kit.errors import UserError
 from cowin_kit.registration.choices import accepted_id_types
@@ -60,6 +61,13 @@ def _endpoint(name: str, **values) -> str | None:
         return url_for(name, **values)
     except BuildError:
         return None
+
+
+def _certificates():
+    """How the dose's certificate is issued: the deployment's keys, and its public address
+    (PUBLIC_URL, else the address this request came to) as the SMART Health Card's iss."""
+    dep = deployment()
+    return issuing.context_or_none(dep.settings, dep.profile, fallback_url=request.host_url)
 
 
 def _certificate_url() -> str:
@@ -209,7 +217,8 @@ def vaccinate_appointment(appointment_id: str):
         try:
             done = recording.record_at_centre(
                 db, g.staff, g.area, req, now=utcnow(), timezone=deployment().timezone,
-                may_supervise=can(g.staff, Can.SUPERVISE), certificate_url=_certificate_url())
+                may_supervise=can(g.staff, Can.SUPERVISE), certificate_url=_certificate_url(),
+                certificates=_certificates())
         except centre.NotYourFacility:
             access.forbidden("facility")
         except UserError as exc:
@@ -385,7 +394,8 @@ def vaccinate_doses():
     try:
         done = recording.record_at_centre(
             db, user, g.area, req, now=utcnow(), timezone=deployment().timezone,
-            may_supervise=can(user, Can.SUPERVISE), certificate_url=_certificate_url())
+            may_supervise=can(user, Can.SUPERVISE), certificate_url=_certificate_url(),
+            certificates=_certificates())
     except centre.NotYourFacility as exc:
         db.rollback()
         accounts.audit(db, accounts.actor(user), "access.denied", request.path,

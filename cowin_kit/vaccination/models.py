@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cowin_kit.db import Base, UTCDateTime, utcnow
 from cowin_kit.programmes.models import Product
+from cowin_kit.scheduling.models import Facility
 
 
 class VaccineLot(Base):
@@ -77,3 +78,5 @@ class Dose(Base):
 
     product: Mapped[Product] = relationship()
     lot: Mapped[VaccineLot | None] = relationship()
+    # Where it was given (certificates name the centre).
+    facility: Mapped[Facility | None] = relationship()

@@ -155,8 +155,11 @@ def _check_day(session_day: dt.date, given_at: dt.datetime, now: dt.datetime,
 
 def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
                      req: DoseRequest, *, now: dt.datetime, timezone: str,
-                     may_supervise: bool, certificate_url: str = "") -> Recorded:
+                     may_supervise: bool, certificate_url: str = "",
+                     certificates=None) -> Recorded:
     """Record the dose of an appointment at the user's facility (see the module's notes).
+    ``certificates`` (a cowin_kit.certificates.issuing.IssuingContext): issue the person's
+    next certificate in the same transaction (a replay issues none).
 
     Refusals: NotFoundHere, NotYourFacility (403), CentreError (the session is over or
     cancelled, the time, the site, the key), LotError (unknown, expired, used-up lot),
@@ -210,7 +213,7 @@ def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
         dose = record_dose(session, beneficiary_id=person.id, product=product,
                            dose_number=dose_number, given_on=given_on,
                            facility_id=vs.facility_id, appointment_id=appt.id,
-                           details=details)
+                           details=details, certificates=certificates)
         if dose.appointment_id != appt.id:  # the key, sent concurrently for someone else
             raise CentreError(MSG_KEY_REUSED, "idempotency_key")
     session.execute(

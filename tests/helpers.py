@@ -453,6 +453,19 @@ def register_person(app, database, mobile, *, name="Ana Quispe", year=1980, lang
         return person.reference_id
 
 
+def add_centre(database, code, name, names=None) -> str:
+    """A vaccination centre in the first level-1 division (for profiles without demo
+    centres): its code."""
+    from cowin_kit.geography.models import Division
+    from cowin_kit.scheduling.models import Facility
+
+    with database.Session() as s:
+        division = s.scalar(select(Division).where(Division.level == 1).order_by(Division.id))
+        s.add(Facility(code=code, name=name, names=names or {}, division_id=division.id))
+        s.commit()
+    return code
+
+
 def certify(app, database, reference, *, number=1, days_ago=30, product_code=None,
             lot="FA1234", public_url="https://vacunas.example.gob", facility_code=None):
     """Record dose ``number`` (at the country's first demo centre, from a lot there) for

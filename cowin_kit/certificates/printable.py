@@ -74,9 +74,10 @@ class Issuer:
     url: str = ""
     verify_url: str = ""
     default_language: str = "en"
+    timezone: str = "UTC"  # the deployment's: dates are printed as its people see them
 
     @classmethod
-    def from_profile(cls, profile, public_url: str) -> Issuer:
+    def from_profile(cls, profile, public_url: str, timezone: str | None = None) -> Issuer:
         """``public_url``: the deployment's address (PUBLIC_URL, or the request's)."""
         cert = profile["certificate"]
         return cls(country=profile.code, name=cert["issuer"],
@@ -84,7 +85,8 @@ class Issuer:
                    document_name=cert.get("document_name") or "",
                    url=cert.get("issuer_url") or "",
                    verify_url=public_url.rstrip("/") + VERIFY_PATH,
-                   default_language=profile.default_language)
+                   default_language=profile.default_language,
+                   timezone=timezone or profile["timezone"])
 
     def name_in(self, lang: str) -> str:
         if _base(lang) == _base(self.default_language):
@@ -94,7 +96,7 @@ class Issuer:
 
     def key_parts(self) -> list:
         return [self.country, self.name, sorted(self.names.items()), self.document_name,
-                self.url, self.verify_url]
+                self.url, self.verify_url, self.timezone]
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ class Printable:
     status_text: Label
     name: str
     birth_year: int
-    id_number: str
+    id_type: str  # the ID document's name in the person's language
+    id_masked: str
     reference_id: str
     doses: tuple
     uvci: str
@@ -139,6 +142,11 @@ class Printable:
 
     def label(self, key: str) -> Label:
         return self.labels[key]
+
+    @property
+    def id_number(self) -> str:
+        """The ID document and its masked number (never the number itself)."""
+        return " ".join(p for p in (self.id_type, self.id_masked) if p)
 
 
 def _base(lang: str) -> str:
@@ -224,17 +232,18 @@ def gather(session: Session, certificate: Certificate, *, issuer: Issuer, lang: 
         programme=label_lines((programme_local, programme_english)),
         status=certificate.status, status_text=both(STATUS_TEXT[certificate.status]),
         name=person.name, birth_year=person.birth_year,
-        id_number=" ".join(p for p in (id_type, person.id_number_masked) if p),
+        id_type=id_type, id_masked=person.id_number_masked,
         reference_id=person.reference_id, doses=tuple(lines), uvci=certificate.uvci,
-        version=certificate.version, issued_on=_day(certificate.issued_at),
-        valid_until=_day(certificate.expires_at), qr_text=qr_text, qr_kind=qr_kind,
+        version=certificate.version, issued_on=_day(certificate.issued_at, issuer.timezone),
+        valid_until=_day(certificate.expires_at, issuer.timezone), qr_text=qr_text, qr_kind=qr_kind,
         qr_caption=both(QR_CAPTION[qr_kind]) if qr_kind else None,
         verify=both(VERIFY if qr_text else VERIFY_NO_QR, url=issuer.verify_url),
         verify_url=issuer.verify_url)
 
 
-def _day(moment: dt.datetime) -> str:
-    return moment.date().isoformat()
+def _day(moment: dt.datetime, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
 def _rtl(lang: str) -> bool:
@@ -271,9 +280,10 @@ def render_pdf(p: Printable) -> bytes:
               [[str(d.number), (d.vaccine, d.manufacturer) if d.manufacturer != d.vaccine
                 else d.vaccine, d.given_on, d.centre or "–", d.lot or "–"] for d in p.doses],
               widths=[1.1, 3.4, 2.2, 4.2, 2.1])
-    doc.rows([(p.label("uvci"), p.uvci), (p.label("issuer"), p.issuer[0]),
-              (p.label("issued_on"), p.issued_on), (p.label("valid_until"), p.valid_until),
-              (p.label("version"), str(p.version))])
+    doc.rows([(p.label("uvci"), p.uvci)])
+    doc.table([p.label(k) for k in ("issuer", "issued_on", "valid_until", "version")],
+              [[p.issuer[0], p.issued_on, p.valid_until, str(p.version)]],
+              widths=[5.4, 2.4, 2.4, 1.4])
     doc.rule()
     for i, line in enumerate(p.verify):
         doc.paragraph(line, size=9 if i == 0 else 8, line_height=4.5,

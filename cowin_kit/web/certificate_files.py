@@ -23,7 +23,7 @@ def issuer() -> printable.Issuer:
     address this request came to."""
     dep = deployment()
     public_url = dep.settings.get("PUBLIC_URL") or request.host_url
-    return printable.Issuer.from_profile(dep.profile, public_url)
+    return printable.Issuer.from_profile(dep.profile, public_url, dep.timezone)
 
 
 def translation_dirs() -> list:

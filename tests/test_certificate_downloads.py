@@ -261,3 +261,55 @@ def test_revoked_certificate_is_shown_without_downloads(app, database, client, f
     assert "Revoked on" in page and f"/portal/certificates/{ana}/pdf" not in page
     assert "revoked on" in page  # the earlier version too
     assert client.get(f"/portal/certificates/{ana}/pdf").status_code == 404
+
+
+def test_a_programme_without_eu_dcc_uses_the_smart_health_card_or_no_qr(
+        app, database, client, family, english):
+    from sqlalchemy import select
+
+    from cowin_kit.programmes.models import Programme
+
+    ana, luis = family
+    certify(app, database, ana, product_code="spr", days_ago=3)  # no EU DCC: SHC only
+    certify(app, database, luis, product_code="spr", days_ago=3, public_url="")  # no QR
+    with database.Session() as s:
+        spr = s.scalar(select(Programme.id).where(Programme.code == "spr"))
+    page = client.get("/portal/").get_data(as_text=True)
+    assert f"/portal/certificates/{ana}/qr?programme={spr}" in page
+    # Luis's only certificate: its links need no programme.
+    assert f'/portal/certificates/{luis}/pdf"' in page
+    assert f"/portal/certificates/{luis}/qr" not in page
+    assert f"/portal/certificates/{luis}/shc" not in page
+    qr_page = client.get(f"/portal/certificates/{ana}/qr?programme={spr}")
+    assert "SMART Health Card" in qr_page.get_data(as_text=True)
+    assert "EU DCC" not in qr_page.get_data(as_text=True)
+    with_card = client.get(f"/portal/certificates/{ana}/pdf?programme={spr}")
+    assert "SMART Health Card QR code" in _text(with_card.data)
+    assert b"/Subtype /Image" in with_card.data
+    without = client.get(f"/portal/certificates/{luis}/pdf?programme={spr}")
+    assert without.status_code == 200 and b"/Subtype /Image" not in without.data
+    assert "To check this certificate, go to" in _text(without.data)
+    assert client.get(f"/portal/certificates/{luis}/qr?programme={spr}").status_code == 404
+    assert client.get(f"/portal/certificates/{luis}/shc?programme={spr}").status_code == 404
+    # Without ?programme=, the first programme the person has a certificate of.
+    assert client.get(f"/portal/certificates/{luis}/pdf").data == without.data
+    assert "Final certificate" in _text(client.get(f"/portal/certificates/{ana}/pdf").data)
+
+
+def test_an_english_reader_gets_english_only(app, database, client, cowin_kit_instance):
+    headers = api_login(client, cowin_kit_instance)
+    ref = register_person(app, database, PERU, name="John Smith", language="en")
+    certify(app, database, ref)
+    text = _text(client.get(CITIZEN, query_string={"beneficiary_reference_id": ref},
+                            headers=headers).data)
+    assert "Vaccination certificate" in text and "Name" in text and "Nombre" not in text
+    assert text.count("Year of birth") == 1
+
+
+def test_a_store_that_cannot_be_written_still_answers(app, database, client, ana,
+                                                       cowin_kit_instance):
+    ref, headers = ana
+    certify(app, database, ref)
+    (cowin_kit_instance / "documents").write_text("not a folder")  # mkdir will fail
+    r = client.get(CITIZEN, query_string={"beneficiary_reference_id": ref}, headers=headers)
+    assert r.status_code == 200 and r.data.startswith(b"%PDF") and r.headers["ETag"]

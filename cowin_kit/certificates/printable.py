@@ -308,7 +308,7 @@ _stores_lock = threading.Lock()
 def store_for(instance_path: str | Path) -> storage.DirectoryStore:
     """The store of an instance's certificate PDFs (one object per folder and process, so
     concurrent requests for a missing PDF build it once)."""
-    folder = str(Path(instance_path, *STORE_FOLDER))
+    folder = str(Path(instance_path, *STORE_FOLDER).resolve())
     with _stores_lock:
         store = _stores.get(folder)
         if store is None:

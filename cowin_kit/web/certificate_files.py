@@ -8,6 +8,8 @@ the PDF builder are loaded only when a version is downloaded for the first time.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Response, request, send_file
 
 from cowin_kit.certificates import printable
@@ -16,6 +18,7 @@ from cowin_kit.certificates.models import Certificate
 from cowin_kit.runtime import db_session, deployment
 
 PDF = "application/pdf"
+log = logging.getLogger(__name__)
 
 
 def issuer() -> printable.Issuer:
@@ -62,7 +65,16 @@ def pdf_response(found: Current, *, cache_control: str = "private, no-cache") ->
             return printable.render_pdf(printable.gather(
                 db_session(), certificate, issuer=the_issuer, lang=lang,
                 translations=printable.translations_for(lang, translation_dirs())))
-        path = printable.stored_pdf(store, key, build)
+        try:
+            path = printable.stored_pdf(store, key, build)
+        except OSError as exc:  # the folder is full or not writable: answer all the same
+            log.warning("certificate PDF not stored in %s: %s", store.folder, exc.strerror)
+            data = build()
+            response = Response(data, mimetype=PDF, headers={
+                "Content-Disposition": f'attachment; filename="{download_name(found, "pdf")}"',
+                "ETag": f'"{key}"'})
+            response.headers["Cache-Control"] = cache_control
+            return response
     response = send_file(path, mimetype=PDF, as_attachment=True, etag=key, conditional=True,
                          download_name=download_name(found, "pdf"), max_age=None)
     response.headers["Cache-Control"] = cache_control

@@ -523,3 +523,84 @@ def new_person(session, name, *, year=1980, born=None, gender="female", language
     session.add(person)
     session.flush()
     return person
+# --- certificates: docs ---------------------------------------------------------------------
+
+def register_person(app, database, mobile, *, name="Ana Quispe", year=1980, language=None,
+                    passport="K1234567") -> str:
+    """Register a person with a passport (every profile accepts one) under the citizen
+    account of ``mobile`` (E.164; made if it has never logged in): their reference ID."""
+    from cowin_kit.accounts.models import CitizenAccount
+    from cowin_kit.registration import service as registration
+
+    dep = app.extensions["cowin_kit"]
+    with database.Session() as s:
+        account = s.scalar(select(CitizenAccount).where(CitizenAccount.mobile == mobile))
+        if account is None:
+            account = CitizenAccount(mobile=mobile, language=language)
+            s.add(account)
+            s.flush()
+        ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
+        person = registration.register_beneficiary(
+            s, ctx, document_code="passport", id_number=passport, name=name, birth_year=year,
+            gender="female", account_id=account.id, language=language,
+            current_year=TODAY.year)
+        s.commit()
+        return person.reference_id
+
+
+def add_centre(database, code, name, names=None) -> str:
+    """A vaccination centre in the first level-1 division (for profiles without demo
+    centres): its code."""
+    from cowin_kit.geography.models import Division
+    from cowin_kit.scheduling.models import Facility
+
+    with database.Session() as s:
+        division = s.scalar(select(Division).where(Division.level == 1).order_by(Division.id))
+        s.add(Facility(code=code, name=name, names=names or {}, division_id=division.id))
+        s.commit()
+    return code
+
+
+def certify(app, database, reference, *, number=1, days_ago=30, product_code=None,
+            lot="FA1234", public_url="https://vacunas.example.gob", facility_code=None):
+    """Record dose ``number`` (at the country's first demo centre, from a lot there) for
+    the person with this reference, issuing the next version of their certificate as the
+    vaccinator's page does: the new version's UVCI. ``product_code``: the first COVID-19
+    product with an EU DCC code when None; ``public_url`` "" issues no SMART Health Card."""
+    from cowin_kit.certificates import issuing
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.scheduling.models import Facility
+    from cowin_kit.vaccination.models import VaccineLot
+    from cowin_kit.vaccination.service import DoseDetails, record_dose
+
+    dep = app.extensions["cowin_kit"]
+    with database.Session() as s:
+        person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == reference))
+        product = s.scalar(select(Product).where(
+            Product.code == product_code if product_code else Product.dcc_product.is_not(None))
+            .order_by(Product.id))
+        centre = s.scalar(select(Facility).where(
+            Facility.code == facility_code if facility_code else Facility.is_demo.is_(True))
+            .order_by(Facility.id))
+        found = issuing.context_for(dep.settings, dep.profile)
+        ctx = issuing.IssuingContext(found.country, found.issuer, found.ring,
+                                     public_url=public_url)
+        details = None
+        if lot:
+            row = s.scalar(select(VaccineLot).where(
+                VaccineLot.facility_id == centre.id, VaccineLot.product_id == product.id,
+                VaccineLot.lot_number == f"{lot}-{number}"))
+            if row is None:
+                row = VaccineLot(facility_id=centre.id, product_id=product.id,
+                                 lot_number=f"{lot}-{number}",
+                                 expires_on=TODAY + dt.timedelta(days=90),
+                                 doses_received=10, doses_used=0)
+                s.add(row)
+                s.flush()
+            details = DoseDetails(idempotency_key=uuid.uuid4().hex, lot_id=row.id)
+        record_dose(s, beneficiary_id=person.id, product=product, dose_number=number,
+                    given_on=TODAY - dt.timedelta(days=days_ago), facility_id=centre.id,
+                    details=details, certificates=ctx)
+        s.commit()
+        return issuing.current(s, person.id, product.programme_id).uvci

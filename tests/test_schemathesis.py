@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from helpers import api_confirm
+from helpers import api_confirm, certify
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.config import SchemathesisConfig  # noqa: E402
@@ -71,6 +71,7 @@ def _real_values(client, database, auth) -> dict[str, list]:
     booked = client.post("/api/v2/appointment/schedule", headers=auth, json={
         "dose": 1, "session_id": session_ids[0], "slot": slots[0], "beneficiaries": refs[:1]})
     assert booked.status_code == 200, booked.get_json()
+    certify(client.application, database, refs[1])  # a certificate to download
     return {"refs": refs, "sessions": session_ids, "slots": slots, "dates": dates,
             "appointments": booked.get_json()["appointment_ids"], "states": states,
             "districts": districts, "pincodes": pincodes, "id_types": [dni],
@@ -79,7 +80,8 @@ def _real_values(client, database, auth) -> dict[str, list]:
 
 BINDINGS = {  # parameter (as schemathesis names it) -> the real values it may take
     "body.beneficiaries[*]": "refs", "body.beneficiariesToCancel[*]": "refs",
-    "body.beneficiary_reference_id": "refs", "body.session_id": "sessions",
+    "body.beneficiary_reference_id": "refs", "query.beneficiary_reference_id": "refs",
+    "body.session_id": "sessions",
     "body.slot": "slots", "body.appointment_id": "appointments", "body.dose": "doses",
     "body.photo_id_type": "id_types", "query.appointment_id": "appointments",
     "query.district_id": "districts", "query.pincode": "pincodes", "query.date": "dates",

@@ -356,16 +356,28 @@ _TOKEN_AND_ACCOUNT = (select(ApiToken, CitizenAccount)
                       .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
+def token_digest(token: str | None) -> str:
+    """How a Bearer token is stored (``ApiToken.token_hash``), for a query that looks it up
+    together with what it asks for; NotAuthenticated (401) when there is no token."""
+    if not isinstance(token, str) or not token.strip():
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    return _token_hash(token.strip())
+
+
+def require_active(token: ApiToken | None, now: datetime) -> None:
+    """NotAuthenticated (401) unless ``token`` (the row found by its digest) is in force."""
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+
+
 def authenticate(session: Session, token: str | None,
                  now: datetime | None = None) -> CitizenAccount:
     """The account of a Bearer token; NotAuthenticated (401) when unknown, expired or revoked."""
     # The token and its account in one round trip (this runs before every logged-in call).
-    if not isinstance(token, str) or not token.strip():
-        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    digest = token_digest(token)
     now = now or utcnow()
-    found = session.execute(_TOKEN_AND_ACCOUNT, {"token_hash": _token_hash(token.strip())}).first()
-    if found is None or found[0].revoked_at is not None or found[0].expires_at <= now:
-        raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
+    found = session.execute(_TOKEN_AND_ACCOUNT, {"token_hash": digest}).first()
+    require_active(found[0] if found is not None else None, now)
     return found[1]
 
 

@@ -233,9 +233,9 @@ for _rule, _view in (("findByPin", public.find_by_pin), ("findByDistrict", publi
 
 
 @bp.get("/registration/certificate/download")
-@login_required
 def certificate_download():
-    raise ApiError(public.MSG_NO_CERTIFICATES, status=404, code="CERTIFICATES_NOT_AVAILABLE")
+    """The certificate of one of the caller's people: its PDF (Co-WIN's endpoint)."""
+    return public.certificate_pdf()
 
 
 def _slip_language() -> str:

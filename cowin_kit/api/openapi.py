@@ -28,6 +28,10 @@ ERROR_TEXT = {400: "Malformed input", 401: "No valid token, or a wrong or expire
               503: "Temporarily unavailable (the database is down, busy or timed out); "
                    "retry after Retry-After seconds"}
 
+# A certificate download: the PDF of the person's current certificate version, built once
+# and then served as stored (ETag: the file's content key; If-None-Match gives a 304).
+CERTIFICATE_PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+
 # endpoint name -> what the document says about it. "query"/"body"/"answer" are schemas;
 # "answer" None means 204 No Content; "errors" the error statuses it may answer.
 ENDPOINTS: dict[str, dict] = {
@@ -58,8 +62,11 @@ ENDPOINTS: dict[str, dict] = {
         group="public", summary="Centres nearest to a point, nearest first.",
         query=s.LatLongQuery, answer=s.NearbyCentresResponse, errors=(400,)),
     "api_public.certificate_public_download": dict(
-        group="public", summary="Download a certificate (not available yet: answers 404).",
-        answer=None, errors=(404,)),
+        group="public", summary="Download a family member's vaccination certificate (PDF) "
+                                "with the token of /auth/public/confirmOTP for the mobile "
+                                "number they are registered with.",
+        auth=True, query=s.CertificateQuery, answer=None, errors=(400, 404),
+        content=CERTIFICATE_PDF),
     "api_auth.public_generate_otp": dict(
         group="login", summary="Send a one-time password to a mobile number.",
         body=s.GenerateOtpRequest, answer=s.GenerateOtpResponse, errors=(400, 429)),
@@ -116,8 +123,9 @@ ENDPOINTS: dict[str, dict] = {
                                    "family member who has a recorded dose.",
         body=s.AefiRequest, answer=s.AefiResponse, errors=(400, 404)),
     "api_citizen.certificate_download": dict(
-        group="logged-in", summary="Download a certificate (not available yet: answers 404).",
-        answer=None, errors=(404,)),
+        group="logged-in", summary="Download a family member's vaccination certificate (PDF, "
+                                   "in their language and English).",
+        query=s.CertificateQuery, answer=None, errors=(400, 404), content=CERTIFICATE_PDF),
 }
 
 _CONVERTER = re.compile(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")

@@ -13,20 +13,20 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 from werkzeug.http import parse_etags
 
+from cowin_kit.accounts import otp
 from cowin_kit.api.body import load_query
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.api.inputs import MSG_ONE_OF
+from cowin_kit.certificates import downloads
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.choices import GENDERS, accepted_id_types
-from cowin_kit.runtime import deployment, read_session
+from cowin_kit.runtime import db_session, deployment, read_session
 from cowin_kit.scheduling import search
 
 bp = Blueprint("api_public", __name__, url_prefix="/api/v2")
 register(bp)
-
-MSG_NO_CERTIFICATES = N_("Certificates are not issued by this deployment yet.")
 
 # Location lists change rarely: clients may keep them this many hours (Co-WIN's "ttl").
 LOCATION_TTL_HOURS = 24
@@ -346,4 +346,21 @@ def find_by_lat_long():
 
 @bp.get("/registration/certificate/public/download")
 def certificate_public_download():
-    raise ApiError(MSG_NO_CERTIFICATES, status=404, code="CERTIFICATES_NOT_AVAILABLE")
+    """Co-WIN's public download: the token of /auth/public/confirmOTP, for the mobile number
+    the person is registered with; their certificate's PDF."""
+    return certificate_pdf()
+
+
+def certificate_pdf():
+    """The PDF of the current certificate of ``beneficiary_reference_id`` for the holder of
+    the Bearer token: one indexed query (token, person of the token's account, certificate),
+    then the stored file. 401 without a token in force, 400 for a malformed id, 404 for a
+    person of another account (as for one that does not exist) or without a certificate."""
+    from cowin_kit.api.auth import bearer_token
+    from cowin_kit.web import certificate_files
+
+    token = bearer_token()
+    otp.token_digest(token)  # no token at all: 401 before anything else
+    query = load_query()  # schemas.CertificateQuery
+    found = downloads.by_token(db_session(), token, query["beneficiary_reference_id"])
+    return certificate_files.pdf_response(found)

@@ -34,6 +34,7 @@ from cowin_kit.api.inputs import (
     texts,
     whole,
 )
+from cowin_kit.certificates import downloads
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.registration import service as registration
@@ -402,3 +403,10 @@ class AefiRequest(Request):
 class AefiResponse(Schema):
     aefi_id = fields.Int(required=True, metadata={"description": "The report's number."})
     status = fields.Str(required=True, metadata={"example": "reported"})
+
+
+class CertificateQuery(Request):
+    beneficiary_reference_id = text(
+        required=True, error=downloads.MSG_BAD_REFERENCE, metadata=REFERENCE,
+        validate=validate.Regexp(downloads.REFERENCE_ID.pattern + r"\Z",
+                                 error=downloads.MSG_BAD_REFERENCE))

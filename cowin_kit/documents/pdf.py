@@ -8,6 +8,9 @@ right and images sit on the left. Each run of text is shaped in its own directio
 no right-to-left letters (times, codes, Latin names) left to right, so "09:00–11:00" is not
 reversed on an Arabic slip, and Arabic runs right to left in any document.
 
+A label may be a tuple of texts (a bilingual document: the reader's language, then English
+under it, smaller); each text is shaped in its own direction.
+
 Building costs tens of milliseconds (fpdf2 parses and subsets each font per document), so
 callers keep the bytes (``documents.storage``) rather than build the same document twice.
 
@@ -22,6 +25,19 @@ from cowin_kit.documents import fonts
 
 A4 = (210, 297)  # millimetres
 A5 = (148, 210)
+GREY, LIGHT_GREY = (90, 90, 90), (120, 120, 120)
+# A label: one text, or the same label in several languages (the first one larger).
+Label = str | tuple[str, ...]
+
+
+def label_lines(label: Label) -> tuple[str, ...]:
+    """The texts of a label, each once.
+
+    >>> label_lines(("Nombre", "Name")), label_lines(("Name", "Name")), label_lines("Name")
+    (('Nombre', 'Name'), ('Name',), ('Name',))
+    """
+    lines = (label,) if isinstance(label, str) else tuple(label)
+    return tuple(dict.fromkeys(line for line in lines if line))
 
 
 class Document:
@@ -82,6 +98,19 @@ class Document:
         self._pdf.multi_cell(width, line_height, text, align=self._align,
                              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+    def _label(self, label: Label, width: float, *, size: float = 8,
+               color: tuple[int, int, int] = GREY) -> None:
+        """A label's texts, one under the other from the current x, the first in ``size``
+        and ``color``, the others (English beside the reader's language) smaller, lighter."""
+        pdf = self._pdf
+        left = pdf.get_x()
+        for i, line in enumerate(label_lines(label)):
+            pdf.set_x(left)
+            pdf.set_font(self.family, size=size if i == 0 else size - 1)
+            pdf.set_text_color(*(color if i == 0 else LIGHT_GREY))
+            self._lines(line, width, size * 0.55 if i == 0 else (size - 1) * 0.55)
+        pdf.set_text_color(0, 0, 0)
+
     # -- content -------------------------------------------------------------------------
 
     def add_page(self) -> None:
@@ -91,23 +120,30 @@ class Document:
         """Leave ``height`` mm of blank space."""
         self._pdf.ln(height)
 
-    def heading(self, text: str, *, size: float = 16, line_height: float = 9) -> None:
+    def heading(self, text: Label, *, size: float = 16, line_height: float = 9) -> None:
+        """A heading; a bilingual one has its other languages under it, smaller and grey."""
+        lines = label_lines(text)
         self._pdf.set_font(self.family, size=size)
-        self._lines(text, self.width, line_height)
+        self._lines(lines[0], self.width, line_height)
+        if lines[1:]:
+            self._pdf.set_x(self._pdf.l_margin)
+            self._label(lines[1:], self.width, size=size * 0.6, color=LIGHT_GREY)
 
     def paragraph(self, text: str, *, size: float = 9, line_height: float = 5,
                   color: tuple[int, int, int] | None = None) -> None:
-        """Running text, wrapped to the page width (``color``: RGB, else the current one)."""
+        """Running text, wrapped to the page width (``color``: RGB for this text only)."""
         self._pdf.set_font(self.family, size=size)
         if color is not None:
             self._pdf.set_text_color(*color)
         self._lines(text, self.width, line_height)
+        if color is not None:
+            self._pdf.set_text_color(0, 0, 0)
 
-    def rows(self, rows: Iterable[tuple[str, str]], *, image: bytes | None = None,
+    def rows(self, rows: Iterable[tuple[Label, str]], *, image: bytes | None = None,
              image_size: float = 36, gap: float = 4) -> None:
-        """Label/value pairs, a small grey label over each value; rows with no value are left
-        out. ``image`` (PNG bytes, e.g. a QR code) sits beside them, at the top, on the
-        trailing side (right, or left in a right-to-left document)."""
+        """Label/value pairs, a small grey label (or bilingual label) over each value; rows
+        with no value are left out. ``image`` (PNG bytes, e.g. a QR code) sits beside them,
+        at the top, on the trailing side (right, or left in a right-to-left document)."""
         pdf = self._pdf
         top = pdf.get_y()
         beside = image_size + gap if image is not None else 0
@@ -117,9 +153,7 @@ class Document:
             if not value:
                 continue
             pdf.set_x(left)
-            pdf.set_font(self.family, size=8)
-            pdf.set_text_color(90, 90, 90)
-            self._lines(label, text_w, 4.5)
+            self._label(label, text_w)
             pdf.set_x(left)
             pdf.set_font(self.family, size=11)
             pdf.set_text_color(0, 0, 0)
@@ -144,6 +178,94 @@ class Document:
         pdf.set_font(fonts.DEFAULT_FAMILY, size=size)
         pdf.cell(self.width, size / 2, value, border=1, align=Align.C,
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def table(self, header: Sequence[Label], rows: Iterable[Sequence[str]],
+              widths: Sequence[float], *, size: float = 9) -> None:
+        """A ruled table: a header row of (bilingual) labels, then ``rows`` of texts.
+        ``widths`` are relative; in a right-to-left document the first column is the
+        rightmost. Each cell is shaped in its own direction; a row that does not fit on the
+        page starts the next one, under the header again."""
+        pdf = self._pdf
+        total = sum(widths)
+        columns = [self.width * w / total for w in widths]
+        order = list(range(len(columns)))
+        if self.rtl:
+            order.reverse()
+        pad, line_height = 1.2, size * 0.5
+
+        def height(cell: Label, width: float, cell_size: float) -> float:
+            found = 0.0
+            for i, line in enumerate(label_lines(cell) or ("",)):
+                self._direction(line)
+                pdf.set_font(self.family, size=cell_size if i == 0 else cell_size - 1)
+                found += pdf.multi_cell(width - 2 * pad, line_height, line, dry_run=True,
+                                        output="HEIGHT")
+            return found
+
+        def draw(cells: Sequence[Label], *, head: bool) -> None:
+            cell_size = size - 1 if head else size
+            tallest = 2 * pad + max(height(c, w, cell_size)
+                                    for c, w in zip(cells, columns, strict=True))
+            if pdf.get_y() + tallest > pdf.page_break_trigger:
+                pdf.add_page()
+                if not head:
+                    draw(header, head=True)
+            top, x = pdf.get_y(), pdf.l_margin
+            pdf.set_draw_color(160, 160, 160)
+            pdf.set_line_width(0.2)
+            for i in order:
+                if head:
+                    pdf.set_fill_color(238, 241, 240)
+                pdf.rect(x, top, columns[i], tallest, style="DF" if head else "D")
+                pdf.set_xy(x + pad, top + pad)
+                self._label(cells[i], columns[i] - 2 * pad, size=cell_size,
+                            color=(0, 0, 0) if not head else (40, 40, 40))
+                x += columns[i]
+            pdf.set_xy(pdf.l_margin, top + tallest)
+
+        auto_break = pdf.auto_page_break
+        pdf.set_auto_page_break(False, pdf.b_margin)  # the rows break pages themselves
+        try:
+            draw(header, head=True)
+            for row in rows:
+                draw(row, head=False)
+        finally:
+            pdf.set_auto_page_break(auto_break, pdf.b_margin)
+        pdf.ln(2)
+
+    def rule(self, gap: float = 2) -> None:
+        """A thin line across the page, ``gap`` mm above and below."""
+        pdf = self._pdf
+        pdf.ln(gap)
+        pdf.set_draw_color(180, 180, 180)
+        pdf.set_line_width(0.3)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + self.width, pdf.get_y())
+        pdf.ln(gap)
+
+    def banner(self, text: Label, *, fill: tuple[int, int, int],
+               color: tuple[int, int, int] = (0, 0, 0), size: float = 11) -> None:
+        """A statement on a coloured band across the page (a certificate's status)."""
+        pdf = self._pdf
+        lines = label_lines(text)
+        pad = 2
+        inner = self.width - 2 * pad
+        tall = 0.0
+        for i, line in enumerate(lines):
+            self._direction(line)
+            pdf.set_font(self.family, size=size if i == 0 else size - 2)
+            tall += pdf.multi_cell(inner, (size if i == 0 else size - 2) * 0.5, line,
+                                   dry_run=True, output="HEIGHT")
+        top = pdf.get_y()
+        pdf.set_fill_color(*fill)
+        pdf.rect(pdf.l_margin, top, self.width, tall + 2 * pad, style="F")
+        pdf.set_xy(pdf.l_margin + pad, top + pad)
+        for i, line in enumerate(lines):
+            pdf.set_x(pdf.l_margin + pad)
+            pdf.set_font(self.family, size=size if i == 0 else size - 2)
+            pdf.set_text_color(*color)
+            self._lines(line, inner, (size if i == 0 else size - 2) * 0.5)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_y(top + tall + 2 * pad + 2)
 
     def image(self, png: bytes, *, size: float, centred: bool = True) -> None:
         """A square image (PNG bytes) on its own, centred or on the leading side."""

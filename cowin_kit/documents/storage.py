@@ -134,6 +134,12 @@ class DirectoryStore(Store):
         except FileNotFoundError:
             return None
 
+    def stored_path(self, key: str) -> Path | None:
+        """The file holding ``key``'s bytes, None when nothing is stored: a web server
+        sends it as is, without reading it into memory first."""
+        path = self._path(key)
+        return path if path.is_file() else None
+
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -5,6 +5,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from cowin_kit.accounts import otp
+from cowin_kit.certificates import printable
+from cowin_kit.certificates.downloads import family_certificates
 from cowin_kit.portal import (
     forms,
     views as common,  # the blueprint and shared helpers
@@ -27,7 +29,11 @@ def family():
     dep = deployment()
     members = family_of(db_session(), g.account.id, common.lang(), common.now().date(),
                         dep.profile.default_language)
+    certificates = family_certificates(db_session(), g.account.id, common.lang(),
+                                       dep.profile.default_language)
     return render_template("portal/family.html", members=members,
+                           certificates=certificates, now=common.now(),
+                           status_text=printable.STATUS_TEXT,
                            limit=dep.profile["max_beneficiaries_per_mobile"],
                            mobile=otp.mask_mobile(g.account.mobile),
                            group_label=lambda code: group_name(code, gettext),

@@ -113,5 +113,12 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 # The routes, by what they are for; imported last, as they use what is above.
-from cowin_kit.portal import aefi_views, appointment_views, login_views, member_views, search_views  # noqa: E402,F401,E501
+from cowin_kit.portal import (  # noqa: E402,F401,E501
+    aefi_views,
+    appointment_views,
+    certificate_views,
+    login_views,
+    member_views,
+    search_views,
+)
 

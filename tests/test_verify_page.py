@@ -252,6 +252,7 @@ def test_the_server_verifier_gets_the_text_the_trust_and_revocation_lists(client
     assert "verdict-valid" in page and "Mária Quispe-Ñahui" in page
     assert "Dose 1 of 2" in page and "Comirnaty" in page and "Peru" in page
     assert certificate.uvci in page and "January 5, 2026" in page
+    assert "Valid until" in page and "January 1, 2030" in page
 
 
 @pytest.mark.parametrize(("reason", "expected"), [

@@ -26,7 +26,11 @@ def _published(data) -> Response:
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.add_etag()
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    # make_conditional adds a Date; the HTTP server adds its own (two would be one header
+    # holding two dates, which clients cannot parse).
+    del response.headers["Date"]
+    return response
 
 
 def _ring_or_answer():

@@ -25,6 +25,7 @@ class Verdict:
     detail: str = ""  # technical: what the verifier said
     summary: Summary | None = None
     format: str = ""
+    expires: str = ""  # ISO date, when the certificate states one
 
 
 def _numeric(jws: str) -> str:
@@ -108,7 +109,8 @@ def check(text: str, *, trust, revoked, reasons: dict, products: dict[str, str],
         return Verdict(False, "unavailable", str(reasons["unavailable"]))
     summary = summarise(result.payload, products) if result.payload else None
     if result.valid:
-        return Verdict(True, summary=summary, format=result.format or "")
+        return Verdict(True, summary=summary, format=result.format or "",
+                       expires=_expiry(result.payload))
     key = reason_key(result.reason or "") or reason_key(result.message or "")
     if key == "expired":
         expiry = _expiry(result.payload)

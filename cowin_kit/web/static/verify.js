@@ -418,6 +418,11 @@
     if (!claims || typeof claims !== "object" || Array.isArray(claims)) {
       throw new Fail("damaged", "CWT: not a map");
     }
+    var hcert = claims["-260"];
+    var dcc = hcert && typeof hcert === "object" && !Array.isArray(hcert) ? hcert["1"] : null;
+    if (!dcc || typeof dcc !== "object" || Array.isArray(dcc) || dcc instanceof Uint8Array) {
+      throw new Fail("content", "CWT: no certificate in -260/1");
+    }
     return { protectedBytes: prot, payload: payload, signature: signature,
       kid: kid instanceof Uint8Array ? kid : null, alg: alg, claims: claims };
   }
@@ -425,8 +430,7 @@
   function checkCose(cose, store, options, result) {
     var checks = result.checks;
     var claims = cose.claims;
-    var hcert = claims["-260"];
-    var dcc = hcert && typeof hcert === "object" ? hcert["1"] : null;
+    var dcc = claims["-260"]["1"];
     var kidB64 = cose.kid ? bytesToB64(cose.kid) : "";
     result.kid = kidB64;
     result.issuer = typeof claims["1"] === "string" ? claims["1"] : "";
@@ -732,10 +736,13 @@
   var capable = !!(subtle() && typeof DecompressionStream !== "undefined" && window.Promise &&
     window.TextDecoder && window.fetch);
 
+  // A message with its placeholders filled; each value isolated (FSI…PDI), so a date or a
+  // number keeps its own direction inside a sentence of the other direction.
   function t(key, params) {
     var text = M[key] || M.content || key;
     return text.replace(/%\((\w+)\)s/g, function (whole, name) {
-      return params && params[name] !== undefined && params[name] !== "" ? params[name] : whole;
+      return params && params[name] !== undefined && params[name] !== ""
+        ? "\u2068" + params[name] + "\u2069" : whole;
     });
   }
 
@@ -789,7 +796,8 @@
     }
     store = { dsc: Array.isArray(lists[0].data) ? lists[0].data : [], revocation: revocation,
       issuers: issuers };
-    var date = lists[0].date ? new Date(lists[0].date) : null;
+    // An HTTP date is 29 characters; a header repeated by a proxy holds two.
+    var date = lists[0].date ? new Date(lists[0].date.slice(0, 29)) : null;
     if (date && !isNaN(date)) {
       trustStatus.textContent = t(navigator.onLine === false ? "trust_saved" : "trust_date",
         { date: formatDateTime(date) });

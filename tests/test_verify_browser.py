@@ -392,6 +392,17 @@ def test_the_smart_health_card_examples_verify_with_their_issuers_keys(phone, li
     for valid, name, untrusted_reason, _bent in results:
         assert valid and name == "Anyperson, John B." and untrusted_reason == "untrusted"
     assert [bent for *_, bent in results][1::2] == [False, False]
+    # A card in two QR codes (the older chunked form): both parts, in any order, verify.
+    digits = texts[0].removeprefix("shc:/")
+    half = len(digits) // 4 * 2
+    parts = [f"shc:/2/2/{digits[half:]}", f"shc:/1/2/{digits[:half]}"]
+    chunked = page.evaluate("""async ([parts, issuer, jwks]) => {
+        const trusted = {dsc: [], issuers: {[issuer]: {keys: jwks.keys, rids: []}}};
+        const both = await window.CowinVerify.verify(parts.join('\\n'), trusted, {});
+        const one = await window.CowinVerify.verify(parts[1], trusted, {});
+        return [both.valid, one.reason, one.params];
+    }""", [parts, issuer, jwks])
+    assert chunked == [True, "part", {"part": "1", "total": 2}]
 
 
 def test_without_javascript_the_server_checks(app, phone, live_url, certificates):

@@ -816,25 +816,30 @@
     return node;
   }
 
+  // A row of the facts; ``value`` a text, or a list of texts shown "a · b · c", each isolated
+  // (a product name in Latin letters inside an Arabic line keeps its order).
   function fact(list, label, value, className) {
-    if (!value) { return; }
+    var parts = (Array.isArray(value) ? value : [value]).filter(Boolean);
+    if (!parts.length) { return; }
     var row = el("div");
     row.appendChild(el("dt", "", label));
     var dd = el("dd", className || "");
-    var bdi = el("bdi", "", value);
-    dd.appendChild(bdi);
+    parts.forEach(function (part, i) {
+      if (i) { dd.appendChild(document.createTextNode(" · ")); }
+      dd.appendChild(el("bdi", "", part));
+    });
     row.appendChild(dd);
     list.appendChild(row);
   }
 
-  function doseText(d) {
+  function doseParts(d) {
     var parts = [];
     if (d.number && d.series) { parts.push(t("dose_of", { dose: d.number, doses: d.series })); }
     else if (d.number) { parts.push(String(d.number)); }
     var products = config.products || {};
     if (d.product) { parts.push(products[d.product] || d.product); }
     if (d.date) { parts.push(formatDate(d.date)); }
-    return parts.join(" · ");
+    return parts;
   }
 
   var shown = 0;
@@ -861,7 +866,7 @@
       var list = el("dl", "verdict-facts");
       fact(list, t("name"), s.name);
       fact(list, t("birth_date"), formatDate(s.birthDate));
-      s.doses.forEach(function (d) { fact(list, t("vaccination"), doseText(d)); });
+      s.doses.forEach(function (d) { fact(list, t("vaccination"), doseParts(d)); });
       fact(list, t("country"), s.country ? countryName(s.country) : "");
       fact(list, t("issuer"), s.issuer);
       fact(list, t("certificate_id"), s.certificateId, "uvci");

@@ -206,68 +206,97 @@ def test_without_the_server_verifier_the_page_says_to_use_the_script(client, mon
 
 @dataclass
 class _Result:
+    """What cowin_kit.certificates.verify.verify returns (its fields the page reads)."""
+
     valid: bool
-    format: str = "HC1"
+    format: str = "hc1"
     kid: str = ""
     issuer: str = "PE"
     reason: str = ""
-    message: str = ""
     payload: object = None
+    issued_at: object = None
+    expires_at: object = None
+    message: str = ""
 
 
 @pytest.fixture
 def fake_verifier(monkeypatch):
-    """A stand-in for cowin_kit.certificates.verify answering what the test says, and
-    recording what it was given."""
-    module = types.ModuleType("cowin_kit.certificates.verify")
-    module.calls = []
-    module.answer = None
+    """Stand-ins for cowin_kit.certificates.verify and .trust (the server's verifier, from
+    another branch): the answer is the test's, and what it was given is recorded."""
+    verify_module = types.ModuleType("cowin_kit.certificates.verify")
+    trust_module = types.ModuleType("cowin_kit.certificates.trust")
 
-    def verify(text, trust, at=None, revoked=None):
-        module.calls.append((text, trust, revoked))
-        return module.answer
+    class TrustList:
+        def __init__(self, ring=None, iss=""):
+            self.ring, self.iss = ring, iss
 
-    module.verify = verify
-    monkeypatch.setitem(sys.modules, "cowin_kit.certificates.verify", module)
-    return module
+        @classmethod
+        def from_ring(cls, ring, public_url=""):
+            return cls(ring, public_url)
+
+    class RevocationList(frozenset):
+        @classmethod
+        def from_document(cls, document):
+            return cls([*document["hashes"], *document["rids"]])
+
+    def verify(text, trust, *, at=None, revoked=None):
+        verify_module.calls.append((text, trust, revoked))
+        return verify_module.answer
+
+    verify_module.calls, verify_module.answer = [], None
+    verify_module.verify, verify_module.RevocationList = verify, RevocationList
+    trust_module.TrustList = TrustList
+    monkeypatch.setitem(sys.modules, "cowin_kit.certificates.verify", verify_module)
+    monkeypatch.setitem(sys.modules, "cowin_kit.certificates.trust", trust_module)
+    return verify_module
 
 
-def test_the_server_verifier_gets_the_text_the_trust_and_revocation_lists(client, app,
-                                                                         certificate,
-                                                                         fake_verifier):
-    import cbor2
+def test_the_server_verifier_gets_the_text_the_keys_and_the_revocation_list(client, app,
+                                                                           certificate,
+                                                                           fake_verifier):
+    import datetime as dt
 
-    claims = {1: "PE", 4: 1893456000, 6: 1767225600,
-              -260: {1: {"ver": "1.3.0", "nam": {"fn": "Mária Quispe-Ñahui",
-                                                 "fnt": "MARIA<QUISPE<NAHUI"},
-                         "dob": "1980", "v": [{"dn": 1, "sd": 2, "mp": "EU/1/20/1528",
-                                               "dt": "2026-01-05", "co": "PE",
-                                               "is": "Ministerio de Salud",
-                                               "ci": certificate.uvci}]}}}
-    fake_verifier.answer = _Result(True, payload=cbor2.loads(cbor2.dumps(claims)))
+    from cowin_kit.certificates import issuing
+    from cowin_kit.certificates.revocation import uvci_hash
+
+    dcc = {"ver": "1.3.0", "nam": {"fn": "Mária Quispe-Ñahui", "fnt": "MARIA<QUISPE<NAHUI"},
+           "dob": "1980", "v": [{"dn": 1, "sd": 2, "mp": "EU/1/20/1528", "dt": "2026-01-05",
+                                 "co": "PE", "is": "Ministerio de Salud", "ci": certificate.uvci}]}
+    fake_verifier.answer = _Result(True, payload=dcc,
+                                   expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     page = _post(client, text=certificate.hc1).get_data(as_text=True)
     text, trust, revoked = fake_verifier.calls[-1]
-    assert text == certificate.hc1 and trust[0]["kid"] == certificate.kid
-    assert revoked == {"hashType": "UCI", "hashes": [], "rids": []}
+    assert text == certificate.hc1 and revoked == set()
+    assert trust.ring is issuing.ring_for(app.extensions["cowin_kit"].settings)
+    assert trust.iss == "http://localhost"  # the cards' iss: this host without PUBLIC_URL
     assert "verdict-valid" in page and "Mária Quispe-Ñahui" in page
     assert "Dose 1 of 2" in page and "Comirnaty" in page and "Peru" in page
     assert certificate.uvci in page and "January 5, 2026" in page
     assert "Valid until" in page and "January 1, 2030" in page
+    revoke_certificate(app, certificate.id)
+    _post(client, text=certificate.hc1)
+    assert uvci_hash(certificate.uvci) in fake_verifier.calls[-1][2]
 
 
 @pytest.mark.parametrize(("reason", "expected"), [
     ("revoked", "The issuer has revoked this certificate"),
-    ("signature invalid", "The signature does not match"),
-    ("kid not in trust list", "is not on this verifier"),
+    ("signature", "The signature does not match"),
+    ("unknown_kid", "is not on this verifier"),
+    ("unknown_issuer", "is not on this verifier"),
     ("expired", "The certificate expired on January 1, 2030"),
-    ("base45 decoding failed", "The code is damaged or incomplete"),
-    ("wrong prefix", "This is not a vaccination certificate"),
-    ("key usage", "may not sign this kind of certificate"),
+    ("base45", "The code is damaged or incomplete"),
+    ("hc1_prefix", "This is not a vaccination certificate"),
+    ("key_usage", "may not sign this kind of certificate"),
+    ("signer_validity", "was not valid on the day it was signed"),
+    ("schema", "holds no vaccination certificate in a form"),
 ])
 def test_the_server_verifiers_reasons_in_the_pages_words(client, fake_verifier, reason,
                                                          expected):
+    import datetime as dt
+
     fake_verifier.answer = _Result(False, reason=reason, message=reason,
-                                   payload={4: 1893456000})
+                                   payload={"nam": {"fn": "Mária"}},
+                                   expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     page = _post(client, text="HC1:XYZ").get_data(as_text=True)
     assert "verdict-invalid" in page and expected in page
     assert "Mária" not in page  # nothing of an invalid certificate is shown as fact
@@ -276,8 +305,7 @@ def test_the_server_verifiers_reasons_in_the_pages_words(client, fake_verifier, 
 def test_an_unknown_reason_is_shown_as_the_verifier_says_it(client, fake_verifier):
     fake_verifier.answer = _Result(False, reason="weird", message="Something unusual.")
     page = _post(client, lang="es", text="HC1:XYZ").get_data(as_text=True)
-    assert "No válido" in page or "verdict-invalid" in page
-    assert "Something unusual." in page
+    assert "verdict-invalid" in page and "Something unusual." in page
 
 
 def test_a_verifier_failure_is_not_a_server_error(client, fake_verifier):
@@ -294,7 +322,7 @@ def test_a_card_file_and_a_bare_jws_are_checked_as_their_qr_text(client, certifi
                                                                  fake_verifier):
     from cowin_kit.certificates import shc
 
-    fake_verifier.answer = _Result(False, format="SHC", reason="revoked")
+    fake_verifier.answer = _Result(False, format="shc", reason="revoked")
     _post(client, file=(io.BytesIO(shc.file_content(certificate.shc)), "c.smart-health-card",
                         "application/smart-health-card"))
     _post(client, text=certificate.shc)

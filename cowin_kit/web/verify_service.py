@@ -63,61 +63,71 @@ def submitted_text(text: str | None, upload, limit: int) -> tuple[str, str]:
     return text, ""
 
 
-# The server verifier's reasons, by a word they contain, as the page's reason keys.
-_REASON_WORDS = (
-    ("revok", "revoked"), ("usage", "key_usage"), ("not yet", "not_yet_valid"),
-    ("future", "not_yet_valid"), ("expir", "expired"), ("trust", "untrusted"),
-    ("kid", "untrusted"), ("unknown key", "untrusted"), ("issuer", "untrusted"),
-    ("signature", "signature"), ("prefix", "format"), ("format", "format"),
-    ("base45", "damaged"), ("zlib", "damaged"), ("compress", "damaged"), ("cbor", "damaged"),
-    ("cose", "damaged"), ("decode", "damaged"), ("truncat", "damaged"), ("corrupt", "damaged"),
-    ("schema", "content"), ("payload", "content"),
-)
+# The server verifier's reason codes (cowin_kit.certificates.verify.REASONS) as the page's
+# reason keys; a code not here is shown in the verifier's own (translated) words.
+REASON_KEYS = {
+    "empty": "empty", "too_large": "damaged", "unknown_format": "format",
+    "hc1_prefix": "format", "base45": "damaged", "zlib": "damaged", "cbor": "damaged",
+    "cose": "damaged", "cwt": "content", "shc_numeric": "damaged", "jws": "damaged",
+    "jws_header": "content", "unknown_issuer": "untrusted", "kid_missing": "untrusted",
+    "unknown_kid": "untrusted", "signature": "signature", "not_yet_valid": "not_yet_valid",
+    "expired": "expired", "signer_validity": "signer", "key_usage": "key_usage",
+    "schema": "content", "value_set": "content", "revoked": "revoked", "error": "unavailable",
+}
 
 
-def reason_key(reason: str) -> str | None:
-    """The page's reason key for a reason of the server's verifier (None: unknown)."""
-    low = (reason or "").lower()
-    return next((key for word, key in _REASON_WORDS if word in low), None)
+def _iso_date(value) -> str:
+    """An ISO date of a datetime or Unix time (a CWT ``exp``), "" for anything else."""
+    import datetime as dt
 
-
-def _expiry(payload) -> str:
-    """The certificate's expiry (CWT ``exp``) as an ISO date, "" when not stated."""
-    if isinstance(payload, dict):
-        for key in (4, "4", "exp"):
-            value = payload.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                import datetime as dt
-
-                return dt.datetime.fromtimestamp(value, dt.UTC).date().isoformat()
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            return ""
     return ""
 
 
-def check(text: str, *, trust, revoked, reasons: dict, products: dict[str, str],
-          date_text=str) -> Verdict:
-    """The server verifier's answer on ``text`` as a Verdict (never raises): ``trust`` and
-    ``revoked`` are what cowin_kit.certificates.verify.verify takes; ``date_text`` writes an
-    ISO date for the reader."""
+def _expiry(result) -> str:
+    """The certificate's expiry as an ISO date ("" when it states none)."""
+    found = _iso_date(getattr(result, "expires_at", None))
+    payload = getattr(result, "payload", None)
+    if not found and isinstance(payload, dict):
+        found = _iso_date(payload.get("exp"))
+    return found
+
+
+def check(text: str, *, ring, issuer_url: str, revocation_document: dict, reasons: dict,
+          products: dict[str, str], date_text=str, gettext=str) -> Verdict:
+    """The server verifier's answer on ``text`` as a Verdict (never raises). Trusted: the
+    key ring's signers, and its JWK Set as the SMART Health Card issuer ``issuer_url``;
+    ``revocation_document`` is the published revocation list. ``date_text`` writes an ISO
+    date for the reader, ``gettext`` translates the verifier's own messages."""
     try:
         from cowin_kit.certificates import verify as verifier
+        from cowin_kit.certificates.trust import TrustList
     except ImportError:
         return Verdict(False, "unavailable", str(reasons["unavailable"]))
     try:
+        trust = TrustList.from_ring(ring, issuer_url) if ring is not None else TrustList()
+        revoked = verifier.RevocationList.from_document(revocation_document)
         result = verifier.verify(text, trust, revoked=revoked)
     except Exception as exc:  # noqa: BLE001 - a verifier bug must not be a 500 for the reader
         log.error("certificate verifier failed: %s", type(exc).__name__)
         return Verdict(False, "unavailable", str(reasons["unavailable"]))
     summary = summarise(result.payload, products) if result.payload else None
+    expiry = _expiry(result)
     if result.valid:
-        return Verdict(True, summary=summary, format=result.format or "",
-                       expires=_expiry(result.payload))
-    key = reason_key(result.reason or "") or reason_key(result.message or "")
+        return Verdict(True, summary=summary, format=result.format or "", expires=expiry)
+    key = REASON_KEYS.get(result.reason or "")
     if key == "expired":
-        expiry = _expiry(result.payload)
         message = str(reasons[key]) % {"date": date_text(expiry) if expiry else "?"}
     elif key is not None:
         message = str(reasons[key])
     else:
-        message = result.message or result.reason or str(reasons["content"])
-    detail = " · ".join(str(part) for part in (result.reason, result.message) if part)
-    return Verdict(False, key or "other", message, detail, summary, result.format or "")
+        message = gettext(result.message) if result.message else str(reasons["content"])
+    detail = " · ".join(str(part) for part in (result.format, result.reason,
+                                                 result.issuer, result.kid) if part)
+    return Verdict(False, key or "other", message, detail, None, result.format or "")

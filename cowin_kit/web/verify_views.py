@@ -136,6 +136,9 @@ def page():
 @limiter.limit(VERIFY_PER_IP)
 def check():
     """The form without JavaScript: the server checks what was pasted or uploaded."""
+    from flask_babel import gettext
+
+    from cowin_kit.certificates import revocation
     from cowin_kit.web import verify_service
 
     form = VerifyForm()
@@ -148,22 +151,21 @@ def check():
     if reason:
         verdict = verify_service.Verdict(False, reason=reason, message=str(REASONS[reason]))
     else:
-        trust, revoked = _trust()
-        verdict = verify_service.check(text, trust=trust, revoked=revoked, reasons=REASONS,
-                                       products=_product_names(), date_text=_date_text)
+        verdict = verify_service.check(
+            text, ring=_ring(), issuer_url=_issuer_url(),
+            revocation_document=revocation.revocation_list(read_session()), reasons=REASONS,
+            products=_product_names(), date_text=_date_text, gettext=gettext)
     return _page(form, verdict)
 
 
-def _trust():
-    """What the server's verifier checks against: this deployment's trust list (EU DCC
-    gateway form, with the public keys) and its revocation list."""
-    from cowin_kit.certificates import issuing, keys, revocation
+def _ring():
+    """This deployment's signing keys (None when they are missing: nothing is trusted)."""
+    from cowin_kit.certificates import issuing, keys
 
     try:
-        trust = keys.trust_list(issuing.ring_for(deployment().settings))
+        return issuing.ring_for(deployment().settings)
     except keys.KeyError_:
-        trust = []  # no keys: every certificate is from an issuer not trusted here
-    return trust, revocation.revocation_list(read_session())
+        return None
 
 
 @bp.app_template_filter("verify_date")

@@ -139,9 +139,10 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)
-    from cowin_kit.web import trust_views
+    from cowin_kit.web import trust_views, verify_views
 
     app.register_blueprint(trust_views.bp)
+    app.register_blueprint(verify_views.bp)
     # Repeated public searches are answered before Flask (see FastAnswers); installed here,
     # with the other middleware, so the app's whole WSGI stack is read in this function.
     app.wsgi_app = api_public.FastAnswers(app.wsgi_app, api_public.bp.url_prefix)

@@ -147,6 +147,7 @@ NAV = (
              "staff.certificate_correct")),
     NavItem("staff.users", _l("Users"), Can.MANAGE_USERS, ("staff.user", "staff.user_new")),
     NavItem("staff.audit_log", _l("Audit log"), Can.VIEW_AUDIT),
+    NavItem("verify.page", _l("Check certificates"), Can.VERIFY),
     NavItem("staff.password", _l("Password"), None),
     NavItem("staff.totp", _l("Two-step login"), None, ("staff.totp_off",)),
 )

@@ -39,7 +39,11 @@ def _json(data, *, status: int = 200, etag_of=None) -> Response:
     else:
         tag = hashlib.sha256(json.dumps(etag_of, sort_keys=True).encode()).hexdigest()[:32]
         response.set_etag(tag, weak=True)
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    # make_conditional adds a Date; the HTTP server adds its own (two would be one header
+    # holding two dates, which clients cannot parse).
+    del response.headers["Date"]
+    return response
 
 
 def _ring():

@@ -488,56 +488,6 @@ def shared_testdata(*parts: str):
 
 def decode_hc1(text: str) -> dict:
     """The EU DCC JSON inside an ``HC1:`` payload (signature not checked)."""
-# --- certificates: verifypage ---
-
-def member_id(client, number, name="Ana Quispe", year="1980") -> int:
-    """Register a member through the portal (the client logged in with web_login): its id."""
-    from cowin_kit.registration.models import Beneficiary
-
-    add_member(client, number, name=name, year=year)
-    db = client.application.extensions["cowin_kit"].db
-    with db.Session() as s:
-        return s.scalar(select(Beneficiary.id).order_by(Beneficiary.id.desc()))
-
-
-def issue_certificate(app, person_id, *, public_url="", number=1, days_ago=30,
-                      product="comirnaty"):
-    """Record a dose for the person, which issues their certificate (a SMART Health Card too
-    when ``public_url`` is given): the new certificate row, detached."""
-    from cowin_kit.certificates import issuing
-    from cowin_kit.certificates.models import Certificate
-    from cowin_kit.programmes.models import Product
-    from cowin_kit.vaccination.service import record_dose
-
-    dep = app.extensions["cowin_kit"]
-    with dep.db.Session() as s:
-        ctx = issuing.context_for(dep.settings, dep.profile)
-        if public_url:
-            ctx = issuing.IssuingContext(ctx.country, ctx.issuer, ctx.ring, public_url=public_url)
-        record_dose(s, beneficiary_id=person_id, dose_number=number,
-                    product=s.scalar(select(Product).where(Product.code == product)),
-                    given_on=TODAY - dt.timedelta(days=days_ago), certificates=ctx)
-        s.commit()
-        cert = s.scalar(select(Certificate).where(Certificate.beneficiary_id == person_id)
-                        .order_by(Certificate.version.desc()))
-        s.expunge(cert)
-        return cert
-
-
-def revoke_certificate(app, certificate_id, reason="issued in error"):
-    """Mark a certificate revoked in the database, as the administrators' revocation does."""
-    from cowin_kit.certificates.models import Certificate
-    from cowin_kit.db import utcnow
-
-    with app.extensions["cowin_kit"].db.Session() as s:
-        cert = s.get(Certificate, certificate_id)
-        cert.revoked_at, cert.revocation_reason = utcnow(), reason
-        s.commit()
-
-
-def tampered_hc1(hc1: str, **changes) -> str:
-    """``hc1`` with its certificate's name changed and the signature kept (so it no longer
-    matches)."""
     import zlib
 
     import base45
@@ -654,6 +604,63 @@ def certify(app, database, reference, *, number=1, days_ago=30, product_code=Non
                     details=details, certificates=ctx)
         s.commit()
         return issuing.current(s, person.id, product.programme_id).uvci
+
+
+# --- certificates: verifypage ---
+
+def member_id(client, number, name="Ana Quispe", year="1980") -> int:
+    """Register a member through the portal (the client logged in with web_login): its id."""
+    from cowin_kit.registration.models import Beneficiary
+
+    add_member(client, number, name=name, year=year)
+    db = client.application.extensions["cowin_kit"].db
+    with db.Session() as s:
+        return s.scalar(select(Beneficiary.id).order_by(Beneficiary.id.desc()))
+
+
+def issue_certificate(app, person_id, *, public_url="", number=1, days_ago=30,
+                      product="comirnaty"):
+    """Record a dose for the person, which issues their certificate (a SMART Health Card too
+    when ``public_url`` is given): the new certificate row, detached."""
+    from cowin_kit.certificates import issuing
+    from cowin_kit.certificates.models import Certificate
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.vaccination.service import record_dose
+
+    dep = app.extensions["cowin_kit"]
+    with dep.db.Session() as s:
+        ctx = issuing.context_for(dep.settings, dep.profile)
+        if public_url:
+            ctx = issuing.IssuingContext(ctx.country, ctx.issuer, ctx.ring, public_url=public_url)
+        record_dose(s, beneficiary_id=person_id, dose_number=number,
+                    product=s.scalar(select(Product).where(Product.code == product)),
+                    given_on=TODAY - dt.timedelta(days=days_ago), certificates=ctx)
+        s.commit()
+        cert = s.scalar(select(Certificate).where(Certificate.beneficiary_id == person_id)
+                        .order_by(Certificate.version.desc()))
+        s.expunge(cert)
+        return cert
+
+
+def revoke_certificate(app, certificate_id, reason="issued in error"):
+    """Mark a certificate revoked in the database, as the administrators' revocation does."""
+    from cowin_kit.certificates.models import Certificate
+    from cowin_kit.db import utcnow
+
+    with app.extensions["cowin_kit"].db.Session() as s:
+        cert = s.get(Certificate, certificate_id)
+        cert.revoked_at, cert.revocation_reason = utcnow(), reason
+        s.commit()
+
+
+def tampered_hc1(hc1: str, **changes) -> str:
+    """``hc1`` with its certificate's name changed and the signature kept (so it no longer
+    matches)."""
+    import zlib
+
+    import base45
+    import cbor2
+
     cose = cbor2.loads(zlib.decompress(base45.b45decode(hc1[4:])))
     protected, unprotected, payload, signature = cose.value
     claims = cbor2.loads(payload)

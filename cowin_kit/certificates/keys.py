@@ -310,7 +310,7 @@ def key_usages(certificate: x509.Certificate) -> list[str]:
     """The certificate's extended key usages (dotted OIDs), [] when it has none."""
     try:
         usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # none, or one cryptography cannot parse
         return []
     return [oid.dotted_string for oid in usage]
 

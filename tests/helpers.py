@@ -426,3 +426,37 @@ def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_a
         s.commit()
         _SESSIONS_MADE.add(vs.id)
         return vs.id
+
+
+# --- certificates: verifier -------------------------------------------------------------------
+
+CERTIFICATE_URL = "https://vacunas.example.gob"  # the PUBLIC_URL certificates are issued under
+
+
+def issue_certificate(app, database, client, instance, *, number="45678912",
+                      name="Mária Quispe-Ñahui", dose=1, days_ago=40):
+    """A member of the logged-in family with a dose of Comirnaty recorded, and so a
+    certificate issued with a SMART Health Card under CERTIFICATE_URL: (the Certificate row,
+    detached; the instance's key ring)."""
+    from cowin_kit.certificates import issuing
+    from cowin_kit.certificates.models import Certificate
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.vaccination.service import record_dose
+
+    web_login(client, instance)
+    add_member(client, number, name=name, year="1980")
+    dep = app.extensions["cowin_kit"]
+    with database.Session() as s:
+        person = s.scalar(select(Beneficiary.id).order_by(Beneficiary.id.desc()))
+        ctx = issuing.context_for(dep.settings, dep.profile)
+        ctx = issuing.IssuingContext(ctx.country, ctx.issuer, ctx.ring,
+                                     public_url=CERTIFICATE_URL)
+        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
+        record_dose(s, beneficiary_id=person, product=product, dose_number=dose,
+                    given_on=TODAY - dt.timedelta(days=days_ago), certificates=ctx)
+        s.commit()
+        cert = s.scalar(select(Certificate).where(Certificate.beneficiary_id == person)
+                        .order_by(Certificate.version.desc()))
+        s.expunge(cert)
+        return cert, ctx.ring

@@ -61,6 +61,10 @@ def test_wheel_holds_profiles_catalogues_migrations_and_templates(wheel):
     for asset in assets:
         assert asset.relative_to(ROOT).as_posix() in names, asset
     assert not any(n.startswith(("tests/", "country_profiles/", "locales/")) for n in names)
+    # The EU DCC schemas and value sets the verifier reads, with their licence.
+    for data in (ROOT / "cowin_kit" / "certificates" / "data").rglob("*"):
+        if data.is_file():
+            assert data.relative_to(ROOT).as_posix() in names, data
 
 
 def test_installed_wheel_finds_its_data(wheel, tmp_path):

@@ -118,6 +118,11 @@ ENDPOINTS: dict[str, dict] = {
     "api_citizen.certificate_download": dict(
         group="logged-in", summary="Download a certificate (not available yet: answers 404).",
         answer=None, errors=(404,)),
+    "api_certificates.verify_certificate": dict(
+        group="public", summary="Verify a certificate's QR code (EU DCC HC1 or SMART Health "
+                                "Card) against this deployment's keys and revocation list.",
+        body=s.VerifyCertificateRequest, answer=s.VerifyCertificateResponse,
+        errors=(400, 429)),
 }
 
 _CONVERTER = re.compile(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")

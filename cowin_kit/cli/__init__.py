@@ -23,6 +23,7 @@ COMMANDS = {
     "users": "cowin_kit.cli.users_cmd:users",
     "worker": "cowin_kit.cli.worker_cmd:worker",
     "notifications": "cowin_kit.cli.worker_cmd:notifications",
+    "certificate": "cowin_kit.cli.certificate_cmd:certificate",
 }
 
 

@@ -433,6 +433,17 @@ def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_a
 CERTIFICATE_URL = "https://vacunas.example.gob"  # the PUBLIC_URL certificates are issued under
 
 
+def shared_testdata():
+    """../shared/testdata (beside the checkout, as CI lays it out; or beside the folder of
+    worktrees), or the folder COWIN_KIT_TESTDATA names; None when there is none."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    candidates = [os.environ.get("COWIN_KIT_TESTDATA"), root.parent / "shared" / "testdata",
+                  root.parent.parent / "shared" / "testdata"]
+    return next((Path(c) for c in candidates if c and (Path(c) / "eu-dcc").is_dir()), None)
+
+
 def issue_certificate(app, database, client, instance, *, number="45678912",
                       name="Mária Quispe-Ñahui", dose=1, days_ago=40):
     """A member of the logged-in family with a dose of Comirnaty recorded, and so a

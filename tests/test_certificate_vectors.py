@@ -18,7 +18,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import zlib
 from pathlib import Path
 
@@ -27,18 +26,9 @@ import pytest
 from cowin_kit.certificates.trust import TrustList
 from cowin_kit.certificates.verify import RevocationList, verify
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import shared_testdata
 
-
-def _testdata() -> Path | None:
-    """../shared/testdata (beside the checkout, as CI lays it out; or beside the folder of
-    worktrees), or COWIN_KIT_TESTDATA."""
-    candidates = [os.environ.get("COWIN_KIT_TESTDATA"), ROOT.parent / "shared" / "testdata",
-                  ROOT.parent.parent / "shared" / "testdata"]
-    return next((Path(c) for c in candidates if c and (Path(c) / "eu-dcc").is_dir()), None)
-
-
-TESTDATA = _testdata()
+TESTDATA = shared_testdata()
 EU_DCC = TESTDATA / "eu-dcc" if TESTDATA else None
 VECTORS = sorted(EU_DCC.rglob("*.json")) if EU_DCC else []
 SHC = TESTDATA / "smart-health-cards" if TESTDATA else None

@@ -224,9 +224,12 @@ class TrustList:
             self.add_der(data, source=source)
             return
         try:
-            document = json.loads(stripped)
+            document = json.loads(stripped.decode("utf-8-sig"))
         except UnicodeDecodeError:
-            raise TrustError(f"{source}: neither a certificate (PEM or DER) nor JSON") from None
+            raise TrustError(f"{source}: neither a certificate (PEM or DER) nor JSON "
+                             "(it is not UTF-8 text)") from None
+        except RecursionError:
+            raise TrustError(f"{source}: JSON nested too deeply") from None
         except ValueError as exc:
             raise TrustError(f"{source}: not valid JSON ({exc})") from None
         self.add_document(document, source=source, iss=iss)

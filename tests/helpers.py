@@ -464,6 +464,10 @@ def issue_certificate(app, database, client, instance, *, number="45678912",
         ctx = issuing.IssuingContext(ctx.country, ctx.issuer, ctx.ring,
                                      public_url=CERTIFICATE_URL)
         product = s.scalar(select(Product).where(Product.code == "comirnaty"))
+        # The EU value-set codes of Comirnaty (mRNA vaccine; BioNTech), whatever the issuing
+        # code derives when the profile does not give them.
+        product.dcc_vaccine_type = product.dcc_vaccine_type or "1119349007"
+        product.dcc_manufacturer = product.dcc_manufacturer or "ORG-100030215"
         record_dose(s, beneficiary_id=person, product=product, dose_number=dose,
                     given_on=TODAY - dt.timedelta(days=days_ago), certificates=ctx)
         s.commit()

@@ -13,25 +13,6 @@ SCHEMA_VERSION = "1.3.0"
 COVID19 = "840539006"  # SNOMED CT: the disease agent targeted (disease-agent-targeted)
 # The vaccine type when neither the profile nor the known products name one.
 COVID19_VACCINES = "J07BX03"
-# ``ma`` of the products the shipped profiles name, when a product does not give its own
-# (dcc_manufacturer): the marketing authorisation holder's code in the EU value set
-# (vaccine-mah-manf). A verifier refuses a name outside the value set as a schema failure.
-MARKETING_AUTHORISATION_HOLDERS = {
-    "EU/1/20/1528": "ORG-100030215",  # Comirnaty: BioNTech Manufacturing GmbH
-    "EU/1/21/1529": "ORG-100001699",  # Vaxzevria: AstraZeneca AB
-    "EU/1/20/1507": "ORG-100031184",  # Spikevax: Moderna Biotech Spain S.L.
-    "EU/1/20/1525": "ORG-100001417",  # Jcovden: Janssen-Cilag International
-    "EU/1/21/1618": "ORG-100032020",  # Nuvaxovid: Novavax CZ a.s.
-    "Covishield": "ORG-100001981",  # Serum Institute of India
-    "Covovax": "ORG-100001981",
-    "Covaxin": "Bharat-Biotech",
-    "CoronaVac": "Sinovac-Biotech",
-    "BBIBP-CorV": "ORG-100020693",  # China Sinopharm International Corp. (Beijing)
-    "Sputnik-V": "Gamaleya-Research-Institute",
-    "Convidecia": "ORG-100013793",  # CanSino Biologics
-    "Abdala": "CIGB",
-    "Hayat-Vax": "ORG-100023050",  # Gulf Pharmaceutical Industries (Julphar)
-}
 
 
 def covers(programme, product) -> bool:
@@ -59,9 +40,7 @@ def certificate(person, doses: list, *, country: str, issuer: str, uvci: str) ->
             "tg": COVID19,
             "vp": product.dcc_vaccine_type or COVID19_VACCINES,
             "mp": product.dcc_product,
-            "ma": (product.dcc_manufacturer
-                   or MARKETING_AUTHORISATION_HOLDERS.get(product.dcc_product)
-                   or product.manufacturer[:80]),
+            "ma": product.dcc_manufacturer or product.manufacturer[:80],
             "dn": last.dose_number,
             "sd": series,
             "dt": last.given_on.isoformat(),

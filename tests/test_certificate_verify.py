@@ -363,3 +363,17 @@ def test_missing_trust_paths_are_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(TrustError, match="holds no trust file"):
         TrustList.load(tmp_path / "empty")
+
+
+def test_a_card_whose_claims_are_not_plain_json_is_refused(issued):
+    """NaN, infinities and numbers beyond a double are not JSON: refused, not passed on."""
+    key = issued.ring.current
+    for body in (b'{"iss": "x", "nbf": NaN}', b'{"iss": "x", "nbf": 1e400}'):
+        signing_input = "eyJ6aXAiOiJERUYiLCJhbGciOiJFUzI1NiIsImtpZCI6IngifQ." + \
+            base64.urlsafe_b64encode(shc.deflate_raw(body)).rstrip(b"=").decode()
+        der = key.private_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        jws = signing_input + "." + base64.urlsafe_b64encode(
+            hc1.raw_signature(der)).rstrip(b"=").decode()
+        result = verify(jws, issued.trust)
+        assert (result.valid, result.reason) == (False, "jws")
+        json.dumps(result.as_json(), allow_nan=False)

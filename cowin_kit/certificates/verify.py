@@ -558,15 +558,15 @@ def value_set(name: str) -> dict[str, str]:
 # --- SMART Health Cards -------------------------------------------------------------------
 
 def _numeric_to_jws(digits: str) -> str | None:
+    """The JWS of a ``shc:/`` QR code: each pair of digits is a character's code minus 45
+    (the pairs are read by slicing in C, not one by one)."""
     if not digits or len(digits) % 2 or not digits.isascii() or not digits.isdigit():
         return None
-    chars = []
-    for i in range(0, len(digits), 2):
-        n = int(digits[i:i + 2])
-        if n > 77:  # beyond "z"
-            return None
-        chars.append(chr(n + 45))
-    return "".join(chars)
+    raw = digits.encode("ascii")
+    codes = [10 * tens + ones - 483 for tens, ones in zip(raw[0::2], raw[1::2], strict=True)]
+    if max(codes) > ord("z"):
+        return None
+    return bytes(codes).decode("ascii")
 
 
 def _verify_card_file(text: str, trust: TrustList, now: float, revoked) -> Result:
@@ -612,8 +612,9 @@ def _verify_jws(jws: str, trust: TrustList, now: float, revoked, checks: dict) -
         return failed("jws")
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     inflated = _inflate(raw_body, wbits=-15) if header.get("zip") == "DEF" else None
-    try:
-        claims = json.loads(inflated) if inflated is not None else None
+    try:  # JSON without NaN or infinities: the claims are answered as they are
+        claims = (json.loads(inflated, parse_constant=_no_constant, parse_float=_finite)
+                  if inflated is not None else None)
     except (ValueError, RecursionError):
         claims = None
     if not isinstance(claims, dict):
@@ -628,7 +629,7 @@ def _verify_jws(jws: str, trust: TrustList, now: float, revoked, checks: dict) -
     exp = claims.get("exp")
     exp = exp if isinstance(exp, (int, float)) and not isinstance(exp, bool) \
         and math.isfinite(exp) else None
-    fields = dict(kid=kid, issuer=iss, payload=jsonable(claims),
+    fields = dict(kid=kid, issuer=iss, payload=claims,
                   issued_at=_datetime(nbf), expires_at=_datetime(exp))
     reasons: list[str] = []
     checks["header"] = header.get("alg") == "ES256" and kid is not None
@@ -667,6 +668,17 @@ def _verify_jws(jws: str, trust: TrustList, now: float, revoked, checks: dict) -
             reasons.append("revoked")
     return Result(not reasons, SHC, reason=reasons[0] if reasons else None, checks=checks,
                   **fields)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError(f"{text} is beyond what JSON numbers carry")
+    return value
 
 
 def _jws_signature_ok(public_key, raw: bytes, data: bytes) -> bool:

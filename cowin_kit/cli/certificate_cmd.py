@@ -185,7 +185,7 @@ def _dig(value, *path):
 
 def _summary(result) -> list[str]:
     """Whom and what: the name, the date of birth and the doses, as the payload states."""
-    from cowin_kit.certificates.verify import value_set
+    from cowin_kit.certificates.dcc_schema import value_set
 
     payload, out = result.payload or {}, []
     if result.format == "hc1":

@@ -174,3 +174,13 @@ def test_the_published_trust_list_file_verifies_our_certificate(run_cli, issued,
     exported.write_text(json.dumps(keys.trust_list(ring)))
     result = run_cli("certificate", "verify", "--trust", exported, cert.hc1)
     assert result.exit_code == 0, result.output
+
+
+def test_a_database_without_the_certificates_table_is_refused_in_one_line(
+        run_cli, refused, cowin_kit_instance, database):
+    from sqlalchemy import text
+
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP TABLE certificate"))
+    refused(run_cli("certificate", "verify", "--instance", cowin_kit_instance, "HC1:X"),
+            "database error")

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from cowin_kit.cli.common import Refused, instance_option
+from cowin_kit.cli.common import Refused, db_errors_refused, instance_option
 
 EXIT_VALID, EXIT_INVALID = 0, 1
 
@@ -130,6 +130,7 @@ def _revocations(paths) -> list[str]:
 @click.option("--json", "as_json", is_flag=True,
               help="Print {valid, format, kid, issuer, reason, payload, message} as JSON.")
 @click.argument("payload")
+@db_errors_refused
 def verify(instance, trust_paths, iss, revoked_paths, at, as_json, payload):
     """Verify PAYLOAD: an "HC1:" or "shc:/" text, a SMART Health Card's JWS, or @FILE (a
     text file holding one, a .smart-health-card file; @- reads standard input).

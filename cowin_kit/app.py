@@ -133,6 +133,9 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.api import openapi as api_openapi
 
     app.register_blueprint(api_openapi.bp)
+    from cowin_kit.api import certificates as api_certificates
+
+    app.register_blueprint(api_certificates.bp)
     from cowin_kit.portal import views as portal_views
 
     app.register_blueprint(portal_views.bp)

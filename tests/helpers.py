@@ -473,17 +473,12 @@ def certificate_rows(database, reference):
 # --- certificates: issuer ------------------------------------------------------------------
 
 def shared_testdata(*parts: str):
-    """A file or folder of the public test data beside the checkout (``../shared/testdata``
-    from the main checkout, ``../../shared/testdata`` from a worktree); the test is skipped
-    where the folder is not there."""
+    """A file or folder of the public test data (EU DCC vectors, schemas and value sets,
+    SMART Health Cards examples): the unchanged copy of ``../shared/testdata`` kept in
+    tests/data/shared-testdata, so the tests run wherever the checkout is."""
     from pathlib import Path
 
-    here = Path(__file__).resolve().parent
-    for folder in (here, *here.parents):
-        candidate = folder / "shared" / "testdata"
-        if candidate.is_dir():
-            return candidate.joinpath(*parts)
-    pytest.skip("the shared test data (../shared/testdata) is not beside this checkout")
+    return Path(__file__).resolve().parent.joinpath("data", "shared-testdata", *parts)
 
 
 def decode_hc1(text: str) -> dict:
@@ -667,3 +662,41 @@ def tampered_hc1(hc1: str, **changes) -> str:
     claims[-260][1]["nam"].update(changes or {"fn": "Someone Else", "fnt": "SOMEONE<ELSE"})
     cose = cbor2.CBORTag(18, [protected, unprotected, cbor2.dumps(claims), signature])
     return "HC1:" + base45.b45encode(zlib.compress(cbor2.dumps(cose))).decode("ascii")
+
+
+# --- certificates: verifier -------------------------------------------------------------------
+
+CERTIFICATE_URL = "https://vacunas.example.gob"  # the PUBLIC_URL certificates are issued under
+
+
+def issue_family_certificate(app, database, client, instance, *, number="45678912",
+                      name="Mária Quispe-Ñahui", dose=1, days_ago=40):
+    """A member of the logged-in family with a dose of Comirnaty recorded, and so a
+    certificate issued with a SMART Health Card under CERTIFICATE_URL: (the Certificate row,
+    detached; the instance's key ring)."""
+    from cowin_kit.certificates import issuing
+    from cowin_kit.certificates.models import Certificate
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.vaccination.service import record_dose
+
+    web_login(client, instance)
+    add_member(client, number, name=name, year="1980")
+    dep = app.extensions["cowin_kit"]
+    with database.Session() as s:
+        person = s.scalar(select(Beneficiary.id).order_by(Beneficiary.id.desc()))
+        ctx = issuing.context_for(dep.settings, dep.profile)
+        ctx = issuing.IssuingContext(ctx.country, ctx.issuer, ctx.ring,
+                                     public_url=CERTIFICATE_URL)
+        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
+        # The EU value-set codes of Comirnaty (mRNA vaccine; BioNTech), whatever the issuing
+        # code derives when the profile does not give them.
+        product.dcc_vaccine_type = product.dcc_vaccine_type or "1119349007"
+        product.dcc_manufacturer = product.dcc_manufacturer or "ORG-100030215"
+        record_dose(s, beneficiary_id=person, product=product, dose_number=dose,
+                    given_on=TODAY - dt.timedelta(days=days_ago), certificates=ctx)
+        s.commit()
+        cert = s.scalar(select(Certificate).where(Certificate.beneficiary_id == person)
+                        .order_by(Certificate.version.desc()))
+        s.expunge(cert)
+        return cert, ctx.ring

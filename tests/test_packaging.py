@@ -55,7 +55,7 @@ def test_wheel_holds_profiles_catalogues_migrations_and_templates(wheel):
         assert f"cowin_kit/locales/{lang}/LC_MESSAGES/messages.mo" in names
     assert any(n.startswith("cowin_kit/migrations/versions/0001") for n in names)
     # The EU DCC value sets issuing codes doses with.
-    assert "cowin_kit/certificates/eu_dcc_valuesets/vaccine-medicinal-product.json" in names
+    assert "cowin_kit/certificates/data/valuesets/vaccine-medicinal-product.json" in names
     # Every template and static file of every package (web, portal, staff, …).
     assets = [f for pattern in ("*.html", "*.css", "*.js", "*.svg")
               for f in (ROOT / "cowin_kit").rglob(pattern)]
@@ -63,6 +63,10 @@ def test_wheel_holds_profiles_catalogues_migrations_and_templates(wheel):
     for asset in assets:
         assert asset.relative_to(ROOT).as_posix() in names, asset
     assert not any(n.startswith(("tests/", "country_profiles/", "locales/")) for n in names)
+    # The EU DCC schemas and value sets the verifier reads, with their licence.
+    for data in (ROOT / "cowin_kit" / "certificates" / "data").rglob("*"):
+        if data.is_file():
+            assert data.relative_to(ROOT).as_posix() in names, data
 
 
 def test_installed_wheel_finds_its_data(wheel, tmp_path):

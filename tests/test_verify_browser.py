@@ -22,12 +22,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import expect
 
-from helpers import issue_certificate, member_id, revoke_certificate, tampered_hc1, web_login
+from helpers import (
+    issue_certificate,
+    member_id,
+    revoke_certificate,
+    shared_testdata,
+    tampered_hc1,
+    web_login,
+)
 
 PHONE = {"width": 360, "height": 740}
-TESTDATA = Path(__file__).resolve().parents[1].parent.parent / "shared" / "testdata"
-if not TESTDATA.exists():
-    TESTDATA = Path("/work/shared/testdata")
+TESTDATA = shared_testdata()
 EU_DCC = TESTDATA / "eu-dcc"
 SHC = TESTDATA / "smart-health-cards"
 

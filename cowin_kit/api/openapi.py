@@ -126,6 +126,11 @@ ENDPOINTS: dict[str, dict] = {
         group="logged-in", summary="Download a family member's vaccination certificate (PDF, "
                                    "in their language and English).",
         query=s.CertificateQuery, answer=None, errors=(400, 404), content=CERTIFICATE_PDF),
+    "api_certificates.verify_certificate": dict(
+        group="public", summary="Verify a certificate's QR code (EU DCC HC1 or SMART Health "
+                                "Card) against this deployment's keys and revocation list.",
+        body=s.VerifyCertificateRequest, answer=s.VerifyCertificateResponse,
+        errors=(400, 429)),
 }
 
 _CONVERTER = re.compile(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")

@@ -35,6 +35,7 @@ from cowin_kit.api.inputs import (
     whole,
 )
 from cowin_kit.certificates import downloads
+from cowin_kit.certificates.verify import REASONS as verify_reasons
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.registration import service as registration
@@ -410,3 +411,34 @@ class CertificateQuery(Request):
         required=True, error=downloads.MSG_BAD_REFERENCE, metadata=REFERENCE,
         validate=validate.Regexp(downloads.REFERENCE_ID.pattern + r"\Z",
                                  error=downloads.MSG_BAD_REFERENCE))
+
+
+# --- certificates: verification ------------------------------------------------------------
+
+class VerifyCertificateRequest(Request):
+    payload = text(strip=True, required=True, metadata={
+        "description": "What the certificate's QR code holds: an EU DCC \"HC1:…\" text, a "
+                       "SMART Health Card \"shc:/…\" text or its JWS, or the content of a "
+                       ".smart-health-card file.",
+        "example": "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH…"})
+
+
+class VerifyCertificateResponse(Schema):
+    valid = fields.Bool(required=True, metadata={
+        "description": "Signed by a key this deployment trusts, within its validity, "
+                       "following the schema, and not revoked."})
+    format = fields.Str(required=True, allow_none=True, metadata={
+        "description": "hc1 (EU DCC / WHO GDHCN), shc (SMART Health Card), or null when "
+                       "the payload is neither.", "enum": ["hc1", "shc", None]})
+    kid = fields.Str(required=True, allow_none=True, metadata={
+        "description": "The signing key's id: base64 for HC1, the JWK kid for SHC."})
+    issuer = fields.Str(required=True, allow_none=True, metadata={
+        "description": "The issuing country (HC1) or the issuer's URL (SHC)."})
+    reason = fields.Str(required=True, allow_none=True, metadata={
+        "description": "Why it is not valid (a stable code), null when valid.",
+        "enum": [*verify_reasons, None]})
+    message = fields.Str(required=True, metadata={
+        "description": "The outcome explained, in the language of Accept-Language."})
+    payload = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "The decoded certificate: the EU DCC JSON (ver, nam, dob, v/t/r), or "
+                       "the SMART Health Card's JWS claims (iss, nbf, vc)."})

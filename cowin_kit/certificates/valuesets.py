@@ -1,6 +1,6 @@
 """The codes a certificate states a vaccine with, per EU DCC medicinal product (``mp``).
 
-The EU value sets (``eu_dcc_valuesets/``, read once per process) list the products, vaccine
+The EU value sets (``data/valuesets/``, read once per process) list the products, vaccine
 types and marketing-authorisation holders; they do not say which type and holder go with
 which product, nor the codes the other formats use. ``PRODUCTS`` does, for every product of
 the value set:
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-FOLDER = Path(__file__).with_name("eu_dcc_valuesets")
+FOLDER = Path(__file__).with_name("data") / "valuesets"
 COVID19 = "840539006"  # SNOMED CT, disease-agent-targeted
 
 MRNA, VECTOR, INACTIVATED = "1119349007", "29061000087103", "1157024006"

@@ -24,6 +24,7 @@ COMMANDS = {
     "worker": "cowin_kit.cli.worker_cmd:worker",
     "notifications": "cowin_kit.cli.worker_cmd:notifications",
     "keys": "cowin_kit.cli.keys_cmd:keys",
+    "certificate": "cowin_kit.cli.certificate_cmd:certificate",
 }
 
 

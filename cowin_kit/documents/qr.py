@@ -42,7 +42,10 @@ def code(text: str) -> segno.QRCode:
     if not isinstance(content, str):
         modes = {"byte": consts.MODE_BYTE, "numeric": consts.MODE_NUMERIC}
         content = [(part, modes[mode]) for part, mode in content]
-    return segno.make_qr(content, error="m")
+    # Text beyond ASCII as UTF-8 (segno's default, ISO 8859-1, is read as Shift JIS by
+    # readers that guess; UTF-8 is what they guess right).
+    encoding = None if not isinstance(content, str) or content.isascii() else "utf-8"
+    return segno.make_qr(content, error="m", encoding=encoding)
 
 
 def png(text: str, scale: int = 8, border: int = 2) -> bytes:

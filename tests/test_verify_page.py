@@ -192,7 +192,7 @@ def test_an_unreadable_file_is_refused_with_a_reason(client):
 
 
 def test_a_stale_form_is_shown_again_with_the_reason(client):
-    client.get("/verify")
+    client.get("/verify?lang=en")
     r = client.post("/verify", data={"text": "HC1:ABC", "csrf_token": "stale"})
     assert r.status_code == 400
     page = r.get_data(as_text=True)
@@ -350,7 +350,7 @@ def test_a_certificate_verifier_lands_on_the_verify_page(client, database):
     assert staff_login(client, "checker@example.org", STAFF_PASSWORD).status_code == 302
     r = client.get("/staff/")
     assert r.status_code == 302 and r.headers["Location"].endswith("/verify")
-    page = client.get("/staff/password").get_data(as_text=True)
+    page = client.get("/staff/password?lang=en").get_data(as_text=True)
     assert 'href="/verify"' in page and "Check certificates" in page
 
 

@@ -103,6 +103,6 @@ def schema_problem(document: dict) -> str | None:
 @functools.lru_cache(maxsize=8)
 def value_set(name: str) -> dict[str, str]:
     """An EU DCC value set (data/valuesets/<name>.json): code -> English display name."""
-    folder = resources.files("cowin_kit.certificates") / "data" / "valuesets"
-    data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-    return {code: entry.get("display", code) for code, entry in data["valueSetValues"].items()}
+    from cowin_kit.certificates.valuesets import value_set as entries
+
+    return {code: entry.get("display", code) for code, entry in entries(name).items()}

@@ -207,12 +207,12 @@ def verify_rate(dep: Deployment, seconds: float) -> dict:
 
     settings = load_settings(dep.instance, environ=dep.env())
     ring = issuing.ring_for(settings)
-    trusted = trust.from_ring(ring)
+    trusted = trust.TrustList.from_ring(ring)
     db = dep.database()
     try:
         with db.session() as s:
             texts = list(s.scalars(select(Certificate.hc1).where(Certificate.hc1.is_not(None))))
-            revoked = set(revocation.revocation_list(s)["hashes"])
+            revoked = verify.RevocationList.from_document(revocation.revocation_list(s))
     finally:
         db.dispose()
     bad = [t for t in texts if not verify.verify(t, trusted, revoked=revoked).valid]
@@ -304,6 +304,8 @@ def bare_server(dep: Deployment, pdf: bytes, workers: int, threads: int):
 
 
 def run_one(kind: str, opts) -> bool:
+    import cowin_kit.models  # noqa: F401 - every table, for the ORM's foreign keys
+
     dep = Deployment(kind, opts.pg_url, opts.workers, opts.threads, None)
     ok = True
     try:

@@ -1,12 +1,11 @@
 """Revoking a certificate and correcting a vaccinated person's details (which reissues the
 certificate and revokes the versions it replaces): the rules, the audit, the area, and the
 operator's commands."""
-import sys
+import datetime as dt
 import zlib
 
 import base45
 import cbor2
-import click
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from helpers import (
     beneficiary_id,
     certificate_rows,
     csrf,
+    give_dose,
     make_user,
     reference,
     vaccinated,
@@ -228,17 +228,8 @@ def test_correcting_someone_without_a_dose_is_refused(app, database, client,
 # --- the operator's commands --------------------------------------------------------------------
 
 @pytest.fixture
-def certificate_cli(run_cli, monkeypatch):
-    """The commands under a group of their own (the lead attaches them to `certificate`)."""
-    from cowin_kit.cli import COMMANDS, certificate_admin_cmd
-
-    group = click.Group("certificate-test", commands=[certificate_admin_cmd.revoke,
-                                                      certificate_admin_cmd.reissue])
-    module = type(sys)("_certificate_test_cli")
-    module.group = group
-    monkeypatch.setitem(sys.modules, "_certificate_test_cli", module)
-    monkeypatch.setitem(COMMANDS, "certificate-test", "_certificate_test_cli:group")
-    return lambda *args: run_cli("certificate-test", *args)
+def certificate_cli(run_cli):
+    return lambda *args: run_cli("certificate", *args)
 
 
 def test_cli_revoke_and_reissue(database, ref, cowin_kit_instance, certificate_cli, refused):
@@ -264,3 +255,31 @@ def test_cli_revoke_and_reissue(database, ref, cowin_kit_instance, certificate_c
     assert len(audit_rows(database, "certificate.reissued")) == 1
     refused(certificate_cli("reissue", "123", *inst), "14-digit")
     refused(certificate_cli("reissue", "12345678901234", *inst), "nobody is registered")
+
+
+def test_cli_issue_missing_certifies_doses_recorded_without_one(app, database, client,
+                                                               cowin_kit_instance,
+                                                               certificate_cli):
+    """Doses recorded before certificates existed (or while the keys were unreadable) get
+    their certificate from `certificate issue-missing`, once; a revocation stands."""
+    from cowin_kit.certificates.models import Certificate
+
+    inst = ["--instance", str(cowin_kit_instance)]
+    web_login(client, cowin_kit_instance)
+    add_member(client, "41234567", name="Luz Huamán", year="1975")
+    old = reference(database)
+    give_dose(database, old, days_ago=60, number=1)
+    give_dose(database, old, days_ago=20, number=2)
+    assert certificate_rows(database, old) == []
+    result = certificate_cli("issue-missing", "--batch", "1", *inst)
+    assert result.exit_code == 0, result.output
+    [cert] = certificate_rows(database, old)
+    assert (cert.version, cert.status, cert.doses) == (1, "final", 2) and cert.hc1
+    assert len(audit_rows(database, "certificate.issued_missing")) >= 1
+    again = certificate_cli("issue-missing", *inst)
+    assert "already" in again.output and len(certificate_rows(database, old)) == 1
+    with database.Session() as s:
+        s.get(Certificate, cert.id).revoked_at = dt.datetime.now(dt.UTC)
+        s.commit()
+    certificate_cli("issue-missing", *inst)
+    assert len(certificate_rows(database, old)) == 1  # the revocation stands

@@ -445,3 +445,42 @@ def _reverify(person: Beneficiary, id_ctx) -> None:
     _record(person, ids.verify_online(provider, number, IdClaims(person.name, person.birth_year),
                                       timeout=id_ctx.verify_timeout,
                                       retries=id_ctx.verify_retries))
+
+
+def missing(session: Session, limit: int | None = None) -> list[tuple[int, int]]:
+    """(person, programme) pairs whose doses no certificate states: doses recorded before
+    certificates were issued, or while the signing keys could not be read. A pair whose
+    newest doses a revoked certificate states is left alone (the revocation stands)."""
+    from sqlalchemy import func
+
+    from cowin_kit.vaccination.models import Dose
+
+    given = (select(Dose.beneficiary_id, Dose.programme_id, func.count().label("n"))
+             .group_by(Dose.beneficiary_id, Dose.programme_id).subquery())
+    stated = (select(Certificate.beneficiary_id, Certificate.programme_id,
+                     func.max(Certificate.doses).label("n"))
+              .group_by(Certificate.beneficiary_id, Certificate.programme_id).subquery())
+    query = (select(given.c.beneficiary_id, given.c.programme_id)
+             .outerjoin(stated, (stated.c.beneficiary_id == given.c.beneficiary_id)
+                        & (stated.c.programme_id == given.c.programme_id))
+             .where(func.coalesce(stated.c.n, 0) < given.c.n)
+             .order_by(given.c.beneficiary_id, given.c.programme_id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [(person, programme) for person, programme in session.execute(query)]
+
+
+def issue_missing(session: Session, ctx: issuing.IssuingContext, *, who: str,
+                  batch: int = 500) -> int:
+    """Issue the certificates ``missing`` finds, committing every ``batch`` people (a
+    national backlog is not one transaction); audited once per batch as
+    ``certificate.issued_missing`` with the count. Returns how many were issued."""
+    done = 0
+    while pairs := missing(session, batch):
+        for person_id, programme_id in pairs:
+            person = _lock_person(session, person_id)
+            _issue(session, person, programme_id, ctx, None)
+        audit(session, who, "certificate.issued_missing", "certificates", count=len(pairs))
+        session.commit()
+        done += len(pairs)
+    return done

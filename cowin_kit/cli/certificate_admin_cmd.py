@@ -1,7 +1,7 @@
-"""`cowin-kit certificate revoke|reissue`: the operator's side of revocation (the rules are
-cowin_kit.certificates.admin's). Plain click commands, attached to the `certificate` group
-of cowin_kit.cli.certificate_cmd. The operator acts with every right; each change is audited
-as ``cli:<OS user>``."""
+"""`cowin-kit certificate revoke|reissue|issue-missing`: the operator's side of revocation
+and reissuing (the rules are cowin_kit.certificates.admin's). Plain click commands, attached
+to the `certificate` group of cowin_kit.cli.certificate_cmd. The operator acts with every
+right; each change is audited as ``cli:<OS user>``."""
 from __future__ import annotations
 
 import click
@@ -76,3 +76,27 @@ def reissue(reference_id, instance):
     click.echo(f"Issued {len(lines)} certificate(s):")
     for line in lines:
         click.echo(f"  {line}")
+
+
+@click.command("issue-missing")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="People per transaction.")
+@instance_option
+@db_errors_refused
+def issue_missing(batch, instance):
+    """Issue the certificates of doses that no certificate states yet: doses recorded
+    before this version of cowin-kit, or while the signing keys could not be read. Safe to
+    run again: what is issued is not issued twice."""
+    from cowin_kit.certificates import admin
+    from cowin_kit.provisioning import operator
+
+    settings = load_instance(instance)
+    ctx = admin.issuing_context(settings, load_instance_profile(settings))
+    db = open_database(settings)
+    try:
+        with db.session() as session:
+            count = admin.issue_missing(session, ctx, who=operator(), batch=batch)
+    finally:
+        db.dispose()
+    click.echo(f"Issued {count} certificate(s)." if count else
+               "Every recorded dose is on a certificate already.")

@@ -220,11 +220,13 @@ def _summary(result) -> list[str]:
 
 
 def _attach_admin_commands() -> None:
-    """revoke and reissue live in certificate_admin_cmd (they need the database)."""
-    from cowin_kit.cli.certificate_admin_cmd import reissue, revoke
+    """revoke, reissue and issue-missing live in certificate_admin_cmd (they need the
+    database)."""
+    from cowin_kit.cli.certificate_admin_cmd import issue_missing, reissue, revoke
 
     certificate.add_command(revoke)
     certificate.add_command(reissue)
+    certificate.add_command(issue_missing)
 
 
 _attach_admin_commands()

@@ -161,6 +161,11 @@ def test_correcting_details_reissues_and_revokes_what_it_replaces(app, database,
     assert dcc["dob"] == "1981"
     [event] = audit_rows(database, "beneficiary.corrected")
     assert event.details["fields"] == ["name", "birth_year"]
+    from cowin_kit.notifications.models import OutboxMessage
+    with database.Session() as s:  # the family is told where to get the new certificate
+        [text] = s.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "certificate.corrected")).all()
+        assert text.params["name"] == "Rosa Quispe Mamani"
     assert "Mamani" not in str(event.details) and "1981" not in str(event.details)
     assert len(audit_rows(database, "certificate.revoked")) == 2
     # The family still cannot change the record themselves.

@@ -28,6 +28,7 @@ from cowin_kit.certificates.models import Certificate
 from cowin_kit.certificates.uvci import PREFIX as UVCI_PREFIX
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.errors import UserError
+from cowin_kit.notifications import texts
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.models import Beneficiary
 
@@ -296,12 +297,13 @@ def _issue(session: Session, person: Beneficiary, programme_id: int,
         raise CannotSign(MSG_NO_KEY, None) from None
 
 
-def issuing_context(settings, profile) -> issuing.IssuingContext:
-    """The deployment's issuing context; CannotSign when its keys cannot be read."""
+def issuing_context(settings, profile, *, fallback_url: str = "") -> issuing.IssuingContext:
+    """The deployment's issuing context (``fallback_url``: see issuing.context_for);
+    CannotSign when its keys cannot be read."""
     from cowin_kit.certificates.keys import KeyError_
 
     try:
-        return issuing.context_for(settings, profile)
+        return issuing.context_for(settings, profile, fallback_url=fallback_url)
     except KeyError_:
         raise CannotSign(MSG_NO_KEY, None) from None
 
@@ -352,8 +354,8 @@ class Correction:
 def correct_details(session: Session, person, *, name: str, birth_year: int,
                     birth_date: dt.date | None, gender: str, reason: str, user: Actor,
                     ctx: issuing.IssuingContext, id_ctx=None, current_year: int | None = None,
-                    today: dt.date | None = None,
-                    now: dt.datetime | None = None) -> Correction:
+                    today: dt.date | None = None, now: dt.datetime | None = None,
+                    certificate_url: str = "") -> Correction:
     """Correct a vaccinated person's name, year or date of birth, or gender (citizens
     cannot once a dose is recorded), checked by registration's own rules; then reissue the
     certificate of each programme with doses and revoke, with the reason "details
@@ -361,7 +363,8 @@ def correct_details(session: Session, person, *, name: str, birth_year: int,
     ``person`` is a Beneficiary or its id. When the name or year of birth changes, the ID
     registry is asked again where the provider can (``id_ctx``), else the person is left to
     `cowin-kit ids reverify`. Audited as ``beneficiary.corrected`` with the fields changed
-    and the reason, never the values. Flushed; the caller commits."""
+    and the reason, never the values. The family is told by SMS where to get the new
+    certificate (``certificate_url``). Flushed; the caller commits."""
     from cowin_kit.registration import service as registration
 
     now = now or utcnow()
@@ -402,6 +405,10 @@ def correct_details(session: Session, person, *, name: str, birth_year: int,
     audit(session, who, "beneficiary.corrected", f"beneficiary:{person.id}",
           division_id=division, fields=changed, reason=reason,
           certificates=[c.id for c in issued])
+    texts.notify_person(session, person, kind="certificate.corrected",
+                        msgid=texts.CERTIFICATE_CORRECTED,
+                        params={"name": person.name, "url": certificate_url},
+                        dedupe_key=f"certificate.corrected:{issued[0].id}")
     session.flush()
     return Correction(person, changed, issued, revoked)
 

@@ -23,6 +23,9 @@ SESSION_CANCELLED = N_("%(name)s: the session at %(centre)s on %(date)s is cance
                        "(%(reason)s). Your appointment is cancelled; please book again.")
 DOSE_RECORDED = N_("%(name)s: dose %(dose)s of %(vaccine)s recorded on %(date)s at "
                    "%(centre)s. Get your certificate at %(url)s")
+CERTIFICATE_CORRECTED = N_("%(name)s: your details were corrected and a new vaccination "
+                           "certificate issued; the earlier one is no longer valid. Get the "
+                           "new one at %(url)s")
 REMINDER_DUE = N_("%(name)s: dose %(dose)s of %(vaccine)s is due from %(date)s. Book at "
                   "%(url)s or walk in to a centre.")
 REMINDER_OVERDUE = N_("%(name)s: dose %(dose)s of %(vaccine)s is overdue since %(date)s. "

@@ -172,6 +172,14 @@ def navigation(user: StaffUser | None) -> list[tuple[str, object, bool]]:
     return items
 
 
+def certificate_url() -> str:
+    """Where the family downloads certificates (the portal), for texts sent to them."""
+    public = (deployment().settings.get("PUBLIC_URL") or "").rstrip("/")
+    if public:
+        return f"{public}/portal/"
+    return url_for("portal.family", _external=True)
+
+
 def home_url(user: StaffUser) -> str:
     """Where a user lands after logging in: the first page of the menu the role opens;
     administrators (who may also vaccinate, at a centre they choose) land on their centres."""

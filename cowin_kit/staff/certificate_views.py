@@ -182,9 +182,11 @@ def certificate_correct(person_id: int):
                 db, person, name=form.name.data, birth_year=form.birth_year.data,
                 birth_date=form.birth_date.data, gender=form.gender.data,
                 reason=form.reason.data, user=g.staff,
-                ctx=admin.issuing_context(dep.settings, dep.profile),
+                ctx=admin.issuing_context(dep.settings, dep.profile,
+                                          fallback_url=request.host_url),
                 id_ctx=IdContext.from_settings(dep.id_providers, dep.settings),
-                current_year=access.today().year, today=access.today())
+                current_year=access.today().year, today=access.today(),
+                certificate_url=access.certificate_url())
         except UserError as exc:
             db.rollback()
             problem = _refused(form, exc)

@@ -70,13 +70,6 @@ def _certificates():
     return issuing.context_or_none(dep.settings, dep.profile, fallback_url=request.host_url)
 
 
-def _certificate_url() -> str:
-    public = (deployment().settings.get("PUBLIC_URL") or "").rstrip("/")
-    if public:
-        return f"{public}/portal/"
-    return url_for("portal.family", _external=True)
-
-
 def _chosen_facility() -> int | None:
     raw = request.args.get("facility", "")
     return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 10 else None
@@ -217,7 +210,7 @@ def vaccinate_appointment(appointment_id: str):
         try:
             done = recording.record_at_centre(
                 db, g.staff, g.area, req, now=utcnow(), timezone=deployment().timezone,
-                may_supervise=can(g.staff, Can.SUPERVISE), certificate_url=_certificate_url(),
+                may_supervise=can(g.staff, Can.SUPERVISE), certificate_url=access.certificate_url(),
                 certificates=_certificates())
         except centre.NotYourFacility:
             access.forbidden("facility")
@@ -394,7 +387,7 @@ def vaccinate_doses():
     try:
         done = recording.record_at_centre(
             db, user, g.area, req, now=utcnow(), timezone=deployment().timezone,
-            may_supervise=can(user, Can.SUPERVISE), certificate_url=_certificate_url(),
+            may_supervise=can(user, Can.SUPERVISE), certificate_url=access.certificate_url(),
             certificates=_certificates())
     except centre.NotYourFacility as exc:
         db.rollback()

@@ -184,3 +184,30 @@ def test_lookups_are_rate_limited_per_user(ref, staff):
                                                       "csrf_token": token}).status_code
              for _ in range(31)]
     assert codes[-1] == 429 and set(codes[:30]) == {400}
+
+
+def test_reissue_from_the_page_issues_a_new_version_and_keeps_the_old_valid(database, ref,
+                                                                           staff):
+    client = staff()
+    person = beneficiary_id(database, ref)
+    page = client.get(f"/staff/certificates/person/{person}").get_data(as_text=True)
+    assert "Issue a new version" in page
+    stale = client.post(f"/staff/certificates/person/{person}/reissue",
+                        data={"csrf_token": "stale"})
+    assert stale.status_code == 400 and len(certificate_rows(database, ref)) == 2
+    r = client.post(f"/staff/certificates/person/{person}/reissue",
+                    data={"csrf_token": csrf(page)}, follow_redirects=True)
+    assert r.status_code == 200 and "A new version of 1 certificate(s) is issued" in r.text
+    rows = certificate_rows(database, ref)
+    assert [c.version for c in rows] == [1, 2, 3]
+    assert rows[1].superseded_at is not None and rows[1].revoked_at is None
+    assert len(audit_rows(database, "certificate.reissued")) == 1
+
+
+def test_reissue_outside_the_area_is_refused(database, ref, staff):
+    client = staff("cusco@example.org", "district_admin", "0801", database)
+    person = beneficiary_id(database, ref)
+    page = client.get("/staff/certificates").get_data(as_text=True)
+    r = client.post(f"/staff/certificates/person/{person}/reissue",
+                    data={"csrf_token": csrf(page)})
+    assert r.status_code == 403 and len(certificate_rows(database, ref)) == 2

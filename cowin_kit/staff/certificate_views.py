@@ -22,7 +22,7 @@ from cowin_kit.staff import access
 from cowin_kit.staff.access import bp, requires, submitted
 from cowin_kit.staff.forms import LocalDateField, WholeNumberField
 from cowin_kit.web.limits import limiter
-from cowin_kit.web.user_errors import form_error
+from cowin_kit.web.user_errors import flash_error, form_error
 
 # Looking people up reads personal data: counted per staff user, as finding people at a
 # centre is (the search and the person's page share the count).
@@ -55,6 +55,10 @@ class FindForm(FlaskForm):
 class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason for revoking"), validators=[
         DataRequired(_l("Give the reason.")), Length(max=2000)])
+
+
+class ReissueForm(FlaskForm):
+    """A button: issue a new version of each certificate, signed with the current key."""
 
 
 class CorrectForm(FlaskForm):
@@ -123,7 +127,30 @@ def certificate_person(person_id: int):
     return render_template("staff/certificate_person.html", person=person,
                            programmes=admin.versions(db, person.id), chosen=chosen,
                            states=STATES, statuses=STATUSES,
-                           vaccinated=admin.has_doses(db, person.id))
+                           vaccinated=admin.has_doses(db, person.id), reissue=ReissueForm())
+
+
+@bp.post("/certificates/person/<id:person_id>/reissue")
+@requires(Can.CERTIFICATES)
+def certificate_reissue(person_id: int):
+    """After a key rotation, or a revocation made by mistake: a new version of each of the
+    person's certificates (the earlier ones superseded, not revoked)."""
+    db = db_session()
+    person = _person(person_id)
+    if submitted(ReissueForm()):
+        dep = deployment()
+        try:
+            issued = admin.reissue(db, person.id, user=g.staff,
+                                   ctx=admin.issuing_context(dep.settings, dep.profile,
+                                                             fallback_url=request.host_url))
+        except UserError as exc:
+            db.rollback()
+            flash_error(exc)
+        else:
+            db.commit()
+            flash(gettext("A new version of %(count)s certificate(s) is issued, signed with "
+                          "the current key.", count=len(issued)))
+    return redirect(url_for("staff.certificate_person", person_id=person.id))
 
 
 # --- revoking ----------------------------------------------------------------------------------

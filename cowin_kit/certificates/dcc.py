@@ -35,6 +35,12 @@ def covers(programme, product) -> bool:
             and bool(valuesets.vaccine_type(product)) and bool(valuesets.manufacturer(product)))
 
 
+def series_doses(dose) -> int:
+    """The doses of the series ``dose`` belongs to: the primary series, or the dose's own
+    number for a booster (the eHealth Network's encoding: 3/3 after a two-dose series)."""
+    return max(dose.product.primary_doses, dose.dose_number)
+
+
 def birth_date(person) -> str:
     """``dob``: the date of birth when known, else the year (the schema allows both); empty
     outside the years 1900–2099 the schema accepts."""
@@ -62,7 +68,7 @@ def certificate(person, doses: list, *, country: str, issuer: str, uvci: str,
             "mp": product.dcc_product,
             "ma": valuesets.manufacturer(product),
             "dn": last.dose_number,
-            "sd": max(product.primary_doses, last.dose_number),
+            "sd": series_doses(last),
             "dt": last.given_on.isoformat(),
             "co": country.upper(),
             "is": _clip(issuer),

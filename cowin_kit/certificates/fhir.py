@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import uuid
 
-from cowin_kit.certificates import valuesets
+from cowin_kit.certificates import dcc, valuesets
+from cowin_kit.certificates.dcc import birth_date  # a FHIR date too: the day, else the year
 
 CVX = "http://hl7.org/fhir/sid/cvx"
 ICD11 = "http://id.who.int/icd11/mms"
@@ -34,11 +35,6 @@ DDCC_PROFILE = DDCC + "/StructureDefinition/"
 ICD11_COVID19 = "RA01"
 MAX_DISPLAY = 100  # keeps a centre's long name from crowding the QR code
 GENDERS = {"male": "male", "female": "female", "other": "other"}
-
-
-def birth_date(person) -> str:
-    """FHIR ``date``: the date of birth, else the year."""
-    return person.birth_date.isoformat() if person.birth_date else f"{person.birth_year:04d}"
 
 
 def place(dose, issuer: str = "") -> str:
@@ -170,8 +166,6 @@ def ddcc_bundle(person, doses: list, certificate, *, issuer: str, country: str,
             "issuer": _urn(uvci, "issuer")}
     dose_urls = [_urn(uvci, f"dose/{d.dose_number}") for d in doses]
     issued = certificate.issued_at.isoformat()
-    last = doses[-1]
-    series = max(last.product.primary_doses, last.dose_number)
 
     patient = {"resourceType": "Patient", **_meta("DDCCPatient", covid),
                "name": [{"use": "official", "text": person.name}],
@@ -209,10 +203,9 @@ def ddcc_bundle(person, doses: list, certificate, *, issuer: str, country: str,
                {"fullUrl": urls["patient"], "resource": patient},
                {"fullUrl": urls["issuer"], "resource": organization}]
     for dose, url in zip(doses, dose_urls, strict=True):
-        dose_series = max(dose.product.primary_doses, dose.dose_number)
         entries.append({"fullUrl": url, "resource": _ddcc_immunization(
             dose, programme=programme, covid=covid, country=alpha3, issuer=issuer, urls=urls,
-            series=series if dose is last else dose_series)})
+            series=dcc.series_doses(dose))})
     if next_dose_due is not None:
         recommendation_url = _urn(uvci, "next-dose")
         composition["section"][0]["entry"].append({"reference": recommendation_url})

@@ -30,6 +30,7 @@ from cowin_kit.certificates import dcc, fhir, hc1, keys, revocation, shc
 from cowin_kit.certificates.models import Certificate, CertificateStatus
 from cowin_kit.certificates.uvci import new_uvci
 from cowin_kit.db import utcnow
+from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
 from cowin_kit.vaccination.models import Dose
 
@@ -136,7 +137,7 @@ def issue(session: Session, person, programme_id: int, ctx: IssuingContext, *,
     cert = Certificate(
         uvci=uvci, beneficiary_id=person.id, programme_id=programme_id,
         version=(previous.version + 1) if previous else 1,
-        status=(CertificateStatus.FINAL if len(doses) >= doses[0].product.primary_doses
+        status=(CertificateStatus.FINAL if eligibility.primary_complete(doses)
                 else CertificateStatus.PROVISIONAL),
         doses=len(doses), last_dose_id=last.id, issued_at=now, expires_at=expires,
         kid=signer.kid_b64, language=person.language)

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -53,11 +54,12 @@ class Signer:
     private_key: ec.EllipticCurvePrivateKey | None
     path: Path
 
-    @property
+    # Worked out once per signer: every certificate issued names them.
+    @cached_property
     def kid(self) -> bytes:
         return kid_of(self.certificate)
 
-    @property
+    @cached_property
     def kid_b64(self) -> str:
         return base64.b64encode(self.kid).decode("ascii")
 
@@ -69,7 +71,7 @@ class Signer:
     def not_after(self) -> dt.datetime:
         return self.certificate.not_valid_after_utc
 
-    @property
+    @cached_property
     def der(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
@@ -334,21 +336,32 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def jwk_thumbprint(jwk: dict) -> str:
+    """RFC 7638 thumbprint of an EC JWK: the ``kid`` SMART Health Cards use."""
+    members = {k: jwk.get(k) for k in ("crv", "kty", "x", "y")}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
 def jwk(signer: Signer) -> dict:
     """The DSC's public key as a SMART Health Cards issuer JWK: ES256, ``kid`` the RFC 7638
-    thumbprint, and its X.509 certificate (``x5c``)."""
-    numbers = signer.certificate.public_key().public_numbers()
-    x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
-    thumb = json.dumps({"crv": "P-256", "kty": "EC", "x": _b64url(x), "y": _b64url(y)},
-                       separators=(",", ":"))
-    return {"kty": "EC", "kid": _b64url(hashlib.sha256(thumb.encode()).digest()),
-            "use": "sig", "alg": "ES256", "crv": "P-256", "x": _b64url(x), "y": _b64url(y),
-            "x5c": [base64.b64encode(signer.der).decode("ascii")]}
+    thumbprint, and its X.509 certificate (``x5c``). A copy: callers may add to it."""
+    return dict(_jwk_of(signer.der))
+
+
+@lru_cache(maxsize=64)
+def _jwk_of(der: bytes) -> dict:
+    """Worked out once per certificate: every SMART Health Card issued names its kid."""
+    numbers = x509.load_der_x509_certificate(der).public_key().public_numbers()
+    key = {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")),
+           "y": _b64url(numbers.y.to_bytes(32, "big"))}
+    return {**key, "kid": jwk_thumbprint(key), "use": "sig", "alg": "ES256",
+            "x5c": [base64.b64encode(der).decode("ascii")]}
 
 
 def jwks(ring: KeyRing) -> dict:
-    """The JWK Set published at /.well-known/jwks.json: every DSC still within validity
-    (a SMART Health Card signed with a retired key still verifies)."""
+    """The JWK Set published at /.well-known/jwks.json: every DSC, retired ones too (a
+    SMART Health Card signed with a retired key still verifies)."""
     return {"keys": [jwk(s) for s in ring.signers]}
 
 

@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from cowin_kit.certificates.keys import jwk_thumbprint
+
 MAX_FILE = 32 * 1024 * 1024  # a national gateway's whole list is a few MB
 MAX_FILES = 10_000  # files read from one folder
 
@@ -300,14 +302,6 @@ def _ec_key(jwk: dict, where: str) -> ec.EllipticCurvePublicKey:
         return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
     except ValueError:
         raise TrustError(f"{where}: the point is not on the P-256 curve") from None
-
-
-def jwk_thumbprint(jwk: dict) -> str:
-    """RFC 7638 thumbprint of an EC JWK: the ``kid`` SMART Health Cards use."""
-    members = {k: jwk.get(k) for k in ("crv", "kty", "x", "y")}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(
-        hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode("ascii")
 
 
 def _iss_from_name(name: str) -> str | None:

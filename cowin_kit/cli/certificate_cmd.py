@@ -1,4 +1,5 @@
-"""`cowin-kit certificate …`: verifying certificates (and, later, revoking them)."""
+"""`cowin-kit certificate …`: verifying certificates; revoking and reissuing them come from
+certificate_admin_cmd."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,7 @@ import sys
 
 import click
 
+from cowin_kit.cli.certificate_admin_cmd import issue_missing, reissue, revoke
 from cowin_kit.cli.common import Refused, db_errors_refused, instance_option
 
 EXIT_VALID, EXIT_INVALID = 0, 1
@@ -16,6 +18,11 @@ EXIT_VALID, EXIT_INVALID = 0, 1
 def certificate():
     """Vaccination certificates: verify one (an EU DCC "HC1:" or a SMART Health Card),
     revoke one, reissue a person's."""
+
+
+# The operator's commands, which need the database (cowin_kit.cli.certificate_admin_cmd).
+for _command in (revoke, reissue, issue_missing):
+    certificate.add_command(_command)
 
 
 def _timestamp(value: str | None) -> dt.datetime | None:
@@ -217,16 +224,3 @@ def _summary(result) -> list[str]:
                 out.append(f"dose: {_dig(resource, 'vaccineCode', 'coding', 0, 'code')} on "
                            f"{_dig(resource, 'occurrenceDateTime')}")
     return out
-
-
-def _attach_admin_commands() -> None:
-    """revoke, reissue and issue-missing live in certificate_admin_cmd (they need the
-    database)."""
-    from cowin_kit.cli.certificate_admin_cmd import issue_missing, reissue, revoke
-
-    certificate.add_command(revoke)
-    certificate.add_command(reissue)
-    certificate.add_command(issue_missing)
-
-
-_attach_admin_commands()

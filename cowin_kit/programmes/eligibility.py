@@ -82,6 +82,13 @@ _DOSE_HISTORY = (
 _PHASES = select(EligibilityPhase).where(EligibilityPhase.programme_id == bindparam("programme_id"))
 
 
+def primary_complete(doses: list[Dose]) -> bool:
+    """Whether ``doses`` (first dose first) complete the primary series of the first
+    dose's product (one dose for a single-dose vaccine), as Co-WIN counted "fully
+    vaccinated"."""
+    return bool(doses) and len(doses) >= doses[0].product.primary_doses
+
+
 def born_on(person: Beneficiary, programme: Programme) -> dt.date | None:
     """The day ages are counted from: the date of birth where the programme asks for it
     (None when the person has not given it), else 1 January of the year of birth, so
@@ -164,7 +171,7 @@ def status_from(programme: Programme, doses: list[Dose], today: dt.date,
     # only product (with several, the one chosen decides).
     products = [p for p in programme.products if p.is_active]
     ref = doses[0].product if doses else (products[0] if len(products) == 1 else None)
-    complete = bool(doses) and len(doses) >= doses[0].product.primary_doses
+    complete = primary_complete(doses)
     earliest = due_by = hard = None
     required = None
     rule = next((r for r in ref.doses if r.dose_number == number), None) if ref else None

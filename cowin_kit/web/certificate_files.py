@@ -43,10 +43,12 @@ def language(certificate_language: str | None) -> str:
     return certificate_language or deployment().profile.default_language
 
 
-def printable_values(certificate: Certificate, lang: str | None = None) -> printable.Printable:
+def printable_values(certificate: Certificate, lang: str | None = None,
+                     the_issuer: printable.Issuer | None = None) -> printable.Printable:
     """What the printable certificate shows (the HTML page, and a PDF being built)."""
     lang = lang or language(certificate.language)
-    return printable.gather(db_session(), certificate, issuer=issuer(), lang=lang,
+    return printable.gather(db_session(), certificate, issuer=the_issuer or issuer(),
+                            lang=lang,
                             translations=printable.translations_for(lang, translation_dirs()))
 
 
@@ -62,9 +64,7 @@ def pdf_response(found: Current, *, cache_control: str = "private, no-cache") ->
     if path is None:
         def build() -> bytes:
             certificate = db_session().get(Certificate, found.certificate_id)
-            return printable.render_pdf(printable.gather(
-                db_session(), certificate, issuer=the_issuer, lang=lang,
-                translations=printable.translations_for(lang, translation_dirs())))
+            return printable.render_pdf(printable_values(certificate, lang, the_issuer))
         try:
             path = printable.stored_pdf(store, key, build)
         except OSError as exc:  # the folder is full or not writable: answer all the same

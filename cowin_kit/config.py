@@ -222,6 +222,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How often the worker looks for people to remind (also `cowin-kit notifications "
             "remind`). 0: never (run `notifications remind` from cron instead).",
             minimum=0, maximum=10080),
+    Setting("ROLLUP_SECONDS", "int", 5,
+            "How often the worker folds newly recorded doses into the dashboard's rollups "
+            "(also `cowin-kit reports fold`). 0: never (run `reports fold` from cron "
+            "instead).", minimum=0, maximum=3600),
     Setting("REDIS_URL", "str", "",
             "Redis URL (redis://HOST:6379/0) for the rate limits, so that every worker and "
             "machine counts together. If Redis stops answering, each process falls back to "

@@ -700,3 +700,14 @@ def issue_family_certificate(app, database, client, instance, *, number="4567891
                         .order_by(Certificate.version.desc()))
         s.expunge(cert)
         return cert, ctx.ring
+
+
+# --- reporting (issue 13) -------------------------------------------------------------------
+
+def fold_rollups(app) -> int:
+    """Fold every recorded dose into the rollups, as the worker does: the doses counted."""
+    from cowin_kit.reporting import rollups
+
+    dep = app.extensions["cowin_kit"]
+    with dep.db.Session() as s:
+        return rollups.fold_all(s, dep.profile["reporting"]["age_bands"])

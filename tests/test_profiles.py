@@ -105,7 +105,8 @@ def test_every_schema_field_is_documented():
 
     for schema_cls in (ProfileSchema, s.AdminLevelSchema, s.DivisionsSchema, s.IdDocumentSchema,
                        s.ProgrammeSchema, s.ProductSchema, s.DoseSchema, s.PhaseSchema,
-                       s.CertificateSchema, s.AefiSchema, s.AefiSymptomSchema):
+                       s.CertificateSchema, s.AefiSchema, s.AefiSymptomSchema,
+                       s.ReportingSchema):
         for name in schema_cls().fields:
             assert f"`{name}`" in doc, f"{schema_cls.__name__}.{name} is not documented"
 

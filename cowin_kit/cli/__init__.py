@@ -25,6 +25,7 @@ COMMANDS = {
     "notifications": "cowin_kit.cli.worker_cmd:notifications",
     "keys": "cowin_kit.cli.keys_cmd:keys",
     "certificate": "cowin_kit.cli.certificate_cmd:certificate",
+    "reports": "cowin_kit.cli.reports_cmd:reports",
 }
 
 

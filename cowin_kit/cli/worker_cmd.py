@@ -46,9 +46,22 @@ def make_worker(dep, stop_event=None):
     return Worker.from_settings(dep.db, dep.messenger, dep.settings, **kwargs)
 
 
+def rollup_task(dep):
+    """Folding newly recorded doses into the dashboard's rollups, as the worker runs it."""
+    def fold_rollups():
+        from cowin_kit.reporting import rollups
+
+        with dep.db.Session() as session:
+            return rollups.fold(session, dep.profile["reporting"]["age_bands"]).doses
+    return fold_rollups
+
+
 def background_tasks(dep) -> list:
     minutes = dep.settings["REMINDER_SCAN_MINUTES"]
-    return [(minutes * 60, reminder_task(dep))] if minutes else []
+    tasks = [(minutes * 60, reminder_task(dep))] if minutes else []
+    if seconds := dep.settings["ROLLUP_SECONDS"]:
+        tasks.append((seconds, rollup_task(dep)))
+    return tasks
 
 
 def print_status(dep) -> None:

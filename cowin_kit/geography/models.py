@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cowin_kit.db import Base
@@ -22,6 +22,9 @@ class Division(Base):
     postal_code: Mapped[str | None] = mapped_column(String(20))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(20), default="profile")
+    # People living here (a geography import's population column, or the profile's
+    # [reporting.population]): the dashboard's coverage shares. None: not known.
+    population: Mapped[int | None] = mapped_column(BigInteger)
 
     parent: Mapped[Division | None] = relationship(remote_side=[id])
 

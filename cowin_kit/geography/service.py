@@ -66,12 +66,14 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
                          progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Create or update divisions from a CSV file; safe to run twice.
 
-    Columns: code, level, parent_code, name, optional postal_code and name_<lang>.
+    Columns: code, level, parent_code, name, optional postal_code, population (people
+    living there, for the dashboard's coverage shares) and name_<lang>.
     Nothing is written unless every line is valid.
     """
-    rows = read_rows(path, DIVISION_COLUMNS, optional=("postal_code",),
+    rows = read_rows(path, DIVISION_COLUMNS, optional=("postal_code", "population"),
                      optional_prefixes=("name_",))
     has_postal = "postal_code" in rows[0][1]
+    has_population = "population" in rows[0][1]
     max_level = len(profile["admin_levels"])
     existing = {d.code: d for d in session.scalars(select(Division))}
     with_children = set(session.scalars(select(Division.parent_id).distinct()
@@ -109,6 +111,11 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
         levels[code] = level
         if not row["name"]:
             problems.append((line, "name is empty"))
+        if has_population and row["population"] and not (
+                row["population"].isascii() and row["population"].isdigit()
+                and 0 < int(row["population"]) < 10**10):
+            problems.append((line, f"population {row['population']!r} is not a whole number "
+                                   "of people (digits only, e.g. 125000; empty if unknown)"))
         bad_langs = [lang for lang in translated_names(row)
                      if pycountry.languages.get(alpha_2=lang) is None
                      and pycountry.languages.get(alpha_3=lang) is None]
@@ -160,5 +167,7 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
         division.names = {**(division.names or {}), **names}
         if has_postal and row["postal_code"]:
             division.postal_code = row["postal_code"]
+        if has_population and row["population"]:
+            division.population = int(row["population"])
     session.flush()
     return {"created": created, "updated": updated, "kept": kept}

@@ -7,6 +7,7 @@ documents every field; a test checks that each field here appears there.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import zoneinfo
 
@@ -289,6 +290,40 @@ class CertificateSchema(_Strict):
     issuer_url = fields.Url(load_default=None, allow_none=True)
 
 
+# Co-WIN's age groups (12-14, 15-17, 18-44, 45-59, 60+), with children below 12.
+DEFAULT_AGE_BANDS = [0, 12, 15, 18, 45, 60]
+
+
+class ReportingSchema(_Strict):
+    """[reporting]: what the dashboard and the open data need beyond the dose records."""
+
+    # People per area: the country's own code for the nation, ISO 3166-2 codes (or the
+    # country's own division codes) below. A geography import's population column wins.
+    population = fields.Dict(keys=fields.String(validate=validate.Length(min=2)),
+                             values=fields.Integer(validate=validate.Range(min=1)),
+                             load_default=dict)
+    population_year = fields.Integer(load_default=None, allow_none=True,
+                                     validate=validate.Range(min=1900, max=2100))
+    population_source = fields.String(load_default="")
+    # Lower bounds of the age bands the reports count by, from 0, ascending.
+    age_bands = fields.List(fields.Integer(validate=validate.Range(min=0, max=120)),
+                            load_default=lambda: list(DEFAULT_AGE_BANDS))
+    # Open data: a cell counting fewer people than this is suppressed (k-anonymity).
+    min_cell = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
+    licence = fields.String(load_default="CC-BY-4.0", validate=validate.Length(min=1))
+    licence_url = fields.Url(load_default="https://creativecommons.org/licenses/by/4.0/")
+
+    @validates("age_bands")
+    def _bands(self, value, **kwargs):
+        if not value or value[0] != 0 or any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValidationError("list ascending lower bounds that start at 0, e.g. "
+                                  "age_bands = [0, 18, 45, 60]")
+
+
+def _default_reporting() -> dict:
+    return ReportingSchema().load({})
+
+
 class AefiSymptomSchema(_Strict):
     code = fields.String(required=True, validate=CODE)
     # Optional for a code the kit names (cowin_kit.vaccination.aefi_terms.SYMPTOM_NAMES,
@@ -349,6 +384,8 @@ class ProfileSchema(_Strict):
     certificate = fields.Nested(CertificateSchema, required=True)
     # Without [aefi], the kit's list of symptoms (aefi_terms.DEFAULT_SYMPTOMS).
     aefi = fields.Nested(AefiSchema, load_default=_default_aefi)
+    # Without [reporting]: no population figures, Co-WIN's age bands, k = 10, CC BY 4.0.
+    reporting = fields.Nested(ReportingSchema, load_default=_default_reporting)
 
     @validates("code")
     def _code(self, value, **kwargs):

@@ -75,6 +75,9 @@ class Dose(Base):
     # A dose outside the schedule, given on a supervisor's word: who, and why.
     override_reason: Mapped[str | None] = mapped_column(String(500))
     overridden_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # The batch that counted this dose in the rollups (cowin_kit.reporting.rollups); None
+    # until the worker folds it in. Recording a dose writes nothing else for the reports.
+    rollup_batch: Mapped[int | None] = mapped_column(Integer, index=True)
 
     product: Mapped[Product] = relationship()
     lot: Mapped[VaccineLot | None] = relationship()

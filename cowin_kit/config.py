@@ -226,6 +226,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How often the worker folds newly recorded doses into the dashboard's rollups "
             "(also `cowin-kit reports fold`). 0: never (run `reports fold` from cron "
             "instead).", minimum=0, maximum=3600),
+    Setting("REPORTS_CACHE_SECONDS", "int", 30,
+            "How long each server process keeps a computed dashboard or reports-API answer "
+            "(and how long browsers and proxies may cache it). 0: compute every request.",
+            minimum=0, maximum=3600),
     Setting("REDIS_URL", "str", "",
             "Redis URL (redis://HOST:6379/0) for the rate limits, so that every worker and "
             "machine counts together. If Redis stops answering, each process falls back to "

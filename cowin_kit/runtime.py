@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from flask import current_app, g
 
+from cowin_kit.reporting.cache import FiguresCache
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -46,6 +48,8 @@ class Deployment:
     id_providers: dict = field(default_factory=dict)
     messenger: object = None  # cowin_kit.notifications.service.Messenger
     limits: object = None  # cowin_kit.ratelimits.RateLimits, the services' own limits
+    # Computed dashboard and reports-API answers, kept REPORTS_CACHE_SECONDS per process.
+    figures_cache: FiguresCache = field(default_factory=FiguresCache)
 
     def __post_init__(self):
         if self.read_db is None:

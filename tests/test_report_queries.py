@@ -126,3 +126,34 @@ def test_an_official_is_refused_outside_their_area(database, profile, drive):
         assert err.value.status == 403
         with pytest.raises(queries.OutsideArea):
             queries.check_in_area(queries.nation(profile, "es"), [area.division_id])
+
+
+def test_the_dashboard_figures_are_one_json_ready_dict(database, profile, drive):
+    import json
+
+    from cowin_kit.reporting.dashboard import dashboard_figures
+
+    facility_code, _division, _ = drive
+    with database.Session() as s:
+        programme = queries.programme_figures(s, "es")
+        area = queries.resolve_area(s, profile, "es")
+        # A dose recorded after the fold counts in today's live figure at once.
+        person = new_person(s, "Late", year=1990)
+        record_dose(s, beneficiary_id=person.id, product=next(iter(programme.products)),
+                    dose_number=1, given_on=TODAY,
+                    facility_id=s.scalar(select(Facility.id).where(
+                        Facility.code == facility_code)))
+        s.commit()
+        data = dashboard_figures(s, profile, "es", area, programme,
+                                 TODAY - dt.timedelta(days=6), TODAY, TODAY)
+        json.dumps(data)
+        assert data["area"]["kind"] == "nation" and data["trail"] == []
+        assert data["today"]["doses"] == 2  # Rosa (folded) and Late (not yet)
+        assert data["totals"]["doses"] == 4  # the rollups: Late is not folded yet
+        assert len(data["daily"]) == 7 and data["daily"][-1]["doses"] == 1
+        assert sum(c["doses"] for c in data["children"]) == 4
+        assert {p["code"] for p in data["products"]} >= {"comirnaty"}
+        centre = queries.resolve_area(s, profile, "es", facility=facility_code)
+        data = dashboard_figures(s, profile, "es", centre, programme, TODAY, TODAY, TODAY)
+        assert data["today"]["doses"] == 2 and data["children"] == []
+        assert [t["kind"] for t in data["trail"]][0] == "nation"

@@ -1,0 +1,88 @@
+"""The dashboard's figures for one area and programme, as one plain, JSON-ready dict: the
+public page renders it, `/api/v2/reports/dashboard` sends it, so both always agree.
+
+Flask-free. Numbers are numbers (pages format them in the reader's language), names are in
+``lang``, dates are ISO strings. "today" is live: the rollups' figure for today plus the
+doses recorded since the worker last folded them in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cowin_kit.reporting import queries
+from cowin_kit.reporting.queries import Area, Counts, ProgrammeFigures
+from cowin_kit.scheduling.models import Facility
+from cowin_kit.scheduling.search import descendant_ids
+from cowin_kit.vaccination.models import Dose
+
+
+def _counts(c: Counts, population: int | None = None) -> dict:
+    out = {"doses": c.total, "first": c.first, "full": c.full, "booster": c.booster,
+           "by_dose": {str(k): v for k, v in sorted(c.by_dose.items())}}
+    if population is not None:
+        out["population"] = population
+        out["share_first"] = queries.share(c.first, population)
+        out["share_full"] = queries.share(c.full, population)
+        out["share_booster"] = queries.share(c.booster, population)
+    return out
+
+
+def _area(a: Area) -> dict:
+    kind = "facility" if a.is_facility else "nation" if a.is_nation else "division"
+    return {"code": a.code, "name": a.name, "kind": kind, "level": a.level,
+            "population": a.population}
+
+
+def live_today(session: Session, area: Area, programme: ProgrammeFigures,
+               today: dt.date) -> Counts:
+    """Today's doses in the area: folded ones from the rollup, the rest from the doses."""
+    counts = queries.on_day(session, area, programme, today)
+    stmt = (select(Dose.product_id, Dose.dose_number, func.count())
+            .where(Dose.rollup_batch.is_(None), Dose.given_on == today,
+                   Dose.product_id.in_(programme.products))
+            .group_by(Dose.product_id, Dose.dose_number))
+    if area.is_facility:
+        stmt = stmt.where(Dose.facility_id == area.facility_id)
+    elif not area.is_nation:
+        stmt = stmt.join(Facility, Facility.id == Dose.facility_id).where(
+            Facility.division_id.in_(descendant_ids(session, area.division_id)))
+    for product_id, dose, n in session.execute(stmt):
+        counts.add(programme, product_id, dose, n)
+    return counts
+
+
+def dashboard_figures(session: Session, profile, lang: str, area: Area,
+                      programme: ProgrammeFigures, start: dt.date, end: dt.date,
+                      today: dt.date) -> dict:
+    bands = profile["reporting"]["age_bands"]
+    as_of = queries.as_of(session)
+    age_gender = queries.by_age_gender(session, area, programme, bands)
+    return {
+        "area": _area(area),
+        "trail": [_area(a) for a in area.trail],
+        "programme": {"code": programme.code, "name": programme.name},
+        "programmes": [{"code": p.code, "name": p.name}
+                       for p in queries.programmes(session, lang, profile.default_language)],
+        "as_of": as_of.isoformat() if as_of else None,
+        "population_year": profile["reporting"]["population_year"],
+        "population_source": profile["reporting"]["population_source"],
+        "today": {"date": today.isoformat(),
+                  **_counts(live_today(session, area, programme, today))},
+        "totals": _counts(queries.totals(session, area, programme), area.population),
+        "range": {"from": start.isoformat(), "to": end.isoformat()},
+        "daily": [{"date": d.isoformat(), **_counts(c)}
+                  for d, c in queries.daily(session, area, programme, start, end)],
+        "products": [{"code": p.code, "name": p.name, **_counts(c)}
+                     for p, c in queries.by_product(session, area, programme)],
+        "age_gender": [{"band": band, "label": queries.band_label(bands, band),
+                        "gender": gender, **_counts(c)}
+                       for (band, gender), c in sorted(age_gender.items())],
+        "children": [{**_area(k.area), **_counts(k.counts, k.area.population)}
+                     for k in queries.children(session, area, programme, profile, lang)],
+    }
+
+
+__all__ = ["dashboard_figures", "live_today"]

@@ -425,3 +425,20 @@ def test_hollow_and_exiting_plugins_are_reported_not_fatal(hollow_plugins, run_c
 
 def test_scaffold_refuses_names_that_break_code(run_cli, refused):
     refused(run_cli("plugins", "new", "id-provider", 'ke"id'), "not a usable provider code")
+
+
+def test_geo_import_takes_populations_for_the_coverage_shares(run_cli, inst, tmp_path,
+                                                              database, refused):
+    (tmp_path / "d.csv").write_text("code,level,parent_code,name,population\n"
+                                    "1501,2,PE-LMA,Lima,9674755\n"
+                                    "1502,2,PE-LMA,Barranca,\n")
+    result = run_cli("geo", "import", "d.csv", *inst)
+    assert result.exit_code == 0, result.output
+    with database.session() as s:
+        got = dict(s.execute(select(Division.code, Division.population)
+                             .where(Division.code.in_(["1501", "1502"]))).all())
+    assert got == {"1501": 9674755, "1502": None}
+    (tmp_path / "bad.csv").write_text("code,level,parent_code,name,population\n"
+                                      "1501,2,PE-LMA,Lima,9.6 million\n")
+    refused(run_cli("geo", "import", "bad.csv", *inst),
+            "bad.csv:2: population '9.6 million' is not a whole number of people")

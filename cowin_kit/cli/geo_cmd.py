@@ -33,13 +33,17 @@ def import_(file, instance):
     """
     from cowin_kit.accounts.service import audit
     from cowin_kit.csvfiles import CsvProblems, read_rows
-    from cowin_kit.geography.service import DIVISION_COLUMNS, import_divisions_csv
+    from cowin_kit.geography.service import (
+        DIVISION_COLUMNS,
+        DIVISION_OPTIONAL,
+        import_divisions_csv,
+    )
     from cowin_kit.provisioning import operator
 
     settings = load_instance(instance)
     profile = load_instance_profile(settings)
     try:
-        total = len(read_rows(file, DIVISION_COLUMNS, optional=("postal_code",),
+        total = len(read_rows(file, DIVISION_COLUMNS, optional=DIVISION_OPTIONAL,
                               optional_prefixes=("name_",)))
     except CsvProblems as exc:
         raise Refused(f"nothing was imported:\n{exc}") from None

@@ -15,6 +15,7 @@ from cowin_kit.geography.models import Division
 from cowin_kit.profiles import Profile
 
 DIVISION_COLUMNS = ("code", "level", "parent_code", "name")
+DIVISION_OPTIONAL = ("postal_code", "population")  # and name_<lang>
 
 
 @lru_cache(maxsize=64)
@@ -70,7 +71,7 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
     living there, for the dashboard's coverage shares) and name_<lang>.
     Nothing is written unless every line is valid.
     """
-    rows = read_rows(path, DIVISION_COLUMNS, optional=("postal_code", "population"),
+    rows = read_rows(path, DIVISION_COLUMNS, optional=DIVISION_OPTIONAL,
                      optional_prefixes=("name_",))
     has_postal = "postal_code" in rows[0][1]
     has_population = "population" in rows[0][1]

@@ -15,6 +15,7 @@ from helpers import (
     beneficiary_id,
     certificate_rows,
     csrf,
+    fold_rollups,
     give_dose,
     make_user,
     reference,
@@ -138,9 +139,11 @@ def test_a_person_without_a_dose_at_a_centre_is_the_nations(app, database, clien
 def test_correcting_details_reissues_and_revokes_what_it_replaces(app, database, client, ref):
     from cowin_kit.certificates import admin
     from cowin_kit.registration.models import Beneficiary
+    from cowin_kit.reporting import rollups
 
     make_user(database, "lima@example.org", "district_admin", "1501")
     s, user = _user(database, "lima@example.org")
+    assert fold_rollups(app) == 2
     with s:
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         done = admin.correct_details(s, person, name="Rosa Quispe Mamani", birth_year=1981,
@@ -149,6 +152,8 @@ def test_correcting_details_reissues_and_revokes_what_it_replaces(app, database,
                                      ctx=_ctx(app))
         s.commit()
         assert done.changed == ["name", "birth_year"]
+        # The reports count the doses again, in the corrected year's age band.
+        assert rollups.pending(s) == 2
     rows = certificate_rows(database, ref)
     assert [r.version for r in rows] == [1, 2, 3]
     newest = rows[-1]

@@ -208,3 +208,43 @@ def test_the_worker_folds_every_rollup_seconds(app, database, place):
     assert fold_task() == 1
     with database.Session() as s:
         assert rollups.pending(s) == 0
+
+
+def _nation_by_band_and_gender(s) -> dict:
+    t = DoseRollupTotal
+    return {(band, gender): n for band, gender, n in s.execute(
+        select(t.age_band, t.gender, func.sum(t.doses)).where(t.division_id == NATION)
+        .group_by(t.age_band, t.gender))}
+
+
+def test_a_corrected_year_of_birth_or_gender_moves_the_doses(database, place):
+    facility, _own, _chain = place
+    with database.Session() as s:
+        p = new_person(s, "Ana", year=TODAY.year - 30, gender="female")
+        _dose(s, p, 1, facility, days_ago=5)
+        _dose(s, p, 2, facility, days_ago=1)
+        s.commit()
+        rollups.fold(s, BANDS)
+        assert rollups.unfold_people(s, [p.id]) == 2
+        p.birth_year, p.gender = TODAY.year - 70, "male"
+        s.commit()
+        rollups.fold(s, BANDS)
+        got = _nation_by_band_and_gender(s)
+        assert got == {(18, "female"): 0, (60, "male"): 2}
+
+
+def test_folds_keep_the_rollups_bands_until_a_rebuild(database, place):
+    facility, _own, _chain = place
+    with database.Session() as s:
+        _dose(s, new_person(s, "A", year=TODAY.year - 50), 1, facility)
+        s.commit()
+        rollups.fold(s, BANDS)
+        wider = [0, 18, 65]
+        assert rollups.bands_changed(s, wider)
+        _dose(s, new_person(s, "B", year=TODAY.year - 50), 1, facility)
+        s.commit()
+        rollups.fold(s, wider)  # still counted in the bands the rows already use
+        assert _nation_by_band_and_gender(s) == {(45, "female"): 2}
+        rollups.rebuild(s, wider)
+        assert _nation_by_band_and_gender(s) == {(18, "female"): 2}
+        assert not rollups.bands_changed(s, wider)

@@ -385,6 +385,11 @@ def correct_details(session: Session, person, *, name: str, birth_year: int,
     if not changed:
         raise CertificateError(MSG_UNCHANGED, "name")
     claims_changed = bool({"name", "birth_year"} & set(changed))
+    if {"birth_year", "gender"} & set(changed):
+        # The reports count doses by age band and gender: count this person's again.
+        from cowin_kit.reporting import rollups
+
+        rollups.unfold_people(session, [person.id])
     person.name, person.birth_year, person.birth_date, person.gender = (
         new_name, birth_year, birth_date, gender)
     _check_appointment(session, person, new_name)

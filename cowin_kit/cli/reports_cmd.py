@@ -68,9 +68,12 @@ def status(instance):
     """When doses were last folded in, and how many wait."""
     from cowin_kit.reporting import queries, rollups
 
-    db, _bands = _open(instance)
+    db, bands = _open(instance)
     with db.Session() as session:
         folded = queries.as_of(session)
         click.echo(f"last fold  {folded:%Y-%m-%d %H:%M:%S} UTC" if folded else
                    "last fold  never")
         click.echo(f"waiting    {rollups.pending(session)} doses")
+        if rollups.bands_changed(session, bands):
+            click.echo("The profile's age bands changed since the rollups were counted; run "
+                       "`cowin-kit reports rebuild` to count them in the new bands.")

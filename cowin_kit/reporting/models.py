@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import JSON, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cowin_kit.db import Base, UTCDateTime
@@ -58,8 +58,8 @@ class DoseRollupTotal(Base):
 
 
 class RollupState(Base):
-    """One row: the last batch of doses folded into the rollups, and when. Folding locks it,
-    so two workers never fold the same doses."""
+    """One row: the last batch of doses folded into the rollups, and when, and the age bands
+    the rollups are counted in. Folding locks it, so two workers never fold the same doses."""
 
     __tablename__ = "rollup_state"
 
@@ -67,3 +67,6 @@ class RollupState(Base):
     last_batch: Mapped[int] = mapped_column(Integer, default=0)
     folded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rebuilt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The bands every row is counted in (set by the first fold and by a rebuild): folds keep
+    # using them, so a changed profile never mixes two sets of bands; rebuild adopts it.
+    age_bands: Mapped[list | None] = mapped_column(JSON)

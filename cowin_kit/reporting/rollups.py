@@ -13,6 +13,12 @@ hot path pays one index entry and no contended counter row. A fold is one transa
 
 `cowin-kit reports rebuild` empties the rollups and counts every folded dose again from the
 dose records (after a bug, a changed age band or a bulk import).
+
+The age bands the rows are counted in are kept with the state: folds go on using them even
+when the profile's change, so no table ever mixes two sets of bands, until a rebuild adopts
+the profile's (`reports status` says when one is due). A correction of a vaccinated person's
+year of birth or gender takes their doses out again (``unfold_people``): the next fold
+counts them under the corrected details.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     Integer,
+    and_,
     case,
     delete,
     extract,
@@ -83,13 +90,14 @@ def _insert(session: Session, table):
     return insert(table)
 
 
-def _selects(which, bands: Sequence[int], with_day: bool):
+def _selects(which, bands: Sequence[int], with_day: bool, sign: int = 1):
     """The three SELECTs that count the doses ``which`` selects: in the nation, in each
-    division above their facility, at their facility. Columns in table order."""
+    division above their facility, at their facility. Columns in table order. ``sign`` -1
+    counts them out."""
     band = age_band_expr(bands)
     day = [Dose.given_on] if with_day else []
     tail = [Dose.product_id, Dose.dose_number, band, Beneficiary.gender]
-    count = func.count().cast(Integer)
+    count = (func.count() * sign).cast(Integer)
 
     def grouped(division, facility, *joins):
         cols = [division, facility, *day, *tail]
@@ -121,9 +129,9 @@ def _add(session: Session, table, stmt) -> None:
     session.execute(ins)
 
 
-def _count(session: Session, which, bands: Sequence[int]) -> None:
+def _count(session: Session, which, bands: Sequence[int], sign: int = 1) -> None:
     for table, with_day in ((DoseRollup, True), (DoseRollupTotal, False)):
-        for stmt in _selects(which, bands, with_day):
+        for stmt in _selects(which, bands, with_day, sign):
             _add(session, table, stmt)
 
 
@@ -140,8 +148,12 @@ def _lock_state(session: Session) -> RollupState:
 def fold(session: Session, bands: Sequence[int], *, limit: int = FOLD_LIMIT,
          now: dt.datetime | None = None) -> Folded:
     """Count up to ``limit`` uncounted doses into the rollups and commit. Returns the
-    batch and how many doses it counted (0: nothing was waiting)."""
+    batch and how many doses it counted (0: nothing was waiting). ``bands`` are the
+    profile's; the rollups' own are used once they have some (see the module's notes)."""
     state = _lock_state(session)
+    if state.age_bands is None:
+        state.age_bands = list(bands)
+    bands = state.age_bands
     batch = state.last_batch + 1
     # The lowest ``limit`` uncounted ids: their batch is marked by one UPDATE, then counted.
     cutoff = session.scalar(select(Dose.id).where(Dose.rollup_batch.is_(None))
@@ -185,8 +197,31 @@ def rebuild(session: Session, bands: Sequence[int], *,
         select(*cols, func.sum(r.doses).cast(Integer)).group_by(*cols)))
     n = session.scalar(select(func.count()).select_from(Dose).where(counted)) or 0
     state.rebuilt_at = state.folded_at = now or utcnow()
+    state.age_bands = list(bands)
     session.commit()
     return n
+
+
+def unfold_people(session: Session, beneficiary_ids: Sequence[int]) -> int:
+    """Take these people's counted doses out of the rollups (counted under their details as
+    they are now) and leave them for the next fold. Call it before changing a vaccinated
+    person's year of birth or gender, in the same transaction; the caller commits. Returns
+    the doses taken out."""
+    ids = list(beneficiary_ids)
+    state = _lock_state(session)
+    if not ids or state.age_bands is None:
+        return 0
+    theirs = and_(Dose.beneficiary_id.in_(ids), Dose.rollup_batch.is_not(None))
+    _count(session, theirs, state.age_bands, sign=-1)
+    return session.execute(update(Dose).where(theirs).values(rollup_batch=None)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def bands_changed(session: Session, bands: Sequence[int]) -> bool:
+    """Whether the rollups are counted in other age bands than ``bands`` (the profile's):
+    a rebuild is due."""
+    stored = session.scalar(select(RollupState.age_bands).where(RollupState.id == 1))
+    return stored is not None and list(stored) != list(bands)
 
 
 def pending(session: Session, on: dt.date | None = None) -> int:
@@ -197,5 +232,5 @@ def pending(session: Session, on: dt.date | None = None) -> int:
     return session.scalar(stmt) or 0
 
 
-__all__ = ["FOLD_LIMIT", "Folded", "age_band_expr", "band_of", "fold", "fold_all",
-           "pending", "rebuild"]
+__all__ = ["FOLD_LIMIT", "Folded", "age_band_expr", "band_of", "bands_changed", "fold",
+           "fold_all", "pending", "rebuild", "unfold_people"]

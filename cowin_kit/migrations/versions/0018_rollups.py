@@ -46,6 +46,7 @@ def upgrade():
         sa.Column('last_batch', sa.Integer(), nullable=False),
         sa.Column('folded_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('rebuilt_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('age_bands', sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint('id', name='pk_rollup_state'))
     op.bulk_insert(state, [{'id': 1, 'last_batch': 0}])
 

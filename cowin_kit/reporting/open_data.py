@@ -419,11 +419,14 @@ def render(data: OpenData, profile, *, extracted: dt.datetime,
 
     def resource(name: str, title: str, description: str, fmt: str, schema=None) -> dict:
         body = files[name]
-        out = {"name": name.replace(".", "-").replace("_", "-"), "path": name, "title": title,
+        out = {"profile": "tabular-data-resource",
+               "name": name.replace(".", "-").replace("_", "-"), "path": name, "title": title,
                "description": description, "format": fmt,
                "mediatype": "text/csv" if fmt == "csv" else "application/json",
-               "encoding": "utf-8", "bytes": len(body),
-               "hash": "sha256:" + hashlib.sha256(body).hexdigest()}
+               "encoding": "utf-8"}
+        if fmt == "csv":  # frictionless-py cannot count the bytes of JSON data: its validate
+            # would then fail on JSON resources that state them
+            out.update(bytes=len(body), hash="sha256:" + hashlib.sha256(body).hexdigest())
         if schema is not None:
             out["schema"] = schema
         return out

@@ -189,6 +189,37 @@ def test_the_next_smallest_cell_is_the_complement():
     assert suppress([12, 5, 7], [[0, 1, 2]], 10, priority=[1, 0, 0]) == ({1, 2}, set())
 
 
+def test_one_complement_hides_a_small_count_in_both_tables():
+    """The example of docs/reporting.md: Cusco's 3 first doses are small; the day's 40 first
+    doses minus Lima's 25 would give them away, so Arequipa's 12 are hidden too, in both
+    tables (the month's division and dose ties them), and nothing more: Lima's 14 + 11 stay."""
+    day = dt.date(2026, 11, 30)
+    source = od.Source([0, 18, 60], day, {"PE-ARE": "Arequipa", "PE-CUS": "Cusco",
+                                          "PE-LMA": "Lima Metropolitana"},
+                       {("covid19", "comirnaty"): "Comirnaty"})
+    for division, dose, band, gender, n in [
+            ("PE-LMA", 1, 18, "female", 14), ("PE-LMA", 1, 18, "male", 11),
+            ("PE-CUS", 1, 60, "female", 3), ("PE-ARE", 1, 18, "female", 12),
+            ("PE-LMA", 2, 60, "male", 30)]:
+        key = (day, division, "covid19", "comirnaty", dose)
+        source.daily[key] = source.daily.get(key, 0) + n
+        source.monthly[("2026-11", division, band, gender, dose)] = n
+    data = od.build(source, 10)
+    files = od.render(data, PROFILE, extracted=NOW).files
+    assert (data.primary, data.complementary) == (2, 2)
+    assert read_csv(files[f"{NAT}.csv"]) == [{
+        "date": "2026-11-30", "doses": "70", "first_doses": "40", "second_doses": "30",
+        "later_doses": "0", "suppressed": "false"}]
+    daily = {(r["division_code"], r["dose_number"]): r["doses"]
+             for r in read_csv(files[f"{DIV}.csv"])}
+    assert daily == {("PE-ARE", "1"): "", ("PE-CUS", "1"): "", ("PE-LMA", "1"): "25",
+                     ("PE-LMA", "2"): "30"}
+    monthly = [r["doses"] for r in read_csv(files[f"{AGE}.csv"])]
+    assert monthly == ["", "", "14", "11", "30"]
+    assert json.loads(files[f"{DIV}.json"])[0]["doses"] is None
+    assert_nothing_recoverable(files)
+
+
 def test_a_randomised_drive_with_a_fixed_seed():
     """A larger drive than hypothesis draws, the same property (seeded, reproducible)."""
     import random

@@ -340,6 +340,14 @@ def _json(data) -> bytes:
                        default=lambda v: v.isoformat()) + "\n").encode("utf-8")
 
 
+def _json_rows(rows: list[dict]) -> bytes:
+    """An array of objects, one per line: a third of the size of indented JSON, and still
+    readable (and greppable) line by line."""
+    lines = ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":"),
+                                   default=lambda v: v.isoformat()) for r in rows)
+    return f"[\n{lines}\n]\n".encode() if rows else b"[]\n"
+
+
 def _allowed(table: Table, column: Column, data: OpenData) -> str:
     """The allowed values in words, with the lists this deployment's data can hold."""
     source = data.source
@@ -412,10 +420,10 @@ def render(data: OpenData, profile, *, extracted: dt.datetime,
     for t in TABLES:
         header = [c.name for c in t.columns]
         files[f"{t.name}.csv"] = _csv(header, data.rows[t.name])
-        files[f"{t.name}.json"] = _json(data.rows[t.name])
+        files[f"{t.name}.json"] = _json_rows(data.rows[t.name])
     dictionary = dictionary_rows(data)
     files[f"{DICTIONARY}.csv"] = _csv(DICTIONARY_COLUMNS, dictionary)
-    files[f"{DICTIONARY}.json"] = _json(dictionary)
+    files[f"{DICTIONARY}.json"] = _json_rows(dictionary)
 
     def resource(name: str, title: str, description: str, fmt: str, schema=None) -> dict:
         body = files[name]

@@ -7,9 +7,10 @@ reader one suppressed cell exactly when every other cell in it is published, so:
 
 1. primary: every cell with 0 < count < k is suppressed (0 is published: "no dose" is not
    about anyone);
-2. complementary: in every group with exactly one suppressed cell, the smallest other
-   non-zero published cell is suppressed too, detail cells before totals (``priority``);
-   the groups of each newly suppressed cell are checked again, until none has exactly one.
+2. complementary: in every group with exactly one suppressed cell, another non-zero
+   published cell is suppressed too: detail cells before totals (``priority``), then one
+   that also mends another such group, then the smallest; the groups of each newly
+   suppressed cell are checked again, until none has exactly one.
 
 Such a group always has another non-zero cell (its suppressed cell is non-zero, and both
 sides of a group add up to the same), so the loop always finds one, and it ends: every
@@ -38,17 +39,26 @@ def suppress(values: Sequence[int], groups: Sequence[Sequence[int]], k: int,
         for i in cells:
             groups_of.setdefault(i, []).append(g)
     rank = priority if priority is not None else [0] * len(values)
+    count = [sum(1 for i in cells if i in hidden) for cells in groups]  # hidden per group
+
+    def mends(i: int) -> int:  # other groups left with one hidden cell that i would mend
+        return sum(1 for g in groups_of.get(i, ()) if count[g] == 1)
+
     todo = deque(sorted({g for i in hidden for g in groups_of.get(i, ())}))
     while todo:
-        cells = groups[todo.popleft()]
-        if sum(1 for i in cells if i in hidden) != 1:
+        g = todo.popleft()
+        if count[g] != 1:
             continue
-        candidates = [i for i in cells if i not in hidden and values[i] > 0]
+        candidates = [i for i in groups[g] if i not in hidden and values[i] > 0]
         if not candidates:  # cannot happen with consistent sums; then nothing is told
             continue
-        pick = min(candidates, key=lambda i: (rank[i], values[i], i))
+        # A cell that also mends another group saves a suppression there; among equals,
+        # the smallest.
+        pick = min(candidates, key=lambda i: (rank[i], -mends(i), values[i], i))
         hidden.add(pick)
-        todo.extend(groups_of.get(pick, ()))
+        for h in groups_of.get(pick, ()):
+            count[h] += 1
+            todo.append(h)
     return primary, hidden - primary
 
 

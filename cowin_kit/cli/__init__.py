@@ -26,6 +26,7 @@ COMMANDS = {
     "keys": "cowin_kit.cli.keys_cmd:keys",
     "certificate": "cowin_kit.cli.certificate_cmd:certificate",
     "reports": "cowin_kit.cli.reports_cmd:reports",
+    "export": "cowin_kit.cli.export_cmd:export",
 }
 
 

@@ -41,7 +41,8 @@ from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.programmes.models import Product, Programme
 from cowin_kit.registration.choices import GENDERS
-from cowin_kit.reporting.models import NATION, DoseRollup, RollupState
+from cowin_kit.reporting import rollups
+from cowin_kit.reporting.models import NATION, DoseRollup
 from cowin_kit.reporting.queries import as_of, band_label
 from cowin_kit.reporting.suppression import suppress
 
@@ -174,18 +175,10 @@ def _with_unplaced(found: dict, nation: dict, key_at: int) -> dict:
     return found
 
 
-def counted_bands(session: Session, profile) -> list[int]:
-    """The age bands the rollups are counted in: those kept with the rollup state where the
-    schema keeps them (a changed profile only counts once rebuilt), else the profile's."""
-    kept = getattr(RollupState, "age_bands", None)
-    bands = session.scalar(select(kept).where(RollupState.id == 1)) if kept is not None \
-        else None
-    return list(bands or profile["reporting"]["age_bands"])
-
-
 def gather(session: Session, profile, through: dt.date, lang: str) -> Source:
     """The counts up to ``through``, from the rollups' level-1 and national rows."""
-    source = Source(counted_bands(session, profile), through)
+    source = Source(rollups.counted_bands(session, profile["reporting"]["age_bands"]),
+                    through)
     level1 = {d.id: d for d in session.scalars(select(Division).where(Division.level == 1))}
     code = {i: d.code for i, d in level1.items()}
     source.divisions = {d.code: division_name(d, lang) for d in level1.values()}

@@ -217,6 +217,13 @@ def unfold_people(session: Session, beneficiary_ids: Sequence[int]) -> int:
                            .execution_options(synchronize_session=False)).rowcount or 0
 
 
+def counted_bands(session: Session, profile_bands: Sequence[int]) -> list[int]:
+    """The age bands the rollups are counted in (the profile's before the first fold):
+    what reports label their bands with."""
+    stored = session.scalar(select(RollupState.age_bands).where(RollupState.id == 1))
+    return list(stored or profile_bands)
+
+
 def bands_changed(session: Session, bands: Sequence[int]) -> bool:
     """Whether the rollups are counted in other age bands than ``bands`` (the profile's):
     a rebuild is due."""
@@ -232,5 +239,5 @@ def pending(session: Session, on: dt.date | None = None) -> int:
     return session.scalar(stmt) or 0
 
 
-__all__ = ["FOLD_LIMIT", "Folded", "age_band_expr", "band_of", "bands_changed", "fold",
-           "fold_all", "pending", "rebuild", "unfold_people"]
+__all__ = ["FOLD_LIMIT", "Folded", "age_band_expr", "band_of", "bands_changed",
+           "counted_bands", "fold", "fold_all", "pending", "rebuild", "unfold_people"]

@@ -221,7 +221,9 @@ def draw_charts(data: dict) -> dict[str, Markup]:
         empty_text=empty, fmt=number, rtl=rtl)
     genders, rows = age_gender_table(data)
     out["age_gender"] = charts.grouped_bars(
-        [(label, values) for label, values, _total in rows], [gender_name(g) for g in genders],
+        # "0–11", "60+" are numbers: left-to-right marks keep them in order in an rtl line.
+        [(f"\u200e{label}\u200e" if rtl else label, values) for label, values, _total in rows],
+        [gender_name(g) for g in genders],
         chart_id="chart-age-gender", title=gettext("Doses by age and gender"),
         desc=gettext("Doses given in each age group, one bar per gender; the table below has "
                      "the numbers."), empty_text=empty, fmt=number, rtl=rtl)

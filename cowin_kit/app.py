@@ -146,8 +146,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(trust_views.bp)
     app.register_blueprint(verify_views.bp)
-    from cowin_kit.reporting import open_data_views
+    from cowin_kit.reporting import dashboard_views, open_data_views
 
+    app.register_blueprint(dashboard_views.bp)
     app.register_blueprint(open_data_views.bp)
     # Repeated public searches are answered before Flask (see FastAnswers); installed here,
     # with the other middleware, so the app's whole WSGI stack is read in this function.

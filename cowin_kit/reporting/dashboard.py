@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cowin_kit.reporting import queries
+from cowin_kit.reporting import queries, rollups
 from cowin_kit.reporting.queries import Area, Counts, ProgrammeFigures
 from cowin_kit.scheduling.models import Facility
 from cowin_kit.scheduling.search import descendant_ids
@@ -57,7 +57,7 @@ def live_today(session: Session, area: Area, programme: ProgrammeFigures,
 def dashboard_figures(session: Session, profile, lang: str, area: Area,
                       programme: ProgrammeFigures, start: dt.date, end: dt.date,
                       today: dt.date) -> dict:
-    bands = profile["reporting"]["age_bands"]
+    bands = rollups.counted_bands(session, profile["reporting"]["age_bands"])
     as_of = queries.as_of(session)
     age_gender = queries.by_age_gender(session, area, programme, bands)
     return {

@@ -200,7 +200,10 @@ def date_range(start: str | None, end: str | None, today: dt.date,
     """The days a request asks for, checked: ``end`` defaults to today, ``start`` to
     ``default_days`` before it; the range holds at most MAX_DAYS days."""
     last = parse_date(end, "to") or today
-    first = parse_date(start, "from") or last - dt.timedelta(days=default_days - 1)
+    try:
+        first = parse_date(start, "from") or last - dt.timedelta(days=default_days - 1)
+    except OverflowError:  # a default start before the year 1
+        raise ReportError(MSG_BAD_DATE, "to", value=last.isoformat()) from None
     if first > last:
         raise ReportError(MSG_BAD_RANGE, "from", start=first.isoformat(), end=last.isoformat())
     if (last - first).days + 1 > MAX_DAYS:

@@ -1,4 +1,6 @@
-"""What the home page tells people about the deployment (no Flask here)."""
+"""What the home page tells people about the deployment (no Flask here). Its figures come
+from the dose rollups (cowin_kit.reporting.queries), never from counting rows; the view
+keeps the overview REPORTS_CACHE_SECONDS in the figures cache."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +15,21 @@ from cowin_kit.profiles import Profile
 from cowin_kit.programmes.models import Programme
 from cowin_kit.registration.choices import local_name
 from cowin_kit.registration.models import IdDocumentType
+from cowin_kit.reporting import queries
 from cowin_kit.scheduling.models import Facility
+
+
+@dataclass
+class DriveFigures:
+    """The nation's figures for the main (first active) programme, from the rollups."""
+
+    programme: str  # its name in the reader's language
+    doses: int
+    first: int  # people with a first dose
+    full: int  # people who completed a primary schedule
+    share_first: float | None  # percent of the population; None when it is not known
+    share_full: float | None
+    as_of: object = None  # datetime of the last fold, or None
 
 
 @dataclass
@@ -21,8 +37,7 @@ class Overview:
     country: str
     languages: list[tuple[str, str, bool]]  # the country's: (code, name in itself, offered here)
     level1_name: str
-    level1_count: int
-    centre_count: int
+    figures: DriveFigures | None  # None: no active programme
     demo_centres: bool
     programmes: list[dict]
     id_documents: list[str]
@@ -53,7 +68,6 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
             for t in session.scalars(select(IdDocumentType)
                                      .where(IdDocumentType.is_active.is_(True))
                                      .order_by(IdDocumentType.sort_order))]
-    centres = session.scalar(select(func.count()).select_from(Facility)) or 0
     demo = bool(session.scalar(select(func.count()).select_from(Facility)
                                .where(Facility.is_demo.is_(True))))
     cert = profile["certificate"]
@@ -61,9 +75,7 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
         country=country_name(profile.code, lang),
         languages=[(code, language_name(code), code in offered) for code in profile.languages],
         level1_name=local_name(level1["name"], level1["names"], lang, default),
-        level1_count=session.scalar(select(func.count()).select_from(Division)
-                                    .where(Division.level == 1)) or 0,
-        centre_count=centres,
+        figures=drive_figures(session, profile, lang),
         demo_centres=demo,
         programmes=programmes,
         id_documents=docs,
@@ -75,3 +87,16 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
         divisions=sorted((division_name(d, lang) for d in session.scalars(
             select(Division).where(Division.level == 1))), key=str.casefold),
     )
+
+
+def drive_figures(session: Session, profile: Profile, lang: str) -> DriveFigures | None:
+    """Doses given in the nation and the people they stand for, for the main programme."""
+    try:
+        programme = queries.programme_figures(session, lang, None, profile.default_language)
+    except queries.ReportError:  # no active programme
+        return None
+    nation = queries.nation(profile, lang)
+    counts = queries.totals(session, nation, programme)
+    return DriveFigures(programme.name, counts.total, counts.first, counts.full,
+                        queries.share(counts.first, nation.population),
+                        queries.share(counts.full, nation.population), queries.as_of(session))

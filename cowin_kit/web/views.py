@@ -17,7 +17,9 @@ bp = Blueprint("web", __name__)
 def home():
     dep = deployment()
     lang = str(get_locale())
-    overview = service.deployment_overview(read_session(), dep.profile, lang, dep.languages)
+    overview = dep.figures_cache.get(
+        ("home", lang), dep.settings["REPORTS_CACHE_SECONDS"],
+        lambda: service.deployment_overview(read_session(), dep.profile, lang, dep.languages))
     currency_name = get_currency_name(overview.currency, locale=lang)
     return render_template("home.html", o=overview, currency_name=currency_name)
 

@@ -139,8 +139,15 @@ def test_today_is_live_before_the_worker_folds(client, app, database, drive):
     after = _ok(client, f"{R}/summary")
     assert after["today"]["doses"] == before["today"]["doses"] + 1
     assert after["totals"]["doses"] == before["totals"]["doses"]  # not folded yet
-    report = _ok(client, COWIN)["topBlock"]["vaccination"]
-    assert report["today"] == 2 and report["today_female"] == 2  # Rosa and Late
+    report = _ok(client, COWIN)
+    v = report["topBlock"]["vaccination"]
+    assert v["today"] == 2 and v["today_female"] == 2  # Rosa and Late
+    assert v["total_doses"] == 4  # as of the last fold
+    states = {x["id"]: x["today"] for x in report["getBeneficiariesGroupBy"]}
+    assert states[drive["region_id"]] == 2 and sum(states.values()) == 2
+    district = _ok(client, f"{COWIN}?district_id={drive['province_id']}")
+    assert [x["today"] for x in district["getBeneficiariesGroupBy"]
+            if x["session_site_id"] == drive["facility"]] == [2]
     fold_rollups(app)
     assert _ok(client, f"{R}/summary")["totals"]["doses"] == before["totals"]["doses"] + 1
 

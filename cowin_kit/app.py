@@ -136,6 +136,9 @@ def create_app(config: dict | None = None) -> Flask:
     from cowin_kit.api import certificates as api_certificates
 
     app.register_blueprint(api_certificates.bp)
+    from cowin_kit.api import reports as api_reports
+
+    app.register_blueprint(api_reports.bp)
     from cowin_kit.portal import views as portal_views
 
     app.register_blueprint(portal_views.bp)

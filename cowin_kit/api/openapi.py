@@ -14,11 +14,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
-from cowin_kit.api import schemas as s
+from cowin_kit.api import report_schemas, schemas as s
 from cowin_kit.db import MAX_INT
 from cowin_kit.runtime import deployment
 
 API_PREFIX = "/api/v2"
+# Co-WIN served its public vaccination report under v1; the kit serves it at the same path.
+COWIN_V1_PREFIX = "/api/v1/reports/"
 GROUPS = ("public", "login", "logged-in")
 ERROR_TEXT = {400: "Malformed input", 401: "No valid token, or a wrong or expired OTP",
               403: "Not allowed", 404: "Not found (including another account's)",
@@ -133,6 +135,9 @@ ENDPOINTS: dict[str, dict] = {
         errors=(400, 429)),
 }
 
+# The reports API (cowin_kit.api.reports) documents its own endpoints.
+ENDPOINTS.update(report_schemas.ENDPOINTS)
+
 _CONVERTER = re.compile(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
 _PATH_PARAM = re.compile(r"<(?:([a-z_]+)(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
 # What a route converter accepts, as an OpenAPI schema (``id`` is cowin_kit.app.IdConverter).
@@ -141,10 +146,11 @@ PATH_TYPES = {"int": {"type": "integer", "minimum": 0},
 
 
 def api_routes(app: Flask) -> list[tuple[str, str, str]]:
-    """(Flask rule, method, endpoint) for every /api/v2 route, in path order."""
+    """(Flask rule, method, endpoint) for every /api/v2 route (and Co-WIN's v1 report), in
+    path order."""
     out = []
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(API_PREFIX + "/"):
+        if rule.rule.startswith((API_PREFIX + "/", COWIN_V1_PREFIX)):
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 out.append((rule.rule, method, rule.endpoint))
     return sorted(out)
@@ -255,8 +261,9 @@ def _example(rule: str, method: str, entry: dict, base: str, pincode: str = "110
     if query is not None:
         examples = {"pincode": pincode, "date": "21-05-2021", "district_id": "1",
                     "lat": "-12.05", "long": "-77.04"}
-        path += "?" + "&".join(f"{n}={examples.get(n, '…')}"
-                               for n, f in query().fields.items() if f.required)
+        required = [n for n, f in query().fields.items() if f.required]
+        if required:
+            path += "?" + "&".join(f"{n}={examples.get(n, '…')}" for n in required)
     parts = ["curl"]
     if method != "GET":
         parts += ["-X", method]

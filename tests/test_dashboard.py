@@ -79,8 +79,9 @@ def test_the_headline_figures_are_the_doses_recorded(client, drive):
     assert card(page, "People with a booster") == "0"
     assert card(page, "Doses today") == "1"  # Rosa
     assert "Figures as of" in page and "Today's count is live." in page
-    # The population of Peru is not in the profile: no shares, and the page says why.
-    assert "of the population" not in page and "is not known here" in page
+    # Peru's population comes from the profile: shares, and where the figure comes from.
+    assert "&lt;0.1% of the population" in page  # 3 of 34 million
+    assert "World Population Prospects 2022" in page and "2023" in page
     # Four inline SVG charts (the sub-areas' one folded away), each with a title.
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
     for title in ("Doses per day", "Doses by vaccine", "Doses by age and gender",

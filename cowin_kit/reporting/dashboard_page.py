@@ -135,6 +135,9 @@ def percent(value: float | None) -> str:
     """A share in percent (12.34 -> "12.3 %" as the reader's language writes it)."""
     if value is None:
         return ""
+    if 0 < value < 0.1:  # a start, not nothing: "<0.1%"
+        return "<" + format_percent(0.001, locale=str(get_locale()),
+                                    decimal_quantization=False)
     return format_percent(round(value, 1) / 100, locale=str(get_locale()),
                           decimal_quantization=False)
 

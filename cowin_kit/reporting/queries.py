@@ -345,8 +345,9 @@ def as_of(session: Session) -> dt.datetime | None:
 
 
 def share(part: int, population: int | None) -> float | None:
-    """A share of the population, in percent (None without a population)."""
-    return None if not population else round(100.0 * part / population, 2)
+    """A share of the population, in percent (None without a population). Not rounded:
+    the first doses of a large country are a tiny share, not 0; pages round for reading."""
+    return None if not population else 100.0 * part / population
 
 
 __all__ = ["MAX_DAYS", "Area", "Child", "Counts", "OutsideArea", "ProductInfo",

@@ -74,3 +74,8 @@ def status(instance):
         click.echo(f"last fold  {folded:%Y-%m-%d %H:%M:%S} UTC" if folded else
                    "last fold  never")
         click.echo(f"waiting    {rollups.pending(session)} doses")
+
+
+from cowin_kit.cli.report_export_cmd import export  # noqa: E402 (the officials' reports)
+
+reports.add_command(export)

@@ -263,6 +263,9 @@ def work(session: Session, read: Session, profile, folder: Path, today: dt.date,
             finished_at=utcnow(), claimed_until=None))
         session.commit()
         return 0
+    if export.status == ExportStatus.RUNNING.value:  # the next call (any worker) goes on
+        export.claimed_until = None
+        session.commit()
     return export.rows_done - before
 
 

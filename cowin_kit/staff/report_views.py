@@ -9,6 +9,8 @@ session (a replica may serve them).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import (
     abort,
     g,
@@ -39,6 +41,9 @@ from cowin_kit.web.user_errors import form_error
 view_reports = access.requires(Can.VIEW_REPORTS)
 REPORT_PER_PAGE = 50
 DEFAULT_DAYS = 30  # a report's range when none is asked for: the last 30 days
+# An export's page reloads itself this often while the file is prepared (a meta refresh:
+# no script needed); ?refresh=off stops it, for whom a reloading page is in the way.
+REFRESH_SECONDS = 3
 
 # The reports by the name in their address, with their titles.
 KINDS = {"utilisation": ReportKind.UTILISATION, "adverse-events": ReportKind.ADVERSE_EVENTS,
@@ -119,6 +124,7 @@ def _form(kind: ReportKind, db) -> ReportForm:
         own = db.get(Division, user.division_id)
         form.division.data = own.code if own else ""
     if kind == ReportKind.COVERAGE:
+        form.until.label.text = gettext("As of")
         form.programme.choices = [(p.code, p.name) for p in queries.programmes(
             db, _lang(), deployment().profile.default_language)]
         names = {lvl["level"]: lvl for lvl in deployment().profile["admin_levels"]}
@@ -296,9 +302,18 @@ def _readable(export_id: int) -> ReportExport:
 def report_export(export_id: int):
     job = _readable(export_id)
     running = job.status in (ExportStatus.QUEUED.value, ExportStatus.RUNNING.value)
+    refresh = REFRESH_SECONDS if request.args.get("refresh") != "off" else None
+    try:
+        area = queries.resolve_area(read_session(), deployment().profile, _lang(),
+                                    division=job.params.get("division"),
+                                    facility=job.params.get("facility")).name
+    except queries.ReportError:  # a centre or division since renamed away: its code
+        area = job.params.get("facility") or job.params.get("division")
+    period = [dt.date.fromisoformat(job.params[k]) for k in ("from", "to")]
     return render_template("staff/report_export.html", job=job, running=running,
+                           area=area, period=period,
                            title=TITLES[ReportKind(job.kind)], slug=SLUGS[ReportKind(job.kind)],
-                           refresh=exports.POLL_SECONDS,
+                           refresh=refresh,
                            back={k: v for k, v in job.params.items() if k != "lang" and v})
 
 

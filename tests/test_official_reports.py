@@ -467,3 +467,13 @@ def test_the_cli_exports_a_report(run_cli, cowin_kit_instance, database, drive, 
                     "--instance", cowin_kit_instance), "division", "NOPE")
     refused(run_cli("reports", "export", "coverage", "--from", "soon", "-o", out,
                     "--instance", cowin_kit_instance), "from", "is not a date")
+
+
+@pytest.mark.parametrize("slug", ["utilisation", "adverse-events", "coverage"])
+def test_nasty_values_never_break_a_report(admin, slug):
+    from helpers import NASTY
+
+    for name in ("division", "facility", "from", "to", "programme", "level", "page"):
+        for value in NASTY:
+            r = admin.get(f"/staff/reports/{slug}", query_string={name: value})
+            assert r.status_code in (200, 400, 403), (name, value, r.status_code)

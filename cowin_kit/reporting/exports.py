@@ -78,7 +78,7 @@ class Rows:
         self.scope = official.scope_for(session, profile, self.lang,
                                         division=params.get("division") or None,
                                         facility=params.get("facility") or None)
-        self.start, self.end = queries.date_range(params.get("from"), params.get("to"), today)
+        self.start, self.end = official.date_range(params.get("from"), params.get("to"), today)
         self.params, self.today = params, today
         self._all: list[list] | None = None
         self.symptoms: list[str] = []

@@ -58,6 +58,17 @@ LAG_FRACTION = 0.2  # ... or a fifth of the reference, when that is less
 
 MSG_OWN_CENTRE = N_("Your reports are those of your own centre.")
 MSG_BAD_LEVEL = N_("Choose one of the levels of the list.")
+MSG_TOO_EARLY = N_("%(value)s is too early: choose a day of the vaccination drive.")
+
+
+def date_range(start: str | None, end: str | None, today: dt.date,
+               default_days: int = 30) -> tuple[dt.date, dt.date]:
+    """queries.date_range, with a range that would begin before the first day a date can
+    have (an end of 0001-01-01) refused as a ReportError too."""
+    try:
+        return queries.date_range(start, end, today, default_days)
+    except OverflowError:
+        raise ReportError(MSG_TOO_EARLY, "to", value=str(end)[:40]) from None
 
 
 # --- the scope ---------------------------------------------------------------------------------
@@ -442,5 +453,5 @@ def coverage(session: Session, profile, lang: str, scope: Scope, programme: Prog
 
 __all__ = ["DISTRICT_LEVEL", "LAG_FRACTION", "LAG_POINTS", "AdverseEvents", "Coverage",
            "DistrictCoverage", "EventCounts", "Scope", "Utilisation", "adverse_events",
-           "count_facilities", "coverage", "default_level", "district_levels",
+           "count_facilities", "coverage", "date_range", "default_level", "district_levels",
            "facility_utilisation", "lags", "percent", "scope_for", "utilisation_total"]

@@ -145,9 +145,9 @@ class Asked:
         self.problem = None
         self.own = own = g.staff.facility_id if is_facility_role(g.staff.role) else None
         try:
-            self.start, self.end = queries.date_range(self.form.since.data or None,
-                                                      self.form.until.data or None,
-                                                      access.today(), DEFAULT_DAYS)
+            self.start, self.end = official.date_range(self.form.since.data or None,
+                                                       self.form.until.data or None,
+                                                       access.today(), DEFAULT_DAYS)
             self.scope = official.scope_for(
                 self.db, deployment().profile, _lang(), division=self.form.division.data or None,
                 facility=(self.form.facility.data or "").strip() or None, allowed=g.area,

@@ -67,3 +67,20 @@ def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str]
 
 def translated_names(row: dict[str, str], prefix: str = "name_") -> dict[str, str]:
     return {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix) and v}
+
+
+# A text cell a spreadsheet would run as a formula starts with one of these (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A value for a CSV people open in a spreadsheet: a text starting with =, +, -, @ or a
+    control character (a centre named "=HYPERLINK(…)") gets a ' before it, so it is shown,
+    never run. Numbers pass as they are.
+
+    >>> spreadsheet_cell("=1+2"), spreadsheet_cell("Lima"), spreadsheet_cell(-3)
+    ("'=1+2", 'Lima', -3)
+    """
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value

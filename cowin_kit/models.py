@@ -20,6 +20,7 @@ from cowin_kit.geography.models import Division  # noqa: F401
 from cowin_kit.notifications.models import OutboxMessage  # noqa: F401
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme  # noqa: F401
 from cowin_kit.registration.models import Beneficiary, IdDocumentType  # noqa: F401
+from cowin_kit.reporting.export_models import ReportExport  # noqa: F401
 from cowin_kit.reporting.models import DoseRollup, DoseRollupTotal, RollupState  # noqa: F401
 from cowin_kit.scheduling.models import (  # noqa: F401
     Appointment,

@@ -39,6 +39,7 @@ class Can(StrEnum):
     FOLLOW_UP_AEFI = "follow_up_aefi"  # list, follow up and export adverse events
     VERIFY = "verify"  # check certificates
     CERTIFICATES = "certificates"  # find, revoke and correct the area's certificates
+    VIEW_REPORTS = "view_reports"  # officials' reports of the area (a manager: the facility's)
 
 
 ADMIN_ROLES = (Role.NATIONAL_ADMIN, Role.STATE_ADMIN, Role.DISTRICT_ADMIN)
@@ -50,13 +51,15 @@ COUNTRY_WIDE_ROLES = (Role.NATIONAL_ADMIN, Role.CALL_CENTRE, Role.SERVICE_CENTRE
 
 _ADMIN = frozenset({Can.MANAGE_CENTRES, Can.MANAGE_USERS, Can.VIEW_AUDIT, Can.RUN_FACILITY,
                     Can.VACCINATE, Can.SUPERVISE, Can.REGISTER_WALK_IN, Can.ASSIST,
-                    Can.REPORT_AEFI, Can.FOLLOW_UP_AEFI, Can.CERTIFICATES})
+                    Can.REPORT_AEFI, Can.FOLLOW_UP_AEFI, Can.CERTIFICATES,
+                    Can.VIEW_REPORTS})
 CAPABILITIES: dict[Role, frozenset[Can]] = {
     Role.NATIONAL_ADMIN: _ADMIN,
     Role.STATE_ADMIN: _ADMIN,
     Role.DISTRICT_ADMIN: _ADMIN,
     Role.FACILITY_MANAGER: frozenset({Can.RUN_FACILITY, Can.VACCINATE, Can.SUPERVISE,
-                                      Can.REGISTER_WALK_IN, Can.REPORT_AEFI}),
+                                      Can.REGISTER_WALK_IN, Can.REPORT_AEFI,
+                                      Can.VIEW_REPORTS}),
     Role.VACCINATOR: frozenset({Can.VACCINATE, Can.REGISTER_WALK_IN, Can.REPORT_AEFI}),
     Role.CALL_CENTRE: frozenset({Can.ASSIST}),
     Role.SERVICE_CENTRE: frozenset({Can.ASSIST, Can.REGISTER_WALK_IN}),

@@ -1,4 +1,4 @@
-"""`cowin-kit reports fold|rebuild|status`: the dose rollups the dashboards read
+"""`cowin-kit reports fold|rebuild|status|export`: the dose rollups the dashboards read
 (cowin_kit.reporting.rollups)."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cowin_kit.cli.common import (
     load_instance_profile,
     open_database,
 )
+from cowin_kit.cli.report_export_cmd import export
 
 
 @click.group()
@@ -77,3 +78,6 @@ def status(instance):
         if rollups.bands_changed(session, bands):
             click.echo("The profile's age bands changed since the rollups were counted; run "
                        "`cowin-kit reports rebuild` to count them in the new bands.")
+
+
+reports.add_command(export)  # the officials' reports, from their own module

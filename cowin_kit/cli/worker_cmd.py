@@ -56,11 +56,30 @@ def rollup_task(dep):
     return fold_rollups
 
 
+def export_task(dep):
+    """Building the officials' CSV exports a chunk at a time (and removing old ones), as the
+    worker runs it."""
+    def build_report_exports():
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        from cowin_kit.reporting import exports
+
+        today = dt.datetime.now(ZoneInfo(dep.timezone)).date()
+        with dep.db.Session() as session, dep.read_db.Session() as read:
+            return exports.work(session, read, dep.profile,
+                                exports.folder_for(dep.settings.instance_path), today)
+    return build_report_exports
+
+
 def background_tasks(dep) -> list:
+    from cowin_kit.reporting.exports import POLL_SECONDS
+
     minutes = dep.settings["REMINDER_SCAN_MINUTES"]
     tasks = [(minutes * 60, reminder_task(dep))] if minutes else []
     if seconds := dep.settings["ROLLUP_SECONDS"]:
         tasks.append((seconds, rollup_task(dep)))
+    tasks.append((POLL_SECONDS, export_task(dep)))
     return tasks
 
 

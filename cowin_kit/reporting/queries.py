@@ -34,6 +34,7 @@ MSG_UNKNOWN_PROGRAMME = N_("There is no vaccination programme with the code %(co
 MSG_BAD_DATE = N_("%(value)s is not a date. Write it as YYYY-MM-DD (or DD-MM-YYYY).")
 MSG_BAD_RANGE = N_("The start date %(start)s is after the end date %(end)s.")
 MSG_LONG_RANGE = N_("Ask for at most %(days)s days at a time.")
+MSG_TOO_EARLY = N_("%(value)s is too early: choose a day of the vaccination drive.")
 
 
 class ReportError(UserError):
@@ -203,7 +204,7 @@ def date_range(start: str | None, end: str | None, today: dt.date,
     try:
         first = parse_date(start, "from") or last - dt.timedelta(days=default_days - 1)
     except OverflowError:  # a default start before the year 1
-        raise ReportError(MSG_BAD_DATE, "to", value=last.isoformat()) from None
+        raise ReportError(MSG_TOO_EARLY, "to", value=last.isoformat()) from None
     if first > last:
         raise ReportError(MSG_BAD_RANGE, "from", start=first.isoformat(), end=last.isoformat())
     if (last - first).days + 1 > MAX_DAYS:

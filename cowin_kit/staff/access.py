@@ -145,6 +145,8 @@ NAV = (
     NavItem("staff.certificates", _l("Certificates"), Can.CERTIFICATES,
             ("staff.certificate_person", "staff.certificate_revoke",
              "staff.certificate_correct")),
+    NavItem("staff.reports", _l("Reports"), Can.VIEW_REPORTS,
+            ("staff.report", "staff.report_export")),
     NavItem("staff.users", _l("Users"), Can.MANAGE_USERS, ("staff.user", "staff.user_new")),
     NavItem("staff.audit_log", _l("Audit log"), Can.VIEW_AUDIT),
     NavItem("verify.page", _l("Check certificates"), Can.VERIFY),

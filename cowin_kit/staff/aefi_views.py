@@ -27,6 +27,7 @@ from wtforms.validators import Optional
 
 from cowin_kit.accounts.roles import Can
 from cowin_kit.accounts.service import actor, audit
+from cowin_kit.csvfiles import spreadsheet_cell
 from cowin_kit.runtime import db_session, deployment
 from cowin_kit.staff import access
 from cowin_kit.staff.access import PER_PAGE, bp
@@ -177,11 +178,8 @@ def aefi_export():
 
 
 def _cell(value):
-    """A spreadsheet never runs a cell as a formula: a text starting with =, +, -, @ or a
-    control character (a lot number typed as "=HYPERLINK(…)") is written with a ' before."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A spreadsheet never runs a cell as a formula (a lot number typed as "=HYPERLINK(…)")."""
+    return spreadsheet_cell(value)
 
 
 # --- one report and its follow-ups -------------------------------------------------------------

@@ -178,6 +178,7 @@ from cowin_kit.staff import (  # noqa: E402,F401
     facility_views,
     login_views,
     lot_views,
+    report_views,
     users_views,
     vaccinate_views,
     walk_in_views,

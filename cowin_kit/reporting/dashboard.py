@@ -12,10 +12,10 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cowin_kit.geography.models import Division
 from cowin_kit.reporting import queries, rollups
 from cowin_kit.reporting.queries import Area, Counts, ProgrammeFigures
 from cowin_kit.scheduling.models import Facility
-from cowin_kit.scheduling.search import descendant_ids
 from cowin_kit.vaccination.models import Dose
 
 
@@ -39,7 +39,14 @@ def _area(a: Area) -> dict:
 def live_today(session: Session, area: Area, programme: ProgrammeFigures,
                today: dt.date) -> Counts:
     """Today's doses in the area: folded ones from the rollup, the rest from the doses."""
-    counts = queries.on_day(session, area, programme, today)
+    return _add_pending(session, area, programme, today,
+                        queries.on_day(session, area, programme, today))
+
+
+def _add_pending(session: Session, area: Area, programme: ProgrammeFigures, today: dt.date,
+                 counts: Counts) -> Counts:
+    """Add today's doses not folded in yet (one query; the divisions under the area by a
+    recursive CTE)."""
     stmt = (select(Dose.product_id, Dose.dose_number, func.count())
             .where(Dose.rollup_batch.is_(None), Dose.given_on == today,
                    Dose.product_id.in_(programme.products))
@@ -47,11 +54,18 @@ def live_today(session: Session, area: Area, programme: ProgrammeFigures,
     if area.is_facility:
         stmt = stmt.where(Dose.facility_id == area.facility_id)
     elif not area.is_nation:
+        down = select(Division.id).where(Division.id == area.division_id).cte(
+            "down", recursive=True)
+        down = down.union_all(select(Division.id).join(down, Division.parent_id == down.c.id))
         stmt = stmt.join(Facility, Facility.id == Dose.facility_id).where(
-            Facility.division_id.in_(descendant_ids(session, area.division_id)))
+            Facility.division_id.in_(select(down.c.id)))
     for product_id, dose, n in session.execute(stmt):
         counts.add(programme, product_id, dose, n)
     return counts
+
+
+def _copy(c: Counts) -> Counts:
+    return Counts(c.total, c.first, c.full, c.booster, dict(c.by_dose))
 
 
 def dashboard_figures(session: Session, profile, lang: str, area: Area,
@@ -59,7 +73,13 @@ def dashboard_figures(session: Session, profile, lang: str, area: Area,
                       today: dt.date) -> dict:
     bands = rollups.counted_bands(session, profile["reporting"]["age_bands"])
     as_of = queries.as_of(session)
-    age_gender = queries.by_age_gender(session, area, programme, bands)
+    # totals, products, age and gender from one query; today's folded doses from the
+    # daily figures when the range ends today (the usual case).
+    parts = queries.breakdown(session, area, programme)
+    days = queries.daily(session, area, programme, start, end)
+    folded_today = next((c for d, c in days if d == today), None)
+    today_counts = (live_today(session, area, programme, today) if folded_today is None
+                    else _add_pending(session, area, programme, today, _copy(folded_today)))
     return {
         "area": _area(area),
         "trail": [_area(a) for a in area.trail],
@@ -70,16 +90,16 @@ def dashboard_figures(session: Session, profile, lang: str, area: Area,
         "population_year": profile["reporting"]["population_year"],
         "population_source": profile["reporting"]["population_source"],
         "today": {"date": today.isoformat(),
-                  **_counts(live_today(session, area, programme, today))},
-        "totals": _counts(queries.totals(session, area, programme), area.population),
+                  **_counts(today_counts)},
+        "totals": _counts(parts.totals, area.population),
         "range": {"from": start.isoformat(), "to": end.isoformat()},
         "daily": [{"date": d.isoformat(), **_counts(c)}
-                  for d, c in queries.daily(session, area, programme, start, end)],
+                  for d, c in days],
         "products": [{"code": p.code, "name": p.name, **_counts(c)}
-                     for p, c in queries.by_product(session, area, programme)],
+                     for p, c in parts.by_product],
         "age_gender": [{"band": band, "label": queries.band_label(bands, band),
                         "gender": gender, **_counts(c)}
-                       for (band, gender), c in sorted(age_gender.items())],
+                       for (band, gender), c in sorted(parts.by_age_gender.items())],
         "children": [{**_area(k.area), **_counts(k.counts, k.area.population)}
                      for k in queries.children(session, area, programme, profile, lang)],
     }

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import JSON, Date, Integer, String
+from sqlalchemy import JSON, Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cowin_kit.db import Base, UTCDateTime
@@ -32,6 +32,10 @@ class DoseRollup(Base):
     """Doses given on ``day`` in an area, by product, dose number, age band and gender."""
 
     __tablename__ = "dose_rollup"
+    # Covering: an area's days (the dashboard's daily figures) are read from the index
+    # alone, not from rows scattered over the table by folds and rebuilds.
+    __table_args__ = (Index("ix_dose_rollup_area_day", "division_id", "facility_id", "day",
+                            "product_id", "dose_number", "doses"),)
 
     division_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     facility_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,6 +51,9 @@ class DoseRollupTotal(Base):
     """Doses ever given in an area, by product, dose number, age band and gender."""
 
     __tablename__ = "dose_rollup_total"
+    # Covering: an area's totals and the areas one level down, from the index alone.
+    __table_args__ = (Index("ix_dose_rollup_total_area", "division_id", "facility_id",
+                            "product_id", "dose_number", "age_band", "gender", "doses"),)
 
     division_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     facility_id: Mapped[int] = mapped_column(Integer, primary_key=True)

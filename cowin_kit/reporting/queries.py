@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Integer, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from cowin_kit.errors import UserError
 from cowin_kit.geography.models import Division
@@ -91,10 +91,22 @@ def _division_area(d: Division, profile, lang: str, trail) -> Area:
 
 
 def _chain(d: Division) -> list[Division]:
+    """The divisions from level 1 down to ``d``. Its ancestors are read in one query (a
+    recursive CTE) and found again in the session by the parent look-ups."""
+    session = object_session(d)
+    loaded = []
+    if session is not None and d.parent_id is not None:
+        up = select(Division.id, Division.parent_id).where(
+            Division.id == d.parent_id).cte("up", recursive=True)
+        up = up.union_all(select(Division.id, Division.parent_id)
+                          .join(up, Division.id == up.c.parent_id))
+        loaded = list(session.scalars(select(Division).where(Division.id.in_(
+            select(up.c.id)))))  # held here, so the parent look-ups find them
     chain = []
     while d is not None:
         chain.append(d)
         d = d.parent
+    del loaded
     return chain[::-1]
 
 
@@ -104,7 +116,8 @@ def resolve_area(session: Session, profile, lang: str, *, division: str | None =
     Unknown codes are a ReportError naming the code."""
     top = nation(profile, lang)
     if facility:
-        f = session.scalar(select(Facility).where(Facility.code == facility))
+        f = session.scalar(select(Facility).where(Facility.code == facility)
+                           .options(joinedload(Facility.division)))
         if f is None:
             raise ReportError(MSG_UNKNOWN_FACILITY, "facility", code=facility)
         trail = [top]
@@ -156,14 +169,19 @@ class ProgrammeFigures:
 
 
 def programmes(session: Session, lang: str, default_lang: str = "") -> list[ProgrammeFigures]:
-    """The active programmes, in the profile's order."""
+    """The active programmes, in the profile's order. Read once per session (a request):
+    the page or API asks for them, then dashboard_figures again."""
+    key = ("cowin_kit.reporting.programmes", lang, default_lang)
+    if key in session.info:
+        return list(session.info[key])
     out = []
     for p in session.scalars(select(Programme).where(Programme.is_active.is_(True))
-                             .order_by(Programme.id)):
+                             .order_by(Programme.id).options(selectinload(Programme.products))):
         products = {pr.id: ProductInfo(pr.id, pr.code, pr.name, pr.primary_doses)
                     for pr in sorted(p.products, key=lambda x: x.id)}
         out.append(ProgrammeFigures(p.id, p.code, local_name(p.name, p.names, lang,
                                                              default_lang), products))
+    session.info[key] = tuple(out)
     return out
 
 
@@ -278,6 +296,32 @@ def by_product(session: Session, area: Area,
     return [(programme.products[pid], c) for pid, c in out.items()]
 
 
+@dataclass
+class Breakdown:
+    """totals, by_product and by_age_gender of an area, from one query."""
+
+    totals: Counts
+    by_product: list[tuple[ProductInfo, Counts]]
+    by_age_gender: dict[tuple[int, str], Counts]
+
+
+def breakdown(session: Session, area: Area, programme: ProgrammeFigures) -> Breakdown:
+    """What totals(), by_product() and by_age_gender() give, read in one query."""
+    t = DoseRollupTotal
+    all_, products = Counts(), {pid: Counts() for pid in programme.products}
+    age_gender: dict[tuple[int, str], Counts] = {}
+    for band, gender, product_id, dose, n in session.execute(
+            select(t.age_band, t.gender, t.product_id, t.dose_number,
+                   func.sum(t.doses).cast(Integer))
+            .where(*_where_area(t, area), t.product_id.in_(programme.products))
+            .group_by(t.age_band, t.gender, t.product_id, t.dose_number)):
+        all_.add(programme, product_id, dose, n)
+        products[product_id].add(programme, product_id, dose, n)
+        age_gender.setdefault((band, gender), Counts()).add(programme, product_id, dose, n)
+    return Breakdown(all_, [(programme.products[pid], c) for pid, c in products.items()],
+                     age_gender)
+
+
 def by_age_gender(session: Session, area: Area, programme: ProgrammeFigures,
                   bands: list[int]) -> dict[tuple[int, str], Counts]:
     """(age band, gender) -> counts, every band of the profile present."""
@@ -351,8 +395,8 @@ def share(part: int, population: int | None) -> float | None:
     return None if not population else 100.0 * part / population
 
 
-__all__ = ["MAX_DAYS", "Area", "Child", "Counts", "OutsideArea", "ProductInfo",
-           "ProgrammeFigures", "ReportError", "as_of", "band_label", "by_age_gender",
+__all__ = ["MAX_DAYS", "Area", "Breakdown", "Child", "Counts", "OutsideArea", "ProductInfo",
+           "ProgrammeFigures", "ReportError", "as_of", "band_label", "breakdown", "by_age_gender",
            "by_product", "check_in_area", "children", "daily", "date_range", "nation",
            "on_day", "parse_date", "programme_figures", "programmes", "resolve_area", "share",
            "totals"]

@@ -36,6 +36,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -48,6 +49,7 @@ from cowin_kit.scheduling.models import Facility
 from cowin_kit.vaccination.models import Dose
 
 FOLD_LIMIT = 50_000  # doses per fold: a short transaction, whatever the backlog
+REBUILD_WORK_MEM = "256MB"  # PostgreSQL's memory for the rebuild's aggregates
 
 
 @dataclass(frozen=True)
@@ -184,11 +186,28 @@ def rebuild(session: Session, bands: Sequence[int], *,
     transaction (the dashboards keep the old figures until it commits). Doses not yet
     folded stay for the next fold. Returns the doses counted."""
     state = _lock_state(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # Big aggregates: in memory rather than spilled to disk, for this transaction only.
+        session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
     session.execute(delete(DoseRollup))
     session.execute(delete(DoseRollupTotal))
     counted = Dose.rollup_batch.is_not(None)
-    for stmt in _selects(counted, bands, True):
-        _add(session, DoseRollup, stmt)
+    nation, _divisions, facilities = _selects(counted, bands, True)
+    # The rollups are empty and the three kinds of area never share a key: plain INSERTs.
+    cols = [c.name for c in DoseRollup.__table__.columns]
+    table = DoseRollup.__table__
+    session.execute(table.insert().from_select(cols, nation))
+    session.execute(table.insert().from_select(cols, facilities))
+    # Each division's rows from its centres' rows (fewer than the doses, and the person's
+    # age band already worked out), not from the doses again.
+    r, anc = DoseRollup, _ancestors()
+    session.execute(table.insert().from_select(cols, select(
+        anc.c.ancestor_id, literal(NATION, Integer), r.day, r.product_id, r.dose_number,
+        r.age_band, r.gender, func.sum(r.doses).cast(Integer))
+        .join(anc, anc.c.division_id == r.division_id)
+        .where(r.facility_id != NATION)
+        .group_by(anc.c.ancestor_id, r.day, r.product_id, r.dose_number, r.age_band,
+                  r.gender)))
     # All-time figures from the daily ones: one pass over the rollup, not the doses again.
     r = DoseRollup
     cols = [r.division_id, r.facility_id, r.product_id, r.dose_number, r.age_band, r.gender]

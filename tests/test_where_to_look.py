@@ -18,6 +18,8 @@ def test_init_ends_with_the_addresses_and_the_codes_file(run_cli, cowin_kit_data
     tail = result.output[result.output.index("Where to look"):]
     assert "citizens' portal  http://127.0.0.1:5000/portal/" in tail
     assert "staff pages       http://127.0.0.1:5000/staff/" in tail
+    assert "dashboard         http://127.0.0.1:5000/dashboard" in tail
+    assert "http://127.0.0.1:5000/open-data" in tail
     assert "http://127.0.0.1:5000/api/v2/" in tail and "/api/openapi.json" in tail
     outbox = tmp_path / "inst" / "sms-outbox.jsonl"
     assert f"appended to {outbox}" in tail and "No code reaches a phone" in tail

@@ -139,6 +139,7 @@ def _where_to_look(path: Path) -> None:
     click.echo(f"\nWhere to look{served}:")
     click.echo(f"  citizens' portal  {base}/portal/")
     click.echo(f"  staff pages       {base}/staff/")
+    click.echo(f"  dashboard         {base}/dashboard  (open data {base}/open-data)")
     click.echo(f"  API               {base}/api/v2/  (guide {base}/api, OpenAPI "
                f"{base}/api/openapi.json)")
     click.echo(f"  login codes       {login_codes_destination(settings)}.")

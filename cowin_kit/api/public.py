@@ -46,7 +46,7 @@ def _encode(data: dict) -> tuple[str, str]:
     return body, hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
-def _respond(body: str | bytes, tag: str, max_age: int) -> Response:
+def respond_cached(body: str | bytes, tag: str, max_age: int) -> Response:
     # The answer's language may come from the lang cookie too: shared caches must know.
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
                "Vary": "Accept-Language, Cookie"}
@@ -57,7 +57,7 @@ def _respond(body: str | bytes, tag: str, max_age: int) -> Response:
 
 def cached_json(data: dict, max_age: int) -> Response:
     """JSON with Cache-Control and a strong ETag; 304 when the client already has it."""
-    return _respond(*_encode(data), max_age)
+    return respond_cached(*_encode(data), max_age)
 
 
 class AnswerCache:
@@ -198,7 +198,7 @@ def cached_search(build, *params) -> Response:
     expires, body, tag = cache.entry((request.path, params, lang), build)
     if FastAnswers.ENVIRON_KEY in request.environ:  # a plain request: FastAnswers may keep it
         request.environ[FastAnswers.ENVIRON_KEY] = (lang, expires, body, tag)
-    return _respond(body, tag, SEARCH_MAX_AGE)
+    return respond_cached(body, tag, SEARCH_MAX_AGE)
 
 
 def _pincode(raw: str) -> str:

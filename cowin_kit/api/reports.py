@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from cowin_kit.api import cowin_report
 from cowin_kit.api.body import load_query
 from cowin_kit.api.errors import register
-from cowin_kit.api.public import AnswerCache, _respond
+from cowin_kit.api.public import AnswerCache, respond_cached
 from cowin_kit.reporting import queries
-from cowin_kit.reporting.dashboard import _area, _counts, dashboard_figures, live_today
+from cowin_kit.reporting.dashboard import area_dict, counts_dict, dashboard_figures, live_today
 from cowin_kit.reporting.public_report import public_report as build_public_report
 from cowin_kit.reporting.queries import Area, ProgrammeFigures
 from cowin_kit.runtime import deployment, read_session
@@ -66,7 +66,7 @@ def _cached(query: dict, build) -> Response:
         cache = current_app.extensions[CACHE] = AnswerCache(ttl)
     key = (request.endpoint, tuple(sorted(query.items())), _lang(), _today())
     body, tag = cache.get_or_build(key, build)
-    return _respond(body, tag, ttl)
+    return respond_cached(body, tag, ttl)
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _ask(query: dict) -> Ask:
 
 def _head(a: Ask) -> dict:
     as_of = queries.as_of(a.session)
-    return {"area": _area(a.area),
+    return {"area": area_dict(a.area),
             "programme": {"code": a.programme.code, "name": a.programme.name},
             "as_of": as_of.isoformat() if as_of else None}
 
@@ -124,16 +124,16 @@ def dashboard(a: Ask) -> dict:
 @_route("/summary")
 def summary(a: Ask) -> dict:
     today = live_today(a.session, a.area, a.programme, a.today)
-    return {**_head(a), "trail": [_area(t) for t in a.area.trail],
-            "today": {"date": a.today.isoformat(), **_counts(today)},
-            "totals": _counts(queries.totals(a.session, a.area, a.programme),
+    return {**_head(a), "trail": [area_dict(t) for t in a.area.trail],
+            "today": {"date": a.today.isoformat(), **counts_dict(today)},
+            "totals": counts_dict(queries.totals(a.session, a.area, a.programme),
                               a.area.population)}
 
 
 @_route("/daily")
 def daily(a: Ask) -> dict:
     return {**_head(a), "range": {"from": a.start.isoformat(), "to": a.end.isoformat()},
-            "daily": [{"date": d.isoformat(), **_counts(c)}
+            "daily": [{"date": d.isoformat(), **counts_dict(c)}
                       for d, c in queries.daily(a.session, a.area, a.programme, a.start,
                                                 a.end)]}
 
@@ -141,14 +141,14 @@ def daily(a: Ask) -> dict:
 @_route("/areas")
 def areas(a: Ask) -> dict:
     return {**_head(a), "children": [
-        {**_area(k.area), **_counts(k.counts, k.area.population)}
+        {**area_dict(k.area), **counts_dict(k.counts, k.area.population)}
         for k in queries.children(a.session, a.area, a.programme, a.profile, a.lang)]}
 
 
 @_route("/products")
 def products(a: Ask) -> dict:
     return {**_head(a), "products": [
-        {"code": p.code, "name": p.name, **_counts(c)}
+        {"code": p.code, "name": p.name, **counts_dict(c)}
         for p, c in queries.by_product(a.session, a.area, a.programme)]}
 
 
@@ -158,7 +158,7 @@ def age_gender(a: Ask) -> dict:
     found = queries.by_age_gender(a.session, a.area, a.programme, bands)
     return {**_head(a), "age_gender": [
         {"band": band, "label": queries.band_label(bands, band), "gender": gender,
-         **_counts(c)} for (band, gender), c in sorted(found.items())]}
+         **counts_dict(c)} for (band, gender), c in sorted(found.items())]}
 
 
 @bp.get("/api/v1/reports/v2/getPublicReports")

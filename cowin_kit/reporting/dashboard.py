@@ -19,7 +19,7 @@ from cowin_kit.scheduling.models import Facility
 from cowin_kit.vaccination.models import Dose
 
 
-def _counts(c: Counts, population: int | None = None) -> dict:
+def counts_dict(c: Counts, population: int | None = None) -> dict:
     out = {"doses": c.total, "first": c.first, "full": c.full, "booster": c.booster,
            "by_dose": {str(k): v for k, v in sorted(c.by_dose.items())}}
     if population is not None:
@@ -30,7 +30,7 @@ def _counts(c: Counts, population: int | None = None) -> dict:
     return out
 
 
-def _area(a: Area) -> dict:
+def area_dict(a: Area) -> dict:
     kind = "facility" if a.is_facility else "nation" if a.is_nation else "division"
     return {"code": a.code, "name": a.name, "kind": kind, "level": a.level,
             "population": a.population}
@@ -81,8 +81,8 @@ def dashboard_figures(session: Session, profile, lang: str, area: Area,
     today_counts = (live_today(session, area, programme, today) if folded_today is None
                     else _add_pending(session, area, programme, today, _copy(folded_today)))
     return {
-        "area": _area(area),
-        "trail": [_area(a) for a in area.trail],
+        "area": area_dict(area),
+        "trail": [area_dict(a) for a in area.trail],
         "programme": {"code": programme.code, "name": programme.name},
         "programmes": [{"code": p.code, "name": p.name}
                        for p in queries.programmes(session, lang, profile.default_language)],
@@ -90,19 +90,19 @@ def dashboard_figures(session: Session, profile, lang: str, area: Area,
         "population_year": profile["reporting"]["population_year"],
         "population_source": profile["reporting"]["population_source"],
         "today": {"date": today.isoformat(),
-                  **_counts(today_counts)},
-        "totals": _counts(parts.totals, area.population),
+                  **counts_dict(today_counts)},
+        "totals": counts_dict(parts.totals, area.population),
         "range": {"from": start.isoformat(), "to": end.isoformat()},
-        "daily": [{"date": d.isoformat(), **_counts(c)}
+        "daily": [{"date": d.isoformat(), **counts_dict(c)}
                   for d, c in days],
-        "products": [{"code": p.code, "name": p.name, **_counts(c)}
+        "products": [{"code": p.code, "name": p.name, **counts_dict(c)}
                      for p, c in parts.by_product],
         "age_gender": [{"band": band, "label": queries.band_label(bands, band),
-                        "gender": gender, **_counts(c)}
+                        "gender": gender, **counts_dict(c)}
                        for (band, gender), c in sorted(parts.by_age_gender.items())],
-        "children": [{**_area(k.area), **_counts(k.counts, k.area.population)}
+        "children": [{**area_dict(k.area), **counts_dict(k.counts, k.area.population)}
                      for k in queries.children(session, area, programme, profile, lang)],
     }
 
 
-__all__ = ["dashboard_figures", "live_today"]
+__all__ = ["area_dict", "counts_dict", "dashboard_figures", "live_today"]

@@ -69,24 +69,25 @@ def load_instance(instance: str | None):
         raise Refused(str(exc)) from None
 
 
-def open_database(settings):
-    """The instance's Database, checked to answer."""
+def open_database(settings, *, read: bool = False):
+    """The instance's Database, checked to answer. ``read``: the database reads may use,
+    READ_DATABASE_URL's (a replica) when set, else the primary's (exports)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from cowin_kit.db import Database, DatabaseURLError, describe_db_error
 
+    name = "READ_DATABASE_URL" if read and settings["READ_DATABASE_URL"] else "DATABASE_URL"
     try:
-        db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
+        db = Database(settings[name], settings["SQLITE_BUSY_TIMEOUT"],
                       settings["DB_POOL_SIZE"], must_exist=True)
     except DatabaseURLError as exc:
-        raise Refused(f"DATABASE_URL ({settings.sources['DATABASE_URL']}): {exc}") from None
+        raise Refused(f"{name} ({settings.sources[name]}): {exc}") from None
     try:
         db.ping()
     except SQLAlchemyError as exc:
         db.dispose()
         raise Refused(describe_db_error(exc, db.url) + f". Check that the database server runs "
-                      f"and that DATABASE_URL ({settings.sources['DATABASE_URL']}) is "
-                      "right.") from None
+                      f"and that {name} ({settings.sources[name]}) is right.") from None
     return db
 
 

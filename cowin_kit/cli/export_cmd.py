@@ -13,34 +13,13 @@ from cowin_kit.cli.common import (
     instance_option,
     load_instance,
     load_instance_profile,
+    open_database,
 )
 
 
 @click.group()
 def export():
     """Publish the drive's figures as files."""
-
-
-def _read_database(settings):
-    """The database exports read: READ_DATABASE_URL's (a replica) when set, else the
-    primary's; checked to answer."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from cowin_kit.db import Database, DatabaseURLError, describe_db_error
-
-    name = "READ_DATABASE_URL" if settings["READ_DATABASE_URL"] else "DATABASE_URL"
-    try:
-        db = Database(settings[name], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"], must_exist=True)
-    except DatabaseURLError as exc:
-        raise Refused(f"{name} ({settings.sources[name]}): {exc}") from None
-    try:
-        db.ping()
-    except SQLAlchemyError as exc:
-        db.dispose()
-        raise Refused(describe_db_error(exc, db.url) + f". Check that the database server runs "
-                      f"and that {name} ({settings.sources[name]}) is right.") from None
-    return db
 
 
 def _writable_folder(directory: str) -> Path:
@@ -75,7 +54,7 @@ def open_data(directory, instance):
     settings = load_instance(instance)
     profile = load_instance_profile(settings)
     folder = _writable_folder(directory)
-    db = _read_database(settings)
+    db = open_database(settings, read=True)
     lang = settings["DEFAULT_LOCALE"] or profile.default_language
     try:
         with db.Session() as session:

@@ -26,11 +26,17 @@ def dashboard():
         programmes = page.programme_choices(lang)
         return render_template("reporting/dashboard.html", d=None, asked=asked,
                                programmes=programmes, page=page), 400
-    response = make_response(render_template(
-        "reporting/dashboard.html", d=data, asked=asked, page=page,
-        programmes=[(p["code"], p["name"]) for p in data["programmes"]],
-        charts=page.draw_charts(data), link_args=page.link_args(data, asked)))
     seconds = deployment().settings["REPORTS_CACHE_SECONDS"]
+    # The rendered page too, for as long: drawing the charts costs more than reading the
+    # figures. It depends only on the language and the query string (the figures' key is
+    # made from them; the language form repeats the string); nothing on it is the reader's.
+    html = deployment().figures_cache.get(
+        ("dashboard-page", lang, request.query_string), seconds,
+        lambda: render_template(
+            "reporting/dashboard.html", d=data, asked=asked, page=page,
+            programmes=[(p["code"], p["name"]) for p in data["programmes"]],
+            charts=page.draw_charts(data), link_args=page.link_args(data, asked)))
+    response = make_response(html)
     response.headers["Cache-Control"] = f"public, max-age={seconds}"
     # The page's language may come from the browser or the language cookie, not the URL.
     response.vary.update(("Accept-Language", "Cookie"))

@@ -143,11 +143,6 @@ def test_rebuild_leaves_unfolded_doses_for_the_next_fold(database, place):
         assert rollups.fold(s, BANDS).doses == 1
 
 
-def test_age_bands_follow_the_year_of_birth():
-    assert [rollups.band_of(a, BANDS) for a in (0, 11, 12, 14, 15, 17, 18, 44, 45, 59, 60, 99)] \
-        == [0, 0, 12, 12, 15, 15, 18, 18, 45, 45, 60, 60]
-
-
 def test_concurrent_folds_never_count_a_dose_twice(database, place):
     facility, _own, _chain = place
     with database.Session() as s:

@@ -43,22 +43,29 @@ def live_today(session: Session, area: Area, programme: ProgrammeFigures,
                         queries.on_day(session, area, programme, today))
 
 
-def _add_pending(session: Session, area: Area, programme: ProgrammeFigures, today: dt.date,
-                 counts: Counts) -> Counts:
-    """Add today's doses not folded in yet (one query; the divisions under the area by a
-    recursive CTE)."""
-    stmt = (select(Dose.product_id, Dose.dose_number, func.count())
-            .where(Dose.rollup_batch.is_(None), Dose.given_on == today,
-                   Dose.product_id.in_(programme.products))
-            .group_by(Dose.product_id, Dose.dose_number))
+def unfolded_doses(area: Area, programme: ProgrammeFigures, day: dt.date, *cols):
+    """SELECT ``cols`` over the doses of the programme given on ``day`` in the area that the
+    worker has not folded into the rollups yet (the divisions under the area by a recursive
+    CTE): the other half of any live figure."""
+    stmt = select(*cols).select_from(Dose).where(
+        Dose.rollup_batch.is_(None), Dose.given_on == day,
+        Dose.product_id.in_(programme.products))
     if area.is_facility:
-        stmt = stmt.where(Dose.facility_id == area.facility_id)
-    elif not area.is_nation:
+        return stmt.where(Dose.facility_id == area.facility_id)
+    if not area.is_nation:
         down = select(Division.id).where(Division.id == area.division_id).cte(
             "down", recursive=True)
         down = down.union_all(select(Division.id).join(down, Division.parent_id == down.c.id))
         stmt = stmt.join(Facility, Facility.id == Dose.facility_id).where(
             Facility.division_id.in_(select(down.c.id)))
+    return stmt
+
+
+def _add_pending(session: Session, area: Area, programme: ProgrammeFigures, today: dt.date,
+                 counts: Counts) -> Counts:
+    """Add today's doses not folded in yet (one query)."""
+    stmt = unfolded_doses(area, programme, today, Dose.product_id, Dose.dose_number,
+                          func.count()).group_by(Dose.product_id, Dose.dose_number)
     for product_id, dose, n in session.execute(stmt):
         counts.add(programme, product_id, dose, n)
     return counts
@@ -105,4 +112,4 @@ def dashboard_figures(session: Session, profile, lang: str, area: Area,
     }
 
 
-__all__ = ["area_dict", "counts_dict", "dashboard_figures", "live_today"]
+__all__ = ["area_dict", "counts_dict", "dashboard_figures", "live_today", "unfolded_doses"]

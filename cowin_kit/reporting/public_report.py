@@ -24,7 +24,7 @@ from cowin_kit.geography.service import division_name
 from cowin_kit.registration.choices import local_name
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.reporting import queries
-from cowin_kit.reporting.dashboard import live_today
+from cowin_kit.reporting.dashboard import live_today, unfolded_doses
 from cowin_kit.reporting.models import NATION, DoseRollup, DoseRollupTotal
 from cowin_kit.reporting.queries import Area, Counts, ProgrammeFigures
 from cowin_kit.scheduling.models import Facility
@@ -104,17 +104,7 @@ class _Reader:
                 *where]
 
     def _unfolded(self, *cols):
-        """SELECT ``cols`` over the doses given on ``day`` in the area that are not folded
-        into the rollups yet (dashboard.live_today's other half)."""
-        stmt = select(*cols).select_from(Dose).where(
-            Dose.rollup_batch.is_(None), Dose.given_on == self.day,
-            Dose.product_id.in_(self.programme.products))
-        if self.area.is_facility:
-            return stmt.where(Dose.facility_id == self.area.facility_id)
-        if not self.area.is_nation:
-            stmt = stmt.join(Facility, Facility.id == Dose.facility_id).where(
-                Facility.division_id.in_(self.divisions))
-        return stmt
+        return unfolded_doses(self.area, self.programme, self.day, *cols)
 
     def cells(self):
         """(age band, gender, product, dose number, doses) up to the end of ``day``."""

@@ -68,11 +68,6 @@ def age_band_expr(bands: Sequence[int]):
     return case(*whens, else_=literal_column("0")) if whens else literal_column("0")
 
 
-def band_of(age: int, bands: Sequence[int]) -> int:
-    """The band (lower bound) an age falls in: the Python twin of age_band_expr."""
-    return max((b for b in bands if b <= age), default=0)
-
-
 def _ancestors():
     """(division_id, ancestor_id) for every division and each division above it, itself
     included: a recursive CTE, so no closure table has to be kept in step with imports."""
@@ -258,5 +253,5 @@ def pending(session: Session, on: dt.date | None = None) -> int:
     return session.scalar(stmt) or 0
 
 
-__all__ = ["FOLD_LIMIT", "Folded", "age_band_expr", "band_of", "bands_changed",
+__all__ = ["FOLD_LIMIT", "Folded", "age_band_expr", "bands_changed",
            "counted_bands", "fold", "fold_all", "pending", "rebuild", "unfold_people"]

@@ -52,7 +52,7 @@ def test_wrong_and_replayed_codes(client, cowin_kit_instance):
                       json={"mobile": MOBILE}).get_json()["txnId"]
     wrong = hashlib.sha256(b"000000").hexdigest()
     r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": wrong, "txnId": txn})
-    assert r.status_code == 401
+    assert (r.status_code, r.get_json()["errorCode"]) == (400, "USRAUT0014")  # Co-WIN's
     right = hashlib.sha256(last_otp(cowin_kit_instance).encode()).hexdigest()
     assert client.post("/api/v2/auth/public/confirmOTP",
                        json={"otp": right, "txnId": txn}).status_code == 200
@@ -63,11 +63,11 @@ def test_wrong_and_replayed_codes(client, cowin_kit_instance):
 
 
 @pytest.mark.parametrize("cowin_kit_config", [{}])  # the deployment's resend throttle
-def test_resend_throttle_is_429_with_retry_after(client):
+def test_resend_throttle_is_403_with_retry_after(client):
     assert client.post("/api/v2/auth/public/generateOTP",
                        json={"mobile": MOBILE}).status_code == 200
     r = client.post("/api/v2/auth/public/generateOTP", json={"mobile": MOBILE})
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert r.status_code == 403 and int(r.headers["Retry-After"]) > 0  # 403: as Co-WIN
 
 
 def test_per_ip_limit(client):
@@ -92,7 +92,7 @@ def test_a_public_txn_cannot_be_confirmed_as_a_partner(client, cowin_kit_instanc
                        json={"otp": digest, "txnId": txn}).status_code == 200
 
 
-def test_too_many_tries_is_429_and_an_expired_code_401(client, cowin_kit_instance,
+def test_too_many_tries_is_403_and_an_expired_code_401(client, cowin_kit_instance,
                                                        change_settings):
     txn = client.post("/api/v2/auth/public/generateOTP",
                       json={"mobile": MOBILE}).get_json()["txnId"]
@@ -101,9 +101,9 @@ def test_too_many_tries_is_429_and_an_expired_code_401(client, cowin_kit_instanc
                            else b"111111").hexdigest()
     for _ in range(3):
         assert client.post("/api/v2/auth/public/confirmOTP",
-                           json={"otp": wrong, "txnId": txn}).status_code == 401
+                           json={"otp": wrong, "txnId": txn}).status_code == 400
     r = client.post("/api/v2/auth/public/confirmOTP", json={"otp": right, "txnId": txn})
-    assert r.status_code == 429 and r.get_json()["errorCode"] == "OTP_TOO_MANY_TRIES"
+    assert r.status_code == 403 and r.get_json()["errorCode"] == "OTP_TOO_MANY_TRIES"
 
     change_settings(OTP_TTL_SECONDS=0)  # the code is already expired when it arrives
     txn = client.post("/api/v2/auth/public/generateOTP",

@@ -216,7 +216,7 @@ def test_a_full_session_answers_409_over_http(client, ana, dni_type, database):
     assert one.status_code == 200
     full = client.post("/api/v2/appointment/schedule", headers=ana, json={
         "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [second]})
-    assert full.status_code == 409 and full.get_json()["errorCode"] == "CONFLICT"
+    assert full.status_code == 409 and full.get_json()["errorCode"] == "APPOIN0040"
 
 
 def test_family_cancel_finds_each_persons_appointment_after_a_reschedule(client, ana, dni_type,

@@ -73,7 +73,7 @@ def test_an_error_is_answered_in_the_co_win_shape(client, lang):
     r = client.post("/api/v2/auth/public/generateOTP", json={"mobile": TOO_SHORT},
                     headers={"Accept-Language": lang})
     assert r.status_code == 400
-    assert r.get_json() == {"errorCode": "INVALID_MOBILE",
+    assert r.get_json() == {"errorCode": "USRAUT0010",  # Co-WIN's (api.cowin_codes)
                             "error": _invalid_mobile().text(GETTEXT[lang])}
 
 
@@ -84,7 +84,7 @@ def test_a_domain_error_gets_its_status_code_and_wait(app, lang):
     with app.test_request_context(headers={"Accept-Language": lang}):
         r = answer(SessionFull(MSG_FULL, "session_id", dose=2))
         assert r.status_code == 409
-        assert r.get_json() == {"errorCode": "CONFLICT",
+        assert r.get_json() == {"errorCode": "APPOIN0040",  # Co-WIN's (api.cowin_codes)
                                 "error": SessionFull(MSG_FULL, None, dose=2).text(GETTEXT[lang])}
         r = answer(RegistrationThrottled(90))
         assert (r.status_code, r.headers["Retry-After"]) == (429, "90")

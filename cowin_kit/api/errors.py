@@ -5,6 +5,7 @@ from flask import jsonify
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
+from cowin_kit.api import cowin_codes
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
 
@@ -39,13 +40,25 @@ class ApiError(UserError):
         super().__init__(msgid or MESSAGES.get(status, MESSAGES[400]), field, **params)
 
 
+def code_and_status(exc: UserError) -> tuple[str, int]:
+    """The ``errorCode`` and HTTP status ``exc`` is answered with: a code an ApiError was
+    given by its view; else Co-WIN's, from the table (cowin_kit.api.cowin_codes), with
+    Co-WIN's status where it differed; else the error's own code, else its status's."""
+    if isinstance(exc, ApiError) and exc.code:
+        return exc.code, exc.status
+    cowin = cowin_codes.lookup(exc)
+    if cowin is not None:
+        return cowin.code, cowin.status or exc.status
+    return exc.code or CODES.get(exc.status, "ERROR"), exc.status
+
+
 def answer(exc: UserError):
     """The one mapping of a user error to the Co-WIN JSON answer, in the request's language:
-    ``{"errorCode": …, "error": …}`` with the error's status, and Retry-After when waiting
-    is the fix."""
-    response = jsonify({"errorCode": exc.code or CODES.get(exc.status, "ERROR"),
-                        "error": exc.text(gettext)})
-    response.status_code = exc.status
+    ``{"errorCode": …, "error": …}`` with the status of code_and_status, and Retry-After
+    when waiting is the fix. The text is the error's own message, translated."""
+    code, status = code_and_status(exc)
+    response = jsonify({"errorCode": code, "error": exc.text(gettext)})
+    response.status_code = status
     for name, value in getattr(exc, "headers", {}).items():
         response.headers[name] = value
     if exc.retry_after:

@@ -22,8 +22,9 @@ API_PREFIX = "/api/v2"
 # Co-WIN served its public vaccination report under v1; the kit serves it at the same path.
 COWIN_V1_PREFIX = "/api/v1/reports/"
 GROUPS = ("public", "login", "logged-in")
-ERROR_TEXT = {400: "Malformed input", 401: "No valid token, or a wrong or expired OTP",
-              403: "Not allowed", 404: "Not found (including another account's)",
+ERROR_TEXT = {400: "Malformed input, or a wrong OTP", 401: "No valid token, or an expired OTP",
+              403: "Not allowed; on login, OTP throttling (as Co-WIN)",
+              404: "Not found (including another account's)",
               409: "Conflicts with the current state",
               413: "The request body is larger than MAX_CONTENT_LENGTH",
               429: "Too many requests",
@@ -196,7 +197,7 @@ def _operation(rule: str, method: str, endpoint: str) -> dict:
         errors.add(401)
         op["security"] = [{"bearerAuth": []}]
     if entry["group"] == "login":
-        errors.add(429)
+        errors.update((403, 429))  # 403: OTP throttling, as Co-WIN (api.cowin_codes)
     if entry.get("body"):
         errors.add(413)
     errors.add(503)  # any operation, when its database cannot answer in time

@@ -7,8 +7,11 @@ spec-generated client accepts.
 
 The package as published does not import: its certificate module names ``models.IO``, which
 its models module never defines (the generator's type for a file download). ``load()``
-supplies it (``typing.IO``) before the import, and changes nothing else; the client then sends
-exactly the requests it was generated to send.
+supplies it (``typing.IO``) before the import, and resolves the models' forward references
+(``List[InlineResponse2002States]``, a model defined further down): the package's
+``__init__`` means to, but tests ``isinstance`` for ``issubclass`` and so never does, and
+pydantic 1 then refuses to parse any answer that holds a list of models. It changes nothing
+else; the client then sends exactly the requests it was generated to send.
 """
 from __future__ import annotations
 
@@ -27,9 +30,16 @@ def load():
         path = Path(package.origin).with_name("models.py")
         spec = importlib.util.spec_from_file_location("cowin_api.models", path)
         models = importlib.util.module_from_spec(spec)
+        # Registered before it runs, as an import does: pydantic resolves the models'
+        # string annotations ("Optional[str]") in the module it finds in sys.modules.
+        sys.modules["cowin_api.models"] = models
         spec.loader.exec_module(models)
         models.IO = typing.IO
-        sys.modules["cowin_api.models"] = models
+        # Models name models defined further down ("List[InlineResponse2002States]"):
+        # the generated module never resolves those names, so no answer would parse.
+        for value in list(vars(models).values()):
+            if isinstance(value, type) and issubclass(value, models.BaseModel):
+                value.update_forward_refs()
     return importlib.import_module("cowin_api")
 
 
@@ -40,5 +50,14 @@ def sync_apis(base_url: str, token: str | None = None, **httpx_options):
     load()
     from cowin_api.api_client import ApiClient, SyncApis
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return SyncApis(ApiClient(host=base_url, headers=headers, **httpx_options))
+    client = ApiClient(host=base_url, **httpx_options)
+    if token:
+        # The client builds each request apart and hands it to httpx's send(), which does
+        # not add the AsyncClient's default headers: a header is set by a middleware, the
+        # client's hook for authentication (its own AuthMiddleware is OAuth's password flow).
+        async def bearer(request, call_next):
+            request.headers["Authorization"] = f"Bearer {token}"
+            return await call_next(request)
+
+        client.add_middleware(bearer)
+    return SyncApis(client)

@@ -145,15 +145,23 @@ def svg(question: Question, title: str, lang: str | None = None) -> str:
         colour = rng.choice(("#b9c7d8", "#d8c3b9", "#c3d8b9", "#cdb9d8"))
         parts.append(f'<path d="M2 {y0} C40 {y1} 100 {y2} 148 {y3}" stroke="{colour}" '
                      f'stroke-width="{rng.choice((1, 1.5, 2))}" fill="none"/>')
-    glyphs = f"{question.a}+{question.b}=?"
-    step = (WIDTH - 20) / len(glyphs)
-    for i, glyph in enumerate(glyphs):
-        x = 12 + step * i + rng.uniform(-1.5, 1.5)
-        y = 34 + rng.uniform(-4, 4)
-        colour = rng.choice(("#1b2a49", "#3b1f2b", "#1f3b2d", "#2d2d2d"))
-        parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-family="DejaVu Sans, Arial, '
-                     f'sans-serif" font-size="{rng.randint(24, 28)}" font-weight="bold" '
-                     f'fill="{colour}" transform="rotate({rng.randint(-15, 15)} {x:.1f} '
-                     f'{y:.1f})" aria-hidden="true">{escape(glyph)}</text>')
+    # Figures of one number sit close together, with wider gaps between the terms, so that
+    # "19 + 16" cannot be read as "1 9 + 1 6".
+    tokens = [str(question.a), "+", str(question.b), "=", "?"]
+    advance, gap = 15, 8
+    width = sum(len(t) * advance for t in tokens) + gap * (len(tokens) - 1)
+    x = (WIDTH - width) / 2
+    for token in tokens:
+        turn = rng.randint(-12, 12)  # a number turns as one, its figures a little each
+        for glyph in token:
+            y = 35 + rng.uniform(-3, 3)
+            colour = rng.choice(("#1b2a49", "#3b1f2b", "#1f3b2d", "#2d2d2d"))
+            parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-family="DejaVu Sans, Arial, '
+                         f'sans-serif" font-size="{rng.randint(25, 28)}" font-weight="bold" '
+                         f'fill="{colour}" transform="rotate({turn + rng.randint(-4, 4)} '
+                         f'{x + advance / 2:.1f} {y:.1f})" aria-hidden="true">'
+                         f'{escape(glyph)}</text>')
+            x += advance
+        x += gap
     parts.append("</svg>")
     return "".join(parts)

@@ -172,6 +172,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_TTL_MINUTES", "int", 60,
             "How long a citizen's login (API token or web session) lasts.", minimum=5,
             maximum=10080),
+    Setting("COWIN_WEB_SECRET", "str", "",
+            "The `secret` that Co-WIN's web-app login (`auth/generateMobileOTP`) must send. "
+            "Co-WIN's identified its web app, and clients written for it send one; empty "
+            "accepts any secret or none. Set, a request with another one is refused (401).",
+            default_doc="(empty: any secret, or none, is accepted)"),
+    Setting("CAPTCHA_ON_SCHEDULE", "bool", False,
+            "`appointment/schedule` requires the answer to a captcha from `auth/getRecaptcha` "
+            "(one use, for the same account, within CAPTCHA_TTL_SECONDS, 3 tries). Off: "
+            "`getRecaptcha` still answers and the `captcha` field is accepted and ignored."),
+    Setting("CAPTCHA_TTL_SECONDS", "int", 300,
+            "How long a captcha of `auth/getRecaptcha` may be answered.", minimum=30,
+            maximum=3600),
     Setting("MAX_RESCHEDULES", "int", 3,
             "How many times one appointment may be rescheduled.", minimum=0, maximum=20),
     Setting("SMS_GATEWAY", "str", "file",

@@ -127,3 +127,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaptchaChallenge(Base):
+    """The captcha an account was last given (auth/getRecaptcha; cowin_kit.accounts.captcha):
+    a keyed hash of its answer, answered once, within its time, in a few tries. One row per
+    account at most: a new captcha replaces the previous one."""
+
+    __tablename__ = "captcha_challenge"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID
+    account_id: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"), index=True)
+    answer_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

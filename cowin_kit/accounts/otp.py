@@ -5,6 +5,13 @@ Co-WIN clients send the SHA-256 hex digest of the code, never the code itself, s
 is HMAC-SHA256(SECRET_KEY, sha256hex(code)): the comparison works on what clients send, and a
 copy of the table reveals nothing (a plain hash of a 6-digit code is reversed in a blink).
 Neither the code nor the full number is ever logged.
+
+Tokens are JWTs (HS256), as Co-WIN's were, so that clients can read ``exp``; the key is derived
+from SECRET_KEY (token_key), never SECRET_KEY itself. Their claims hold nothing personal: an
+opaque per-account id, the user type, the OTP's txnId, iat, exp and a jti. The server keeps
+the SHA-256 of the whole token (ApiToken.token_hash) and finds it by that hash on every call,
+so logout, revocation and expiry end a token whatever its signature says, and any change to
+the string (its signature, header or claims) makes it unknown.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+import jwt
 import phonenumbers
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
@@ -30,10 +38,13 @@ from cowin_kit.plugins.interfaces import N_
 
 log = logging.getLogger("cowin_kit.security")  # OTPs sent and refused, logins: LOG_FILE
 
+# "web": Co-WIN's web-app login (auth/generateMobileOTP, auth/validateMobileOtp); its token
+# works for every logged-in call, like the public and partner ones.
+WEB = "web"
 # "assisted": a code a call-centre operator asks the citizen to read out, as consent to
 # register and book for them (cowin_kit.registration.assisted); it logs nobody in.
 CONSENT = "assisted"
-PURPOSES = ("public", "partner", CONSENT)
+PURPOSES = ("public", "partner", WEB, CONSENT)
 CODE_DIGITS = 6
 DAY = timedelta(hours=24)
 _MOBILE_CHARS = re.compile(r"^[0-9 +().\-]{1,30}$")  # no letters: no vanity numbers
@@ -172,7 +183,8 @@ def _keyed(settings, otp_sha256: str) -> str:
 
 
 def _token_hash(token: str) -> str:
-    # A 256-bit random token needs no key: its plain hash cannot be reversed.
+    # A token carries a 128-bit random jti and a 256-bit signature: its plain hash needs
+    # no key, it cannot be reversed.
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -325,7 +337,7 @@ def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
         session.add(account)
     account.last_login_at = now
     session.flush()
-    token = _issue_token(session, account, settings, now)
+    token = _issue_token(session, account, settings, now, txn.id)
     log.info("citizen login %s for %s (%s account)", txn.id, mask_mobile(txn.mobile),
              "new" if is_new else "existing")
     return token, is_new
@@ -333,12 +345,53 @@ def confirm_otp(session: Session, *, txn_id: str, otp_sha256: str, settings,
 
 # --- tokens --------------------------------------------------------------------------------
 
-def _issue_token(session: Session, account: CitizenAccount, settings, now: datetime) -> str:
-    token = secrets.token_urlsafe(32)
+TOKEN_ALGORITHM = "HS256"
+USER_TYPE = "BENEFICIARY"  # Co-WIN's user_type of a citizen's token
+
+
+def _derived_key(settings, purpose: bytes) -> bytes:
+    return hmac.new(str(settings["SECRET_KEY"]).encode("utf-8"), purpose,
+                    hashlib.sha256).digest()
+
+
+def token_key(settings) -> bytes:
+    """The key that signs API tokens: derived from SECRET_KEY, so a token never helps to
+    guess SECRET_KEY nor to forge what it signs (cookies, CSRF tokens)."""
+    return _derived_key(settings, b"cowin-kit api token")
+
+
+def account_public_id(settings, account_id: int) -> str:
+    """The opaque, stable id of an account in its tokens (``user_name``/``user_id``): a UUID
+    made from a keyed hash of the database id, which would tell how many accounts exist."""
+    digest = hmac.new(_derived_key(settings, b"cowin-kit account id"),
+                      str(account_id).encode("ascii"), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _issue_token(session: Session, account: CitizenAccount, settings, now: datetime,
+                 txn_id: str) -> str:
+    issued = int(now.timestamp())
+    expires = issued + settings["TOKEN_TTL_MINUTES"] * 60
+    public_id = account_public_id(settings, account.id)
+    token = jwt.encode({"user_name": public_id, "user_type": USER_TYPE, "user_id": public_id,
+                        "txnId": txn_id, "iat": issued, "exp": expires,
+                        "jti": str(uuid.uuid4())},
+                       token_key(settings), algorithm=TOKEN_ALGORITHM)
+    # The row's expiry is the token's exp, to the second.
     session.add(ApiToken(token_hash=_token_hash(token), account_id=account.id, created_at=now,
-                         expires_at=now + timedelta(minutes=settings["TOKEN_TTL_MINUTES"])))
+                         expires_at=datetime.fromtimestamp(expires, now.tzinfo)))
     session.flush()
     return token
+
+
+def check_signature(token: str | None, settings) -> None:
+    """NotAuthenticated (401) unless ``token`` is a JWT this deployment signed (HS256 only:
+    "none" and every other algorithm are refused). Expiry is the server's row's to say."""
+    try:
+        jwt.decode(str(token or "").strip(), token_key(settings), algorithms=[TOKEN_ALGORITHM],
+                   options={"verify_exp": False, "require": ["exp", "iat", "jti"]})
+    except jwt.InvalidTokenError:
+        raise NotAuthenticated(MSG_NOT_AUTHENTICATED) from None
 
 
 def _active_token(session: Session, token: str | None, now: datetime) -> ApiToken:
@@ -370,12 +423,16 @@ def require_active(token: ApiToken | None, now: datetime) -> None:
         raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
 
 
-def authenticate(session: Session, token: str | None,
-                 now: datetime | None = None) -> CitizenAccount:
-    """The account of a Bearer token; NotAuthenticated (401) when unknown, expired or revoked."""
-    # The token and its account in one round trip (this runs before every logged-in call).
+def authenticate(session: Session, token: str | None, now: datetime | None = None, *,
+                 settings=None) -> CitizenAccount:
+    """The account of a Bearer token; NotAuthenticated (401) when unknown, expired or revoked.
+    With ``settings``, the signature is checked first (no database round trip for a forged
+    or mangled token); without, the look-up by hash alone refuses any token not issued."""
     digest = token_digest(token)
+    if settings is not None:
+        check_signature(token, settings)
     now = now or utcnow()
+    # The token and its account in one round trip (this runs before every logged-in call).
     found = session.execute(_TOKEN_AND_ACCOUNT, {"token_hash": digest}).first()
     require_active(found[0] if found is not None else None, now)
     return found[1]

@@ -1,25 +1,43 @@
-"""Co-WIN v2 login: generateOTP / confirmOTP (public and partner variants), Bearer tokens."""
+"""Co-WIN v2 login: generateOTP / confirmOTP (public and partner variants), Co-WIN's web-app
+login (generateMobileOTP / validateMobileOtp), Bearer tokens (signed JWTs, see accounts.otp).
+
+Every variant gives the same token: it works for every logged-in call. The variants differ in
+what they return and in that a txnId is confirmed only where it was asked for.
+"""
 from __future__ import annotations
 
+import hmac
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import get_locale
 
 from cowin_kit.accounts import otp
+from cowin_kit.api import captcha
 from cowin_kit.api.body import load_body
-from cowin_kit.api.errors import register
+from cowin_kit.api.errors import ApiError, register
 from cowin_kit.i18n import country_name
+from cowin_kit.plugins.interfaces import N_
 from cowin_kit.runtime import db_session, deployment
-from cowin_kit.web.limits import otp_confirms, otp_sends
+from cowin_kit.web.limits import (
+    api_throttled,
+    captcha_fetches,
+    otp_confirms as _confirms,
+    otp_sends as _sends,
+)
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v2")
 register(bp)
 
+# The per-address limits the portal's login forms share; a breach here is OtpThrottled.
+otp_sends, otp_confirms = api_throttled(_sends), api_throttled(_confirms)
 
-def _generate(purpose: str):
+MSG_WRONG_SECRET = N_("%(name)s is not the one this deployment accepts from its web app.")
+
+
+def _generate(purpose: str, data: dict | None = None):
     dep = deployment()
-    data = load_body()  # schemas.GenerateOtpRequest
+    data = data if data is not None else load_body()  # schemas.GenerateOtpRequest
     lang = str(get_locale() or dep.default_language)
     session = db_session()
     try:
@@ -75,6 +93,34 @@ def partner_confirm_otp():
     return jsonify({"token": token, "isNewAccount": "Y" if is_new else "N"})
 
 
+@bp.post("/auth/generateMobileOTP")
+@otp_sends
+def web_generate_otp():
+    """Co-WIN's web-app login. Its ``secret`` identified the web app: any is accepted unless
+    COWIN_WEB_SECRET is set, and then only that one."""
+    data = load_body()  # schemas.GenerateMobileOtpRequest
+    expected = deployment().settings["COWIN_WEB_SECRET"]
+    if expected and not hmac.compare_digest(str(data.get("secret") or "").encode("utf-8"),
+                                            expected.encode("utf-8")):
+        raise ApiError(MSG_WRONG_SECRET, "secret", status=401, name="secret")
+    return _generate(otp.WEB, data)
+
+
+@bp.post("/auth/validateMobileOtp")
+@otp_confirms
+def web_confirm_otp():
+    token, _ = _confirm(otp.WEB)
+    return jsonify({"token": token})
+
+
+@bp.route("/auth/getRecaptcha", methods=["GET", "POST"])  # Co-WIN's was a POST
+@api_throttled(captcha_fetches)
+def get_recaptcha():
+    """A captcha for appointment/schedule (cowin_kit.api.captcha), for a logged-in caller."""
+    account = otp.authenticate(db_session(), bearer_token(), settings=deployment().settings)
+    return captcha.recaptcha(account.id)
+
+
 @bp.post("/auth/logout")
 def logout():
     token = bearer_token()
@@ -93,6 +139,7 @@ def login_required(view):
     """Put the caller's CitizenAccount in ``g.account``, or answer 401."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        g.account = otp.authenticate(db_session(), bearer_token())  # or a 401 LoginError
+        g.account = otp.authenticate(db_session(), bearer_token(),  # or a 401 LoginError
+                                     settings=deployment().settings)
         return view(*args, **kwargs)
     return wrapper

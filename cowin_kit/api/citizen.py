@@ -12,7 +12,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
 from sqlalchemy import bindparam, func, select
 
-from cowin_kit.api import public
+from cowin_kit.api import captcha, public
 from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import load_body, load_query
 from cowin_kit.api.errors import ApiError, register
@@ -154,6 +154,7 @@ def beneficiaries():
 def schedule():
     data = load_body()  # schemas.ScheduleRequest
     people = _own_beneficiaries(data["beneficiaries"])
+    captcha.check_on_schedule(g.account.id, data.get("captcha"))  # when CAPTCHA_ON_SCHEDULE
     try:
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_ids=[p.id for p in people],

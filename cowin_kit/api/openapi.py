@@ -82,6 +82,17 @@ ENDPOINTS: dict[str, dict] = {
     "api_auth.partner_confirm_otp": dict(
         group="login", summary="Confirm the one-time password (partner apps); get a token.",
         body=s.ConfirmOtpRequest, answer=s.PartnerTokenResponse, errors=(400, 401, 429)),
+    "api_auth.web_generate_otp": dict(
+        group="login", summary="Send a one-time password (Co-WIN's web-app login).",
+        body=s.GenerateMobileOtpRequest, answer=s.GenerateOtpResponse, errors=(400, 401, 403)),
+    "api_auth.web_confirm_otp": dict(
+        group="login", summary="Confirm the one-time password (Co-WIN's web-app login); get a "
+                               "Bearer token.",
+        body=s.ConfirmOtpRequest, answer=s.TokenResponse, errors=(400, 401, 403)),
+    "api_auth.get_recaptcha": dict(
+        group="login", summary="A captcha to answer in appointment/schedule (when the "
+                               "deployment asks for one).",
+        auth=True, answer=s.CaptchaResponse, errors=(403,)),
     "api_auth.logout": dict(
         group="login", summary="Revoke the Bearer token.", auth=True,
         answer=s.StatusResponse, errors=(401,)),

@@ -247,6 +247,21 @@ class PartnerTokenResponse(TokenResponse):
     isNewAccount = fields.Str(required=True, validate=validate.OneOf(["Y", "N"]))
 
 
+class GenerateMobileOtpRequest(GenerateOtpRequest):
+    """Co-WIN's web-app login (auth/generateMobileOTP)."""
+    secret = fields.Raw(allow_none=True, metadata={
+        "type": "string",
+        "description": "Identified Co-WIN's web app. Any value (or none) is accepted unless "
+                       "the deployment sets COWIN_WEB_SECRET; then only that one (else 401)."})
+
+
+class CaptchaResponse(Schema):
+    captcha = fields.Str(required=True, metadata={
+        "description": "An SVG image of a short sum; its <title> asks the same question in "
+                       "words, in the language of Accept-Language, for screen readers.",
+        "example": '<svg xmlns="http://www.w3.org/2000/svg" ...><title>...</title>...</svg>'})
+
+
 class StatusResponse(Schema):
     status = fields.Str(required=True, metadata={"example": "logged out"})
 
@@ -326,6 +341,12 @@ class ScheduleRequest(Request):
     beneficiaries = texts(booking.MSG_CHOOSE_BENEFICIARY, required=True,
                           validate=validate.Length(min=1, error=booking.MSG_CHOOSE_BENEFICIARY),
                           item=REFERENCE)
+    # Co-WIN's security code; checked only when CAPTCHA_ON_SCHEDULE is on (any value is
+    # accepted and ignored otherwise, as clients written for Co-WIN send one).
+    captcha = fields.Raw(allow_none=True, metadata={
+        "type": "string", "example": "19",
+        "description": "The answer to the account's latest auth/getRecaptcha captcha (a "
+                       "number), when the deployment asks for one (CAPTCHA_ON_SCHEDULE)."})
 
 
 class ScheduleResponse(Schema):

@@ -244,7 +244,5 @@ def answer_code(app):
         return answer(OtpThrottled("x")).get_json()["errorCode"]
 
 
-@pytest.mark.xfail(strict=True, reason="OtpThrottled answers 403 once api/cowin_codes.py maps "
-                                       "it (another part of issue 14)")
 def test_otp_throttling_answers_403_as_cowin_did(app):
     assert _throttled_status(app) == 403

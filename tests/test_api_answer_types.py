@@ -320,6 +320,11 @@ def test_localised_fields_follow_accept_language(client, cowin_kit_instance, cou
              ["name"] for lang in ("en", "hi")}
     assert plain["en"] == plain["hi"]
 
+    states = {lang: {x["state_name"]: x["state_name_l"] for x in client.get(
+        "/api/v2/admin/location/states", headers={"Accept-Language": lang}).get_json()["states"]}
+        for lang in ("en", "hi")}
+    assert states["en"]["Delhi"] == "Delhi" and states["hi"]["Delhi"] == "दिल्ली"
+
     auth = api_login(client, cowin_kit_instance, country["mobile"])
     ref = client.post("/api/v2/registration/beneficiary/new", headers=auth, json={
         "name": "Asha Devi", "birth_year": "1980", "gender_id": 2,
@@ -335,6 +340,19 @@ def test_localised_fields_follow_accept_language(client, cowin_kit_instance, cou
         [appointment] = family["beneficiaries"][0]["appointments"]
         assert _centre_names(appointment) == seen[lang], lang
         assert appointment["name"] == plain["en"]
+
+
+@pytest.mark.parametrize("cowin_kit_country", ["PE"])
+def test_openapi_document_states_the_answer_types(client):
+    doc = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for name in ("Session", "Appointment"):
+        pincode = doc[name]["properties"]["pincode"]
+        assert pincode["oneOf"] == [{"type": "integer"}, {"type": "string"}], name
+        assert "integer" in pincode["description"] and "pincode" in doc[name]["required"]
+    assert doc["Session"]["properties"]["center_id"]["type"] == "integer"
+    assert doc["Session"]["properties"]["fee"]["type"] == "string"
+    assert doc["Beneficiary"]["properties"]["comorbidity_ind"]["enum"] == ["Y", "N"]
+    assert {"pincode", "fee_type", "name_l"} <= set(doc["Appointment"]["properties"])
 
 
 # --- demo centres and their postal codes ---------------------------------------------------

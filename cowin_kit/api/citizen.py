@@ -101,13 +101,20 @@ def delete_beneficiary():
     return Response(status=204)
 
 
+# The priority group of Co-WIN's comorbidity_ind "Y" (beneficiary/new files it so).
+COMORBIDITIES = "comorbidities"
+
+
 def _appointment_fields(a: FamilyAppointment) -> dict:
-    fields = a.centre_fields
+    """An appointment as Co-WIN's AppointmentResponseSchema: its centre's fields (names in
+    the request's language in the *_l fields, pincode as the searches send it), the slot's."""
+    (fields,) = public.answer_pincodes([a.centre_fields])
     return {
         "appointment_id": a.id,
-        "center_id": fields["center_id"], "name": fields["name"],
-        "state_name": fields["state_name"], "district_name": fields["district_name"],
-        "block_name": fields["block_name"], "from": a.starts.strftime("%H:%M:%S"),
+        **{k: fields[k] for k in ("center_id", "name", "name_l", "state_name", "state_name_l",
+                                  "district_name", "district_name_l", "block_name",
+                                  "block_name_l", "pincode", "lat", "long", "fee_type")},
+        "from": a.starts.strftime("%H:%M:%S"),
         "to": a.ends.strftime("%H:%M:%S"), "dose": a.dose,
         "session_id": a.session_id, "date": a.date.strftime("%d-%m-%Y"),
         "slot": slots.slot_text(a),
@@ -140,6 +147,8 @@ def beneficiaries():
             "gender": m.gender.capitalize(),
             "mobile_number": g.account.mobile[-4:],
             "photo_id_type": m.id_type_name, "photo_id_number": m.id_masked,
+            # Co-WIN's flag; beneficiary/new files "Y" as the comorbidities priority group.
+            "comorbidity_ind": "Y" if COMORBIDITIES in m.priority_groups else "N",
             "id_verification_status": m.verification,
             "vaccination_status": status,
             "vaccine": given[0].product_name if given else "",

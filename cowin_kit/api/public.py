@@ -201,14 +201,29 @@ def cached_search(build, *params) -> Response:
     return respond_cached(body, tag, SEARCH_MAX_AGE)
 
 
+MSG_NO_POSTAL_CODES = N_("This country has no postal codes: search by district or by "
+                         "location instead.")
+
+
 def _pincode(raw: str) -> str:
-    """A postal code of the deployment's country (its pattern is the profile's)."""
-    raw = raw.strip()
-    pattern = deployment().profile["postal_code_pattern"]
-    if not raw or not re.fullmatch(pattern, raw):
+    """A postal code of the deployment's country (its pattern is the profile's), in the form
+    it is stored in: the number an answer carried is padded back (search.postal_code_query)."""
+    profile = deployment().profile
+    if not profile["postal_code_example"]:
+        raise ApiError(MSG_NO_POSTAL_CODES, "pincode")
+    code = search.postal_code_query(raw, profile["postal_code_pattern"],
+                                    profile["postal_code_example"])
+    if code is None:
         raise ApiError(N_("pincode must be a postal code of this country, e.g. %(example)s."),
-                       "pincode", example=deployment().profile["postal_code_example"])
-    return raw
+                       "pincode", example=profile["postal_code_example"])
+    return code
+
+
+def answer_pincodes(centres: list[dict]) -> list[dict]:
+    """The centres with their ``pincode`` as Co-WIN sent it (search.pincode_answer): an
+    integer where the country's codes are digits, else the code as written."""
+    numbers = search.postal_codes_are_numbers(deployment().profile["postal_code_example"])
+    return [{**c, "pincode": search.pincode_answer(c["pincode"], numbers)} for c in centres]
 
 
 def _district(district_id: int) -> Division:
@@ -284,7 +299,7 @@ def _sessions_answer(day: dt.date, filters: search.Filters, **where) -> dict:
     found = search.find_sessions(read_session(), _lang(), day, **where)
     if filters != NO_FILTERS:
         found = search.filter_sessions(found, filters, products)
-    return {"sessions": found}
+    return {"sessions": answer_pincodes(found)}
 
 
 def _calendar_answer(day: dt.date, filters: search.Filters, **where) -> dict:
@@ -292,7 +307,7 @@ def _calendar_answer(day: dt.date, filters: search.Filters, **where) -> dict:
     found = search.calendar(read_session(), _lang(), day, **where)
     if filters != NO_FILTERS:
         found = search.filter_centres(found, filters, products)  # drops emptied centres
-    return {"centers": found}
+    return {"centers": answer_pincodes(found)}
 
 
 # The searches' queries are schemas.ByPinQuery and schemas.ByDistrictQuery (load_query).
@@ -339,8 +354,8 @@ def calendar_by_district():
 @bp.get("/appointment/centers/findByLatLong")
 def find_by_lat_long():
     query = load_query()  # schemas.LatLongQuery: decimal degrees within ±90 and ±180
-    return cached_json({"centers": search.centres_near(read_session(), _lang(), query["lat"],
-                                                       query["long"]),
+    near = search.centres_near(read_session(), _lang(), query["lat"], query["long"])
+    return cached_json({"centers": answer_pincodes(near),
                         "ttl": LOCATION_TTL_HOURS}, SEARCH_MAX_AGE)
 
 

@@ -138,24 +138,41 @@ class GendersResponse(Schema):
 
 # --- centres and sessions ----------------------------------------------------------------
 
+# Co-WIN sent pincode as a JSON integer, and typed clients (Go, TypeScript, C#) declare it so;
+# the spec v2.1.0 says string (pydantic turns an integer into one). cowin_kit.scheduling.search
+# .pincode_answer is the rule.
+PINCODE = {"oneOf": [{"type": "integer"}, {"type": "string"}], "example": 15001,
+           "description": "The centre's postal code, as Co-WIN sent it: a JSON integer where "
+           "the country's codes are digits (leading zeros dropped: 06000 is 6000; the "
+           "searches take either form), 0 for a centre without one (or in a country without "
+           "postal codes); a string where the codes have letters (\"K1A 0B1\"), \"\" for a "
+           "centre without one."}
+LOCALISED = {"description": "In the request's language (Accept-Language), as Co-WIN's *_l "
+                            "fields; the same as the plain field when there is no translation."}
+
+
+def localised():
+    return fields.Str(metadata=LOCALISED)
+
+
 class CentreFields(Schema):
     center_id = fields.Int(required=True)
     name = fields.Str(required=True)
-    name_l = fields.Str()
+    name_l = localised()
     address = fields.Str()
-    address_l = fields.Str()
-    state_name = fields.Str()
-    state_name_l = fields.Str()
-    district_name = fields.Str()
-    district_name_l = fields.Str()
-    block_name = fields.Str()
-    block_name_l = fields.Str()
-    pincode = fields.Str(metadata={"description": "The country's postal code."})
+    address_l = localised()
+    state_name = fields.Str(required=True)
+    state_name_l = localised()
+    district_name = fields.Str(required=True)
+    district_name_l = localised()
+    block_name = fields.Str(required=True)
+    block_name_l = localised()
+    pincode = fields.Raw(required=True, metadata=PINCODE)
     lat = fields.Float(allow_none=True)
     long = fields.Float(allow_none=True)
-    from_ = fields.Str(data_key="from", metadata={"example": "09:00:00"})
-    to = fields.Str(metadata={"example": "17:00:00"})
-    fee_type = fields.Str(validate=validate.OneOf(["Free", "Paid"]))
+    from_ = fields.Str(required=True, data_key="from", metadata={"example": "09:00:00"})
+    to = fields.Str(required=True, metadata={"example": "17:00:00"})
+    fee_type = fields.Str(required=True, validate=validate.OneOf(["Free", "Paid"]))
 
 
 class SessionFields(Schema):
@@ -165,15 +182,15 @@ class SessionFields(Schema):
     available_capacity_dose1 = fields.Int()
     available_capacity_dose2 = fields.Int()
     available_capacity_dose3 = fields.Int()
-    min_age_limit = fields.Int()
+    min_age_limit = fields.Int(required=True)
     max_age_limit = fields.Int(allow_none=True)
     allow_all_age = fields.Bool()
-    vaccine = fields.Str()
-    fee = fields.Str(metadata={"example": "0"})
+    vaccine = fields.Str(required=True)
+    fee = fields.Str(metadata={"example": "0", "description": "A JSON string, as Co-WIN's."})
     walkin_ind = fields.Str(validate=validate.OneOf(["Y", "N"]))
     from_ = fields.Str(data_key="from", metadata={"example": "09:00:00"})
     to = fields.Str(metadata={"example": "13:00:00"})
-    slots = fields.List(fields.Str(metadata={"example": "09:00AM-11:00AM"}))
+    slots = fields.List(fields.Str(metadata={"example": "09:00AM-11:00AM"}), required=True)
 
 
 class SessionSchema(CentreFields, SessionFields):
@@ -203,14 +220,14 @@ class CalendarResponse(Schema):
 class NearbyCentreSchema(Schema):
     center_id = fields.Int(required=True)
     name = fields.Str(required=True)
-    name_l = fields.Str()
+    name_l = localised()
     district_name = fields.Str()
-    district_name_l = fields.Str()
+    district_name_l = localised()
     state_name = fields.Str()
-    state_name_l = fields.Str()
+    state_name_l = localised()
     block_name = fields.Str()
-    block_name_l = fields.Str()
-    pincode = fields.Str()
+    block_name_l = localised()
+    pincode = fields.Raw(required=True, metadata=PINCODE)
     lat = fields.Float(allow_none=True)
     long = fields.Float(allow_none=True)
     location = fields.Str()
@@ -298,33 +315,45 @@ class DeleteBeneficiaryRequest(Request):
 
 class AppointmentSchema(Schema):
     appointment_id = fields.Str(required=True, metadata=UUID)
-    center_id = fields.Int()
-    name = fields.Str()
-    state_name = fields.Str()
-    district_name = fields.Str()
-    block_name = fields.Str()
-    from_ = fields.Str(data_key="from")
-    to = fields.Str()
-    dose = fields.Int()
-    session_id = fields.Str(metadata=UUID)
-    date = day()
-    slot = fields.Str(metadata={"example": "09:00AM-11:00AM"})
+    center_id = fields.Int(required=True)
+    name = fields.Str(required=True)
+    name_l = localised()
+    state_name = fields.Str(required=True)
+    state_name_l = localised()
+    district_name = fields.Str(required=True)
+    district_name_l = localised()
+    block_name = fields.Str(required=True)
+    block_name_l = localised()
+    pincode = fields.Raw(required=True, metadata=PINCODE)
+    lat = fields.Float(allow_none=True)
+    long = fields.Float(allow_none=True)
+    from_ = fields.Str(required=True, data_key="from")
+    to = fields.Str(required=True)
+    fee_type = fields.Str(required=True, validate=validate.OneOf(["Free", "Paid"]))
+    dose = fields.Int(required=True)
+    session_id = fields.Str(required=True, metadata=UUID)
+    date = day(required=True)
+    slot = fields.Str(required=True, metadata={"example": "09:00AM-11:00AM"})
     secret_code = fields.Str(metadata={"example": "1234"})
 
 
 class BeneficiarySchema(Schema):
     beneficiary_reference_id = fields.Str(required=True)
     name = fields.Str(required=True)
-    birth_year = fields.Str()
+    birth_year = fields.Str(required=True, metadata={"example": "1980"})
     birth_date = fields.Str(metadata={**DATE, "description": "The date of birth, when it was "
                                                              "given (DD-MM-YYYY)."})
-    gender = fields.Str()
-    mobile_number = fields.Str(metadata={"description": "The last 4 digits."})
-    photo_id_type = fields.Str()
-    photo_id_number = fields.Str(metadata={"description": "Masked."})
+    gender = fields.Str(required=True)
+    mobile_number = fields.Str(required=True, metadata={"description": "The last 4 digits."})
+    photo_id_type = fields.Str(required=True)
+    photo_id_number = fields.Str(required=True, metadata={"description": "Masked."})
+    comorbidity_ind = fields.Str(required=True, validate=validate.OneOf(["Y", "N"]), metadata={
+        "description": "Y when the person is in the comorbidities priority group."})
     id_verification_status = fields.Str()
-    vaccination_status = fields.Str()
-    vaccine = fields.Str()
+    vaccination_status = fields.Str(validate=validate.OneOf(
+        ["Not Vaccinated", "Partially Vaccinated", "Vaccinated"]))
+    vaccine = fields.Str(metadata={"description": "The first dose's product, \"\" before "
+                                  "one (as Co-WIN's; the spec's enum lists India's products)."})
     dose1_date = fields.Str()
     dose2_date = fields.Str()
     appointments = fields.List(fields.Nested(AppointmentSchema))

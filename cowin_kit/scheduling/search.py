@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,6 +34,41 @@ def descendant_ids(session: Session, division_id: int) -> list[int]:
                                         .where(Division.parent_id.in_(frontier))))
         ids += frontier
     return ids
+
+
+def postal_codes_are_numbers(example: str) -> bool:
+    """Whether a country's postal codes are plain numbers (its profile's example is digits,
+    or it has no postal codes at all): Co-WIN sent a pincode as a JSON integer, and clients
+    typed it so."""
+    return example == "" or (example.isascii() and example.isdigit())
+
+
+def pincode_answer(code: str | None, numbers: bool) -> int | str:
+    """A centre's postal code as Co-WIN's answers carry it: digits-only codes as a JSON
+    integer (leading zeros dropped: "06000" is 6000; the searches pad it back), codes with
+    letters ("K1A 0B1") as they are written, and a centre without a code 0 in a country of
+    numeric codes (or of none) and "" in one of lettered codes."""
+    code = (code or "").strip()
+    if code.isascii() and code.isdigit():
+        return int(code)
+    if not code:
+        return 0 if numbers else ""
+    return code
+
+
+def postal_code_query(raw: str, pattern: str, example: str) -> str | None:
+    """The stored form of a postal code a client searches with, or None when it is none of
+    the country's: as written, or, in a country of fixed-length numeric codes, the number
+    an answer carried, left-padded with zeros to the example's length (7001 -> "07001")."""
+    raw = raw.strip()
+    if not raw or not example:
+        return None
+    if re.fullmatch(pattern, raw):
+        return raw
+    if postal_codes_are_numbers(example) and raw.isascii() and raw.isdigit() \
+            and len(raw) < len(example) and re.fullmatch(pattern, raw.zfill(len(example))):
+        return raw.zfill(len(example))
+    return None
 
 
 def centre_fields(facility: Facility, lang: str) -> dict:

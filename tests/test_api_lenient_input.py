@@ -386,3 +386,18 @@ def test_the_document_says_integer_and_what_else_is_accepted(api):
         assert re.search(pattern, "05-12-2026") and re.search(pattern, "05-12-26")
         assert not re.search(pattern, "2026-12-05") and not re.search(pattern, "05-12-026")
     assert "DD-MM-YY is accepted" in date["description"]
+
+
+def test_a_repeated_two_digit_year_search_is_answered_before_flask(app, client, district,
+                                                                    monkeypatch):
+    from cowin_kit.api import public
+
+    day = TODAY + dt.timedelta(days=1)
+    url = ("/api/v2/appointment/sessions/public/calendarByDistrict"
+           f"?district_id={district}&date={day:%d-%m-%y}")
+    first = client.get(url, headers={"Accept-Language": "en"})
+    assert first.status_code == 200 and first.get_json()["centers"]
+    calls, real = [], public.cached_search
+    monkeypatch.setattr(public, "cached_search", lambda *a: calls.append(1) or real(*a))
+    again = client.get(url, headers={"Accept-Language": "en"})
+    assert again.get_data() == first.get_data() and calls == []

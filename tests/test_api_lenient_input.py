@@ -17,7 +17,15 @@ from cowin_kit.geography.models import Division
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling.models import Appointment, Facility
 
-from helpers import TODAY, api_login, api_register, api_session, reference, web_login
+from helpers import (
+    TODAY,
+    api_login,
+    api_register,
+    api_session,
+    give_dose,
+    reference,
+    web_login,
+)
 
 SCHEDULE = "/api/v2/appointment/schedule"
 NEW = "/api/v2/registration/beneficiary/new"
@@ -401,3 +409,23 @@ def test_a_repeated_two_digit_year_search_is_answered_before_flask(app, client, 
     monkeypatch.setattr(public, "cached_search", lambda *a: calls.append(1) or real(*a))
     again = client.get(url, headers={"Accept-Language": "en"})
     assert again.get_data() == first.get_data() and calls == []
+
+
+def test_an_adverse_event_with_a_two_digit_year_and_a_text_dose(api, ana, dni_type, database):
+    from cowin_kit.vaccination.aefi_models import AefiReport
+
+    client = api.test_client()
+    ref = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    give_dose(database, ref, days_ago=2)
+    body = {"beneficiary_reference_id": ref, "symptoms": ["fever"], "seriousness": "minor",
+            "outcome": "recovered"}
+    yesterday = TODAY - dt.timedelta(days=1)
+    r = client.post("/api/v2/registration/beneficiary/aefi", headers=ana, json={
+        **body, "dose": "1.5", "onset_date": f"{yesterday:%d-%m-%y}"})
+    assert _refused(r) == "dose must be a whole number."
+    r = client.post("/api/v2/registration/beneficiary/aefi", headers=ana, json={
+        **body, "dose": "1", "onset_date": f"{yesterday:%d-%m-%y}"})
+    assert r.status_code == 200, r.get_json()
+    with database.session() as s:
+        report = s.get(AefiReport, r.get_json()["aefi_id"])
+        assert report.onset_on == yesterday

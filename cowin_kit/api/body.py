@@ -154,7 +154,7 @@ def refusal(schema: Schema, exc: ValidationError) -> ApiError:
     field, and its validators' min, max and choices (or the field's own ``params``).
 
     Every field, not only the first: a client that sent two wrong values (a spec-generated
-    client sending photo_id_type "1" and gender_id 1.5) is told about both, and is never
+    client sending photo_id_type "abc" and gender_id 1.5) is told about both, and is never
     left fixing the one named while the other goes unmentioned."""
     messages = exc.messages if isinstance(exc.messages, dict) else {}
     found = []

@@ -182,7 +182,7 @@ def test_bad_schedule_bodies(api, auth, change, field, text):
 
 
 @pytest.mark.parametrize("change,field,text", [
-    ({"photo_id_type": "1"}, "photo_id_type", "photo_id_type must be a whole number."),
+    ({"photo_id_type": "1.5"}, "photo_id_type", "photo_id_type must be a whole number."),
     ({"photo_id_type": 0}, "photo_id_type", f"photo_id_type must be a whole number {RANGE}"),
     ({"photo_id_type": ...}, "photo_id_type", "photo_id_type is required."),
     ({"photo_id_number": 40123456}, "photo_id_number", "photo_id_number must be text."),
@@ -208,7 +208,8 @@ def test_refusals_that_keep_the_domains_words(api, auth, dni_type):
             "photo_id_type": dni_type, "photo_id_number": "40123456"}
     new = "/api/v2/registration/beneficiary/new"
     for change, text in (({"gender_id": 4}, "Choose a gender from the list."),
-                         ({"gender_id": "2"}, "Choose a gender from the list."),
+                         ({"gender_id": "4"}, "Choose a gender from the list."),
+                         ({"gender_id": None}, "Choose a gender from the list."),
                          ({"name": None}, "Enter the name as on the ID document."),
                          ({"priority_groups": "health-workers"},
                           "This priority group is not one of the deployment's.")):

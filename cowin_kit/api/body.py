@@ -39,20 +39,32 @@ _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity
+def _constant(name: str) -> float:
+    """NaN, Infinity, -Infinity: not JSON, but read, so that _check_values refuses them
+    naming the field they were sent in (as it does 1e400, which parses as infinity)."""
+    return float(name)
 
 
 def json_body() -> dict:
-    """The request's JSON object, checked as described above; ApiError (400) otherwise."""
-    if not request.is_json:
-        raise ApiError(MSG_SEND_JSON)
-    raw = request.get_data(cache=True)  # 413 beyond MAX_CONTENT_LENGTH, before reading
+    """The request's JSON object, checked as described above; ApiError (400) otherwise.
+
+    The body is read as JSON whatever its declared type: Go's default client declares
+    none, others say text/plain or application/x-www-form-urlencoded. That lets a page of
+    another site send it from a browser without asking first (a "simple" cross-origin
+    request), which is harmless here because nothing that reads bodies here trusts a
+    browser's credentials: every logged-in /api/v2 call is authenticated by its
+    Authorization: Bearer header alone (api.auth.bearer_token, otp.authenticate), which a
+    browser never adds by itself and a cross-origin page cannot set without a preflight
+    the API does not grant; no cookie logs anyone in to the API. A view that trusted a
+    cookie (the portal's and staff pages do, with CSRF tokens) must not read its body
+    here. The body's bytes are read as they came (never as form fields, which would
+    consume them), and a body that is not a JSON object is refused as before."""
+    raw = request.get_data(cache=True, parse_form_data=False)  # 413 beyond MAX_CONTENT_LENGTH
     # A streamed (chunked) body stops at MAX_CONTENT_LENGTH without a word: asking for one
     # more byte answers 413 when there was more, instead of parsing a truncated body.
     request.stream.read(1)
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=_constant)
     except RecursionError:
         raise ApiError(MSG_TOO_DEEP, max=MAX_DEPTH) from None
     except ValueError:  # not JSON, not UTF-8, or an integer of thousands of digits
@@ -137,15 +149,35 @@ def load(schema: Schema, data) -> dict:
 
 
 def refusal(schema: Schema, exc: ValidationError) -> ApiError:
-    """The ApiError for a schema's refusal: the first wrong field in the schema's order,
-    with its message (a message id; cowin_kit.api.schemas) and the params it may name:
-    the field, and its validators' min, max and choices."""
+    """The ApiError for a schema's refusal: every wrong field, in the schema's order, each
+    with its message (a message id; cowin_kit.api.schemas) and the params it may name: the
+    field, and its validators' min, max and choices (or the field's own ``params``).
+
+    Every field, not only the first: a client that sent two wrong values (a spec-generated
+    client sending photo_id_type "abc" and gender_id 1.5) is told about both, and is never
+    left fixing the one named while the other goes unmentioned."""
     messages = exc.messages if isinstance(exc.messages, dict) else {}
+    found = []
     for name, field in schema.fields.items():
         key = field.data_key or name
         if key in messages:
-            return ApiError(_first(messages[key]), key, name=key, **_params(field))
-    return ApiError(None)  # not a field's (the body is not an object): the general 400
+            found.append(ApiError(_first(messages[key]), key, name=key, **_params(field)))
+    if not found:
+        return ApiError(None)  # not a field's (the body is not an object): the general 400
+    return found[0] if len(found) == 1 else Refusals(found)
+
+
+class Refusals(ApiError):
+    """Several fields refused at once: the first one's field and message id (what the API's
+    error shape keeps), the text of each in turn, in the reader's language."""
+
+    def __init__(self, refusals: list[ApiError]):
+        self.others = refusals[1:]
+        first = refusals[0]
+        super().__init__(first.msgid, first.field, **first.params)
+
+    def text(self, gettext=None) -> str:
+        return " ".join([super().text(gettext), *(e.text(gettext) for e in self.others)])
 
 
 def _first(message) -> str:
@@ -165,4 +197,5 @@ def _params(field) -> dict:
     for v in checks:
         if isinstance(v, validate.OneOf):
             params["choices"] = ", ".join(map(str, v.choices))
+    params.update(getattr(field, "params", {}))  # inputs.Day's years
     return params

@@ -113,7 +113,7 @@ class FastAnswers:
     recorded, so whatever a hook or a limit would add still goes through Flask.
     """
 
-    DATE = r"&date=[0-9]{2}-[0-9]{2}-[0-9]{4}"
+    DATE = r"&date=[0-9]{2}-[0-9]{2}-(?:[0-9]{2}){1,2}"  # DD-MM-YYYY or DD-MM-YY
     QUERIES = {
         "/appointment/sessions/public/calendarByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})",
         "/appointment/sessions/public/findByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})",

@@ -28,6 +28,7 @@ from cowin_kit.api.inputs import (
     choice,
     day,
     degrees,
+    one_of_numbers,
     query_whole,
     refusals,
     text,
@@ -289,11 +290,8 @@ class NewBeneficiaryRequest(Request):
     name = text(required=True, error=registration.MSG_NAME)
     birth_year = BirthYear(required=True, error_messages=refusals(MSG_YEAR),
                            metadata={"example": "1980", "pattern": "^[0-9]{4}$"})
-    gender_id = fields.Integer(
-        strict=True, required=True,
-        validate=validate.OneOf([1, 2, 3], error=registration.MSG_GENDER),
-        error_messages=refusals(registration.MSG_GENDER, registration.MSG_GENDER),
-        metadata={"description": "1 male, 2 female, 3 other (genders)"})
+    gender_id = one_of_numbers([1, 2, 3], registration.MSG_GENDER, required=True, metadata={
+        "description": "1 male, 2 female, 3 other (genders)."})
     photo_id_type = whole(required=True)
     photo_id_number = text(required=True)
     comorbidity_ind = text(allow_none=True,

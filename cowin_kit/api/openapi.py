@@ -224,7 +224,8 @@ def build_spec(app: Flask) -> dict:
 
     spec = APISpec(title="cowin-kit API (Co-WIN v2 compatible)", version=__version__,
                    openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
-                   info={"description": "See docs/api.md. Dates are DD-MM-YYYY; errors are "
+                   info={"description": "See docs/api.md. Dates are answered DD-MM-YYYY and "
+                                        "accepted as DD-MM-YYYY or DD-MM-YY; errors are "
                                         "{\"errorCode\", \"error\"} in the caller's language."})
     spec.components.schema("Error", schema=s.ErrorSchema)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

@@ -178,7 +178,7 @@ class CentreFields(Schema):
 
 class SessionFields(Schema):
     session_id = fields.Str(required=True, metadata=UUID)
-    date = day(required=True)
+    date = fields.Str(required=True, metadata=DATE)  # answered DD-MM-YYYY
     available_capacity = fields.Int(required=True)
     available_capacity_dose1 = fields.Int()
     available_capacity_dose2 = fields.Int()
@@ -267,7 +267,7 @@ class PartnerTokenResponse(TokenResponse):
 
 class GenerateMobileOtpRequest(GenerateOtpRequest):
     """Co-WIN's web-app login (auth/generateMobileOTP)."""
-    secret = fields.Raw(allow_none=True, metadata={
+    secret = fields.Raw(allow_none=True, error_messages=refusals(MSG_TEXT), metadata={
         "type": "string",
         "description": "Identified Co-WIN's web app. Any value (or none) is accepted unless "
                        "the deployment sets COWIN_WEB_SECRET; then only that one (else 401)."})
@@ -330,7 +330,7 @@ class AppointmentSchema(Schema):
     fee_type = fields.Str(required=True, validate=validate.OneOf(["Free", "Paid"]))
     dose = fields.Int(required=True)
     session_id = fields.Str(required=True, metadata=UUID)
-    date = day(required=True)
+    date = fields.Str(required=True, metadata=DATE)  # answered DD-MM-YYYY
     slot = fields.Str(required=True, metadata={"example": "09:00AM-11:00AM"})
     secret_code = fields.Str(metadata={"example": "1234"})
 
@@ -370,7 +370,7 @@ class ScheduleRequest(Request):
                           item=REFERENCE)
     # Co-WIN's security code; checked only when CAPTCHA_ON_SCHEDULE is on (any value is
     # accepted and ignored otherwise, as clients written for Co-WIN send one).
-    captcha = fields.Raw(allow_none=True, metadata={
+    captcha = fields.Raw(allow_none=True, error_messages=refusals(MSG_TEXT), metadata={
         "type": "string", "example": "19",
         "description": "The answer to the account's latest auth/getRecaptcha captcha (a "
                        "number), when the deployment asks for one (CAPTCHA_ON_SCHEDULE)."})

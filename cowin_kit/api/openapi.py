@@ -13,6 +13,7 @@ import re
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, render_template, request
+from marshmallow import fields
 
 from cowin_kit.api import report_schemas, schemas as s
 from cowin_kit.db import MAX_INT
@@ -281,11 +282,11 @@ def _example(rule: str, method: str, entry: dict, base: str, pincode: str = "110
     if method != "GET":
         parts += ["-X", method]
     if requires_login(entry):
-        parts += ["-H", "'Authorization: Bearer $TOKEN'"]
+        parts += ["-H", '"Authorization: Bearer $TOKEN"']  # double quotes: the shell fills it
     body = entry.get("body")
     if body is not None:
-        sample = {f.data_key or n: ([] if f.__class__.__name__ == "List" else
-                                    1 if f.__class__.__name__ == "Integer" else "…")
+        sample = {f.data_key or n: ([] if isinstance(f, fields.List) else
+                                    1 if isinstance(f, fields.Integer) else "…")
                   for n, f in body().fields.items() if f.required}
         parts += ["-H", "'Content-Type: application/json'", "-d",
                   "'" + json.dumps(sample, ensure_ascii=False) + "'"]

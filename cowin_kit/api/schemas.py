@@ -311,23 +311,10 @@ class DeleteBeneficiaryRequest(Request):
                                     metadata=REFERENCE)
 
 
-class AppointmentSchema(Schema):
+class AppointmentSchema(CentreFields):
+    """An appointment: its centre's fields and its own (the spec's AppointmentResponseSchema
+    is allOf CenterResponseSchema and these)."""
     appointment_id = fields.Str(required=True, metadata=UUID)
-    center_id = fields.Int(required=True)
-    name = fields.Str(required=True)
-    name_l = localised()
-    state_name = fields.Str(required=True)
-    state_name_l = localised()
-    district_name = fields.Str(required=True)
-    district_name_l = localised()
-    block_name = fields.Str(required=True)
-    block_name_l = localised()
-    pincode = fields.Raw(required=True, metadata=PINCODE)
-    lat = fields.Float(allow_none=True)
-    long = fields.Float(allow_none=True)
-    from_ = fields.Str(required=True, data_key="from")
-    to = fields.Str(required=True)
-    fee_type = fields.Str(required=True, validate=validate.OneOf(["Free", "Paid"]))
     dose = fields.Int(required=True)
     session_id = fields.Str(required=True, metadata=UUID)
     date = fields.Str(required=True, metadata=DATE)  # answered DD-MM-YYYY

@@ -140,7 +140,8 @@ def test_security_lines_reach_the_log_file_without_codes_or_numbers(cowin_kit_in
         txn, code = _login(client, cowin_kit_instance, "987654321")
         wrong = "000000" if code != "000000" else "111111"
         assert client.post("/api/v2/auth/public/confirmOTP", json={
-            "otp": hashlib.sha256(wrong.encode()).hexdigest(), "txnId": txn}).status_code == 401
+            "otp": hashlib.sha256(wrong.encode()).hexdigest(), "txnId": txn}).status_code == 400
+        # (a wrong OTP answers 400 USRAUT0014, as Co-WIN's did: api/cowin_codes.py)
         assert client.post("/api/v2/auth/public/confirmOTP", json={
             "otp": hashlib.sha256(code.encode()).hexdigest(), "txnId": txn}).status_code == 200
         for i in range(20):  # the per-address limit on codes sent

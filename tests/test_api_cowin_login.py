@@ -174,6 +174,25 @@ def _tampered_exp(token):
     return f"{header}.{body}.{signature}"
 
 
+def test_the_signature_check_alone_tells_our_tokens_from_forgeries(client, cowin_kit_instance,
+                                                                  app):
+    """The check login_required runs before the look-up (otp.check_signature): it must
+    accept what the deployment signed and refuse everything else without the database."""
+    from cowin_kit.accounts import otp
+
+    settings = {"SECRET_KEY": app.config["SECRET_KEY"]}  # the deployment's (create_app)
+    token = web_login(client, cowin_kit_instance)
+    otp.check_signature(token, settings)  # ours: no error
+    forgeries = [_forged(token), _unsigned(token), _tampered_exp(token),
+                 _forged(token, key="k" * 64, alg="HS512"), token + "x", "a.b.é", "é.é.é",
+                 "..", "abc", "", None, token.replace(".", "", 1), token[:-2] + "!!"]
+    for forged in forgeries:
+        with pytest.raises(otp.NotAuthenticated):
+            otp.check_signature(forged, settings)
+    with pytest.raises(otp.NotAuthenticated):  # another deployment's key
+        otp.check_signature(token, {"SECRET_KEY": "another deployment"})
+
+
 def test_forged_revoked_and_expired_tokens_are_refused(client, cowin_kit_instance, database):
     token = web_login(client, cowin_kit_instance)
     beneficiaries = "/api/v2/appointment/beneficiaries"

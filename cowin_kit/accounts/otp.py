@@ -15,6 +15,7 @@ the string (its signature, header or claims) makes it unknown.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -385,13 +386,25 @@ def _issue_token(session: Session, account: CitizenAccount, settings, now: datet
 
 
 def check_signature(token: str | None, settings) -> None:
-    """NotAuthenticated (401) unless ``token`` is a JWT this deployment signed (HS256 only:
-    "none" and every other algorithm are refused). Expiry is the server's row's to say."""
-    try:
-        jwt.decode(str(token or "").strip(), token_key(settings), algorithms=[TOKEN_ALGORITHM],
-                   options={"verify_exp": False, "require": ["exp", "iat", "jti"]})
-    except jwt.InvalidTokenError:
-        raise NotAuthenticated(MSG_NOT_AUTHENTICATED) from None
+    """NotAuthenticated (401) unless ``token`` is a JWT this deployment signed: its third
+    part must be the HMAC-SHA256, under token_key, of its first two. The deployment signs
+    with HS256 only, so a token naming "none" or another algorithm cannot match.
+
+    Checked by hand rather than with ``jwt.decode``: this runs before every logged-in call,
+    and PyJWT's decode (which also parses and validates the claims) cost about 100 µs against
+    3 µs for the comparison itself (benchmarks/api_tokens.py). The claims need no reading
+    here: the server's row says whether the token is in force (expiry, logout, revocation)."""
+    parts = str(token or "").strip().split(".")
+    if len(parts) == 3:
+        try:
+            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        except ValueError:  # not base64url (binascii.Error), or not ASCII
+            signature = b""
+        signed = f"{parts[0]}.{parts[1]}".encode("utf-8", "replace")
+        if hmac.compare_digest(signature, hmac.new(token_key(settings), signed,
+                                                   hashlib.sha256).digest()):
+            return
+    raise NotAuthenticated(MSG_NOT_AUTHENTICATED)
 
 
 def _active_token(session: Session, token: str | None, now: datetime) -> ApiToken:

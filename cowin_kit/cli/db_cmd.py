@@ -1,4 +1,4 @@
-"""`cowin-kit db upgrade|current|check|check-capacity`."""
+"""`cowin-kit db upgrade|current|check|check-capacity|backup|restore|downgrade`."""
 from __future__ import annotations
 
 import click
@@ -105,3 +105,146 @@ def check_capacity(instance):
         raise SystemExit(1)
     click.echo(f"OK: in all {sessions} session doses, places taken = appointments holding "
                "one, within capacity.")
+
+
+KEYS_WARNING = (
+    "KEYS NOT INCLUDED: this backup holds the database only. The ID numbers in it can be "
+    "read, and its certificates trusted, only with this instance's secrets.toml and signing "
+    "keys ({where}). Back them up apart from it, or use --with-keys.")
+WITH_KEYS_WARNING = (
+    "THIS FILE HOLDS THE KEYS: whoever has it can read every ID number in it and sign "
+    "certificates. Keep it encrypted, offline and apart from the everyday backups, "
+    "readable only by the operators who restore.")
+
+
+@db.command()
+@instance_option
+@click.option("-o", "--output", metavar="FILE", default=None,
+              help="Where to write the backup (default: the instance's backups/ folder, "
+                   "named with the UTC time).")
+@click.option("--with-keys", is_flag=True,
+              help="Also include the instance's secrets.toml and signing keys (a tar).")
+@db_errors_refused
+def backup(instance, output, with_keys):
+    """Back up the database while the server runs: a consistent SQLite copy, or
+    `pg_dump --format=custom` on PostgreSQL."""
+    from pathlib import Path
+
+    from cowin_kit import backups
+
+    settings = load_instance(instance)
+    database = open_database(settings)
+    try:
+        result = backups.backup(database, settings, Path(output) if output else None,
+                                with_keys=with_keys)
+    except backups.BackupError as exc:
+        raise Refused(str(exc)) from None
+    finally:
+        database.dispose()
+    click.echo(f"Backed up to {result.path} ({backups.human_size(result.size)}): "
+               f"{result.contents.describe()}.")
+    if result.keys:
+        click.echo(f"Keys included: {', '.join(result.keys)}.")
+        click.secho(WITH_KEYS_WARNING, err=True, fg="yellow")
+    else:
+        click.secho(KEYS_WARNING.format(where=settings.instance_path), err=True, fg="yellow")
+    click.echo("Copy it off this machine; a backup on the database's disk dies with it.")
+
+
+@db.command()
+@click.argument("file", metavar="FILE")
+@instance_option
+@click.option("--yes", is_flag=True, help="Replace a database that holds data without asking.")
+@db_errors_refused
+def restore(file, instance, yes):
+    """Replace the instance's database with a backup made by `cowin-kit db backup`
+    (stop the server and workers first)."""
+    import sys
+    from pathlib import Path
+
+    from cowin_kit import backups, migrate
+    from cowin_kit.db import Database, DatabaseMissing
+
+    settings = load_instance(instance)
+    try:
+        backup_file = backups.open_backup(Path(file))
+    except backups.BackupError as exc:
+        raise Refused(str(exc)) from None
+    try:
+        try:
+            database = open_database(settings)
+            existing = backups.database_contents(database)
+        except Refused:
+            # A SQLite file that is gone (what a restore is for): start from none.
+            try:
+                Database(settings["DATABASE_URL"], must_exist=True).dispose()
+                raise
+            except DatabaseMissing:
+                database = Database(settings["DATABASE_URL"])
+                existing = None
+        try:
+            problems = backups.check_restorable(backup_file, database, settings)
+            if problems:
+                raise Refused(" ".join(problems))
+            if existing is not None and existing.revision is not None and not yes:
+                what = (f"the database {database.url.render_as_string(hide_password=True)} "
+                        f"holds the {existing.describe()}; restoring {file} replaces all of it")
+                if not sys.stdin.isatty() or not click.confirm(f"{what}. Go ahead?"):
+                    raise Refused(f"{what}. Add --yes to go ahead (after backing it up).")
+            keys = backups.install_keys(backup_file, settings) if backup_file.keys else []
+            kept = backups.restore(backup_file, database)
+            after = backups.database_contents(database)
+            head = migrate.head_revision(database)
+        except backups.BackupError as exc:
+            raise Refused(str(exc)) from None
+        finally:
+            database.dispose()
+    finally:
+        backup_file.close()
+    click.echo(f"Restored {file}: {after.describe()}.")
+    for path in keys:
+        click.echo(f"Installed the backup's key {path} (the one it replaced is "
+                   f"{path.name}.before-restore).")
+    if kept:
+        click.echo(f"The database it replaced is kept as {kept}; delete it once checked.")
+    if after.revision != head:
+        click.echo(f"The code is at {head}: run `cowin-kit db upgrade`, then start the server.")
+    else:
+        click.echo("Start the server and workers again.")
+
+
+@db.command()
+@click.argument("revision", metavar="REVISION")
+@instance_option
+@click.option("--yes", is_flag=True, help="Go ahead although later revisions' data is lost.")
+@db_errors_refused
+def downgrade(revision, instance, yes):
+    """Take the schema back to REVISION (to roll back an upgrade, before installing the
+    older kit); what later revisions added is dropped."""
+    from cowin_kit import migrate
+
+    database = open_database(load_instance(instance))
+    try:
+        script = migrate.ScriptDirectory.from_config(migrate.alembic_config(database))
+        known = [r.revision for r in script.walk_revisions()]  # newest first
+        if revision not in known:
+            raise Refused(f"no revision {revision}; the kit's are {known[-1]} … {known[0]} "
+                          "(`cowin-kit db current` shows the database's).")
+        cur = migrate.current_revision(database)
+        if cur == revision:
+            click.echo(f"Already at {revision}.")
+            return
+        if cur not in known or known.index(revision) < known.index(cur):
+            raise Refused(f"the database is at {cur}, not later than {revision}; "
+                          "use `cowin-kit db upgrade` to go forward.")
+        dropped = known[known.index(cur):known.index(revision)]
+        if not yes:
+            raise Refused(f"downgrading undoes {', '.join(reversed(dropped))} and drops the "
+                          "data they added; back up first (`cowin-kit db backup`), then add "
+                          "--yes.")
+        migrate.downgrade(database, revision)
+        after = migrate.current_revision(database)
+    finally:
+        database.dispose()
+    click.echo(f"Downgraded from {cur} to {after}. Now install the cowin-kit version whose "
+               "head it is, and start the server.")

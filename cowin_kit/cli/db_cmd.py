@@ -14,7 +14,7 @@ from cowin_kit.cli.common import (
 
 @click.group()
 def db():
-    """Database schema migrations."""
+    """Database schema migrations, backups and restore."""
 
 
 @db.command()

@@ -156,6 +156,9 @@ def create_app(config: dict | None = None) -> Flask:
     # Repeated public searches are answered before Flask (see FastAnswers); installed here,
     # with the other middleware, so the app's whole WSGI stack is read in this function.
     app.wsgi_app = api_public.FastAnswers(app.wsgi_app, api_public.bp.url_prefix)
+    from cowin_kit import metrics  # /metrics, and every request counted (outermost)
+
+    metrics.init_app(app, deployment)
     return app
 
 

@@ -286,6 +286,19 @@ SETTINGS: tuple[Setting, ...] = (
             "limits see each visitor's address instead of the proxy's. Leave at 0 when the "
             "app is reached directly: the headers could then be forged.",
             minimum=0, maximum=5),
+    Setting("METRICS_ENABLED", "bool", True,
+            "Serve Prometheus metrics at /metrics (requests, latencies, bookings, OTPs, doses, "
+            "the SMS outbox, the report rollups, replica lag; see docs/operators.md, "
+            "Monitoring). Off: /metrics is a 404 and requests are not counted."),
+    Setting("METRICS_TOKEN", "str", "",
+            "Bearer token a Prometheus server sends to read /metrics (`Authorization: Bearer "
+            "…`; refused with 401 without it, 403 with another). Empty: /metrics answers only "
+            "clients on this machine (a loopback address, not through a proxy).",
+            default_doc="(empty: this machine only)", secret=True),
+    Setting("METRICS_CACHE_SECONDS", "int", 5,
+            "How long each server process keeps the figures /metrics reads from the "
+            "database (outbox depth, rollup backlog, replica lag) before reading them again.",
+            minimum=0, maximum=300),
     Setting("LOG_LEVEL", "str", "INFO", "Python logging level."),
     Setting("LOG_FILE", "str", "",
             "File the kit's log lines (security events: OTPs sent and refused, wrong codes, "

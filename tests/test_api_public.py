@@ -314,7 +314,7 @@ def test_a_filtered_answer_is_never_served_for_another_query(app, client, sessio
     assert calls == []
     # Another filter is another answer (built now, from the patched, empty calendar).
     assert _calendar(client, district_id, "&fee_type=Free") == [] and calls == [1]
-    fast = app.wsgi_app
+    fast = app.wsgi_app.wsgi_app  # FastAnswers, under the requests' metrics middleware
     assert [key[1] for key in fast._answers] == [
         f"district_id={district_id}&date={DAY:%d-%m-%Y}"]  # filtered ones go through Flask
     entries = app.extensions["cowin_kit.answers"]._entries

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from cowin_kit.accounts.models import ApiToken, CitizenAccount, OtpTransaction
 from cowin_kit.db import utcnow
 from cowin_kit.errors import UserError
+from cowin_kit.metrics import note
 from cowin_kit.notifications.service import OTP_TEXT
 from cowin_kit.plugins.builtin.ids.base import ascii_digits
 from cowin_kit.plugins.interfaces import N_
@@ -253,6 +254,7 @@ def generate_otp(session: Session, *, mobile_raw: str, region: str | None, purpo
         session.flush()
         raise OtpNotSent(MSG_NOT_SENT)
     log.info("OTP %s sent to %s (%s)", txn.id, mask_mobile(mobile), purpose)
+    note(session, "otp", purpose)  # counted when the caller commits
     return txn.id
 
 

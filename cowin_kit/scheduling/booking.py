@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import MAX_INT, begin_write, utcnow
 from cowin_kit.errors import UserError
+from cowin_kit.metrics import note
 from cowin_kit.plugins.builtin.ids.base import whole_number
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes import eligibility
@@ -291,6 +292,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
               f"appointment:{appt.id}", session_id=vs.id, dose=dose)
         # The confirmation is queued in this transaction: sent only if the booking commits.
         booking_texts.booked(session, person, appt, vs, chosen)
+    note(session, "booking", "booked", len(made))  # counted when the booking commits
     return made
 
 
@@ -342,6 +344,7 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
     audit(session, citizen_actor(account_id), "appointment.rescheduled",
           f"appointment:{appt.id}", session_id=vs.id, previous_session_id=old[0])
     booking_texts.rescheduled(session, appt)
+    note(session, "booking", "rescheduled")
     return appt
 
 
@@ -366,6 +369,7 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
         audit(session, citizen_actor(account_id), "appointment.cancelled",
               f"appointment:{appt.id}")
         booking_texts.cancelled(session, appt)
+    note(session, "booking", "cancelled", len(appts))
     return appts
 
 

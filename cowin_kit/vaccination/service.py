@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.db import MAX_INT
 from cowin_kit.errors import UserError
+from cowin_kit.metrics import note
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.programmes.models import Product
@@ -128,6 +129,7 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
 
         issuing.issue(session, session.get(Beneficiary, beneficiary_id), product.programme_id,
                       certificates)
+    note(session, "dose")  # a new dose (a retry returned above): counted when it commits
     return dose
 
 

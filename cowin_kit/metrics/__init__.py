@@ -1,0 +1,47 @@
+"""Metrics for monitoring: a Prometheus ``/metrics`` endpoint beside ``/healthz``.
+
+What is counted, and where:
+
+- every HTTP request, by method, route (the URL rule, never the path: e.g.
+  ``/api/v2/admin/location/districts/<id:state_id>``) and status class, with its latency:
+  a WSGI middleware around the whole app (so the public searches FastAnswers serves before
+  Flask count too);
+- business events (bookings made, rescheduled, cancelled; OTPs sent; doses recorded): the
+  service that causes one calls :func:`note`, which only adds to the database session's
+  ``info``; the counter moves when that transaction commits (a rollback forgets it), so a
+  refused or failed booking counts nothing and the hot path pays no SQL;
+- the outbox's depth, the report rollups' backlog and replicas' lag: read when scraped, one
+  small indexed query each, kept METRICS_CACHE_SECONDS (cowin_kit.metrics.collector).
+
+Under gunicorn with several workers each process counts in its own memory, so a scrape
+(answered by one of them) would see only its share: prometheus_client's multiprocess mode
+adds them up from files in PROMETHEUS_MULTIPROC_DIR, which gunicorn's master must set before
+the workers start and clean when it starts, and whose dead workers' files it must mark:
+``gunicorn -c python:cowin_kit.metrics.gunicorn …`` does all three
+(cowin_kit.metrics.gunicorn). This module does not import prometheus_client, so services
+can import it before the directory is chosen.
+"""
+from __future__ import annotations
+
+_PENDING = "cowin_kit.metrics"  # key of a session's uncommitted counts in session.info
+_enabled = False  # set once an app with metrics has started in this process
+
+
+def note(session, event: str, label: str = "", amount: int = 1) -> None:
+    """Count ``amount`` of a business event (``booking``, ``otp``, ``dose``; ``label``:
+    booked/rescheduled/cancelled, the OTP's purpose) when ``session`` commits."""
+    if _enabled and amount:
+        pending = session.info.setdefault(_PENDING, {})
+        pending[event, label] = pending.get((event, label), 0) + amount
+
+
+def init_app(app, dep) -> None:
+    """Count the app's requests and serve /metrics (METRICS_ENABLED), as app.py asks."""
+    if not dep.settings["METRICS_ENABLED"]:
+        return
+    global _enabled
+    from cowin_kit.metrics import instruments, views
+
+    instruments.listen_for_commits()
+    _enabled = True
+    views.init_app(app, dep)

@@ -1,0 +1,281 @@
+"""GET /metrics: what Prometheus reads (requests, latencies, bookings, OTPs, doses, the SMS
+outbox, the rollups' backlog), who may read it, and the counts of several gunicorn workers
+added up in one scrape."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from helpers import api_otp, api_register, api_session, give_dose
+
+SCHEDULE = "/api/v2/appointment/schedule"
+
+
+@pytest.fixture
+def cowin_kit_config() -> dict:
+    return {"OTP_RESEND_SECONDS": 0, "METRICS_CACHE_SECONDS": 0}
+
+
+def samples(text: str) -> dict:
+    """{(sample name, frozenset of labels): value} of an exposition."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            found[s.name, frozenset(s.labels.items())] = s.value
+    return found
+
+
+def scrape(client, **request) -> dict:
+    r = client.get("/metrics", **request)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.headers["Content-Type"].startswith("text/plain; version=")
+    return samples(r.get_data(as_text=True))
+
+
+def value(found: dict, name: str, **labels) -> float:
+    return found.get((name, frozenset(labels.items())), 0.0)
+
+
+def requests_of(found, route, method="GET", status="2xx"):
+    return value(found, "cowin_kit_http_requests_total", method=method, route=route,
+                 status=status)
+
+
+def test_requests_latencies_bookings_and_otps_are_counted(client, ana, dni_type, database,
+                                                          cowin_kit_instance):
+    ref = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    session_id, slot = api_session(database)
+    before = scrape(client)
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    api_otp(client, cowin_kit_instance, "987000123")
+    booking = {"dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]}
+    r = client.post(SCHEDULE, headers=ana, json=booking)
+    assert r.status_code == 200, r.get_json()
+    assert client.post(SCHEDULE, headers=ana, json=booking).status_code == 409  # refused
+    appointment = r.get_json()["appointment_confirmation_no"]
+    assert client.post("/api/v2/appointment/cancel", headers=ana, json={
+        "appointment_id": appointment, "beneficiariesToCancel": [ref]}).status_code == 204
+    after = scrape(client)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("cowin_kit_http_requests_total", method="GET", route="/healthz",
+                 status="2xx") == 3
+    assert delta("cowin_kit_http_requests_total", method="POST", route=SCHEDULE,
+                 status="2xx") == 1
+    assert delta("cowin_kit_http_requests_total", method="POST", route=SCHEDULE,
+                 status="4xx") == 1
+    # Only what committed: the refused booking counts no booking.
+    assert delta("cowin_kit_bookings_total", action="booked") == 1
+    assert delta("cowin_kit_bookings_total", action="cancelled") == 1
+    assert delta("cowin_kit_otps_sent_total", purpose="public") == 1
+    # The latency histogram: every request of the route in +Inf, cumulative buckets.
+    assert delta("cowin_kit_http_request_duration_seconds_count", route=SCHEDULE) == 2
+    assert delta("cowin_kit_http_request_duration_seconds_bucket", route=SCHEDULE,
+                 le="+Inf") == 2
+    assert delta("cowin_kit_http_request_duration_seconds_sum", route=SCHEDULE) > 0
+    buckets = [value(after, "cowin_kit_http_request_duration_seconds_bucket", route="/healthz",
+                     le=le) for le in ("0.001", "0.01", "0.1", "1.0", "30.0", "+Inf")]
+    assert buckets == sorted(buckets) and buckets[-1] >= 3
+
+
+def test_a_recorded_dose_is_counted_once_and_waits_for_the_rollups(client, ana, dni_type,
+                                                                   database):
+    ref = api_register(client, ana, dni_type, "40123458").get_json()["beneficiary_reference_id"]
+    before = scrape(client)
+    give_dose(database, ref)
+    give_dose(database, ref)  # the same dose again: a retry, not a second dose
+    after = scrape(client)
+    assert value(after, "cowin_kit_doses_recorded_total") - value(
+        before, "cowin_kit_doses_recorded_total") == 1
+    assert value(after, "cowin_kit_rollup_backlog_doses") == value(
+        before, "cowin_kit_rollup_backlog_doses") + 1
+
+
+def test_labels_name_routes_never_paths(client):
+    assert client.get("/api/v2/admin/location/districts/98765?secret=4242").status_code in (
+        200, 404)
+    assert client.get("/no/such/page-31337?mobile=987654321").status_code == 404
+    assert client.open("/healthz", method="BREW").status_code == 405
+    day = dt.date.today().strftime("%d-%m-%Y")
+    search = f"/api/v2/appointment/sessions/public/findByDistrict?district_id=1&date={day}"
+    before = scrape(client)
+    for _ in range(3):  # the second and third are answered before Flask (FastAnswers)
+        assert client.get(search).status_code == 200
+    text = client.get("/metrics").get_data(as_text=True)
+    labels = {v for name, pairs in samples(text) for _k, v in pairs}
+    assert "/api/v2/admin/location/districts/<id:state_id>" in labels
+    assert not [v for v in labels if any(bit in v for bit in ("98765", "4242", "31337",
+                                                               "987654321", "BREW", "?"))]
+    found = samples(text)
+    assert requests_of(found, "(unmatched)", status="4xx") >= 1
+    assert requests_of(found, "(unmatched)", method="other", status="4xx") == 1
+    route = "/api/v2/appointment/sessions/public/findByDistrict"
+    assert requests_of(found, route) - requests_of(before, route) == 3
+
+
+def test_outbox_depth_after_sms_are_queued(app, client, database):
+    from cowin_kit.notifications.outbox import enqueue
+
+    before = value(scrape(client), "cowin_kit_outbox_pending")
+    with database.session() as s:
+        for n in range(3):
+            enqueue(s, kind="test.metrics", mobile=f"+5198700{n:04d}", language=None,
+                    msgid="Hello")
+    found = scrape(client)
+    assert value(found, "cowin_kit_outbox_pending") == before + 3
+    assert value(found, "cowin_kit_database_up") == 1
+    assert value(found, "cowin_kit_outbox_oldest_due_seconds") >= 0
+    # No replica configured: no lag is reported, rather than a made-up one.
+    assert not [k for k in found if k[0].startswith("cowin_kit_replica")]
+
+
+def test_figures_are_kept_a_few_seconds(app, client, database, change_settings):
+    from cowin_kit.notifications.outbox import enqueue
+
+    change_settings(METRICS_CACHE_SECONDS=60)
+    first = value(scrape(client), "cowin_kit_outbox_pending")
+    with database.session() as s:
+        enqueue(s, kind="test.metrics", mobile="+51987009999", language=None, msgid="Hello")
+    assert value(scrape(client), "cowin_kit_outbox_pending") == first  # not read again
+    change_settings(METRICS_CACHE_SECONDS=0)
+    assert value(scrape(client), "cowin_kit_outbox_pending") == first + 1
+
+
+# --- who may read it -----------------------------------------------------------------------
+
+def test_without_a_token_only_this_machine_reads_metrics(client):
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    far = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert far.status_code == 403 and "METRICS_TOKEN" in far.get_data(as_text=True)
+    proxied = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert proxied.status_code == 403
+    assert "cowin_kit" not in far.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("cowin_kit_config", [{"METRICS_TOKEN": "s3cret-scrape-token"}])
+def test_with_a_token_only_its_bearer_reads_metrics(client):
+    far = {"REMOTE_ADDR": "203.0.113.5"}
+    missing = client.get("/metrics", environ_base=far)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith(
+        "Bearer")
+    assert "bearer token" in missing.get_data(as_text=True)
+    local = client.get("/metrics")  # this machine needs it too, once a token is set
+    assert local.status_code == 401
+    wrong = client.get("/metrics", environ_base=far,
+                       headers={"Authorization": "Bearer s3cret-scrape-tokem"})
+    assert wrong.status_code == 403 and "cowin_kit" not in wrong.get_data(as_text=True)
+    ok = scrape(client, environ_base=far,
+                headers={"Authorization": "Bearer s3cret-scrape-token"})
+    assert value(ok, "cowin_kit_database_up") == 1
+
+
+@pytest.mark.parametrize("cowin_kit_config", [{"METRICS_ENABLED": False}])
+def test_metrics_can_be_switched_off(client):
+    assert client.get("/metrics").status_code == 404
+
+
+# --- gunicorn with two workers ---------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(port, path) -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers={"Connection": "close"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _serve(instance, tmp_path, *config):
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("COWIN_KIT_", "PROMETHEUS_")) or
+             k == "COWIN_KIT_TEST_DATABASE_URL"}
+    clean.pop("WEB_CONCURRENCY", None)
+    access, errors = tmp_path / "access.log", tmp_path / "error.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *config, "--workers", "2", "--timeout", "300",
+         "--no-control-socket", "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s",
+         "--error-logfile", str(errors), "cowin_kit:create_app()"],
+        env={**clean, "COWIN_KIT_INSTANCE": str(instance),
+             "COWIN_KIT_RATE_LIMIT_STORAGE": "database"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while True:
+        assert proc.poll() is None, errors.read_text(encoding="utf-8")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.2)
+    return proc, port, access, errors
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def test_one_scrape_counts_the_requests_of_both_gunicorn_workers(cowin_kit_instance, tmp_path):
+    proc, port, access, errors = _serve(cowin_kit_instance, tmp_path,
+                                        "-c", "python:cowin_kit.metrics.gunicorn")
+    try:
+        # One worker waits for the rest of a request meanwhile the other answers five; then
+        # both take the rest in parallel.
+        held = socket.create_connection(("127.0.0.1", port), timeout=60)
+        held.sendall(b"GET /healthz HTTP/1.1\r\n")
+        statuses = [_get(port, "/healthz")[0] for _ in range(5)]
+        held.sendall(f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := held.recv(65536):
+            answer += chunk
+        held.close()
+        statuses.append(int(answer.split(b" ", 2)[1]))
+        with ThreadPoolExecutor(4) as pool:
+            statuses += [s for s, _ in pool.map(lambda _: _get(port, "/healthz"), range(14))]
+        assert statuses == [200] * 20
+        status, text = _get(port, "/metrics")
+        assert status == 200, text
+    finally:
+        _stop(proc)
+    answered = [line.split() for line in access.read_text().splitlines()
+                if line.endswith(" /healthz")]
+    assert len({pid for pid, _status, _path in answered}) == 2, "both workers answered"
+    # The 20 above and those that waited for gunicorn to start, each counted once.
+    assert len(answered) >= 21
+    assert requests_of(samples(text), "/healthz") == len(answered)
+    assert value(samples(text), "cowin_kit_http_request_duration_seconds_count",
+                 route="/healthz") == len(answered)
+
+
+def test_two_workers_without_the_multiprocess_setup_refuse_to_scrape(cowin_kit_instance,
+                                                                     tmp_path):
+    proc, port, _access, errors = _serve(cowin_kit_instance, tmp_path)
+    try:
+        status, text = _get(port, "/metrics")
+    finally:
+        _stop(proc)
+    assert status == 503 and "python:cowin_kit.metrics.gunicorn" in text
+    assert "PROMETHEUS_MULTIPROC_DIR is not set" in errors.read_text(encoding="utf-8")

@@ -1,0 +1,598 @@
+"""Opening day: a country's mix of traffic over many sessions, and a raw-SQL booking baseline
+run alternately with the kit in the same invocation.
+
+    python benchmarks/opening_day.py [--db sqlite|postgresql|both]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--clients 1000]
+        [--seconds 60] [--procs 3] [--days 5]
+        [--rounds 2] [--round-seconds 5] [--raw-workers 32] [--workers 2] [--threads 4]
+
+Per database, a fresh `cowin-kit init --country PE --demo` instance served by gunicorn on
+127.0.0.1 (booking_storm.Deployment). Seeding (through scheduling.sessions.create_session):
+a session on each of --days days from 30 days ahead at every demo centre (one per centre,
+day and vaccine is the kit's rule), plus one "hot" session. Every client logs in by OTP and
+registers one person; that person is then copied in SQL (same account) so each client has
+enough people to book in the timed rounds.
+
+1. **The mix** (--seconds): the clients, spread over --procs generator processes (threads,
+   one keep-alive http.client connection each), draw operations: 90 % searches (findByPin,
+   calendarByDistrict, findByDistrict over the seeded districts, postcodes and days), 2 %
+   OTP logins of new numbers, 2 % registrations, 4 % bookings over every session, 1 %
+   reschedules, 1 % cancels. Per kind: count, rate, p50/p95/p99, statuses.
+2. **Booking rounds**, alternating kit and raw SQL, each --round-seconds, --rounds times,
+   on the hot session ("one") and spread over every session ("spread"). Kit: every client
+   POSTs appointment/schedule for its next person. Raw: --raw-workers threads, each with its
+   own sqlite3 / psycopg connection, run the same logical transaction (read the session and
+   its slot, read the person and check they have no active appointment, take the place with
+   the kit's conditional capacity UPDATE, insert the appointment, commit). Between rounds
+   the appointments are deleted and the counters set back to 0 (outside the timing).
+   Printed: bookings/s of each, and the ratio kit/raw per round and overall.
+
+Success statuses are 200, 204 (reschedule, cancel) and 304; 409 (refused) is counted apart;
+anything else is an error. The generator's own CPU (user+sys of each process / wall) is
+printed so one can see it was not the bottleneck. Only talks to 127.0.0.1.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import secrets
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from booking_storm import (  # noqa: E402  (a script beside this one)
+    COUNTRY,
+    Client,
+    Deployment,
+    pct,
+    read_otp,
+    run_pool,
+)
+
+OK = (200, 204, 304)
+SEARCH_KINDS = ("findByPin", "calendarByDistrict", "findByDistrict")
+FIRST_DAY = 30  # days ahead of the first seeded day
+MIX = (("search", 0.90), ("login", 0.02), ("register", 0.02), ("book", 0.04),
+       ("reschedule", 0.01), ("cancel", 0.01))
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+def seed(dep: Deployment, days: int, hot_capacity: int) -> dict:
+    """A session at every demo centre on each of ``days`` days from FIRST_DAY days ahead
+    (past the demo's own sessions: one session per centre, day and vaccine), and a hot one
+    the day before."""
+    from cowin_kit.geography.models import Division
+    from cowin_kit.profiles import load_profile
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.scheduling.models import Facility, Slot
+    from cowin_kit.scheduling.sessions import create_session
+
+    tz = ZoneInfo(load_profile(COUNTRY)["timezone"])
+    today = dt.datetime.now(tz).date()
+    db = dep.database()
+    big = 1_000_000  # the rounds measure speed, not refusals
+    try:
+        with db.session() as s:
+            facilities = s.scalars(select(Facility).where(Facility.is_demo.is_(True))
+                                   .order_by(Facility.id)).all()
+            product = s.scalars(select(Product).where(
+                Product.is_active.is_(True), Product.min_age_years <= 40,
+                (Product.max_age_years.is_(None)) | (Product.max_age_years >= 60))
+                .order_by(Product.id)).first()
+            min_age = max(18, product.min_age_years)
+            sessions, districts, pins = [], set(), set()
+            for f in facilities:
+                division = s.get(Division, f.division_id)
+                while division.level > 2 and division.parent_id is not None:
+                    division = s.get(Division, division.parent_id)
+                districts.add(division.id)
+                if f.postal_code:
+                    pins.add(f.postal_code)
+                for d in range(FIRST_DAY, FIRST_DAY + days):
+                    vs = create_session(s, f, today + dt.timedelta(days=d), product, min_age,
+                                        None, {1: big}, [(dt.time(9), dt.time(13))])
+                    sessions.append(vs.id)
+            hot = create_session(s, facilities[0], today + dt.timedelta(days=FIRST_DAY - 1),
+                                 product,
+                                 min_age, None, {1: hot_capacity}, [(dt.time(6), dt.time(8))])
+            s.flush()
+            slots = dict(s.execute(select(Slot.session_id, Slot.id).where(
+                Slot.session_id.in_(sessions + [hot.id]))).all())
+            starts = {sid: st.strftime("%H:%M") for sid, st in s.execute(
+                select(Slot.session_id, Slot.starts).where(
+                    Slot.session_id.in_(sessions + [hot.id]))).all()}
+            s.commit()
+            return {"sessions": sessions, "hot": hot.id, "slots": slots, "starts": starts,
+                    "districts": sorted(districts), "pins": sorted(pins),
+                    "centres": len(facilities),
+                    "dates": [(today + dt.timedelta(days=d)).strftime("%d-%m-%Y")
+                              for d in range(FIRST_DAY, FIRST_DAY + days)]}
+    finally:
+        db.dispose()
+
+
+def login(client: Client, outbox: Path, mobile: str) -> str:
+    txn = client.json("POST", "/auth/public/generateOTP", {"mobile": mobile})["txnId"]
+    code = read_otp(outbox, mobile)
+    return client.json("POST", "/auth/public/confirmOTP",
+                       {"otp": hashlib.sha256(code.encode()).hexdigest(),
+                        "txnId": txn})["token"]
+
+
+def register_body(dni: int, n: int) -> dict:
+    return {"name": f"Persona Apertura {n}", "birth_year": "1980", "gender_id": 1 + n % 2,
+            "photo_id_type": dni, "photo_id_number": f"{n:08d}", "comorbidity_ind": "N",
+            "consent_version": "1"}
+
+
+def accounts(dep: Deployment, n: int) -> tuple[list[str], list[str], int]:
+    """Log n clients in and register one person each; their tokens and reference ids."""
+    types = Client(dep.port).json("GET", "/registration/beneficiary/idTypes")["types"]
+    dni = next(t["id"] for t in types if t["code"] == "dni")
+    outbox = dep.instance / "sms-outbox.jsonl"
+    tokens, refs = [None] * n, [None] * n
+
+    def one(i):
+        c = Client(dep.port)
+        try:
+            tokens[i] = login(c, outbox, f"9{10000000 + i:08d}")
+            c.headers["Authorization"] = f"Bearer {tokens[i]}"
+            refs[i] = c.json("POST", "/registration/beneficiary/new",
+                             register_body(dni, 40000000 + i))["beneficiary_reference_id"]
+        finally:
+            c.close()
+    run_pool(16, range(n), one)
+    return tokens, refs, dni
+
+
+def clone_people(dep: Deployment, refs: list[str], per_client: int) -> list[list[tuple]]:
+    """Copy each client's person per_client times under the same account, in SQL.
+    Returns, per client, [(reference_id, beneficiary_id), ...]."""
+    from cowin_kit.registration.models import Beneficiary
+    table = Beneficiary.__table__
+    db = dep.database()
+    out: list[list[tuple]] = [[] for _ in refs]
+    try:
+        with db.engine.begin() as conn:
+            originals = {r.reference_id: r._asdict() for r in conn.execute(
+                select(table).where(table.c.reference_id.in_(refs)))}
+            rows = []
+            for i, ref in enumerate(refs):
+                base = dict(originals[ref])
+                base.pop("id")
+                for k in range(per_client):
+                    new_ref = f"7{i:06d}{k:07d}"
+                    rows.append(dict(base, reference_id=new_ref, name=f"Copia {i} {k}",
+                                     id_number_hash=hashlib.sha256(new_ref.encode()).hexdigest()))
+            for start in range(0, len(rows), 5000):
+                conn.execute(insert(table), rows[start:start + 5000])
+            ids = dict(conn.execute(select(table.c.reference_id, table.c.id).where(
+                table.c.reference_id.like("7%"))).all())
+        for i in range(len(refs)):
+            out[i] = [(f"7{i:06d}{k:07d}", ids[f"7{i:06d}{k:07d}"]) for k in range(per_client)]
+        return out
+    finally:
+        db.dispose()
+
+
+def reset_bookings(dep: Deployment) -> None:
+    db = dep.database()
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM appointment"))
+            conn.execute(text("UPDATE session_capacity SET booked = 0"))
+    finally:
+        db.dispose()
+
+
+# --- the generator processes -----------------------------------------------------------------
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_threads(n: int, target) -> None:
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def mix_proc(job: dict, queue) -> None:
+    """One generator process of the mix: a thread per client until the deadline."""
+    port, plan = job["port"], job["plan"]
+    outbox = Path(job["outbox"])
+    rng_seed = job["proc"] * 7919
+    results: list[tuple[str, object, float]] = []
+    lock = threading.Lock()
+    kinds, weights = zip(*MIX, strict=True)
+    barrier = threading.Barrier(len(job["clients"]))
+
+    def client(t):
+        me = job["clients"][t]
+        rng = random.Random(rng_seed + t)
+        c = Client(port)
+        c.headers["Authorization"] = f"Bearer {me['token']}"
+        people = list(me["people"])  # references not yet booked
+        booked: list[str] = []  # appointment ids
+        fresh, fresh_people, logins = None, 0, 0
+        mine = []
+        barrier.wait()
+        while time.time() < job["until"]:
+            kind = rng.choices(kinds, weights)[0]
+            if kind == "register" and (fresh is None or fresh_people >= 4):
+                kind = "login"
+            if kind in ("reschedule", "cancel") and not booked:
+                kind = "book"
+            if kind == "book" and not people:
+                kind = "search"
+            t0 = time.perf_counter()
+            try:
+                if kind == "search":
+                    what = rng.choice(SEARCH_KINDS)
+                    date = rng.choice(plan["dates"])
+                    if what == "findByPin" and plan["pins"]:
+                        path = (f"/appointment/sessions/public/findByPin?pincode="
+                                f"{rng.choice(plan['pins'])}&date={date}")
+                    else:
+                        what = "calendarByDistrict" if what == "findByPin" else what
+                        path = (f"/appointment/sessions/public/{what}?district_id="
+                                f"{rng.choice(plan['districts'])}&date={date}")
+                    status, _r, _ = c.request("GET", path)
+                    kind = "search:" + what
+                elif kind == "login":
+                    logins += 1
+                    mobile = f"9{20000000 + job['proc'] * 1000000 + t * 1000 + logins:08d}"
+                    other = Client(port)
+                    try:
+                        fresh, fresh_people = login(other, outbox, mobile), 0
+                    finally:
+                        other.close()
+                    status = 200
+                elif kind == "register":
+                    fresh_people += 1
+                    n = 50000000 + job["proc"] * 1000000 + t * 1000 + logins * 5 + fresh_people
+                    status, _r, _ = c.request(
+                        "POST", "/registration/beneficiary/new", register_body(job["dni"], n),
+                        headers={"Authorization": f"Bearer {fresh}"})
+                elif kind == "book":
+                    sid = rng.choice(plan["sessions"])
+                    status, raw, _ = c.request("POST", "/appointment/schedule", {
+                        "dose": 1, "session_id": sid, "slot": plan["starts"][sid],
+                        "beneficiaries": [people.pop()]})
+                    if status == 200:
+                        booked.append(json.loads(raw)["appointment_confirmation_no"])
+                elif kind == "reschedule":
+                    sid = rng.choice(plan["sessions"])
+                    status, _r, _ = c.request("POST", "/appointment/reschedule", {
+                        "appointment_id": rng.choice(booked), "session_id": sid,
+                        "slot": plan["starts"][sid]})
+                else:
+                    status, _r, _ = c.request("POST", "/appointment/cancel",
+                                              {"appointment_id": booked.pop()})
+            except Exception as exc:  # noqa: BLE001 - counted as an error
+                status = type(exc).__name__
+            mine.append((kind, status, time.perf_counter() - t0))
+        c.close()
+        with lock:
+            results.extend(mine)
+
+    cpu0 = cpu_seconds()
+    wall0 = time.perf_counter()
+    run_threads(len(job["clients"]), client)
+    queue.put({"results": results, "cpu": cpu_seconds() - cpu0,
+               "wall": time.perf_counter() - wall0})
+
+
+def kit_round_proc(job: dict, queue) -> None:
+    """Every client of this process books its next people until the deadline."""
+    port, plan = job["port"], job["plan"]
+    results: list[tuple[object, float, float]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(job["clients"]))
+
+    def client(t):
+        me = job["clients"][t]
+        rng = random.Random(t)
+        c = Client(port)
+        c.headers["Authorization"] = f"Bearer {me['token']}"
+        people = list(me["people"])
+        mine = []
+        barrier.wait()
+        time.sleep(max(0.0, job["start"] - time.time()))
+        while people and time.time() < job["until"]:
+            sid = plan["hot"] if job["target"] == "one" else rng.choice(plan["sessions"])
+            t0 = time.perf_counter()
+            try:
+                status, _r, _ = c.request("POST", "/appointment/schedule", {
+                    "dose": 1, "session_id": sid, "slot": plan["starts"][sid],
+                    "beneficiaries": [people.pop()]}, retry=False)
+            except Exception as exc:  # noqa: BLE001 - counted as an error
+                status = type(exc).__name__
+            mine.append((status, time.perf_counter() - t0, time.time()))
+        c.close()
+        with lock:
+            results.extend(mine)
+
+    cpu0 = cpu_seconds()
+    run_threads(len(job["clients"]), client)
+    queue.put({"results": results, "cpu": cpu_seconds() - cpu0})
+
+
+def raw_round_proc(job: dict, queue) -> None:
+    """The same logical booking in raw SQL, one connection per thread."""
+    plan, sqlite = job["plan"], job["kind"] == "sqlite"
+    results: list[tuple[object, float, float]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(job["threads"])
+    mark = "?" if sqlite else "%s"
+    sql_session = ("SELECT s.id, s.date, s.min_age, p.is_active FROM vaccination_session s "
+                   f"JOIN product p ON p.id = s.product_id WHERE s.id = {mark} "
+                   "AND s.cancelled_at IS NULL")
+    sql_person = ("SELECT b.id, b.birth_year FROM beneficiary b WHERE b.id = "
+                  f"{mark} AND NOT EXISTS (SELECT 1 FROM appointment a WHERE "
+                  f"a.beneficiary_id = b.id AND a.status = 'booked')")
+    sql_take = ("UPDATE session_capacity SET booked = booked + 1 WHERE session_id = "
+                f"{mark} AND dose_number = 1 AND booked + 1 <= capacity")
+    sql_insert = ("INSERT INTO appointment (id, beneficiary_id, session_id, slot_id, "
+                  "dose_number, secret_code, status, reschedule_count, created_at, source, "
+                  f"walk_in_place) VALUES ({', '.join([mark] * 11)})")
+
+    today = dt.date.today()
+
+    def connect():
+        if sqlite:
+            import sqlite3
+            conn = sqlite3.connect(job["path"], timeout=60, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA foreign_keys=ON")  # as the kit's connections (WAL is set)
+            return conn
+        import psycopg
+        return psycopg.connect(job["url"])
+
+    def worker(t):
+        people = job["people"][t]
+        rng = random.Random(t)
+        conn = connect()
+        mine = []
+        barrier.wait()
+        time.sleep(max(0.0, job["start"] - time.time()))
+        while people and time.time() < job["until"]:
+            sid = plan["hot"] if job["target"] == "one" else rng.choice(plan["sessions"])
+            person = people.pop()
+            t0 = time.perf_counter()
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            try:
+                cur = conn.cursor()
+                cur.execute("BEGIN IMMEDIATE" if sqlite else "BEGIN")
+                cur.execute(sql_session, (sid,))
+                vs = cur.fetchone()
+                cur.execute(sql_person + ("" if sqlite else " FOR UPDATE OF b"), (person,))
+                who = cur.fetchone()
+                if (vs is None or not vs[3] or who is None
+                        or today.year - who[1] < vs[2]):
+                    status = 409
+                else:
+                    cur.execute(sql_take, (sid,))
+                    if cur.rowcount != 1:
+                        status = 409
+                    else:
+                        cur.execute(sql_insert, (
+                            str(uuid.uuid4()), person, sid, plan["slots"][sid], 1,
+                            f"{secrets.randbelow(10000):04d}", "booked", 0,
+                            now if not sqlite else str(now), "online",
+                            False))
+                        status = 200
+                cur.execute("COMMIT")
+            except Exception as exc:  # noqa: BLE001 - counted as an error
+                status = f"{type(exc).__name__}: {str(exc)[:60]}"
+                try:
+                    conn.rollback()
+                except Exception:  # noqa: BLE001
+                    pass
+            mine.append((status, time.perf_counter() - t0, time.time()))
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    cpu0 = cpu_seconds()
+    run_threads(job["threads"], worker)
+    queue.put({"results": results, "cpu": cpu_seconds() - cpu0})
+
+
+def spawn(target, jobs: list[dict]) -> list[dict]:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(job, queue)) for job in jobs]
+    for p in procs:
+        p.start()
+    out = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return out
+
+
+def split(items: list, n: int) -> list[list]:
+    return [items[i::n] for i in range(n)]
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+def ms(x: float) -> str:
+    return f"{x * 1000:8.1f}"
+
+
+def report_mix(outs: list[dict], seconds: float) -> None:
+    rows: dict[str, list] = {}
+    for o in outs:
+        for kind, status, lat in o["results"]:
+            rows.setdefault(kind, []).append((status, lat))
+    total = sum(len(v) for v in rows.values())
+    print(f"  {'operation':<28} {'n':>7} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'p99 ms':>8}  statuses")
+    errors = 0
+    for kind in sorted(rows):
+        got = rows[kind]
+        lat = [x for _s, x in got]
+        counts: dict = {}
+        for st, _x in got:
+            counts[st] = counts.get(st, 0) + 1
+        errors += sum(n for st, n in counts.items() if st not in OK and st != 409)
+        print(f"  {kind:<28} {len(got):7d} {len(got) / seconds:7.0f} {ms(pct(lat, 50))} "
+              f"{ms(pct(lat, 95))} {ms(pct(lat, 99))}  "
+              + " ".join(f"{st}:{n}" for st, n in sorted(counts.items(), key=str)))
+    print(f"  {'all':<28} {total:7d} {total / seconds:7.0f}   errors (not 2xx/304/409): "
+          f"{errors}")
+    print("  generator CPU per process (user+sys / wall): "
+          + ", ".join(f"{o['cpu'] / o['wall'] * 100:.0f} %" for o in outs))
+
+
+def summarise(outs: list[dict], started: float) -> dict:
+    res = [r for o in outs for r in o["results"]]
+    ok = [r for r in res if r[0] == 200]
+    wall = (max(r[2] for r in res) - started) if res else float("nan")
+    lat = [r[1] for r in res]
+    return {"n": len(res), "ok": len(ok), "n409": sum(r[0] == 409 for r in res),
+            "err": sum(r[0] not in (200, 409) for r in res),
+            "errs": sorted({str(r[0]) for r in res if r[0] not in (200, 409)}),
+            "rate": len(ok) / wall if wall else 0.0, "wall": wall,
+            "p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99),
+            "cpu": [o["cpu"] / wall * 100 for o in outs]}
+
+
+# --- one database ----------------------------------------------------------------------------
+
+def run_one(kind: str, opts) -> bool:
+    dep = Deployment(kind, opts.pg_url, opts.workers, opts.threads, None)
+    dep.pg_db = f"bench_opening_{os.getpid()}"
+    try:
+        t0 = time.perf_counter()
+        dep.provision()
+        plan = seed(dep, opts.days, 1_000_000)
+        dep.start()
+        tokens, refs, dni = accounts(dep, opts.clients)
+        # people per client: enough for a kit round, and for the raw workers' share
+        per_client = max(8, -(-opts.raw_people // opts.clients))
+        people = clone_people(dep, refs, per_client)
+        setup = time.perf_counter() - t0
+        print(f"\n=== {kind}: {opts.clients} clients over {opts.procs} generator processes, "
+              f"gunicorn {opts.workers} workers x {opts.threads} threads (gthread), "
+              f"{os.cpu_count()} CPUs ===")
+        print(f"  seeded {len(plan['sessions'])} sessions at {plan['centres']} centres in "
+              f"{len(plan['districts'])} districts ({len(plan['pins'])} postcodes), "
+              f"{opts.days} days, + 1 hot session; {opts.clients} accounts with "
+              f"{per_client + 1} people each; setup {setup:.0f} s")
+        print("  generator: Python http.client, keep-alive, a thread per client, "
+              f"{opts.procs} processes (multiprocessing, fork)")
+
+        # 1. the mix
+        until = time.time() + 1 + opts.seconds
+        half = per_client // 2  # the first half of each client's copies is for the mix
+        jobs = [{"port": dep.port, "plan": plan, "outbox": str(dep.instance /
+                                                               "sms-outbox.jsonl"),
+                 "proc": p, "dni": dni, "until": until,
+                 "clients": [{"token": tokens[i], "people": [r for r, _ in people[i][:half]]}
+                             for i in idx]}
+                for p, idx in enumerate(split(list(range(opts.clients)), opts.procs))]
+        print(f"\n  -- the mix, {opts.seconds:g} s --")
+        report_mix(spawn(mix_proc, jobs), opts.seconds)
+        reset_bookings(dep)
+
+        # 2. the rounds
+        raw_ids = [pid for lst in people for _r, pid in lst]
+        url = dep.db_url if kind == "postgresql" else None
+        path = str(dep.instance / "cowin-kit.db") if kind == "sqlite" else None
+        if kind == "sqlite":
+            from cowin_kit.config import load_settings
+            settings = load_settings(dep.instance, environ=dep.env())
+            path = settings["DATABASE_URL"].split("sqlite:///", 1)[1]
+        n_raw = min(opts.raw_workers, opts.clients)
+        totals: dict = {}
+        print(f"\n  -- booking rounds: kit = {opts.clients} HTTP clients, raw = {n_raw} "
+              f"threads with a connection each; {opts.round_seconds:g} s a round --")
+        print(f"  {'round':<14} {'bookings/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+              f" {'200':>6} {'409':>5} {'err':>4}  gen CPU %")
+        for rnd in range(opts.rounds):
+            for target in ("one", "spread"):
+                for side in ("kit", "raw"):
+                    start = time.time() + 1.0
+                    until = start + opts.round_seconds
+                    if side == "kit":
+                        jobs = [{"port": dep.port, "plan": plan, "until": until,
+                                 "start": start, "target": target,
+                                 "clients": [{"token": tokens[i],
+                                              "people": [r for r, _ in people[i]]}
+                                             for i in idx]}
+                                for idx in split(list(range(opts.clients)), opts.procs)]
+                        target_fn = kit_round_proc
+                    else:
+                        mine = split(raw_ids, n_raw)
+                        jobs = [{"kind": kind, "url": url, "path": path, "plan": plan,
+                                 "until": until, "start": start, "target": target,
+                                 "threads": len(share), "people": share}
+                                for share in split(mine, opts.procs) if share]
+                        target_fn = raw_round_proc
+                    s = summarise(spawn(target_fn, jobs), start)
+                    reset_bookings(dep)
+                    totals.setdefault((target, side), []).append(s)
+                    print(f"  {rnd + 1} {target:<6} {side:<5} {s['rate']:10.0f} {ms(s['p50'])} "
+                          f"{ms(s['p95'])} {ms(s['p99'])} {s['ok']:6d} {s['n409']:5d} "
+                          f"{s['err']:4d}  " + " ".join(f"{c:.0f}" for c in s["cpu"])
+                          + (f"  {s['errs']}" if s["errs"] else ""))
+        print()
+        for target in ("one", "spread"):
+            kit = [s["rate"] for s in totals[(target, "kit")]]
+            raw = [s["rate"] for s in totals[(target, "raw")]]
+            ratios = [k / r for k, r in zip(kit, raw, strict=True) if r]
+            print(f"  {target:<6} kit {sum(kit) / len(kit):7.0f} bookings/s, raw "
+                  f"{sum(raw) / len(raw):7.0f} bookings/s, RATIO kit/raw "
+                  f"{sum(kit) / sum(raw) if sum(raw) else float('nan'):.3f} (per round: "
+                  + ", ".join(f"{x:.3f}" for x in ratios) + ")")
+        return True
+    finally:
+        dep.stop()
+        dep.cleanup()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60, help="length of the mix")
+    parser.add_argument("--procs", type=int, default=3, help="generator processes")
+    parser.add_argument("--days", type=int, default=5, help="days with sessions")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--round-seconds", type=float, default=5)
+    parser.add_argument("--raw-workers", type=int, default=32,
+                        help="raw-SQL threads (capped by --clients; PostgreSQL allows ~100 "
+                             "connections here)")
+    parser.add_argument("--raw-people", type=int, default=20000,
+                        help="people copied in SQL for the rounds, over all clients")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    opts = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
+    good = True
+    for kind in kinds:
+        good = run_one(kind, opts) and good
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

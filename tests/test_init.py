@@ -277,7 +277,8 @@ def test_init_works_for_every_shipped_profile(run_cli, code, tmp_path):
     try:
         from cowin_kit.profiles import load_profile
         p = load_profile(code)
-        assert _count(db, Division, Division.level == 1) == len(p["divisions"]["level1"])
+        assert _count(db, Division, Division.level == 1) == (
+            len(p["divisions"]["level1"]) + len(p["divisions"]["own"]))
         assert _count(db, IdDocumentType) == len(p["id_documents"])
     finally:
         db.dispose()

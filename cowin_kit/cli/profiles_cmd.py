@@ -43,12 +43,22 @@ def show(code):
     except ProfileError as exc:
         raise Refused(str(exc)) from None
     d = p.data
+    gettext = _operator_gettext()
     click.echo(f"{p.name} ({p.code})   profile: {p.path}")
+    click.echo("  " + (gettext("facts as of %(date)s") % {"date": d["as_of"].isoformat()}
+                       if d["as_of"] else gettext("facts as of: not stated (no as_of)")))
     click.echo(f"  languages: {', '.join(p.languages)}   time zone: {d['timezone']}   "
                f"currency: {d['currency']}   phone: {d['phone_region']}")
     click.echo(f"  postal code: {d['postal_code_pattern']} (e.g. {d['postal_code_example']})")
+    divisions = d["divisions"]
     click.echo("  levels: " + " / ".join(level["name"] for level in d["admin_levels"])
-               + f"   level-1 divisions: {len(d['divisions']['level1'])}")
+               + f"   level-1 divisions: {len(divisions['level1']) + len(divisions['own'])}")
+    for since, source in dict.fromkeys((o["since"], o["source"]) for o in divisions["own"]):
+        count = sum(1 for o in divisions["own"] if (o["since"], o["source"]) == (since, source))
+        click.echo("    " + gettext("%(count)s declared by the profile, since %(since)s: "
+                                    "%(source)s") % {"count": count,
+                                                     "since": since.isoformat(),
+                                                     "source": source})
     click.echo(f"  up to {d['max_beneficiaries_per_mobile']} beneficiaries per mobile number")
     click.echo("  ID documents:")
     for doc in d["id_documents"]:
@@ -72,6 +82,27 @@ def show(code):
     click.echo(f"  certificate issuer: {d['certificate']['issuer']}")
     if d["notes"].strip():
         click.echo("  notes:\n    " + d["notes"].strip().replace("\n", "\n    "))
+    _warn(p, gettext)
+
+
+def _operator_gettext():
+    """gettext in the language of the operator's environment (as cli.common.refusal)."""
+    from babel import default_locale
+
+    from cowin_kit.catalogues import load_translations
+    from cowin_kit.paths import locales_dir
+
+    lang = default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"))
+    return load_translations(lang, [locales_dir()]).gettext if lang else (lambda s: s)
+
+
+def _warn(profile, gettext) -> None:
+    """The profile's warnings (divisions ISO lacks, an old or missing as_of), on stderr."""
+    from cowin_kit.profiles.checks import profile_warnings
+
+    for warning in profile_warnings(profile):
+        click.secho(gettext("Warning: %(warning)s") % {"warning": warning.text(gettext)},
+                    fg="yellow", err=True)
 
 
 @profiles.command()
@@ -85,6 +116,7 @@ def validate(path):
     except ProfileError as exc:
         raise Refused(f"invalid profile:\n{exc}") from None
     click.echo(f"OK: {p.path / 'profile.toml'} is a valid profile for {p.name} ({p.code}).")
+    _warn(p, _operator_gettext())
     if p.todo_count():
         click.secho(f"Warning: {p.todo_count()} TODO(s) remain for the ministry to complete.",
                     fg="yellow", err=True)

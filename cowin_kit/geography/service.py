@@ -16,6 +16,9 @@ from cowin_kit.profiles import Profile
 
 DIVISION_COLUMNS = ("code", "level", "parent_code", "name")
 DIVISION_OPTIONAL = ("postal_code", "population")  # and name_<lang>
+# Divisions the country profile makes (ISO 3166-2 via pycountry, or its own declared ones):
+# an import may add names and figures to them but not move them.
+PROFILE_SOURCES = ("pycountry", "profile")
 
 
 @lru_cache(maxsize=64)
@@ -39,7 +42,9 @@ def division_name(division: Division, lang: str) -> str:
 
 
 def load_profile_divisions(session: Session, profile: Profile) -> int:
-    """Create the profile's level-1 (and pycountry-deeper) divisions that are missing."""
+    """Create the profile's level-1 (and pycountry-deeper) divisions that are missing: the
+    ISO 3166-2 ones named by pycountry, then those the profile declares itself
+    (``divisions.own``, source "profile"), whose names follow the profile on every run."""
     spec = profile["divisions"]
     overrides = spec["names"]
     subs = {s.code: s for s in pycountry.subdivisions.get(country_code=profile.code)}
@@ -58,6 +63,15 @@ def load_profile_divisions(session: Session, profile: Profile) -> int:
         session.add(division)
         existing[sub.code] = division
         created += 1
+    for own in spec["own"]:
+        names = {**own["names"], **overrides.get(own["code"], {})}
+        division = existing.get(own["code"])
+        if division is None:
+            session.add(Division(code=own["code"], level=1, parent=None, name=own["name"],
+                                 names=names, source="profile"))
+            created += 1
+        elif division.source == "profile" and division.level == 1:
+            division.name, division.names = own["name"], names  # a corrected name
     session.flush()
     return created
 
@@ -104,10 +118,10 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
         if current is not None and current.level != level and current.id in with_children:
             problems.append((line, f"{code} is level {current.level} and has divisions under "
                                    f"it; it cannot become level {level}"))
-        if current is not None and current.source == "pycountry" and (
+        if current is not None and current.source in PROFILE_SOURCES and (
                 level != current.level or row["parent_code"] != (
                     current.parent.code if current.parent else "")):
-            problems.append((line, f"{code} comes from the country profile (ISO 3166-2); its "
+            problems.append((line, f"{code} comes from the country profile; its "
                                    "level and parent cannot be changed by an import"))
         levels[code] = level
         if not row["name"]:
@@ -161,7 +175,7 @@ def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *
             updated += 1
             if not is_demo and division.is_demo:
                 division.is_demo, division.source = False, "import"  # now real
-        if division.source != "pycountry":
+        if division.source not in PROFILE_SOURCES:
             division.level = int(row["level"])
             division.parent = existing.get(row["parent_code"]) if row["parent_code"] else None
             division.name = row["name"]

@@ -6,6 +6,7 @@ products used, phases, postal codes, issuer) is marked TODO in the notes and com
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import phonenumbers
@@ -56,6 +57,8 @@ phone_region = {_toml_str(phone)}
 postal_code_pattern = '^[0-9A-Za-z -]{{2,10}}$'
 postal_code_example = "00000"
 max_beneficiaries_per_mobile = 4
+# TODO: the date the facts below were last checked; change it whenever they are checked again.
+as_of = {dt.date.today().isoformat()}
 sources = []
 notes = \"\"\"
 SCAFFOLD: not yet reviewed by the ministry. TODO: ID documents, products and dose schedules,
@@ -68,6 +71,8 @@ name = {_toml_str(level_type)}  # TODO: the name in the first language
 
 [divisions]
 {"# ISO 3166-2 lists no subdivisions: TODO load them with `cowin-kit geo import`." if not subs else ""}
+# Divisions ISO 3166-2 lacks (a reorganisation, a new district) go under `own`, each with its
+# code, name, source and date; see docs/country-profiles.md.
 level1 = [
 {level1}{"," if subs else ""}
 ]

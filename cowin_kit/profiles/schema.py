@@ -77,12 +77,65 @@ class AdminLevelSchema(_Strict):
     names = LanguageMap()
 
 
+# A division code of the profile's own: the country's statistics code (Viet Nam's "01") or
+# an ISO 3166-2 code pycountry does not have yet; at most 40 characters (Division.code).
+OWN_CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$",
+                           error="use letters, digits, '.', '_' or '-', at most 40 (e.g. \"01\" "
+                                 "or \"VN-01\")")
+
+
+class OwnDivisionSchema(_Strict):
+    """One level-1 division the profile declares itself, where ISO 3166-2 (as pycountry has
+    it) lags behind the country: its code, names, and where and since when it holds."""
+
+    code = fields.String(required=True, validate=OWN_CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    names = LanguageMap()
+    # Defaults: [divisions] own_source and own_since.
+    source = fields.String(load_default=None, validate=validate.Length(min=1))
+    since = fields.Date(load_default=None)
+
+
 class DivisionsSchema(_Strict):
-    # Empty only for a country ISO 3166-2 gives no subdivisions (then `geo import` loads them).
-    level1 = fields.List(fields.String(), required=True)
+    # ISO 3166-2 codes (names from pycountry). Empty only for a country ISO 3166-2 gives no
+    # subdivisions (then `geo import` loads them) or whose divisions `own` declares.
+    level1 = fields.List(fields.String(), load_default=list)
     # Also load pycountry's subdivisions below level 1, down to this level.
     pycountry_depth = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2))
     names = fields.Dict(keys=fields.String(), values=LanguageMap(), load_default=dict)
+    # Level-1 divisions the profile declares itself, with their source and date (defaults
+    # for all of them in own_source and own_since).
+    own = fields.List(fields.Nested(OwnDivisionSchema), load_default=list)
+    own_source = fields.String(load_default="")
+    own_since = fields.Date(load_default=None)
+
+    @validates_schema
+    def _own_complete(self, data, **kwargs):
+        own = data.get("own") or []
+        codes = [d["code"] for d in own]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValidationError(f"duplicate code(s) {', '.join(dupes)}", "own")
+        both = sorted(set(codes) & set(data.get("level1") or []))
+        if both:
+            raise ValidationError(f"{', '.join(both)} listed in level1 too: list a division "
+                                  "in one of them", "own")
+        for i, division in enumerate(own):
+            if not (division.get("source") or data.get("own_source")):
+                raise ValidationError({i: {"source": [
+                    "say where this division comes from (source = \"…\", e.g. the law that "
+                    "created it), or give own_source for all of them"]}}, "own")
+            if not (division.get("since") or data.get("own_since")):
+                raise ValidationError({i: {"since": [
+                    "give the date it has held since (since = 2025-07-01), or own_since for "
+                    "all of them"]}}, "own")
+
+    @post_load
+    def _own_defaults(self, data, **kwargs):
+        for division in data["own"]:
+            division["source"] = division["source"] or data["own_source"]
+            division["since"] = division["since"] or data["own_since"]
+        return data
 
 
 class IdDocumentSchema(_Strict):
@@ -374,6 +427,8 @@ class ProfileSchema(_Strict):
                                                   validate=validate.Range(min=1, max=20))
     sources = fields.List(fields.String(), load_default=list)
     notes = fields.String(load_default="")
+    # The date the profile's facts are as of (last checked); shipped profiles give it.
+    as_of = fields.Date(load_default=None)
     admin_levels = fields.List(fields.Nested(AdminLevelSchema), required=True,
                                validate=validate.Length(min=1))
     divisions = fields.Nested(DivisionsSchema, required=True)
@@ -447,8 +502,9 @@ class ProfileSchema(_Strict):
         divisions = data.get("divisions")
         if code and divisions:
             known = {s.code for s in pycountry.subdivisions.get(country_code=code) or []}
-            if known and not divisions["level1"]:
-                raise ValidationError({"level1": ["list the ISO 3166-2 level-1 codes"]},
+            if known and not divisions["level1"] and not divisions["own"]:
+                raise ValidationError({"level1": ["list the ISO 3166-2 level-1 codes, or "
+                                                  "declare the divisions under own"]},
                                       "divisions")
             bad = [c for c in divisions["level1"] if c not in known]
             if bad:

@@ -19,7 +19,11 @@ from cowin_kit.accounts import service as accounts
 from cowin_kit.certificates import keys
 from cowin_kit.config import CONFIG_FILE, ConfigError, load_settings
 from cowin_kit.db import Database, describe_db_error, normalise_url, utcnow
-from cowin_kit.geography.service import import_divisions_csv, load_profile_divisions
+from cowin_kit.geography.service import (
+    divisions_left_behind,
+    import_divisions_csv,
+    load_profile_divisions,
+)
 from cowin_kit.instance import generate_secrets, is_initialised, key_fingerprint, write_config
 from cowin_kit.models import DeploymentFact
 from cowin_kit.profiles import Profile
@@ -41,6 +45,9 @@ class ProvisionReport:
     admin_email: str | None = None
     admin_password: str | None = None  # only when generated, to print once
     admin_note: str | None = None  # why --admin-email changed nothing (init --update)
+    # "CODE Name" of divisions an earlier profile made that this one no longer lists at
+    # level 1 (init --update after a reorganisation); kept, not deleted.
+    divisions_left: list[str] = field(default_factory=list)
     updated: bool = False
 
 
@@ -263,6 +270,8 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
             actor = operator()
             say("  Loading divisions, programmes and ID document types…")
             report.counts["divisions"] = load_profile_divisions(session, profile)
+            report.divisions_left = [f"{d.code} {d.name}"
+                                     for d in divisions_left_behind(session, profile)]
             report.counts["programme rows"] = load_profile_programmes(session, profile)
             report.counts["ID document types"] = load_profile_id_documents(session, profile)
             if accounts.count_admins(session) == 0:

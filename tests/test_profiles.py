@@ -324,6 +324,13 @@ def test_a_profile_with_its_own_divisions_provisions_and_serves_them(
         assert len(names) == 27
     finally:
         app.extensions["cowin_kit"].dispose()
+    # A later version of the profile drops it: an update keeps it and names it.
+    (folder / "profile.toml").write_text(_pe_text(), encoding="utf-8")
+    result = run_cli("init", "--country", "PE", "--profile", "mype", "--instance", "inst",
+                     "--update", "--no-input")
+    assert result.exit_code == 0, result.output
+    assert ("1 division(s) in the database are no longer level-1 divisions of the profile"
+            in result.output and "PE-NEW Región Nueva del Norte" in result.output)
 
 
 @pytest.mark.parametrize("cowin_kit_country", ["VN"])

@@ -44,6 +44,18 @@ def refusal(exc: UserError, *, file: str | None = None, lang: str | None = None)
     return Refused(f"{where}: {reason}" if where else reason)
 
 
+def operator_gettext():
+    """gettext in the language of the operator's environment (LANGUAGE, LC_ALL, LC_MESSAGES,
+    LANG, as refusal reads them); English when the kit has no catalogue for it."""
+    from babel import default_locale
+
+    from cowin_kit.catalogues import load_translations
+    from cowin_kit.paths import locales_dir
+
+    lang = default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"))
+    return load_translations(lang, [locales_dir()]).gettext if lang else (lambda text: text)
+
+
 instance_option = click.option(
     "--instance", "instance", metavar="DIR", default=None,
     help=f"Instance folder (default: ${INSTANCE_ENV}, else ./{DEFAULT_INSTANCE}).")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cowin_kit.cli.common import Refused, instance_option
+from cowin_kit.cli.common import Refused, instance_option, operator_gettext
 
 
 def _interactive() -> bool:
@@ -109,6 +109,15 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
         click.echo(f"  {label}: {n} added")
     if report.admin_note:
         click.secho(f"\n{report.admin_note}", fg="yellow")
+    if report.divisions_left:
+        gettext = operator_gettext()
+        click.secho("\n" + gettext(
+            "%(count)s division(s) in the database are no longer level-1 divisions of the "
+            "profile (an earlier version of it made them): %(divisions)s. They are kept, with "
+            "the centres and records that refer to them; move the centres to the profile's "
+            "divisions, then stop using these.") % {
+                "count": len(report.divisions_left),
+                "divisions": ", ".join(report.divisions_left)}, fg="yellow", err=True)
     if report.admin_email:
         click.echo(f"\nNational administrator: {report.admin_email}")
         if report.admin_password:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from cowin_kit.cli.common import Refused
+from cowin_kit.cli.common import Refused, operator_gettext
 
 
 @click.group()
@@ -43,7 +43,7 @@ def show(code):
     except ProfileError as exc:
         raise Refused(str(exc)) from None
     d = p.data
-    gettext = _operator_gettext()
+    gettext = operator_gettext()
     click.echo(f"{p.name} ({p.code})   profile: {p.path}")
     click.echo("  " + (gettext("facts as of %(date)s") % {"date": d["as_of"].isoformat()}
                        if d["as_of"] else gettext("facts as of: not stated (no as_of)")))
@@ -85,17 +85,6 @@ def show(code):
     _warn(p, gettext)
 
 
-def _operator_gettext():
-    """gettext in the language of the operator's environment (as cli.common.refusal)."""
-    from babel import default_locale
-
-    from cowin_kit.catalogues import load_translations
-    from cowin_kit.paths import locales_dir
-
-    lang = default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"))
-    return load_translations(lang, [locales_dir()]).gettext if lang else (lambda s: s)
-
-
 def _warn(profile, gettext) -> None:
     """The profile's warnings (divisions ISO lacks, an old or missing as_of), on stderr."""
     from cowin_kit.profiles.checks import profile_warnings
@@ -116,7 +105,7 @@ def validate(path):
     except ProfileError as exc:
         raise Refused(f"invalid profile:\n{exc}") from None
     click.echo(f"OK: {p.path / 'profile.toml'} is a valid profile for {p.name} ({p.code}).")
-    _warn(p, _operator_gettext())
+    _warn(p, operator_gettext())
     if p.todo_count():
         click.secho(f"Warning: {p.todo_count()} TODO(s) remain for the ministry to complete.",
                     fg="yellow", err=True)

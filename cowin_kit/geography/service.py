@@ -76,6 +76,19 @@ def load_profile_divisions(session: Session, profile: Profile) -> int:
     return created
 
 
+def divisions_left_behind(session: Session, profile: Profile) -> list[Division]:
+    """Divisions an earlier version of the profile made that it no longer lists at level 1
+    (a country's reorganisation: Viet Nam's 63 provinces of before 1 July 2025), and those it
+    now lists at level 1 that the database holds at another level. `init --update` keeps
+    them, with the centres and records that refer to them, and names them for the ministry."""
+    spec = profile["divisions"]
+    level1 = set(spec["level1"]) | {d["code"] for d in spec["own"]}
+    rows = session.scalars(select(Division).where(Division.source.in_(PROFILE_SOURCES))
+                           .order_by(Division.code))
+    return [d for d in rows if (d.level == 1 and d.code not in level1)
+            or (d.level != 1 and d.code in level1)]
+
+
 def import_divisions_csv(session: Session, path: Path | str, profile: Profile, *,
                          is_demo: bool = False,
                          progress: Callable[[int], None] | None = None) -> dict[str, int]:

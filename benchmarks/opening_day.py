@@ -5,7 +5,7 @@ run alternately with the kit in the same invocation.
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--clients 1000]
         [--seconds 60] [--procs 3] [--days 5]
         [--rounds 2] [--round-seconds 5] [--raw-workers 32] [--workers 2] [--threads 4]
-        [--rate OPS_PER_S [--grace 10]] [--mix search=0.9,login=0.02,...]
+        [--rate OPS_PER_S [--grace 10]] [--mix search=0.9,login=0.02,...] [--port N]
 
 Per database, a fresh `cowin-kit init --country PE --demo` instance served by gunicorn on
 127.0.0.1 (booking_storm.Deployment). Seeding (through scheduling.sessions.create_session):
@@ -585,6 +585,7 @@ def run_mix(dep: Deployment, plan: dict, tokens, people, dni, opts) -> dict:
 def run_one(kind: str, opts) -> bool:
     dep = Deployment(kind, opts.pg_url, opts.workers, opts.threads, None)
     dep.pg_db = f"bench_opening_{os.getpid()}"
+    dep.fixed_port = opts.port
     try:
         t0 = time.perf_counter()
         dep.provision()
@@ -693,6 +694,7 @@ def main() -> int:
                         help="people copied in SQL for the rounds, over all clients")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
     opts = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
     good = True

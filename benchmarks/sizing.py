@@ -4,7 +4,8 @@ beside a baseline measured in the same invocation.
     python benchmarks/sizing.py [--db sqlite|postgresql|both]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--seconds 6] [--rounds 2]
         [--app-cpu 0] [--load-cpu 1] [--threads 4] [--connections 32] [--clients 48]
-        [--raw-workers 16] [--doses 300] [--base-doses 2000] [--vaccinators 40]
+        [--raw-workers 16] [--doses 300] [--base-doses 2000] [--raw-dose-workers 8]
+        [--vaccinators 40]
         [--port 18500]
 
 Per database, one fresh `cowin-kit init --country PE --demo` instance (booking_storm's
@@ -25,7 +26,7 @@ backends (their affinity is set as they appear). Three kinds, kit and baseline a
    logical transaction in raw SQL from --raw-workers threads in one process pinned to APP_CPU.
 3. **dose**: --vaccinators vaccinators POST /staff/today/doses (vaccination_day.the_day,
    --doses doses, no kill); baseline: vaccination_day.baseline, the same transaction in raw
-   SQL (--base-doses doses), in one process pinned to APP_CPU.
+   SQL (--base-doses doses, --raw-dose-workers threads), in one process pinned to APP_CPU.
 
 For each: operations/s on the one pinned core (wall), the pinned process's CPU (% of the
 core, ms per operation), the PostgreSQL backends' CPU per operation, **operations per
@@ -324,7 +325,9 @@ def search_kind(dep: Deployment, plan: dict, opts, db_url) -> list[dict]:
                                   port=opts.port + 2,
                                   launcher=("taskset", "-c", str(opts.app_cpu)))
     out = [f]
-    nginx = start_nginx(folder / "nginx", opts, dep.port) if opts.nginx else None
+    # nginx's worker runs as nobody: its folder must not be under the deployment's (0700)
+    nginx_dir = Path(tempfile.mkdtemp(prefix="sizing-nginx-"))
+    nginx = start_nginx(nginx_dir, opts, dep.port) if opts.nginx else None
     try:
         time.sleep(1)
         bare_pids = gunicorn_workers(bare.pid)
@@ -353,6 +356,7 @@ def search_kind(dep: Deployment, plan: dict, opts, db_url) -> list[dict]:
         if nginx is not None:
             nginx.terminate()
             nginx.wait()
+        shutil.rmtree(nginx_dir, ignore_errors=True)
     print(f"  ({len(paths)} paths: {len(plan['districts'])} districts x {len(plan['dates'])} "
           f"days x 2 endpoints; {sum(len(b) for _k, b in bodies.values()) // len(bodies)} "
           "bytes an answer on average)")
@@ -362,7 +366,7 @@ def search_kind(dep: Deployment, plan: dict, opts, db_url) -> list[dict]:
 def start_nginx(folder: Path, opts, kit_port: int) -> subprocess.Popen:
     """nginx with the docs' public-search cache in front of the kit, pinned to APP_CPU."""
     folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o777)  # nginx's worker runs as nobody
+    os.chmod(folder, 0o777)
     port = opts.port + 3
     conf = folder / "nginx.conf"
     conf.write_text(NGINX_CONF.format(tmp=folder, port=port, kit_port=kit_port),
@@ -464,7 +468,7 @@ def dose_kind(dep: Deployment, opts, db_url) -> list[dict]:
         queue = mp.get_context("fork").Queue()
         with DbCpu(db_url, opts.load_cpu) as db:
             p = mp.get_context("fork").Process(target=raw_doses_pinned, args=(
-                dep, base_work, data["lots"], data["product_id"], opts.vaccinators,
+                dep, base_work, data["lots"], data["product_id"], opts.raw_dose_workers,
                 opts.app_cpu, queue))
             p.start()
             base = queue.get()
@@ -636,6 +640,8 @@ def main() -> int:
                         help="people copied for the booking rounds, over all clients")
     parser.add_argument("--days", type=int, default=5, help="days with sessions to search")
     parser.add_argument("--vaccinators", type=int, default=40)
+    parser.add_argument("--raw-dose-workers", type=int, default=8,
+                        help="raw-SQL dose threads (the kit's pool holds 15 connections)")
     parser.add_argument("--doses", type=int, default=300, help="doses over HTTP a round")
     parser.add_argument("--base-doses", type=int, default=2000, help="raw-SQL doses a round")
     parser.add_argument("--port", type=int, default=18500,

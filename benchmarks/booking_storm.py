@@ -137,6 +137,8 @@ class Deployment:
         self.proc = None
         self.port = None
         self.profile_dir = profile_dir
+        self.launcher: list[str] = []  # a command prefix, e.g. ["taskset", "-c", "0"] to pin
+        self.fixed_port: int | None = None  # else a free port
         # One database per run, so two benchmarks on one server never drop each other's.
         self.pg_db = f"bench_storm_{os.getpid()}"
 
@@ -219,8 +221,9 @@ class Deployment:
             db.dispose()
 
     def start(self) -> None:
-        self.port = free_port()
-        args = [tool("gunicorn"), "--workers", str(self.workers), "--worker-class", "gthread",
+        self.port = self.fixed_port or free_port()
+        args = [*self.launcher, tool("gunicorn"), "--workers", str(self.workers),
+                "--worker-class", "gthread",
                 "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}",
                 "--keep-alive", "300",
                 "--timeout", "120", "--chdir", str(self.tmp), "--log-level", "warning",

@@ -299,7 +299,10 @@ def load(port: int, paths: list[str], seconds: float, clients: int) -> dict:
             "n": len(latencies)}
 
 
-def bare_server(folder: Path, bodies: dict, workers: int, threads: int):
+def bare_server(folder: Path, bodies: dict, workers: int, threads: int, port: int | None = None,
+                launcher: tuple = ()):
+    """A bare WSGI app in gunicorn answering each path with its captured bytes; ``launcher``
+    prefixes the command (e.g. taskset to pin it to a core)."""
     folder.mkdir(exist_ok=True)
     index = {}
     for i, (path, (kind, body)) in enumerate(bodies.items()):
@@ -307,8 +310,9 @@ def bare_server(folder: Path, bodies: dict, workers: int, threads: int):
         index[path] = [kind, f"body{i}"]
     (folder / "index.json").write_text(json.dumps(index), encoding="utf-8")
     (folder / "bare_wsgi.py").write_text(BARE_WSGI, encoding="utf-8")
-    port = free_port()
-    proc = subprocess.Popen([tool("gunicorn"), "--workers", str(workers), "--worker-class",
+    port = port or free_port()
+    proc = subprocess.Popen([*launcher, tool("gunicorn"), "--workers", str(workers),
+                             "--worker-class",
                              "gthread", "--threads", str(threads), "--bind",
                              f"127.0.0.1:{port}", "--keep-alive", "300", "--chdir",
                              str(folder), "--log-level", "warning", "bare_wsgi:app"],

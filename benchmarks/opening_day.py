@@ -5,6 +5,7 @@ run alternately with the kit in the same invocation.
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--clients 1000]
         [--seconds 60] [--procs 3] [--days 5]
         [--rounds 2] [--round-seconds 5] [--raw-workers 32] [--workers 2] [--threads 4]
+        [--rate OPS_PER_S [--grace 10]] [--mix search=0.9,login=0.02,...] [--port N]
 
 Per database, a fresh `cowin-kit init --country PE --demo` instance served by gunicorn on
 127.0.0.1 (booking_storm.Deployment). Seeding (through scheduling.sessions.create_session):
@@ -18,7 +19,11 @@ enough people to book in the timed rounds.
    calendarByDistrict, findByDistrict over the seeded districts, postcodes and days; sent
    without the client's token, as public search is), 2 %
    OTP logins of new numbers, 2 % registrations, 4 % bookings over every session, 1 %
-   reschedules, 1 % cancels. Per kind: count, rate, p50/p95/p99, statuses.
+   reschedules, 1 % cancels (--mix sets other weights). Per kind: count, rate, p50/p95/p99,
+   statuses. Closed loop (each client sends when answered) unless --rate: then open loop,
+   operations due at that fixed rate whatever the server does, latency counted from when
+   each was due; printed: offered, answered within the time, after it, and not sent
+   (still waiting --grace s after the end). benchmarks/replay_2021_04_28.py uses it.
 2. **Booking rounds**, alternating kit and raw SQL, each --round-seconds, --rounds times,
    on the hot session ("one") and spread over every session ("spread"). Kit: every client
    POSTs appointment/schedule for its next person. Raw: --raw-workers threads, each with its
@@ -40,6 +45,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import queue as queues
 import random
 import resource
 import secrets
@@ -215,14 +221,27 @@ def run_threads(n: int, target) -> None:
 
 
 def mix_proc(job: dict, queue) -> None:
-    """One generator process of the mix: a thread per client until the deadline."""
+    """One generator process of the mix: a thread per client until the deadline.
+
+    Closed loop by default (each client sends its next operation when the last one is
+    answered). With ``job["rate"]`` open loop: operations are due at a fixed rate (ops/s for
+    this process) whether or not the server keeps up; a free client thread takes the next
+    due one, and its latency counts from when it was due, so time waiting for a free client
+    (the server being slow) is counted too. Operations still waiting ``job["grace"]`` seconds
+    after the deadline are not sent and are counted as "dropped"."""
     port, plan = job["port"], job["plan"]
     outbox = Path(job["outbox"])
     rng_seed = job["proc"] * 7919
     results: list[tuple[str, object, float]] = []
     lock = threading.Lock()
-    kinds, weights = zip(*MIX, strict=True)
-    barrier = threading.Barrier(len(job["clients"]))
+    kinds, weights = zip(*job.get("mix", MIX), strict=True)
+    barrier = threading.Barrier(len(job["clients"]) + 1)
+    rate = job.get("rate")
+    due: queues.Queue | None = queues.Queue() if rate else None
+    # the deadline on the perf_counter clock (due times are on it); open loop: set when the
+    # first operation is due, so the window is exactly job["seconds"]
+    window = {"end": time.perf_counter() + (job["until"] - time.time())}
+    late = {"after_end": 0, "dropped": 0, "offered": 0}
 
     def client(t):
         me = job["clients"][t]
@@ -234,7 +253,18 @@ def mix_proc(job: dict, queue) -> None:
         fresh, fresh_people, logins = None, 0, 0
         mine = []
         barrier.wait()
-        while time.time() < job["until"]:
+        while True:
+            if due is None:
+                if time.time() >= job["until"]:
+                    break
+                t0 = time.perf_counter()
+            else:
+                t0 = due.get()
+                if t0 is None:
+                    break
+                if time.perf_counter() > window["end"] + job.get("grace", 10.0):
+                    mine.append(("(dropped)", "dropped", time.perf_counter() - t0))
+                    continue
             kind = rng.choices(kinds, weights)[0]
             if kind == "register" and (fresh is None or fresh_people >= 4):
                 kind = "login"
@@ -242,7 +272,6 @@ def mix_proc(job: dict, queue) -> None:
                 kind = "book"
             if kind == "book" and not people:
                 kind = "search"
-            t0 = time.perf_counter()
             try:
                 if kind == "search":
                     what = rng.choice(SEARCH_KINDS)
@@ -293,16 +322,40 @@ def mix_proc(job: dict, queue) -> None:
                                               {"appointment_id": booked.pop()})
             except Exception as exc:  # noqa: BLE001 - counted as an error
                 status = type(exc).__name__
-            mine.append((kind, status, time.perf_counter() - t0))
+            done = time.perf_counter()
+            mine.append((kind, status, done - t0))
+            if done > window["end"]:
+                with lock:
+                    late["after_end"] += 1
         c.close()
         with lock:
             results.extend(mine)
 
+    def dispatch():
+        """Open loop: an operation due every 1/rate seconds until the deadline."""
+        barrier.wait()
+        start, i = time.perf_counter(), 0
+        window["end"] = end = start + job["seconds"]
+        while (at := start + i / rate) < end:
+            if (wait := at - time.perf_counter()) > 0:
+                time.sleep(wait)
+            due.put(at)
+            i += 1
+        late["offered"] = i
+        for _ in job["clients"]:
+            due.put(None)
+
     cpu0 = cpu_seconds()
     wall0 = time.perf_counter()
-    run_threads(len(job["clients"]), client)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(job["clients"]))]
+    threads.append(threading.Thread(target=dispatch if due is not None else barrier.wait))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    late["dropped"] = sum(1 for r in results if r[1] == "dropped")
     queue.put({"results": results, "cpu": cpu_seconds() - cpu0,
-               "wall": time.perf_counter() - wall0})
+               "wall": time.perf_counter() - wall0, **late})
 
 
 def kit_round_proc(job: dict, queue) -> None:
@@ -443,7 +496,11 @@ def ms(x: float) -> str:
     return f"{x * 1000:8.1f}"
 
 
-def report_mix(outs: list[dict], seconds: float) -> None:
+CALLS = {"login": 2}  # HTTP calls an operation makes (generateOTP + confirmOTP); others 1
+
+
+def report_mix(outs: list[dict], seconds: float) -> dict:
+    """Print the mix's figures per kind; return them (and, open loop, offered vs done)."""
     rows: dict[str, list] = {}
     for o in outs:
         for kind, status, lat in o["results"]:
@@ -451,7 +508,7 @@ def report_mix(outs: list[dict], seconds: float) -> None:
     total = sum(len(v) for v in rows.values())
     print(f"  {'operation':<28} {'n':>7} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} "
           f"{'p99 ms':>8}  statuses")
-    errors = 0
+    errors, calls, summary = 0, 0, {}
     for kind in sorted(rows):
         got = rows[kind]
         lat = [x for _s, x in got]
@@ -459,13 +516,29 @@ def report_mix(outs: list[dict], seconds: float) -> None:
         for st, _x in got:
             counts[st] = counts.get(st, 0) + 1
         errors += sum(n for st, n in counts.items() if st not in OK and st != 409)
+        calls += len(got) * CALLS.get(kind, 1)
+        summary[kind] = {"n": len(got), "rate": len(got) / seconds, "p50": pct(lat, 50),
+                         "p95": pct(lat, 95), "p99": pct(lat, 99), "statuses": counts}
         print(f"  {kind:<28} {len(got):7d} {len(got) / seconds:7.0f} {ms(pct(lat, 50))} "
               f"{ms(pct(lat, 95))} {ms(pct(lat, 99))}  "
               + " ".join(f"{st}:{n}" for st, n in sorted(counts.items(), key=str)))
     print(f"  {'all':<28} {total:7d} {total / seconds:7.0f}   errors (not 2xx/304/409): "
           f"{errors}")
+    print(f"  HTTP calls (a login is 2): {calls / seconds:.0f}/s")
     print("  generator CPU per process (user+sys / wall): "
           + ", ".join(f"{o['cpu'] / o['wall'] * 100:.0f} %" for o in outs))
+    out = {"kinds": summary, "ops": total, "calls": calls, "errors": errors,
+           "seconds": seconds}
+    offered = sum(o.get("offered", 0) for o in outs)
+    if offered:
+        dropped = sum(o["dropped"] for o in outs)
+        after = sum(o["after_end"] for o in outs)
+        in_time = total - dropped - after
+        print(f"  open loop: offered {offered} operations ({offered / seconds:.0f}/s); answered "
+              f"within the {seconds:g} s {in_time} ({in_time / seconds:.0f}/s, "
+              f"{in_time / offered:.1%}), after it {after}, not sent {dropped}")
+        out.update(offered=offered, in_time=in_time, after_end=after, dropped=dropped)
+    return out
 
 
 def summarise(outs: list[dict], started: float) -> dict:
@@ -483,9 +556,36 @@ def summarise(outs: list[dict], started: float) -> dict:
 
 # --- one database ----------------------------------------------------------------------------
 
+def parse_mix(text: str | None) -> tuple:
+    """"search=0.94,login=0.015,..." -> MIX's shape; None -> MIX."""
+    if not text:
+        return MIX
+    pairs = [part.split("=") for part in text.split(",")]
+    known = {k for k, _w in MIX}
+    if any(k not in known for k, _w in pairs):
+        raise SystemExit(f"--mix: kinds are {', '.join(sorted(known))}")
+    return tuple((k, float(w)) for k, w in pairs)
+
+
+def run_mix(dep: Deployment, plan: dict, tokens, people, dni, opts) -> dict:
+    """The mix over --procs generator processes; closed loop, or open loop at --rate."""
+    until = time.time() + 1 + opts.seconds
+    half = len(people[0]) // 2  # the first half of each client's copies is for the mix
+    parts = split(list(range(opts.clients)), opts.procs)
+    jobs = [{"port": dep.port, "plan": plan, "outbox": str(dep.instance / "sms-outbox.jsonl"),
+             "proc": p, "dni": dni, "until": until, "seconds": opts.seconds,
+             "mix": parse_mix(opts.mix),
+             "rate": opts.rate / len(parts) if opts.rate else None, "grace": opts.grace,
+             "clients": [{"token": tokens[i], "people": [r for r, _ in people[i][:half]]}
+                         for i in idx]}
+            for p, idx in enumerate(parts)]
+    return report_mix(spawn(mix_proc, jobs), opts.seconds)
+
+
 def run_one(kind: str, opts) -> bool:
     dep = Deployment(kind, opts.pg_url, opts.workers, opts.threads, None)
     dep.pg_db = f"bench_opening_{os.getpid()}"
+    dep.fixed_port = opts.port
     try:
         t0 = time.perf_counter()
         dep.provision()
@@ -507,17 +607,12 @@ def run_one(kind: str, opts) -> bool:
               f"{opts.procs} processes (multiprocessing, fork)")
 
         # 1. the mix
-        until = time.time() + 1 + opts.seconds
-        half = per_client // 2  # the first half of each client's copies is for the mix
-        jobs = [{"port": dep.port, "plan": plan, "outbox": str(dep.instance /
-                                                               "sms-outbox.jsonl"),
-                 "proc": p, "dni": dni, "until": until,
-                 "clients": [{"token": tokens[i], "people": [r for r, _ in people[i][:half]]}
-                             for i in idx]}
-                for p, idx in enumerate(split(list(range(opts.clients)), opts.procs))]
-        print(f"\n  -- the mix, {opts.seconds:g} s --")
-        report_mix(spawn(mix_proc, jobs), opts.seconds)
+        print(f"\n  -- the mix, {opts.seconds:g} s"
+              + (f", open loop at {opts.rate:g} operations/s --" if opts.rate else " --"))
+        run_mix(dep, plan, tokens, people, dni, opts)
         reset_bookings(dep)
+        if not opts.rounds:
+            return True
 
         # 2. the rounds
         raw_ids = [pid for lst in people for _r, pid in lst]
@@ -583,7 +678,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60, help="length of the mix")
     parser.add_argument("--procs", type=int, default=3, help="generator processes")
     parser.add_argument("--days", type=int, default=5, help="days with sessions")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", type=float,
+                        help="open loop: operations/s offered in the mix (default: closed loop)")
+    parser.add_argument("--grace", type=float, default=10,
+                        help="open loop: seconds past the end before waiting operations are "
+                             "dropped")
+    parser.add_argument("--mix", help='weights, e.g. "search=0.9,login=0.02,register=0.02,'
+                        'book=0.04,reschedule=0.01,cancel=0.01" (the default)')
+    parser.add_argument("--rounds", type=int, default=2, help="booking rounds (0: none)")
     parser.add_argument("--round-seconds", type=float, default=5)
     parser.add_argument("--raw-workers", type=int, default=32,
                         help="raw-SQL threads (capped by --clients; PostgreSQL allows ~100 "
@@ -592,6 +694,7 @@ def main() -> int:
                         help="people copied in SQL for the rounds, over all clients")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
     opts = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
     good = True

@@ -314,13 +314,18 @@ def gunicorn_workers(master: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-def the_day(dep: Deployment, data: dict, work: list[tuple[str, int, int]], kill: bool) -> dict:
+def the_day(dep: Deployment, data: dict, work: list[tuple[str, int, int]], kill: bool,
+            logged_in=None) -> dict:
+    """``logged_in``, if given, is called once every vaccinator has logged in, just before the
+    doses (sizing.py starts its CPU meters there)."""
     users = data["users"]
     staff = [Staff(dep.port) for _ in users]
     started = time.perf_counter()
     for client, (email, _centre) in zip(staff, users, strict=True):
         client.login(email)
     login_s = time.perf_counter() - started
+    if logged_in is not None:
+        logged_in()
     by_centre = collections.defaultdict(list)
     for item in work:
         by_centre[item[1]].append(item)

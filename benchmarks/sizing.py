@@ -109,14 +109,10 @@ http {{
     # --- docs/scaling.md: http level ---
     proxy_cache_path {tmp}/cache levels=1:2 keys_zone=public_search:20m max_size=2g
                      inactive=10m use_temp_path=off;
-    # The language an answer is in: the `lang` cookie, else the first of Accept-Language.
-    map $http_accept_language $public_search_accept {{
+    # The language an answer is in: the first of Accept-Language (?lang= is in the URL).
+    map $http_accept_language $public_search_lang {{
         "~^\s*(?<tag>[A-Za-z]{{2,3}}(?:[-_][A-Za-z0-9]{{2,8}})?)" $tag;
         default "";
-    }}
-    map $cookie_lang $public_search_lang {{
-        "~^(?<tag>[A-Za-z]{{2,3}}(?:[-_][A-Za-z0-9]{{2,8}})?)$" $tag;
-        default $public_search_accept;
     }}
     # --- end ---
     server {{
@@ -137,8 +133,8 @@ http {{
             proxy_set_header Accept-Language $public_search_lang;
             proxy_cache public_search;
             proxy_cache_key "$request_uri|$public_search_lang";
-            # The app sends Vary: Accept-Language, Cookie; the key already holds the
-            # language, and with Vary: Cookie every visitor would get a copy of their own.
+            # The app sends Vary: Accept-Language; the key already holds the language,
+            # normalised (browsers spell Accept-Language in hundreds of ways).
             proxy_ignore_headers Vary;
             # Cache-Control: public, max-age=30 sets how long; one request per answer goes
             # to the app at a time, the others wait for it or get the stale copy.

@@ -48,10 +48,17 @@ def available_languages(preferred: list[str], configured: list[str] | None = Non
 def select_locale() -> str:
     """The user's choice (?lang=, then the cookie), else the browser's languages in their
     order of preference — "ar-AE" matches "ar" before a lower-ranked exact "en" —, else the
-    deployment's default."""
+    deployment's default.
+
+    The API ignores the cookie: its answers then depend only on the URL and
+    Accept-Language, so a shared cache (a CDN, nginx) keeps one copy per language instead
+    of one per visitor's cookies (``Vary: Cookie``)."""
     dep = deployment()
     offered = dep.languages
-    for raw in (request.args.get(LANG_PARAM), request.cookies.get(LANG_COOKIE)):
+    chosen_by = [request.args.get(LANG_PARAM)]
+    if not request.path.startswith("/api/"):
+        chosen_by.append(request.cookies.get(LANG_COOKIE))
+    for raw in chosen_by:
         chosen = (raw or "").replace("-", "_")
         if chosen in offered:
             g.lang_chosen = chosen

@@ -51,7 +51,7 @@ def test_a_repeated_search_gets_the_same_answer_without_flask(app, client, url, 
     again = client.get(url, headers={"Accept-Language": "en"})
     assert again.status_code == 200 and again.get_data() == first.get_data()
     assert sorted(again.headers.items()) == sorted(first.headers.items())
-    assert again.headers["Vary"] == "Accept-Language, Cookie"
+    assert again.headers["Vary"] == "Accept-Language"  # one copy per language in a CDN
     still = client.get(url, headers={"Accept-Language": "en",
                                      "If-None-Match": first.headers["ETag"]})
     assert still.status_code == 304
@@ -82,3 +82,16 @@ def test_an_expired_answer_is_built_again(app, client, url, monkeypatch):
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     again = client.get(url)
     assert calls == [1] and again.get_data() == first.get_data()
+
+
+def test_the_api_takes_its_language_from_the_request_not_the_portal_cookie(client, url):
+    """A shared cache keys public answers on the URL and Accept-Language: the portal's lang
+    cookie must not change an answer (else every visitor with a cookie needs a copy)."""
+    plain = client.get(url, headers={"Accept-Language": "en"})
+    client.set_cookie("lang", "es")
+    with_cookie = client.get(url, headers={"Accept-Language": "en"})
+    assert with_cookie.get_data() == plain.get_data()
+    assert with_cookie.headers["Vary"] == "Accept-Language"
+    # The language does change this answer, so the cookie was really ignored.
+    spanish = client.get(url, headers={"Accept-Language": "es"})
+    assert spanish.get_data() != plain.get_data()

@@ -47,9 +47,10 @@ def _encode(data: dict) -> tuple[str, str]:
 
 
 def respond_cached(body: str | bytes, tag: str, max_age: int) -> Response:
-    # The answer's language may come from the lang cookie too: shared caches must know.
+    # The answer depends only on the URL (?lang=) and Accept-Language (select_locale
+    # ignores the cookie on the API), so a shared cache keeps one copy per language.
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
-               "Vary": "Accept-Language, Cookie"}
+               "Vary": "Accept-Language"}
     if request.if_none_match.contains(tag):
         return Response(status=304, headers=headers)
     return Response(body, status=200, mimetype="application/json", headers=headers)

@@ -384,9 +384,10 @@ class NorthwestTerritoriesHealthCard(RegexProvider):
 
     Source: Ontario Ministry of Health, OHIP INFOBulletin 220902 (13 September 2022):
     "H" was added to the valid characters of the NWT health service number in the
-    ministry's Province and Territory Codes; the NWT number is a letter followed by 7
-    digits. Which letters are valid is in that table, which we could not read, so any one
-    letter is accepted (unverified). No check digit is published.
+    ministry's Province and Territory Codes, so the number holds a letter. UNVERIFIED: the
+    layout of one letter followed by 7 digits is the one billing references give, and the
+    ministry's table of valid letters could not be read, so any one letter is accepted. No
+    check digit is published.
 
     >>> n = NorthwestTerritoriesHealthCard()
     >>> n.validate("n1234567")

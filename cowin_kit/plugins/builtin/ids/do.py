@@ -67,9 +67,11 @@ class BirthCertificate(_MaskMixin, IdProvider):
     """The registry reference of a Dominican birth certificate (acta de nacimiento), for
     minors, who get a cédula only at 18.
 
-    Source: Junta Central Electoral (JCE), civil registry: a birth is recorded by an
-    Oficialía del Estado Civil in a book (libro), on a folio, as a numbered certificate
-    (acta) of a year, and certified copies cite these five numbers. Minors were vaccinated
+    Source: the Junta Central Electoral (JCE) keeps the civil registry: a birth is recorded
+    by an Oficialía del Estado Civil in a book (libro), on a folio, as a numbered
+    certificate (acta) of a year, and certified copies cite these five numbers (as Latin
+    American civil registries do; no JCE page describing the numbering was found, so this
+    reference is UNVERIFIED). Minors were vaccinated
     from 12 years from 12 June 2021, accompanied by a parent or guardian who signed the
     informed consent (PAI / Vacúnate RD, El Día, 11 June 2021); the PAI did not publish
     which document a minor had to show (Despierta el Sur, June 2021), so the birth

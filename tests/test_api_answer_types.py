@@ -39,7 +39,9 @@ PROFILES = Path(__file__).resolve().parent.parent / "country_profiles"
 COUNTRIES = {
     "PE": {"mobile": "987654321", "centre": "DEMO-PE-0011", "pin": int},  # Callao: 07001
     "IN": {"mobile": "9876543210", "centre": "DEMO-IN-0002", "pin": int},  # paid: fees
-    "CA": {"mobile": "6135550123", "new_centre": "K1A 0B1", "pin": str},
+    # Canada counts ages from the date of birth (its children's vaccines start at 6 months).
+    "CA": {"mobile": "6135550123", "new_centre": "K1A 0B1", "pin": str,
+           "birth_date": "15-06-1980"},
     "AE": {"mobile": "501234567", "new_centre": None, "pin": int},
 }
 
@@ -281,7 +283,9 @@ def test_every_answer_has_cowin_types(client, cowin_kit_instance, country):
         new = check("new", client.post("/api/v2/registration/beneficiary/new", headers=auth, json={
             "name": "Ana Quispe", "birth_year": "1980", "gender_id": 2,
             "photo_id_type": _passport_type(client), "photo_id_number": number,
-            "comorbidity_ind": ill, "consent_version": "1"}), pin_type)
+            "comorbidity_ind": ill, "consent_version": "1",
+            **({"birth_date": country["birth_date"]} if "birth_date" in country else {})}),
+            pin_type)
         refs.append(new["beneficiary_reference_id"])
     check("schedule", client.post("/api/v2/appointment/schedule", headers=auth, json={
         "dose": 1, "session_id": country["session_id"], "slot": mine["slots"][0],

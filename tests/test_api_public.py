@@ -232,7 +232,7 @@ def test_each_search_filter_narrows_the_answer(client, sessions, database):
 def test_filters_combine_on_every_search(client, sessions, database):
     (free_id, free_centre, pin, division), (paid_id, paid_centre, _pin, _div) = sessions
     district_id = _district_of(database, division)
-    both = "&vaccine=comirnaty&min_age_limit=18"  # the demo's Comirnaty sessions are 5+
+    both = "&vaccine=comirnaty&min_age_limit=18"  # the demo's Comirnaty (12+) sessions
     assert _session_ids(_calendar(client, district_id, both)) == {free_id, paid_id}
     centres = _calendar(client, district_id, both + "&fee_type=Paid")
     assert [(c["center_id"], _session_ids([c])) for c in centres] == [(paid_centre, {paid_id})]

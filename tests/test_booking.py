@@ -249,8 +249,9 @@ def test_later_doses_keep_the_first_product_unless_the_programme_mixes(w):
 
 @pytest.mark.parametrize("birth_year,session_kw,ok", [
     (TODAY.year - 10, {"code": "bbibp-corv"}, False),    # the product's minimum age (18)
-    (TODAY.year - 10, {"code": "comirnaty", "min_age": 5}, True),
-    (TODAY.year - 10, {"code": "comirnaty", "min_age": 12}, False),  # the session's minimum
+    (TODAY.year - 10, {"code": "comirnaty-5-11", "min_age": 5}, True),  # the child's vial
+    (TODAY.year - 10, {"code": "comirnaty", "min_age": 5}, False),  # the 12+ vial (issue 16)
+    (TODAY.year - 10, {"code": "comirnaty-5-11", "min_age": 11}, False),  # the session's minimum
     (TODAY.year - 60, {"max_age": 44}, False),            # the session's maximum
     (TODAY.year - 44, {"max_age": 44}, True),
 ])
@@ -403,9 +404,10 @@ def test_demo_sessions_over_the_coming_week(w, app):
     sessions = w.s.scalars(select(VaccinationSession)
                            .where(VaccinationSession.date >= TODAY)).all()
     assert {s.date for s in sessions} == {TODAY + dt.timedelta(days=d) for d in range(7)}
-    # Every product of the profile takes its turn (COVID-19's four and the routine SPR).
+    # Every product of the profile takes its turn (COVID-19's five, the children's Comirnaty
+    # among them, and the routine SPR).
     assert len({s.product_id for s in sessions}) == sum(
-        len(p["products"]) for p in profile["programmes"]) == 5
+        len(p["products"]) for p in profile["programmes"]) == 6
     acc = w.account()
     vs = next(s for s in sessions if s.product_id != w.product("spr").id)
     w.book(acc, [w.person(acc, birth_year=1970)], vs, today=TODAY)

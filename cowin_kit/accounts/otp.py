@@ -114,6 +114,12 @@ MSG_MOBILE_INTERNATIONAL = N_("Enter the mobile number in international format, 
 MSG_MOBILE_OTHER_COUNTRY = N_("Enter a mobile number of this country (%(region)s).")
 MSG_MOBILE_NOT_MOBILE = N_("This is not a mobile number; enter a number that can receive "
                            "text messages.")
+# Shown where a mobile number is entered in countries whose numbering plan gives landlines
+# and mobiles the same ranges (mobile_type_uncertain): the check above cannot refuse a
+# landline there, and an OTP sent to one never arrives.
+MSG_SMS_MOBILE_HINT = N_("Give a mobile number that receives SMS: in this country a landline "
+                         "number looks the same as a mobile one, and a code sent to a "
+                         "landline never arrives.")
 MSG_RESEND_WAIT = N_("An OTP was just sent to this number; wait %(seconds)s seconds before "
                      "asking for another.")
 MSG_DAILY_CAP = N_("This number has received too many OTPs today; try again later.")
@@ -163,6 +169,23 @@ def normalize_mobile(raw: str, region: str | None) -> str:
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
         raise InvalidMobile(MSG_MOBILE_NOT_MOBILE, "mobile")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mobile_type_uncertain(region: str | None) -> bool:
+    """Whether libphonenumber cannot tell this region's mobiles from its landlines: the
+    North American plan (CA, DO, US…) and Mexico share ranges between both, and some of
+    India's ranges are listed as "fixed line or mobile", so a landline passes the check of
+    ``normalize_mobile`` there. Forms then ask for "a mobile that receives SMS".
+
+    >>> [mobile_type_uncertain(r) for r in ("CA", "MX", "DO", "IN", "PE", "UG", None)]
+    [True, True, True, True, False, False, False]
+    """
+    if not region:
+        return False
+    either = phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE
+    examples = (phonenumbers.example_number_for_type(region, kind) for kind in (
+        phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE))
+    return any(n is not None and phonenumbers.number_type(n) == either for n in examples)
 
 
 def mask_mobile(e164: str) -> str:

@@ -310,10 +310,21 @@ class PhaseSchema(_Strict):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1))
     names = LanguageMap()
-    starts_on = fields.Date(load_default=None, allow_none=True)
+    # Required: a phase without a start date would be open from the deployment's first day.
+    starts_on = fields.Date(required=True, error_messages={"required": (
+        "give the date the phase opened, e.g. starts_on = 2021-05-01 (a phase without one "
+        "would be open from the first day)")})
     min_age_years = fields.Integer(load_default=None, allow_none=True,
                                    validate=validate.Range(min=0, max=120))
     groups = fields.List(fields.String(validate=CODE), load_default=list)
+
+    @validates_schema
+    def _admits_someone_on_purpose(self, data, **kwargs):
+        """A phase with neither an age nor a group would admit everyone; say so explicitly."""
+        if data.get("min_age_years") is None and not data.get("groups"):
+            raise ValidationError("a phase admits people from an age (min_age_years) or in "
+                                  "priority groups (groups); to admit every age on purpose, "
+                                  "write min_age_years = 0", "min_age_years")
 
 
 class ProgrammeSchema(_Strict):
@@ -334,6 +345,27 @@ class ProgrammeSchema(_Strict):
     @validates_schema
     def _unique_codes(self, data, **kwargs):
         _check_unique_codes(data, "products", "phases")
+
+    @validates_schema
+    def _ages_countable(self, data, **kwargs):
+        """From a year of birth alone, ages are whole years: a child of 6 months and a
+        newborn share it, so an age in weeks or months needs the date of birth."""
+        if data.get("age_from") != "birth_year":
+            return
+        from cowin_kit.programmes.durations import parse_duration
+
+        for i, product in enumerate(data.get("products") or []):
+            ages = [("min_age", product.get("min_age")), ("max_age", product.get("max_age"))]
+            ages += [(f"doses[{j}].min_age", d.get("min_age"))
+                     for j, d in enumerate(product.get("doses") or [])]
+            for key, text in ages:
+                age = parse_duration(text) if text else None
+                if age is not None and not (age.unit == "years" or (
+                        age.unit == "months" and age.amount % 12 == 0)):
+                    raise ValidationError(
+                        f"products[{i}].{key}: {text!r} cannot be told from a year of birth; "
+                        "give it in whole years or set age_from = \"date_of_birth\"",
+                        "age_from")
 
 
 class CertificateSchema(_Strict):

@@ -144,6 +144,15 @@ def dose_rule(session: Session, product: Product, dose: int) -> DoseRule | None:
                                                  DoseRule.dose_number == dose))
 
 
+def same_vaccine(a: Product, b: Product) -> bool:
+    """Whether two products are one vaccine: the same product, or formulations of it (a
+    child's 10 µg Comirnaty and the 30 µg one share the EU DCC product code). A child who
+    turns 12 between doses finishes with the formulation of the new age, as the labels allow,
+    where the programme does not mix vaccines."""
+    return a.id == b.id or bool(a.dcc_product and a.dcc_product == b.dcc_product
+                                and a.programme_id == b.programme_id)
+
+
 def _may_mix(programme: Programme, rule: DoseRule | None) -> bool:
     return programme.allow_mixed_products or bool(
         rule is not None and rule.is_booster and programme.mixed_boosters)
@@ -276,7 +285,7 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
     if not history:
         return
     first = history[0]
-    if product.id != first.product_id and not _may_mix(programme, rule):
+    if not same_vaccine(product, first.product) and not _may_mix(programme, rule):
         raise NotEligible(N_("%(name)s must take the same vaccine as the first dose "
                              "(%(vaccine)s)."), "session_id", name=person.name,
                           vaccine=first.product.name)
@@ -302,6 +311,7 @@ __all__ = [
     "check_may_take",
     "dose_history",
     "dose_rule",
+    "same_vaccine",
     "status_from",
     "statuses",
     "vaccination_status",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from babel.numbers import get_currency_name
 from flask import Blueprint, jsonify, render_template
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -11,6 +11,17 @@ from cowin_kit.runtime import deployment, read_session
 from cowin_kit.web import service
 
 bp = Blueprint("web", __name__)
+
+
+@bp.app_template_global("mobile_sms_hint")
+def mobile_sms_hint() -> str:
+    """The hint forms show beside a mobile number where a landline cannot be told from a
+    mobile (accounts.otp.mobile_type_uncertain), translated; else empty."""
+    from cowin_kit.accounts import otp
+
+    if not otp.mobile_type_uncertain(deployment().profile["phone_region"]):
+        return ""
+    return gettext(otp.MSG_SMS_MOBILE_HINT)
 
 
 @bp.get("/")

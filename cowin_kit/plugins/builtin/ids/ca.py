@@ -1,4 +1,4 @@
-"""Canada: provincial health card numbers (Ontario, Quebec, British Columbia, Alberta)."""
+"""Canada: the health card numbers of the 13 provinces and territories."""
 from __future__ import annotations
 
 import calendar
@@ -175,3 +175,265 @@ class AlbertaHealthCard(RegexProvider):
     example = "123456789"
     lengths = (9,)
     pattern = r"[0-9]{9}"
+
+
+# The other nine provinces and territories publish no check digit for their health numbers,
+# so only the layout is checked; the ministry of each should confirm it (see the profile's
+# notes, which list the rules not confirmed against the issuer's own specification).
+
+
+class ManitobaHealthCard(RegexProvider):
+    """Manitoba's Personal Health Identification Number (PHIN), on the Manitoba Health card.
+
+    Source: Doctors Manitoba, "Cancellation of Manitoba health numbers": the card carries a
+    6-character family registration number and the 9-digit PHIN of each person; CBC News,
+    "Manitoba changing 6-digit health card numbers" (2023): from 1 March 2023 the family
+    number may hold a letter, the 9-digit PHIN does not change. Only the PHIN identifies
+    the person, so only it is accepted. No check digit is published.
+
+    >>> m = ManitobaHealthCard()
+    >>> m.validate("123 456 789")
+    '123456789'
+    >>> m.validate("A12345")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> m.validate("12345678A")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    >>> m.mask("123456789")
+    'XXXXXX789'
+    """
+
+    code = "ca.mb-health-card"
+    country = "CA"
+    name = N_("Manitoba health card (PHIN)")
+    hint = N_("The 9-digit personal health identification number (PHIN), not the "
+              "6-character family registration number.")
+    example = "123456789"
+    lengths = (9,)
+    pattern = r"[0-9]{9}"
+
+
+class SaskatchewanHealthCard(RegexProvider):
+    """Saskatchewan's Health Services Number (HSN), on the health services card issued by
+    eHealth Saskatchewan.
+
+    Source: UNVERIFIED. The 9-digit layout is the one Canadian billing and data-protection
+    references give (e.g. OpenText IDOL's Canadian health-number grammar); we found no
+    eHealth Saskatchewan specification to confirm it. Third-party code claims a Luhn check
+    digit, which eHealth Saskatchewan does not publish, so only 9 digits are required.
+
+    >>> s = SaskatchewanHealthCard()
+    >>> s.validate("987 654 321")
+    '987654321'
+    >>> s.validate("98765432")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> s.validate("98765432I")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    """
+
+    code = "ca.sk-health-card"
+    country = "CA"
+    name = N_("Saskatchewan health services card (HSN)")
+    hint = N_("The 9-digit health services number on the card.")
+    example = "987654321"
+    lengths = (9,)
+    pattern = r"[0-9]{9}"
+
+
+class NewBrunswickMedicareCard(RegexProvider):
+    """New Brunswick's Medicare number, on the card of the New Brunswick Department of Health.
+
+    Source: UNVERIFIED. Ontario billing-software guidance for reciprocal medical billing
+    (MD Billing support, "How to verify and bill out of province health insurance")
+    describes a New Brunswick number of 9 digits without version code; we found no
+    Department of Health specification to confirm it. No check digit is published.
+
+    >>> n = NewBrunswickMedicareCard()
+    >>> n.validate("123-456-789")
+    '123456789'
+    >>> n.validate("1234567890")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> n.validate("12345678X")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    """
+
+    code = "ca.nb-medicare-card"
+    country = "CA"
+    name = N_("New Brunswick Medicare card")
+    hint = N_("The 9-digit Medicare number on the card.")
+    example = "123456789"
+    lengths = (9,)
+    pattern = r"[0-9]{9}"
+
+
+class NovaScotiaHealthCard(RegexProvider):
+    """Nova Scotia's health card number (MSI), issued by Medical Services Insurance.
+
+    Source: UNVERIFIED. The 10-digit layout is the one Canadian billing and data-protection
+    references give; we found no Medical Services Insurance specification to confirm it.
+    No check digit is published.
+
+    >>> n = NovaScotiaHealthCard()
+    >>> n.validate("0123 456 789")
+    '0123456789'
+    >>> n.validate("123456789")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> n.validate("012345678O")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    """
+
+    code = "ca.ns-health-card"
+    country = "CA"
+    name = N_("Nova Scotia health card (MSI)")
+    hint = N_("The 10-digit health card number.")
+    example = "0123456789"
+    lengths = (10,)
+    pattern = r"[0-9]{10}"
+
+
+class PrinceEdwardIslandHealthCard(RegexProvider):
+    """Prince Edward Island's health card number, issued by Health PEI.
+
+    Source: UNVERIFIED. The 8-digit layout is the one Canadian billing and data-protection
+    references give; we found no Health PEI specification to confirm it. No check digit
+    is published.
+
+    >>> p = PrinceEdwardIslandHealthCard()
+    >>> p.validate("1234 5678")
+    '12345678'
+    >>> p.validate("123456789")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> p.validate("1234567A")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    """
+
+    code = "ca.pe-health-card"
+    country = "CA"
+    name = N_("Prince Edward Island health card")
+    hint = N_("The 8-digit health number on the card.")
+    example = "12345678"
+    lengths = (8,)
+    pattern = r"[0-9]{8}"
+
+
+class NewfoundlandMcpCard(RegexProvider):
+    """Newfoundland and Labrador's Medical Care Plan (MCP) number, on the MCP card.
+
+    Source: UNVERIFIED. The 12-digit layout is the one Canadian billing and data-protection
+    references give; we found no specification of the Department of Health and Community
+    Services to confirm it. No check digit is published.
+
+    >>> n = NewfoundlandMcpCard()
+    >>> n.validate("123 456 789 012")
+    '123456789012'
+    >>> n.validate("12345678901")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> n.validate("12345678901A")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    """
+
+    code = "ca.nl-mcp-card"
+    country = "CA"
+    name = N_("Newfoundland and Labrador MCP card")
+    hint = N_("The 12-digit Medical Care Plan (MCP) number on the card.")
+    example = "123456789012"
+    lengths = (12,)
+    pattern = r"[0-9]{12}"
+
+
+class YukonHealthCard(RegexProvider):
+    """Yukon's health care insurance plan number (YHCIP), on the Yukon health care card.
+
+    Source: UNVERIFIED. The 9-digit layout is the one Canadian billing and data-protection
+    references give; we found no Yukon Health and Social Services specification to confirm
+    it. No check digit is published.
+
+    >>> y = YukonHealthCard()
+    >>> y.validate("002 345 678")
+    '002345678'
+    >>> y.validate("0023456789")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    >>> y.validate("00234567B")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    """
+
+    code = "ca.yt-health-card"
+    country = "CA"
+    name = N_("Yukon health care card (YHCIP)")
+    hint = N_("The 9-digit health care number on the card.")
+    example = "002345678"
+    lengths = (9,)
+    pattern = r"[0-9]{9}"
+
+
+class NorthwestTerritoriesHealthCard(RegexProvider):
+    """The Northwest Territories' health care number, on the NWT Health Care Card.
+
+    Source: Ontario Ministry of Health, OHIP INFOBulletin 220902 (13 September 2022):
+    "H" was added to the valid characters of the NWT health service number in the
+    ministry's Province and Territory Codes, so the number holds a letter. UNVERIFIED: the
+    layout of one letter followed by 7 digits is the one billing references give, and the
+    ministry's table of valid letters could not be read, so any one letter is accepted. No
+    check digit is published.
+
+    >>> n = NorthwestTerritoriesHealthCard()
+    >>> n.validate("n1234567")
+    'N1234567'
+    >>> n.validate("H 123 4567")
+    'H1234567'
+    >>> n.validate("12345678")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    >>> n.validate("N123456")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    """
+
+    code = "ca.nt-health-card"
+    country = "CA"
+    name = N_("Northwest Territories health care card")
+    hint = N_("The health care number on the card: one letter and 7 digits, e.g. N1234567.")
+    example = "N1234567"
+    lengths = (8,)
+    pattern = r"[A-Z][0-9]{7}"
+
+
+class NunavutHealthCard(RegexProvider):
+    """Nunavut's health care number, on the Nunavut Health Care Card.
+
+    Source: Ontario Ministry of Health, OHIP bulletin 4334 (Nunavut health card, 1999):
+    every Nunavut health number begins with 1; digits 2 to 7 are the holder's former NWT
+    health care number and the 9th digit is a programme eligibility indicator, so the
+    number has 9 digits. No check digit is published.
+
+    >>> n = NunavutHealthCard()
+    >>> n.validate("123 456 789")
+    '123456789'
+    >>> n.validate("223456789")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    >>> n.validate("12345678")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: The number has the wrong number of characters.
+    """
+
+    code = "ca.nu-health-card"
+    country = "CA"
+    name = N_("Nunavut health care card")
+    hint = N_("The 9-digit health care number on the card, starting with 1.")
+    example = "123456789"
+    lengths = (9,)
+    pattern = r"1[0-9]{8}"

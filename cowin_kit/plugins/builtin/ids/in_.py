@@ -28,6 +28,10 @@ RTO_STATE_CODES = frozenset((
 ))
 
 
+MSG_PAN_NOT_A_PERSON = N_("This PAN is not a person's: the fourth character of an "
+                          "individual's PAN is P.")
+
+
 def _plausible_year(text: str) -> bool:
     """True when ``text`` is a year from 1900 to the current year."""
     year = whole_number(text)
@@ -73,8 +77,11 @@ class Pan(StdnumProvider):
 
     Source: Income Tax Department (CBDT), PAN tutorial; python-stdnum's ``stdnum.in_.pan``:
     five letters, four digits (0001–9999) and a letter, the fourth letter giving the
-    holder type (P for an individual; A, B, C, F, G, H, J, K, L, T for others). The last
-    letter is a check character whose algorithm is not published, so it is not verified.
+    holder type (P for an individual; A, B, C, F, G, H, J, K, L, T for others). Only an
+    individual's PAN identifies a person, so any other holder type (a company's, a trust's,
+    a firm's…) is refused with its own message, as Co-WIN accepted PAN only as a person's
+    photo ID. The last letter is a check character whose algorithm is not published, so it
+    is not verified.
 
     >>> p = Pan()
     >>> p.validate("acupa 7085 r")
@@ -84,6 +91,9 @@ class Pan(StdnumProvider):
     >>> p.validate("ABMXA3211G")
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
+    >>> p.validate("AAACA1234B")
+    Traceback (most recent call last):
+    cowin_kit.toolkit.InvalidIdNumber: This PAN is not a person's: the fourth character of an individual's PAN is P.
     >>> p.validate("ACUPA0000R")
     Traceback (most recent call last):
     cowin_kit.toolkit.InvalidIdNumber: The number has characters or a layout this document does not use.
@@ -100,6 +110,12 @@ class Pan(StdnumProvider):
     hint = N_("The 10 characters on the PAN card: five letters, four digits, one letter.")
     example = "ACUPA7085R"
     module = pan
+
+    def validate(self, number: str) -> str:
+        compact = super().validate(number)
+        if compact[3] != "P":
+            raise InvalidIdNumber("format", MSG_PAN_NOT_A_PERSON)
+        return compact
 
 
 class Epic(StdnumProvider):

@@ -69,6 +69,36 @@ def test_search_and_the_booking_journey_through_pgbouncer(app, client, ana, dni_
             assert r.status_code == 204, r.get_json()
 
 
+@pytest.mark.parametrize("pooler", ["", "pgbouncer"])
+def test_statements_repeated_on_several_connections(cowin_kit_instance, pooler):
+    """Why DATABASE_POOLER exists: psycopg prepares a statement on the server from its fifth
+    run, under a name each connection counts from _pg3_0; through PgBouncer in transaction
+    mode the next transaction may run on a server connection where another client prepared
+    that name, or none did. With DATABASE_POOLER=pgbouncer nothing is prepared."""
+    from sqlalchemy.exc import DBAPIError
+
+    from cowin_kit.db import Database
+
+    db = Database(_through_bouncer(cowin_kit_instance), pooler=pooler)
+    conns = [db.engine.connect() for _ in range(3)]
+
+    def run():
+        for i in range(12):
+            for conn in conns:
+                conn.execute(text("SELECT count(*) FROM facility WHERE id >= :n"), {"n": i})
+                conn.commit()
+    try:
+        if pooler:
+            run()
+        else:
+            with pytest.raises(DBAPIError, match="prepared statement"):
+                run()
+    finally:
+        for conn in conns:
+            conn.invalidate()
+        db.dispose()
+
+
 def test_no_session_state_is_left_on_pooled_connections(app):
     """Pooled, the kit sets no timeout per connection: it would stay on a server connection
     other clients get. The timeouts belong on the role (docs/operators.md)."""

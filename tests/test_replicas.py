@@ -92,9 +92,10 @@ def replica_turn():
 
 
 @pytest.fixture
-def cowin_kit_config(cowin_kit_instance):
+def cowin_kit_config(cowin_kit_instance, replica_turn):
     """The app reads from the instance's database on the replica, checked before every read
-    session (so that the tests need not wait), a replica that failed retried after 1 s."""
+    session (so that the tests need not wait), a replica that failed retried after 1 s.
+    Taken in turn (replica_turn): another process's test may have paused the replay."""
     url = _replica_url_of(cowin_kit_instance)
     # The database was just created on the primary: wait until the replica has it.
     _wait("the test database on the replica",

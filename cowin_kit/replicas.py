@@ -79,6 +79,7 @@ class ReplicaState:
     lag: float | None = None  # as last measured; None: not yet, or it did not answer
     checked_at: float = float("-inf")  # time.monotonic() of that measure
     down_until: float = float("-inf")  # not used nor checked before this
+    down: bool = False  # did not answer when last asked (logged once, until it answers)
 
     def fit(self, now: float, max_lag: float) -> bool:
         return now >= self.down_until and self.lag is not None and self.lag <= max_lag
@@ -127,9 +128,14 @@ class ReadRouter:
             lsn = primary_lsn(self.primary)
             for state in due:
                 try:
-                    state.lag = measure_lag(state.db, lsn)
+                    lag = measure_lag(state.db, lsn)
                 except SQLAlchemyError as exc:
                     self._down(state, exc)
+                else:
+                    if state.down:
+                        log.warning("read replica %s answers again", state.index)
+                        state.down = False
+                    state.lag = lag
                 state.checked_at = time.monotonic()
         finally:
             self._checking.release()
@@ -143,10 +149,11 @@ class ReadRouter:
                 db.engine.dispose()
 
     def _down(self, state: ReplicaState, exc: BaseException) -> None:
-        if state.lag is not None or state.down_until < time.monotonic():
+        if not state.down:
             log.warning("read replica %s does not answer (%s); reading from the primary, "
-                        "trying it again in %ss", state.index, type(exc).__name__,
+                        "checking it again every %ss", state.index, type(exc).__name__,
                         self.retry_after)
+        state.down = True
         state.lag = None
         state.down_until = time.monotonic() + self.retry_after
 

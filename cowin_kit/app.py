@@ -7,12 +7,22 @@ import logging
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from cowin_kit.config import SETTINGS_BY_NAME, ConfigError, Settings, check_settings, load_settings
+from cowin_kit.config import (
+    SETTINGS_BY_NAME,
+    ConfigError,
+    Settings,
+    check_settings,
+    load_settings,
+    replica_urls,
+)
 from cowin_kit.db import MAX_INT, Database, DatabaseURLError
 from cowin_kit.instance import resolve_instance_path
 from cowin_kit.plugins import discover
 from cowin_kit.profiles import load_profile
 from cowin_kit.runtime import EXTENSION, Deployment, close_sessions
+
+# Seconds a replica has to accept a connection before the read goes to the primary.
+REPLICA_CONNECT_TIMEOUT = 3
 
 
 class IdConverter(IntegerConverter):
@@ -71,13 +81,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     db = _open_database(settings, "DATABASE_URL")
     _verify_database(db, settings)
-    # Public reads may go to a replica; none configured: the same Database.
-    read_db = _open_database(settings, "READ_DATABASE_URL") if settings["READ_DATABASE_URL"] \
-        else db
+    # Public reads go to a replica that answers and keeps up (cowin_kit.replicas); none
+    # configured: the primary.
+    replica_dbs = [_open_database(settings, "DATABASE_REPLICA_URLS", url)
+                   for url in replica_urls(settings)]
     enabled = {"cowin_kit.id_providers": settings["ID_PROVIDERS"]}
     deployment = Deployment(
         settings=settings, profile=profile,
-        db=db, read_db=read_db,
+        db=db, replica_dbs=replica_dbs,
         plugins=discover(enabled),
         languages=available_languages(profile.languages, settings["LANGUAGES"]),
     )
@@ -162,13 +173,17 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _open_database(settings: Settings, name: str) -> Database:
-    """The Database at the URL of setting ``name``, with the deployment's limits."""
+def _open_database(settings: Settings, name: str, url: str | None = None) -> Database:
+    """The Database at the URL of setting ``name`` (or ``url``, one of that setting's), with
+    the deployment's limits. A replica gives up connecting sooner than the primary: reads
+    then go to the primary instead of waiting."""
     try:
-        return Database(settings[name], settings["SQLITE_BUSY_TIMEOUT"],
+        return Database(url or settings[name], settings["SQLITE_BUSY_TIMEOUT"],
                         settings["DB_POOL_SIZE"], must_exist=True,
                         statement_timeout=settings["DB_STATEMENT_TIMEOUT"],
-                        lock_timeout=settings["DB_LOCK_TIMEOUT"])
+                        lock_timeout=settings["DB_LOCK_TIMEOUT"],
+                        pooler=settings["DATABASE_POOLER"],
+                        connect_timeout=REPLICA_CONNECT_TIMEOUT if url else 10)
     except DatabaseURLError as exc:
         raise ConfigError(f"the deployment cannot start: {name}: {exc}") from None
 

@@ -18,6 +18,7 @@ ENV_PREFIX = "COWIN_KIT_"
 DEVELOPMENT_URL = "http://127.0.0.1:5000"  # where `cowin-kit serve` listens by default
 CONFIG_FILE = "cowin-kit.toml"
 SECRETS_FILE = "secrets.toml"
+POOLERS = ("", "pgbouncer")  # the values of DATABASE_POOLER
 
 
 class ConfigError(ValueError):
@@ -93,11 +94,36 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the database. `postgresql://user@host/db` uses psycopg 3; a "
             "relative SQLite path is relative to the instance folder.",
             default_doc="sqlite:///<instance>/cowin-kit.db"),
+    Setting("DATABASE_REPLICA_URLS", "list", [],
+            "URLs of PostgreSQL streaming replicas of DATABASE_URL, comma-separated. Public "
+            "search, the home page's figures, dashboards, open data and exports read from "
+            "one that answers and is at most REPLICA_MAX_LAG_SECONDS behind, each in turn; "
+            "from the primary when none is. A person's own data, and anything read before "
+            "a change, always comes from DATABASE_URL. See docs/operators.md, Replicas and "
+            "connection pooling.", default_doc="(empty: every read uses DATABASE_URL)"),
     Setting("READ_DATABASE_URL", "str", "",
-            "SQLAlchemy URL of a database that public search, the home page's figures, "
-            "dashboards and exports read from, e.g. a PostgreSQL streaming replica (it may "
-            "lag a little; a person's own data is always read from DATABASE_URL).",
-            default_doc="(empty: DATABASE_URL)"),
+            "One read replica: the same as listing it in DATABASE_REPLICA_URLS (kept for "
+            "configurations written before that setting; both may be set, and every URL "
+            "they name is used).", default_doc="(empty)"),
+    Setting("REPLICA_MAX_LAG_SECONDS", "int", 5,
+            "Reads leave a replica whose replay is more than this many seconds behind the "
+            "primary, and come back when it has caught up (measured by comparing its "
+            "replayed WAL position with the primary's).", minimum=0, maximum=3600),
+    Setting("REPLICA_CHECK_SECONDS", "int", 2,
+            "How often each server process measures its replicas' lag (never per "
+            "request). 0 measures before every read session: for tests only.",
+            minimum=0, maximum=300),
+    Setting("REPLICA_RETRY_SECONDS", "int", 5,
+            "A replica that did not answer (down, unreachable, a read failed on it) is left "
+            "alone this long, reads going to the primary, then checked again.",
+            minimum=0, maximum=3600),
+    Setting("DATABASE_POOLER", "str", "",
+            "`pgbouncer` when DATABASE_URL and the replicas' URLs lead to PgBouncer (or a "
+            "pooler like it) in transaction mode: the kit then prepares no statements on "
+            "the server and sets no session settings (the timeouts), which such a pooler "
+            "cannot keep; set DB_STATEMENT_TIMEOUT and DB_LOCK_TIMEOUT on the database role "
+            "instead (docs/operators.md). Empty for a direct connection or a pooler in "
+            "session mode.", default_doc="(empty: no pooler in transaction mode)"),
     Setting("SQLITE_BUSY_TIMEOUT", "int", 20,
             "Seconds a SQLite connection waits for a lock held by another writer. Keep it "
             "below gunicorn's --timeout (30 s), so a request that waits too long is answered "
@@ -395,8 +421,20 @@ def load_settings(instance_path: Path | None, overrides: dict[str, Any] | None =
     if values["READ_DATABASE_URL"] and instance_path is not None:
         values["READ_DATABASE_URL"] = _anchor_sqlite(values["READ_DATABASE_URL"],
                                                      instance_path)
+    if values["DATABASE_REPLICA_URLS"] and instance_path is not None:
+        values["DATABASE_REPLICA_URLS"] = [_anchor_sqlite(url, instance_path)
+                                           for url in values["DATABASE_REPLICA_URLS"]]
     return Settings(values=values, sources=sources, instance_path=instance_path,
                     plugin_values=plugin_values)
+
+
+def replica_urls(settings: Settings) -> list[str]:
+    """Every read replica's URL: DATABASE_REPLICA_URLS, then READ_DATABASE_URL (its
+    one-replica form), each once."""
+    urls = list(settings["DATABASE_REPLICA_URLS"])
+    if settings["READ_DATABASE_URL"]:
+        urls.append(settings["READ_DATABASE_URL"])
+    return list(dict.fromkeys(urls))
 
 
 def _anchor_sqlite(raw: str, instance_path: Path) -> str:
@@ -478,6 +516,10 @@ def check_settings(settings: Settings) -> list[str]:
     public_url = settings.get("PUBLIC_URL") or ""
     if public_url and public_url_problem(public_url):
         problems.append(f"PUBLIC_URL {public_url!r}: {public_url_problem(public_url)}")
+    if settings.get("DATABASE_POOLER", "") not in POOLERS:
+        problems.append(f"DATABASE_POOLER {settings['DATABASE_POOLER']!r} is not one of "
+                        f"{', '.join(repr(p) for p in POOLERS)} (empty: none in transaction "
+                        "mode).")
     for lvl in ("LOG_LEVEL",):
         if str(settings[lvl]).upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append(f"{lvl} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
@@ -516,7 +558,9 @@ def _has_password(config_file: Path) -> bool:
         return False
     from urllib.parse import urlsplit
 
-    for value in data.values():
+    values = [v for value in data.values()
+              for v in (value if isinstance(value, list) else [value])]
+    for value in values:
         if isinstance(value, str) and "://" in value:
             try:
                 if urlsplit(value).password or "password=" in value:

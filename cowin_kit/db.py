@@ -124,9 +124,17 @@ def _wal_mode(cur, wait_seconds: float) -> None:
 
 def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
                 must_exist: bool = False, statement_timeout: int = 0,
-                lock_timeout: int = 0) -> Engine:
+                lock_timeout: int = 0, pooler: str = "", connect_timeout: int = 10) -> Engine:
     """``statement_timeout`` and ``lock_timeout`` (seconds, 0 for none) are set on every
-    PostgreSQL connection; SQLite waits at most ``busy_timeout`` seconds for a lock."""
+    PostgreSQL connection; SQLite waits at most ``busy_timeout`` seconds for a lock.
+
+    ``pooler="pgbouncer"``: the URL leads to PgBouncer in transaction mode, where each
+    transaction may run on another server connection. psycopg then prepares no statement
+    on the server (it would by default from a statement's fifth run, and the next
+    transaction would not find it: PgBouncer 1.18 does not track them), and no timeout is
+    set per connection (a session setting would stay on a server connection that others
+    share, and be missing from the one this connection gets next): set them on the
+    database role instead."""
     url = normalise_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if must_exist and not Path(url.database).exists():
@@ -146,15 +154,19 @@ def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
             cur.close()
 
         return engine
+    connect_args: dict = {"connect_timeout": connect_timeout}
+    if pooler:
+        connect_args["prepare_threshold"] = None
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                           pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    if statement_timeout or lock_timeout:
+                           pool_pre_ping=True, connect_args=connect_args)
+    if (statement_timeout or lock_timeout) and not pooler:
         @event.listens_for(engine, "connect")
         def _pg_timeouts(dbapi_conn, _record):
             # A statement that runs too long or waits too long for a row lock fails with
             # an OperationalError, which the web answers as 503 with Retry-After, instead
             # of a request hanging until the server kills the worker. set_config rather
-            # than startup options, which connection poolers such as PgBouncer refuse;
+            # than startup options, which connection poolers such as PgBouncer refuse
+            # (in session mode it keeps them; in transaction mode see ``pooler``);
             # committed, so the pool's rollback on return does not undo it.
             with dbapi_conn.cursor() as cur:
                 cur.execute("SELECT set_config('statement_timeout', %s, false), "
@@ -169,9 +181,10 @@ class Database:
     """An engine plus a session factory; one per application or CLI command."""
 
     def __init__(self, url: str, busy_timeout: int = 30, pool_size: int = 10,
-                 must_exist: bool = False, statement_timeout: int = 0, lock_timeout: int = 0):
+                 must_exist: bool = False, statement_timeout: int = 0, lock_timeout: int = 0,
+                 pooler: str = "", connect_timeout: int = 10):
         self.engine = make_engine(url, busy_timeout, pool_size, must_exist,
-                                  statement_timeout, lock_timeout)
+                                  statement_timeout, lock_timeout, pooler, connect_timeout)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -365,7 +365,7 @@ def _sqlite_file(raw_url: str) -> Path | None:
 def _open_database(settings) -> Database:
     try:
         db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"])
+                      settings["DB_POOL_SIZE"], pooler=settings["DATABASE_POOLER"])
     except ValueError as exc:
         raise ProvisioningError(str(exc)) from None
     try:

@@ -8,10 +8,20 @@ Two sessions, because reads and writes may later go to different servers:
 
 - ``db_session()`` writes, and reads what must be current: a citizen's own data, anything
   checked before a change. Always the primary database.
-- ``read_session()`` only reads, for public search, dashboards and exports. It uses
-  READ_DATABASE_URL when set (e.g. a streaming replica, which may lag a little), else the
-  primary database. Never write with it, and never read from it what a person has just
-  changed.
+- ``read_session()`` only reads, for public search, dashboards, open data and exports. It
+  uses one of the streaming replicas of DATABASE_REPLICA_URLS (READ_DATABASE_URL is a
+  one-replica form of it) that answers and is at most REPLICA_MAX_LAG_SECONDS behind, else
+  the primary database; a read its replica fails mid-request is run again on the primary
+  (cowin_kit.replicas). Never write with it, and never read from it what a person has just
+  changed: a citizen's or a staff member's own data, and anything checked before a change,
+  come from ``db_session()``.
+
+Read-your-writes: a citizen who has just booked is not sent to the primary for their next
+public searches. What they booked (their appointments, their members) is their own data and
+always comes from the primary; the public availability is shared, already up to
+ANSWER_TTL_SECONDS (10 s) old from the answer cache and up to 30 s from a CDN, which the
+replica's few seconds do not change; a booking always takes its place on the primary, so a
+place that looks free but is not is refused there.
 """
 from __future__ import annotations
 
@@ -41,8 +51,8 @@ class Deployment:
     profile: Profile
     db: Database
     plugins: PluginRegistry
-    # The database read_session() uses: READ_DATABASE_URL's, else ``db`` itself.
-    read_db: Database | None = None
+    # The read replicas (DATABASE_REPLICA_URLS, READ_DATABASE_URL), none: reads use ``db``.
+    replica_dbs: list[Database] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     # ID document code (from the profile) -> the provider that checks it
     id_providers: dict = field(default_factory=dict)
@@ -52,8 +62,19 @@ class Deployment:
     figures_cache: FiguresCache = field(default_factory=FiguresCache)
 
     def __post_init__(self):
-        if self.read_db is None:
-            self.read_db = self.db
+        from cowin_kit.replicas import ReadRouter
+
+        # Which database each read session uses (cowin_kit.replicas).
+        self.reads = ReadRouter(self.db, self.replica_dbs,
+                                max_lag=self.settings["REPLICA_MAX_LAG_SECONDS"],
+                                check_every=self.settings["REPLICA_CHECK_SECONDS"],
+                                retry_after=self.settings["REPLICA_RETRY_SECONDS"])
+
+    @property
+    def read_db(self) -> Database:
+        """The first replica, else ``db``: for code outside a request that wants one
+        database to read from; prefer ``reads.session()``, which falls back."""
+        return self.replica_dbs[0] if self.replica_dbs else self.db
 
     @property
     def default_language(self) -> str:
@@ -71,8 +92,7 @@ class Deployment:
     def dispose(self) -> None:
         """Close every pooled connection (tests, and commands that build an app)."""
         self.db.dispose()
-        if self.read_db is not self.db:
-            self.read_db.dispose()
+        self.reads.dispose()
 
 
 def deployment() -> Deployment:
@@ -88,11 +108,12 @@ def db_session() -> Session:
 
 
 def read_session() -> Session:
-    """The request's read-only session, for public search, dashboards and exports: on
-    READ_DATABASE_URL when set (closed when the request ends). A separate session even on
-    the primary database, so code that uses it behaves the same once it is a replica."""
+    """The request's read-only session, for public search, dashboards, open data and
+    exports: on a healthy replica when there are any, else on the primary (closed when the
+    request ends). A separate session even on the primary database, so code that uses it
+    behaves the same once it is a replica. Never for a person's own data."""
     if "read_session" not in g:
-        g.read_session = deployment().read_db.Session()
+        g.read_session = deployment().reads.session()
     return g.read_session
 
 

@@ -2,6 +2,7 @@
 may point at a replica, and a module cheap to import."""
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ def test_read_session_uses_the_read_database_url(cowin_kit_instance, tmp_path):
             dep = deployment()
             assert read_session().get_bind().url.database == str(tmp_path / "replica.db")
             assert db_session().get_bind() is dep.db.engine
-            assert dep.read_db is not dep.db
+            assert dep.replica_dbs and dep.replica_dbs[0] is not dep.db
             assert read_session() is read_session() and read_session() is not db_session()
             names = set(db_session().scalars(select(Division.name).where(Division.level == 1)))
             assert names and "Only on the replica" not in names
@@ -49,7 +50,7 @@ def test_read_session_uses_the_read_database_url(cowin_kit_instance, tmp_path):
 def test_read_session_is_the_primary_database_by_default(app):
     with app.test_request_context():
         dep = deployment()
-        assert dep.read_db is dep.db
+        assert dep.replica_dbs == [] and dep.read_db is dep.db
         assert read_session().get_bind() is dep.db.engine
         assert read_session() is not db_session()  # used the same way once it is a replica
 
@@ -63,3 +64,22 @@ def test_runtime_imports_neither_the_factory_nor_views():
     assert "sqlalchemy" not in subprocess.run(
         [sys.executable, "-c", "import sys, cowin_kit.runtime; print(list(sys.modules))"],
         capture_output=True, text=True, check=True).stdout
+
+
+def test_no_own_data_path_reads_from_the_read_session():
+    """read_session() may be a replica a few seconds behind: only the modules that serve
+    public or aggregate reads use it; a citizen's or a staff member's own pages never do."""
+    root = Path(__file__).resolve().parents[1] / "cowin_kit"
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                   if "read_session()" in p.read_text(encoding="utf-8"))
+    assert users == sorted([
+        "api/certificates.py",  # the public revocation list, for verifiers
+        "api/public.py",  # public search, locations
+        "api/reports.py",  # public figures
+        "portal/search_views.py",  # public search (who books comes from db_session)
+        "reporting/dashboard_page.py", "reporting/open_data_views.py",
+        "replicas.py", "runtime.py",  # where it is made
+        "staff/report_views.py",  # officials' aggregate reports and exports
+        "web/trust_views.py", "web/verify_views.py",  # published keys, revocations
+        "web/views.py",  # the home page's figures
+    ]), users

@@ -82,25 +82,59 @@ def load_instance(instance: str | None):
 
 
 def open_database(settings, *, read: bool = False):
-    """The instance's Database, checked to answer. ``read``: the database reads may use,
-    READ_DATABASE_URL's (a replica) when set, else the primary's (exports)."""
+    """The instance's Database, checked to answer. ``read``: for reads that may be a little
+    behind (exports): a read replica that answers and is at most REPLICA_MAX_LAG_SECONDS
+    behind (DATABASE_REPLICA_URLS, READ_DATABASE_URL), else the primary."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from cowin_kit.db import Database, DatabaseURLError, describe_db_error
 
-    name = "READ_DATABASE_URL" if read and settings["READ_DATABASE_URL"] else "DATABASE_URL"
-    try:
-        db = Database(settings[name], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"], must_exist=True)
-    except DatabaseURLError as exc:
-        raise Refused(f"{name} ({settings.sources[name]}): {exc}") from None
+    def opened(name: str, url: str):
+        try:
+            return Database(url, settings["SQLITE_BUSY_TIMEOUT"], settings["DB_POOL_SIZE"],
+                            must_exist=True, pooler=settings["DATABASE_POOLER"])
+        except DatabaseURLError as exc:
+            raise Refused(f"{name} ({settings.sources[name]}): {exc}") from None
+
+    if read:
+        replica = _fit_replica(settings, opened)
+        if replica is not None:
+            return replica
+    db = opened("DATABASE_URL", settings["DATABASE_URL"])
     try:
         db.ping()
     except SQLAlchemyError as exc:
         db.dispose()
-        raise Refused(describe_db_error(exc, db.url) + f". Check that the database server runs "
-                      f"and that {name} ({settings.sources[name]}) is right.") from None
+        raise Refused(describe_db_error(exc, db.url) + ". Check that the database server runs "
+                      f"and that DATABASE_URL ({settings.sources['DATABASE_URL']}) is "
+                      "right.") from None
     return db
+
+
+def _fit_replica(settings, opened):
+    """The first read replica that answers and keeps up, or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cowin_kit.config import replica_urls
+    from cowin_kit.replicas import measure_lag, primary_lsn
+
+    urls = replica_urls(settings)
+    if not urls:
+        return None
+    primary = opened("DATABASE_URL", settings["DATABASE_URL"])
+    try:
+        lsn = primary_lsn(primary)
+    finally:
+        primary.dispose()
+    for url in urls:
+        replica = opened("DATABASE_REPLICA_URLS", url)
+        try:
+            if measure_lag(replica, lsn) <= settings["REPLICA_MAX_LAG_SECONDS"]:
+                return replica
+        except SQLAlchemyError:
+            pass
+        replica.dispose()
+    return None
 
 
 def load_instance_profile(settings):

@@ -27,6 +27,8 @@ def show(instance):
             shown = mask_secret(value)
         elif s.name.endswith("_URL") and value:
             shown = mask_url(str(value))
+        elif s.name.endswith("_URLS") and value:
+            shown = repr([mask_url(str(v)) for v in value])
         else:
             shown = repr(value)
         click.echo(f"{s.name} = {shown}    [{settings.sources[s.name]}]")

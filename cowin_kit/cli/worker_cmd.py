@@ -66,7 +66,7 @@ def export_task(dep):
         from cowin_kit.reporting import exports
 
         today = dt.datetime.now(ZoneInfo(dep.timezone)).date()
-        with dep.db.Session() as session, dep.read_db.Session() as read:
+        with dep.db.Session() as session, dep.reads.session() as read:
             return exports.work(session, read, dep.profile,
                                 exports.folder_for(dep.settings.instance_path), today)
     return build_report_exports

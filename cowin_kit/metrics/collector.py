@@ -18,21 +18,11 @@ _OUTBOX = text("SELECT count(*) FROM (SELECT 1 FROM notification_outbox "
                "WHERE status IN ('pending', 'sending') LIMIT :cap) AS waiting")
 _ROLLUP_BACKLOG = text("SELECT count(*) FROM (SELECT 1 FROM dose WHERE rollup_batch IS NULL "
                        "LIMIT :cap) AS waiting")
-# A streaming replica's lag: 0 when it has replayed all it received, else how old the last
-# transaction it replayed is. NULL on a server that is not a replica.
-_REPLICA_LAG = text(
-    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL "
-    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-    "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END")
 
 
 def replicas(dep) -> list:
-    """The read replicas' Databases: DATABASE_REPLICA_URLS' once they exist
-    (``dep.replica_dbs``), else READ_DATABASE_URL's when it is not DATABASE_URL."""
-    found = list(getattr(dep, "replica_dbs", None) or [])
-    if not found and dep.read_db is not None and dep.read_db is not dep.db:
-        found = [dep.read_db]
-    return found
+    """The read replicas' Databases (DATABASE_REPLICA_URLS, READ_DATABASE_URL)."""
+    return list(dep.replica_dbs)
 
 
 class DeploymentCollector:
@@ -54,6 +44,7 @@ class DeploymentCollector:
     def _read(self) -> dict:
         from cowin_kit.db import utcnow
         from cowin_kit.notifications.models import OutboxMessage, OutboxStatus
+        from cowin_kit.replicas import measure_lag, primary_lsn
         from cowin_kit.reporting.models import RollupState
 
         oldest_due = select(func.min(OutboxMessage.next_attempt_at)).where(
@@ -76,16 +67,17 @@ class DeploymentCollector:
                 figures["database_up"] = 1
         except SQLAlchemyError:
             pass
-        for index, db in enumerate(replicas(self.dep)):
+        found = replicas(self.dep)
+        # Measured as the read sessions measure it (cowin_kit.replicas), against the
+        # primary's WAL position, so the gauge shows what decides where reads go.
+        lsn = primary_lsn(self.dep.db) if found else None
+        for index, db in enumerate(found):
             entry = {"replica": str(index), "up": 0, "lag": None}
             try:
-                with db.engine.connect() as conn:
-                    if conn.dialect.name == "postgresql":
-                        lag = conn.execute(_REPLICA_LAG).scalar()
-                        entry["lag"] = None if lag is None else float(lag)
-                    else:
-                        conn.execute(text("SELECT 1"))
-                    entry["up"] = 1
+                lag = measure_lag(db, lsn)
+                if db.engine.dialect.name == "postgresql":
+                    entry["lag"] = lag
+                entry["up"] = 1
             except SQLAlchemyError:
                 pass
             figures["replicas"].append(entry)

@@ -1,0 +1,250 @@
+"""Reads on a real PostgreSQL streaming replica (issue 15, item 3): public search from the
+replica, a person's own data from the primary, the replica stopped in the middle of searches
+and bookings with nothing failing, and reads leaving a replica that lags too far.
+
+Needs the pair that `.ci/pg-replica start` makes (CI runs it): COWIN_KIT_TEST_DATABASE_URL on
+the primary and COWIN_KIT_TEST_REPLICA_URL on the replica (its host and port; each test's
+database has the same name there, streamed from the primary). These tests stop and pause the
+replica: one at a time across the test processes (a file lock), and always started again.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cowin_kit.runtime import read_session
+
+from helpers import api_register, api_session
+
+REPLICA_ENV = "COWIN_KIT_TEST_REPLICA_URL"
+CTL = Path(__file__).resolve().parents[1] / ".ci" / "pg-replica"
+LOCK = Path(os.environ.get("TMPDIR", "/tmp")) / "cowin-kit-test-replica.lock"
+SEARCH = "/api/v2/appointment/sessions/public/calendarByDistrict"
+
+pytestmark = pytest.mark.skipif(
+    not (os.environ.get(REPLICA_ENV) and os.environ.get("COWIN_KIT_TEST_DATABASE_URL")),
+    reason=f"no streaming replica: set {REPLICA_ENV} (and COWIN_KIT_TEST_DATABASE_URL); "
+           ".ci/pg-replica start makes one on port 5433, and CI does")
+
+
+def _sql(url: str, statement: str, **params):
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"),
+                           isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(statement), params).scalar()
+    finally:
+        engine.dispose()
+
+
+def _replica_admin_url() -> str:
+    return make_url(os.environ[REPLICA_ENV]).set(database="postgres").render_as_string(False)
+
+
+def _replica_url_of(instance: Path) -> str:
+    """The instance's database, on the replica."""
+    with (instance / "cowin-kit.toml").open("rb") as fh:
+        name = make_url(tomllib.load(fh)["database_url"]).database
+    return make_url(os.environ[REPLICA_ENV]).set(database=name).render_as_string(False)
+
+
+def _wait(what, check, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not there yet
+            if time.monotonic() >= deadline:
+                raise
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {seconds:.0f} s for {what}")
+        time.sleep(0.1)
+
+
+def _ctl(command: str) -> None:
+    subprocess.run([str(CTL), command], check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def replica_turn():
+    """This test alone stops or pauses the replica (other processes' replica tests wait);
+    afterwards it runs and replays again, whatever happened."""
+    with LOCK.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            _ctl("start")
+            _sql(_replica_admin_url(), "SELECT pg_wal_replay_resume()")
+            yield
+        finally:
+            _ctl("start")
+            _sql(_replica_admin_url(), "SELECT pg_wal_replay_resume()")
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def cowin_kit_config(cowin_kit_instance, replica_turn):
+    """The app reads from the instance's database on the replica, checked before every read
+    session (so that the tests need not wait), a replica that failed retried after 1 s.
+    Taken in turn (replica_turn): another process's test may have paused the replay."""
+    url = _replica_url_of(cowin_kit_instance)
+    # The database was just created on the primary: wait until the replica has it.
+    _wait("the test database on the replica",
+          lambda: _sql(url, "SELECT count(*) FROM facility") > 0)
+    return {"OTP_RESEND_SECONDS": 0, "DATABASE_REPLICA_URLS": url,
+            "REPLICA_CHECK_SECONDS": 0, "REPLICA_RETRY_SECONDS": 1,
+            "REPLICA_MAX_LAG_SECONDS": 5, "METRICS_CACHE_SECONDS": 0}
+
+
+@pytest.fixture(autouse=True)
+def _no_answer_cache(monkeypatch):
+    """Every search is answered from the database (not from the answers of the last 10 s)."""
+    monkeypatch.setattr("cowin_kit.api.public.ANSWER_TTL_SECONDS", 0)
+
+
+def _places(client, session_id: int, district_id: int, day: str) -> int:
+    r = client.get(f"{SEARCH}?district_id={district_id}&date={day}")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    for centre in r.get_json()["centers"]:
+        for s in centre["sessions"]:
+            if s["session_id"] == session_id:
+                return s["available_capacity"]
+    raise AssertionError(f"session {session_id} is not in the answer")
+
+
+def _session_facts(database, session_id):
+    from cowin_kit.scheduling.models import VaccinationSession
+
+    with database.Session() as s:
+        vs = s.get(VaccinationSession, session_id)
+        return vs.facility.division_id, vs.date.strftime("%d-%m-%Y")
+
+
+def _on_replica(app) -> bool:
+    with app.test_request_context():
+        return read_session().on_replica
+
+
+def test_search_comes_from_the_replica_and_own_data_from_the_primary(
+        app, client, ana, dni_type, database, replica_turn):
+    dep = app.extensions["cowin_kit"]
+    assert _on_replica(app)
+    session_id, slot = api_session(database)
+    district, day = _session_facts(database, session_id)
+    before = _places(client, session_id, district, day)
+
+    # Replay paused, with a lag limit it cannot reach: the replica still answers searches.
+    dep.reads.max_lag = 3600
+    _sql(_replica_admin_url(), "SELECT pg_wal_replay_pause()")
+    ref = api_register(client, ana, dni_type, "40123456").get_json()["beneficiary_reference_id"]
+    r = client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
+    assert r.status_code == 200, r.get_json()
+    # The person's own data is read from the primary: the booking is there at once...
+    people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
+    assert people["beneficiaries"][0]["appointments"][0]["session_id"] == session_id
+    # ...while the public search, from the replica, does not know of it yet: the proof
+    # that the answer came from the replica.
+    assert _places(client, session_id, district, day) == before
+    _sql(_replica_admin_url(), "SELECT pg_wal_replay_resume()")
+    _wait("the replica to replay the booking",
+          lambda: _places(client, session_id, district, day) == before - 1)
+    assert _on_replica(app)
+
+
+def test_reads_leave_a_replica_that_lags_and_come_back(app, client, ana, dni_type, database,
+                                                       replica_turn):
+    dep = app.extensions["cowin_kit"]
+    dep.reads.max_lag = 1
+    session_id, slot = api_session(database)
+    district, day = _session_facts(database, session_id)
+    before = _places(client, session_id, district, day)
+    _sql(_replica_admin_url(), "SELECT pg_wal_replay_pause()")
+    ref = api_register(client, ana, dni_type, "40123457").get_json()["beneficiary_reference_id"]
+    assert client.post("/api/v2/appointment/schedule", headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot,
+        "beneficiaries": [ref]}).status_code == 200
+    # Once the replica is more than a second behind, reads go to the primary, which has it.
+    _wait("reads to leave the lagging replica", lambda: not _on_replica(app), 15)
+    assert _places(client, session_id, district, day) == before - 1
+    metrics = _scrape(client)
+    assert metrics['cowin_kit_replica_up{replica="0"}'] == 1
+    assert metrics['cowin_kit_replica_lag_seconds{replica="0"}'] > 1
+    _sql(_replica_admin_url(), "SELECT pg_wal_replay_resume()")
+    _wait("reads to come back to the replica", lambda: _on_replica(app), 15)
+    assert _places(client, session_id, district, day) == before - 1
+
+
+def test_the_replica_stops_in_the_middle_and_nothing_fails(app, client, ana, dni_type, database,
+                                                           replica_turn):
+    session_id, slot = api_session(database)
+    district, day = _session_facts(database, session_id)
+    refs = [api_register(client, ana, dni_type, f"4012346{i}", name=f"Persona {i}")
+            .get_json()["beneficiary_reference_id"] for i in range(4)]
+    failures, answers, stop = [], [], threading.Event()
+
+    def search_all_along():  # its own client: searches while the replica stops
+        searcher = app.test_client()
+        while not stop.is_set():
+            r = searcher.get(f"{SEARCH}?district_id={district}&date={day}")
+            answers.append(r.status_code)
+            if r.status_code != 200:
+                failures.append(r.status_code)
+
+    assert _on_replica(app)
+    worker = threading.Thread(target=search_all_along, daemon=True)
+    worker.start()
+    try:
+        try:
+            with app.test_request_context():
+                # A request that read from the replica, which then stops: its next read is
+                # run again on the primary.
+                session = read_session()
+                assert session.on_replica
+                assert session.scalar(text("SELECT count(*) FROM facility")) > 0
+                _ctl("stop")
+                assert session.scalar(text("SELECT count(*) FROM facility")) > 0
+                assert not session.on_replica
+            for ref in refs[:2]:  # bookings go on, on the primary
+                r = client.post("/api/v2/appointment/schedule", headers=ana, json={
+                    "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
+                assert r.status_code == 200, r.get_json()
+            assert not _on_replica(app)
+            assert _scrape(client)['cowin_kit_replica_up{replica="0"}'] == 0
+        finally:
+            _ctl("start")
+        # Started again: reads come back to it once its retry time (1 s) has passed.
+        _wait("reads to come back to the replica", lambda: _on_replica(app), 30)
+        for ref in refs[2:]:
+            r = client.post("/api/v2/appointment/schedule", headers=ana, json={
+                "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
+            assert r.status_code == 200, r.get_json()
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert failures == [] and len(answers) > 5, (failures, len(answers))
+    people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
+    assert sum(len(p["appointments"]) for p in people["beneficiaries"]) == 4
+    assert _scrape(client)['cowin_kit_replica_up{replica="0"}'] == 1
+
+
+def _scrape(client) -> dict:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = client.get("/metrics").get_data(as_text=True)
+    found = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return found

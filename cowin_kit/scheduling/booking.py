@@ -104,6 +104,9 @@ _PEOPLE = (
     .order_by(Beneficiary.id).with_for_update(of=Beneficiary))
 _PEOPLE_BY_ID = _PEOPLE.where(Beneficiary.id.in_(bindparam("ids", expanding=True)))
 _PEOPLE_BY_REF = _PEOPLE.where(Beneficiary.reference_id.in_(bindparam("ids", expanding=True)))
+_ACTIVE_APPOINTMENT = select(Appointment).where(
+    Appointment.beneficiary_id == bindparam("beneficiary_id"),
+    Appointment.status == AppointmentStatus.BOOKED)
 
 
 # --- the transaction -----------------------------------------------------------------------
@@ -232,9 +235,21 @@ def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession
         raise BookingError(exc.msgid, exc.field, **exc.params) from None
 
 
-def _close_missed(session: Session, appointment_id: str) -> None:
-    """Close an active appointment of a past session as missed, so that a no-show can book
-    again (its place stays taken: a missed appointment holds it, as places.py counts)."""
+def _close_missed(session: Session, person: Beneficiary, today: dt.date) -> Appointment | None:
+    """Return the person's active appointment; one in a past session is closed as missed,
+    so that a no-show can book again (the walk-in path; schedule() reads the active
+    appointment with the person and uses _mark_missed)."""
+    appt = session.scalar(_ACTIVE_APPOINTMENT, {"beneficiary_id": person.id})
+    if appt is not None and appt.session.date < today:
+        appt.status = AppointmentStatus.MISSED
+        session.flush()
+        return None
+    return appt
+
+
+def _mark_missed(session: Session, appointment_id: str) -> None:
+    """Close an active appointment of a past session as missed (its place stays taken: a
+    missed appointment holds it, as places.py counts)."""
     session.execute(update(Appointment)
                     .where(Appointment.id == appointment_id,
                            Appointment.status == AppointmentStatus.BOOKED)
@@ -311,7 +326,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
             if active_on >= today:
                 raise Conflict(N_("%(name)s already has an appointment; reschedule or "
                                   "cancel it first."), "beneficiaries", name=person.name)
-            _close_missed(session, active_id)
+            _mark_missed(session, active_id)
     created = utcnow()
     rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
              "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),

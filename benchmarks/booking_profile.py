@@ -66,6 +66,10 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--bookings", type=int, default=300)
     parser.add_argument("--pyinstrument", action="store_true")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="print the functions with the most CPU of their own")
+    parser.add_argument("--only-ok", action="store_true",
+                        help="time only bookings with room (no refusals)")
     opts = parser.parse_args()
     dep = Deployment(opts.db, opts.pg_url, 1, 1, None)
     dep.pg_db = f"bench_profile_{os.getpid()}"
@@ -98,7 +102,7 @@ def main() -> int:
         ok_sid = plan["sessions"][0]
 
         def book(i):
-            sid = full if i % 2 else ok_sid
+            sid = full if i % 2 and not opts.only_ok else ok_sid
             return client.post(f"{API}/appointment/schedule", headers=headers, json={
                 "dose": 1, "session_id": sid, "slot": plan["starts"][sid],
                 "beneficiaries": [people[i]]})
@@ -118,17 +122,28 @@ def main() -> int:
             from pyinstrument import Profiler
             profiler = Profiler(interval=0.0005)
             profiler.start()
+        if opts.cprofile:
+            import cProfile
+            profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
+            profiler.enable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for i in range(2, opts.bookings):
             statuses[book(i).status_code] += 1
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        if profiler:
+        if profiler and opts.cprofile:
+            profiler.disable()
+        elif profiler:
             profiler.stop()
         n = opts.bookings - 2
-        print(f"\n-- {n} bookings (half refused as full): statuses {dict(statuses)}")
+        print(f"\n-- {n} bookings: statuses {dict(statuses)}")
         print(f"   per booking: CPU {cpu / n * 1000:.2f} ms, wall {wall / n * 1000:.2f} ms; "
               + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counter.counts.items())))
-        if profiler:
+        if profiler and opts.cprofile:
+            import pstats
+            # SORT=cumulative FILTER=cowin_kit: the kit's own functions, by time under them
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime"))
+            stats.print_stats(os.environ.get("FILTER", ""), 40)
+        elif profiler:
             print(profiler.output_text(unicode=False, color=False, show_all=False))
         with engine.connect() as conn:
             print("   booked:", conn.execute(text(

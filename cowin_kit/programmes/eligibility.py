@@ -236,12 +236,14 @@ def statuses(session: Session, beneficiary_ids: Iterable[int],
 
 def check_may_take(session: Session, person: Beneficiary, product: Product, dose: int,
                    on: dt.date, *, min_age: int = 0, max_age: int | None = None,
-                   programme: Programme | None = None, phases=None) -> None:
+                   programme: Programme | None = None, phases=None,
+                   history: list[Dose] | None = None) -> None:
     """Raise NotEligible unless ``person`` may take dose ``dose`` of ``product`` on ``on``:
     age (the product's, narrowed by ``min_age``/``max_age`` of a session), the programme's
     phases, the next dose, the product of the first dose, the interval from the previous
-    dose. ``programme`` and ``phases`` (the product's programme and its phases) spare the
-    queries when the caller has them."""
+    dose. ``programme`` and ``phases`` (the product's programme and its phases) and
+    ``history`` (the person's doses of that programme, first dose first) spare the queries
+    when the caller has them."""
     if programme is None:
         programme = session.get(Programme, product.programme_id)
     born = born_on(person, programme)
@@ -267,7 +269,8 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
                                set(person.priority_groups or []), on, phases):
         raise NotEligible(N_("%(name)s is not eligible yet under the vaccination phases."),
                           "beneficiaries", name=person.name)
-    history = dose_history(session, person.id, product.programme_id)
+    if history is None:
+        history = dose_history(session, person.id, product.programme_id)
     if dose != len(history) + 1:
         raise NotEligible(N_("%(name)s's next dose is dose %(next)s."), "dose",
                           name=person.name, next=len(history) + 1)

@@ -19,6 +19,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +46,7 @@ from cowin_kit.scheduling.models import (
     Slot,
     VaccinationSession,
 )
+from cowin_kit.vaccination.models import Dose
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -94,14 +96,17 @@ _SESSION_AND_PRODUCT = (
     .with_for_update(key_share=True, of=VaccinationSession)
     .execution_options(populate_existing=True))
 # Locks the people (in id order) as it reads them: the first lock of places.py's order. With
-# each person, their active appointment and its day, if any (read in the same round trip).
+# each person, in the same round trip: their active appointment and its day, if any, and
+# their doses of the session's programme (a row per dose), which the rules need.
 _PEOPLE = (
-    select(Beneficiary, Appointment.id, VaccinationSession.date)
+    select(Beneficiary, Appointment.id, VaccinationSession.date, Dose)
     .outerjoin(Appointment, (Appointment.beneficiary_id == Beneficiary.id)
                & (Appointment.status == AppointmentStatus.BOOKED))
     .outerjoin(VaccinationSession, VaccinationSession.id == Appointment.session_id)
+    .outerjoin(Dose, (Dose.beneficiary_id == Beneficiary.id)
+               & (Dose.programme_id == bindparam("programme_id")))
     .where(Beneficiary.account_id == bindparam("account_id"))
-    .order_by(Beneficiary.id).with_for_update(of=Beneficiary))
+    .order_by(Beneficiary.id, Dose.dose_number).with_for_update(of=Beneficiary))
 _PEOPLE_BY_ID = _PEOPLE.where(Beneficiary.id.in_(bindparam("ids", expanding=True)))
 _PEOPLE_BY_REF = _PEOPLE.where(Beneficiary.reference_id.in_(bindparam("ids", expanding=True)))
 _ACTIVE_APPOINTMENT = select(Appointment).where(
@@ -162,10 +167,20 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
     return found
 
 
+@dataclass
+class _Person:
+    """A person being booked, as _lock_people read them."""
+
+    person: Beneficiary
+    active_id: str | None  # their active appointment, if any
+    active_on: dt.date | None  # its day
+    doses: list[Dose]  # of the session's programme, first dose first
+
+
 def _lock_people(session: Session, account_id: int, ids: Iterable | None,
-                 refs: Iterable | None) -> list[tuple[Beneficiary, str | None, dt.date | None]]:
+                 refs: Iterable | None, programme_id: int) -> list[_Person]:
     """The account's people named by row id (``ids``) or reference id (``refs``), locked,
-    in the order given, each with their active appointment's id and day (or None)."""
+    in the order given."""
     by_ref = refs is not None
     ids = list((refs if by_ref else ids) or [])
     if not ids:
@@ -176,9 +191,14 @@ def _lock_people(session: Session, account_id: int, ids: Iterable | None,
         raise BookingError(N_("A beneficiary id is not valid."), "beneficiaries") from None
     if len(set(ids)) != len(ids):
         raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
-    rows = session.execute(_PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
-                           {"ids": ids, "account_id": account_id}).all()
-    found = {(r[0].reference_id if by_ref else r[0].id): tuple(r) for r in rows}
+    found: dict = {}
+    for person, active_id, active_on, dose in session.execute(
+            _PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
+            {"ids": ids, "account_id": account_id, "programme_id": programme_id}):
+        key = person.reference_id if by_ref else person.id
+        seen = found.setdefault(key, _Person(person, active_id, active_on, []))
+        if dose is not None:
+            seen.doses.append(dose)
     if len(found) != len(ids):
         raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
     return [found[i] for i in ids]
@@ -218,11 +238,12 @@ def account_appointment(session: Session, account_id: int, appointment_id) -> Ap
 
 
 def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession,
-                   dose: int, known: facts.SessionFacts | None = None) -> None:
+                   dose: int, known: facts.SessionFacts | None = None,
+                   history: list | None = None) -> None:
     """Raise BookingError (400) unless ``person`` may take ``dose`` in session ``vs``: the
     programme's rules (cowin_kit.programmes.eligibility) within the session's ages.
     ``known``: the session's facts, when the caller has them (no query for the product,
-    programme and phases)."""
+    programme and phases); ``history``: the person's doses of its programme, likewise."""
     if known is not None:
         product, programme, phases = known.product, known.programme, known.phases
     else:
@@ -230,7 +251,7 @@ def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession
     try:
         eligibility.check_may_take(session, person, product, dose, vs.date,
                                    min_age=vs.min_age, max_age=vs.max_age,
-                                   programme=programme, phases=phases)
+                                   programme=programme, phases=phases, history=history)
     except eligibility.NotEligible as exc:
         raise BookingError(exc.msgid, exc.field, **exc.params) from None
 
@@ -303,8 +324,8 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
 
     The lean path (issue 15): the session's facts come from a few seconds' cache, a full
     session's refusal from a short "sold out" mark (no SQL), and the write is one
-    statement on PostgreSQL (cowin_kit.scheduling.taking). Round trips: the people with
-    their active appointments (locked), their dose history, the write."""
+    statement on PostgreSQL (cowin_kit.scheduling.taking). Round trips: the people (locked)
+    with their active appointments and doses, then the write."""
     if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
         raise BookingError(MSG_BAD_DOSE, "dose")
     session_id = _session_id(session_id)
@@ -315,33 +336,35 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
     if facts.is_sold_out(session, session_id, dose, wanted):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     begin_write(session)
-    people = _lock_people(session, account_id, beneficiary_ids, beneficiary_refs)
     known = _known_session(session, session_id, today)
     vs = known.session
+    people = _lock_people(session, account_id, beneficiary_ids, beneficiary_refs,
+                          known.programme.id)
     chosen = _resolve_slot(vs, slot)
     _check_slot_open(vs, chosen, today, now)
-    for person, active_id, active_on in people:
-        check_eligible(session, person, vs, dose, known)
-        if active_id is not None:
-            if active_on >= today:
+    for p in people:
+        check_eligible(session, p.person, vs, dose, known, p.doses)
+        if p.active_id is not None:
+            if p.active_on >= today:
                 raise Conflict(N_("%(name)s already has an appointment; reschedule or "
-                                  "cancel it first."), "beneficiaries", name=person.name)
-            _mark_missed(session, active_id)
+                                  "cancel it first."), "beneficiaries", name=p.person.name)
+            _mark_missed(session, p.active_id)
     created = utcnow()
     rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
              "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),
              "status": AppointmentStatus.BOOKED.value, "reschedule_count": 0,
              "created_at": created, "cancelled_at": None, "source": str(source),
-             "booked_by": booked_by, "walk_in_place": False} for person, _a, _d in people]
+             "booked_by": booked_by, "walk_in_place": False}
+            for person in (p.person for p in people)]
     who, where = actor or citizen_actor(account_id), current_source()
     audits = [{"at": created, "actor": who, "action": "appointment.booked",
                "target": f"appointment:{row['id']}", "details": {"session_id": vs.id,
                                                                  "dose": dose},
                "source": where, "division_id": None} for row in rows]
     # The confirmations go in this transaction: sent only if the booking commits.
-    texts = [booking_texts.booked_row(session, person, row, vs, chosen, known.facility,
+    texts = [booking_texts.booked_row(session, p.person, row, vs, chosen, known.facility,
                                       created)
-             for (person, _a, _d), row in zip(people, rows, strict=True)]
+             for p, row in zip(people, rows, strict=True)]
     try:
         outcome = taking.write_booking(session, session_id=vs.id, dose=dose,
                                        appointments=rows, audits=audits,

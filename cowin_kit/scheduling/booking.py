@@ -2,14 +2,19 @@
 
 Flask-free: every function takes a DB session and plain values, so the web portal, the API,
 the CLI and the benchmarks share the same rules. Functions flush but never commit; on a
-``BookingError`` the caller's transaction is left as it was (writes run in a savepoint).
+``BookingError`` the caller rolls back (every caller does): ``schedule`` runs no savepoint,
+as its refusals come before it writes, or from a write that wrote nothing, except when the
+one-active-appointment index refuses the insert, which PostgreSQL only allows to happen
+when another request of the same person committed meanwhile.
 Sessions themselves are made in :mod:`cowin_kit.scheduling.sessions`; slots are read and
 "ended" is decided in :mod:`cowin_kit.scheduling.slots`.
 
 Places are taken, moved and given back only through :mod:`cowin_kit.scheduling.places`,
 which holds the invariant (places taken = appointments holding one, never more than
 capacity) and the lock order every operation here follows: the people, then their
-appointments, then capacity rows. On SQLite the booking transaction starts with
+appointments, then capacity rows (``schedule`` writes through
+:mod:`cowin_kit.scheduling.taking`, which takes them the same way, in one statement on
+PostgreSQL). On SQLite the booking transaction starts with
 ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing
 with "database is locked".
 """

@@ -221,7 +221,8 @@ class Deployment:
             db.dispose()
 
     def start(self) -> None:
-        self.port = self.fixed_port or free_port()
+        # BENCH_PORT: a port of one's own range on a shared machine; else any free one.
+        self.port = self.fixed_port or int(os.environ.get("BENCH_PORT") or 0) or free_port()
         args = [*self.launcher, tool("gunicorn"), "--workers", str(self.workers),
                 "--worker-class", "gthread",
                 "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}",

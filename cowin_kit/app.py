@@ -19,7 +19,7 @@ from cowin_kit.db import MAX_INT, Database, DatabaseURLError
 from cowin_kit.instance import resolve_instance_path
 from cowin_kit.plugins import discover
 from cowin_kit.profiles import load_profile
-from cowin_kit.runtime import EXTENSION, Deployment, close_sessions
+from cowin_kit.runtime import EXTENSION, Deployment, close_sessions, retry_on_disconnect
 
 # Seconds a replica has to accept a connection before the read goes to the primary.
 REPLICA_CONNECT_TIMEOUT = 3
@@ -164,6 +164,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(dashboard_views.bp)
     app.register_blueprint(open_data_views.bp)
+    # Every view runs again once if it met a pooled connection the database had dropped.
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = retry_on_disconnect(view)
     # Repeated public searches are answered before Flask (see FastAnswers); installed here,
     # with the other middleware, so the app's whole WSGI stack is read in this function.
     app.wsgi_app = api_public.FastAnswers(app.wsgi_app, api_public.bp.url_prefix)

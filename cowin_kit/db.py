@@ -157,8 +157,11 @@ def make_engine(raw_url: str, busy_timeout: int = 30, pool_size: int = 10,
     connect_args: dict = {"connect_timeout": connect_timeout}
     if pooler:
         connect_args["prepare_threshold"] = None
+    # No ping before each checkout (a round trip per request): a connection the server
+    # dropped fails its first statement instead, SQLAlchemy then recycles the whole pool,
+    # and the web retries that request once (runtime.retry_on_disconnect).
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                           pool_pre_ping=True, connect_args=connect_args)
+                           pool_pre_ping=False, connect_args=connect_args)
     if (statement_timeout or lock_timeout) and not pooler:
         @event.listens_for(engine, "connect")
         def _pg_timeouts(dbapi_conn, _record):
@@ -222,6 +225,24 @@ def begin_write(session: Session) -> None:
     conn = session.connection()
     if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_COMMITTING = "cowin_kit.committing"
+
+
+@event.listens_for(Session, "before_commit")
+def _committing(session):
+    session.info[_COMMITTING] = True
+
+
+def may_retry(exc: BaseException, *sessions: Session) -> bool:
+    """Whether a unit of work that failed with ``exc`` may simply run again: the connection
+    was lost (so the server rolled its transaction back) and none of ``sessions`` had
+    started to commit (a COMMIT cut off midway may have happened)."""
+    from sqlalchemy.exc import DBAPIError
+
+    return (isinstance(exc, DBAPIError) and exc.connection_invalidated
+            and not any(s.info.get(_COMMITTING) for s in sessions))
 
 
 def error_status(exc: SQLAlchemyError) -> int:

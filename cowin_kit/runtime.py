@@ -117,6 +117,29 @@ def read_session() -> Session:
     return g.read_session
 
 
+def retry_on_disconnect(view):
+    """Run ``view`` again, once, when it failed because a pooled connection had died (the
+    database restarted, or killed it) before anything of the request was committed: the
+    pool is not pinged before each use, so the first request to meet a dead connection
+    would otherwise fail. Only the database's work is repeated: the request's sessions
+    are thrown away first, and nothing had been committed."""
+    from functools import wraps
+
+    from cowin_kit.db import may_retry
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:
+            sessions = [g.get(name) for name in ("db_session", "read_session")]
+            if not may_retry(exc, *[s for s in sessions if s is not None]):
+                raise
+            close_sessions(exc)
+            return view(*args, **kwargs)
+    return wrapper
+
+
 def close_sessions(exc: BaseException | None) -> None:
     """Teardown: end the request's sessions; what was not committed is rolled back."""
     for name in ("db_session", "read_session"):

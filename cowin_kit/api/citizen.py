@@ -162,11 +162,11 @@ def beneficiaries():
 @login_required
 def schedule():
     data = load_body()  # schemas.ScheduleRequest
-    people = _own_beneficiaries(data["beneficiaries"])
     captcha.check_on_schedule(g.account.id, data.get("captcha"))  # when CAPTCHA_ON_SCHEDULE
     try:
+        # The service reads (and locks) the account's people by their reference ids.
         made = booking.schedule(db_session(), account_id=g.account.id,
-                                beneficiary_ids=[p.id for p in people],
+                                beneficiary_refs=data["beneficiaries"],
                                 session_id=data["session_id"], slot=data["slot"],
                                 dose=data["dose"], today=_today(), now=_local_now().time())
     except booking.BookingError:

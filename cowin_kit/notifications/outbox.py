@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cowin_kit.notifications.models import OutboxMessage
+from cowin_kit.notifications.models import OutboxMessage, OutboxStatus
 
 
 def enqueue(session: Session, *, kind: str, mobile: str, language: str | None, msgid: str,
@@ -28,6 +28,16 @@ def enqueue(session: Session, *, kind: str, mobile: str, language: str | None, m
                             dedupe_key=dedupe_key)
     session.add(message)
     return message
+
+
+def message_row(*, kind: str, mobile: str, language: str | None, msgid: str, params: dict,
+                beneficiary_id: int | None, now) -> dict:
+    """The columns of a new outbox row, as ``enqueue`` would write it (no dedupe key), for
+    a caller that inserts rows itself (the booking path, cowin_kit.scheduling.taking)."""
+    return {"created_at": now, "kind": kind, "mobile": mobile, "language": language,
+            "msgid": msgid, "params": dict(params), "beneficiary_id": beneficiary_id,
+            "dedupe_key": None, "status": OutboxStatus.PENDING.value, "attempts": 0,
+            "next_attempt_at": now}
 
 
 def forget_person(session: Session, beneficiary_id: int) -> None:

@@ -119,11 +119,13 @@ def dose_history(session: Session, beneficiary_id: int, programme_id: int) -> li
 
 
 def admitted_by_a_phase(session: Session, programme_id: int, age: int, groups: set[str],
-                        on: dt.date) -> bool:
+                        on: dt.date, phases=None) -> bool:
     """Whether a phase open on ``on`` admits this person: a phase admits those of its
     minimum age, or in one of its groups; a phase with neither admits everyone. A
-    programme without phases admits everyone."""
-    phases = session.scalars(_PHASES, {"programme_id": programme_id}).all()
+    programme without phases admits everyone. ``phases``: the programme's, when the
+    caller has read them already (the booking path keeps them a few seconds)."""
+    if phases is None:
+        phases = session.scalars(_PHASES, {"programme_id": programme_id}).all()
     if not phases:
         return True
     for phase in phases:
@@ -242,12 +244,17 @@ def statuses(session: Session, beneficiary_ids: Iterable[int],
 
 
 def check_may_take(session: Session, person: Beneficiary, product: Product, dose: int,
-                   on: dt.date, *, min_age: int = 0, max_age: int | None = None) -> None:
+                   on: dt.date, *, min_age: int = 0, max_age: int | None = None,
+                   programme: Programme | None = None, phases=None,
+                   history: list[Dose] | None = None) -> None:
     """Raise NotEligible unless ``person`` may take dose ``dose`` of ``product`` on ``on``:
     age (the product's, narrowed by ``min_age``/``max_age`` of a session), the programme's
     phases, the next dose, the product of the first dose, the interval from the previous
-    dose."""
-    programme = session.get(Programme, product.programme_id)
+    dose. ``programme`` and ``phases`` (the product's programme and its phases) and
+    ``history`` (the person's doses of that programme, first dose first) spare the queries
+    when the caller has them."""
+    if programme is None:
+        programme = session.get(Programme, product.programme_id)
     born = born_on(person, programme)
 
     def of_age(born: dt.date) -> bool:
@@ -268,10 +275,11 @@ def check_may_take(session: Session, person: Beneficiary, product: Product, dose
                           name=person.name)
     age = age_on(born, on)
     if not admitted_by_a_phase(session, product.programme_id, age,
-                               set(person.priority_groups or []), on):
+                               set(person.priority_groups or []), on, phases):
         raise NotEligible(N_("%(name)s is not eligible yet under the vaccination phases."),
                           "beneficiaries", name=person.name)
-    history = dose_history(session, person.id, product.programme_id)
+    if history is None:
+        history = dose_history(session, person.id, product.programme_id)
     if dose != len(history) + 1:
         raise NotEligible(N_("%(name)s's next dose is dose %(next)s."), "dose",
                           name=person.name, next=len(history) + 1)

@@ -2,14 +2,19 @@
 
 Flask-free: every function takes a DB session and plain values, so the web portal, the API,
 the CLI and the benchmarks share the same rules. Functions flush but never commit; on a
-``BookingError`` the caller's transaction is left as it was (writes run in a savepoint).
+``BookingError`` the caller rolls back (every caller does): ``schedule`` runs no savepoint,
+as its refusals come before it writes, or from a write that wrote nothing, except when the
+one-active-appointment index refuses the insert, which PostgreSQL only allows to happen
+when another request of the same person committed meanwhile.
 Sessions themselves are made in :mod:`cowin_kit.scheduling.sessions`; slots are read and
 "ended" is decided in :mod:`cowin_kit.scheduling.slots`.
 
 Places are taken, moved and given back only through :mod:`cowin_kit.scheduling.places`,
 which holds the invariant (places taken = appointments holding one, never more than
 capacity) and the lock order every operation here follows: the people, then their
-appointments, then capacity rows. On SQLite the booking transaction starts with
+appointments, then capacity rows (``schedule`` writes through
+:mod:`cowin_kit.scheduling.taking`, which takes them the same way, in one statement on
+PostgreSQL). On SQLite the booking transaction starts with
 ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing
 with "database is locked".
 """
@@ -19,6 +24,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +41,8 @@ from cowin_kit.programmes.eligibility import MSG_BAD_DOSE
 from cowin_kit.programmes.models import Product
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.registration.service import MSG_NOT_FOUND as MSG_NO_BENEFICIARY
-from cowin_kit.scheduling import booking_texts, places, slots
+from cowin_kit.request_source import current_source
+from cowin_kit.scheduling import booking_texts, facts, places, slots, taking
 from cowin_kit.scheduling.models import (
     Appointment,
     AppointmentSource,
@@ -44,6 +51,7 @@ from cowin_kit.scheduling.models import (
     Slot,
     VaccinationSession,
 )
+from cowin_kit.vaccination.models import Dose
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -92,12 +100,20 @@ _SESSION_AND_PRODUCT = (
     .options(joinedload(VaccinationSession.slots), joinedload(Product.doses))
     .with_for_update(key_share=True, of=VaccinationSession)
     .execution_options(populate_existing=True))
-# Locks the people (in id order) as it reads them: the first lock of places.py's order.
-_ACCOUNT_BENEFICIARIES = select(Beneficiary).where(
-    Beneficiary.id.in_(bindparam("ids", expanding=True)),
-    Beneficiary.account_id == bindparam("account_id")).order_by(
-    Beneficiary.id).with_for_update()
-_INSERT_APPOINTMENT = Appointment.__table__.insert()
+# Locks the people (in id order) as it reads them: the first lock of places.py's order. With
+# each person, in the same round trip: their active appointment and its day, if any, and
+# their doses of the session's programme (a row per dose), which the rules need.
+_PEOPLE = (
+    select(Beneficiary, Appointment.id, VaccinationSession.date, Dose)
+    .outerjoin(Appointment, (Appointment.beneficiary_id == Beneficiary.id)
+               & (Appointment.status == AppointmentStatus.BOOKED))
+    .outerjoin(VaccinationSession, VaccinationSession.id == Appointment.session_id)
+    .outerjoin(Dose, (Dose.beneficiary_id == Beneficiary.id)
+               & (Dose.programme_id == bindparam("programme_id")))
+    .where(Beneficiary.account_id == bindparam("account_id"))
+    .order_by(Beneficiary.id, Dose.dose_number).with_for_update(of=Beneficiary))
+_PEOPLE_BY_ID = _PEOPLE.where(Beneficiary.id.in_(bindparam("ids", expanding=True)))
+_PEOPLE_BY_REF = _PEOPLE.where(Beneficiary.reference_id.in_(bindparam("ids", expanding=True)))
 _ACTIVE_APPOINTMENT = select(Appointment).where(
     Appointment.beneficiary_id == bindparam("beneficiary_id"),
     Appointment.status == AppointmentStatus.BOOKED)
@@ -107,6 +123,7 @@ _ACTIVE_APPOINTMENT = select(Appointment).where(
 
 def _take_places(session: Session, session_id: str, dose: int, count: int) -> None:
     if not places.take(session, session_id, dose, count):
+        facts.mark_sold_out(session, session_id, dose, count)
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
 
 
@@ -155,18 +172,38 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
     return found
 
 
-def _account_beneficiaries(session: Session, account_id: int, ids: Iterable) -> list[Beneficiary]:
-    ids = list(ids or [])
+@dataclass
+class _Person:
+    """A person being booked, as _lock_people read them."""
+
+    person: Beneficiary
+    active_id: str | None  # their active appointment, if any
+    active_on: dt.date | None  # its day
+    doses: list[Dose]  # of the session's programme, first dose first
+
+
+def _lock_people(session: Session, account_id: int, ids: Iterable | None,
+                 refs: Iterable | None, programme_id: int) -> list[_Person]:
+    """The account's people named by row id (``ids``) or reference id (``refs``), locked,
+    in the order given."""
+    by_ref = refs is not None
+    ids = list((refs if by_ref else ids) or [])
     if not ids:
         raise BookingError(MSG_CHOOSE_BENEFICIARY, "beneficiaries")
     try:
-        ids = [int(i) for i in ids]
+        ids = [str(i) for i in ids] if by_ref else [int(i) for i in ids]
     except (TypeError, ValueError):
         raise BookingError(N_("A beneficiary id is not valid."), "beneficiaries") from None
     if len(set(ids)) != len(ids):
         raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
-    found = {b.id: b for b in session.scalars(_ACCOUNT_BENEFICIARIES,
-                                              {"ids": ids, "account_id": account_id})}
+    found: dict = {}
+    for person, active_id, active_on, dose in session.execute(
+            _PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
+            {"ids": ids, "account_id": account_id, "programme_id": programme_id}):
+        key = person.reference_id if by_ref else person.id
+        seen = found.setdefault(key, _Person(person, active_id, active_on, []))
+        if dose is not None:
+            seen.doses.append(dose)
     if len(found) != len(ids):
         raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
     return [found[i] for i in ids]
@@ -206,26 +243,44 @@ def account_appointment(session: Session, account_id: int, appointment_id) -> Ap
 
 
 def check_eligible(session: Session, person: Beneficiary, vs: VaccinationSession,
-                   dose: int) -> None:
+                   dose: int, known: facts.SessionFacts | None = None,
+                   history: list | None = None) -> None:
     """Raise BookingError (400) unless ``person`` may take ``dose`` in session ``vs``: the
-    programme's rules (cowin_kit.programmes.eligibility) within the session's ages."""
-    product = session.get(Product, vs.product_id)
+    programme's rules (cowin_kit.programmes.eligibility) within the session's ages.
+    ``known``: the session's facts, when the caller has them (no query for the product,
+    programme and phases); ``history``: the person's doses of its programme, likewise."""
+    if known is not None:
+        product, programme, phases = known.product, known.programme, known.phases
+    else:
+        product, programme, phases = session.get(Product, vs.product_id), None, None
     try:
         eligibility.check_may_take(session, person, product, dose, vs.date,
-                                   min_age=vs.min_age, max_age=vs.max_age)
+                                   min_age=vs.min_age, max_age=vs.max_age,
+                                   programme=programme, phases=phases, history=history)
     except eligibility.NotEligible as exc:
         raise BookingError(exc.msgid, exc.field, **exc.params) from None
 
 
 def _close_missed(session: Session, person: Beneficiary, today: dt.date) -> Appointment | None:
     """Return the person's active appointment; one in a past session is closed as missed,
-    so that a no-show can book again."""
+    so that a no-show can book again (the walk-in path; schedule() reads the active
+    appointment with the person and uses _mark_missed)."""
     appt = session.scalar(_ACTIVE_APPOINTMENT, {"beneficiary_id": person.id})
     if appt is not None and appt.session.date < today:
         appt.status = AppointmentStatus.MISSED
         session.flush()
         return None
     return appt
+
+
+def _mark_missed(session: Session, appointment_id: str) -> None:
+    """Close an active appointment of a past session as missed (its place stays taken: a
+    missed appointment holds it, as places.py counts)."""
+    session.execute(update(Appointment)
+                    .where(Appointment.id == appointment_id,
+                           Appointment.status == AppointmentStatus.BOOKED)
+                    .values(status=AppointmentStatus.MISSED)
+                    .execution_options(synchronize_session="fetch"))
 
 
 def _secret_code() -> str:
@@ -242,56 +297,101 @@ def _check_slot_open(vs: VaccinationSession, chosen: Slot, today: dt.date,
         raise BookingError(N_("This time slot has already ended; choose a later one."), "slot")
 
 
-def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable,
-             session_id, slot, dose: int, today: dt.date,
-             now: dt.time | None = None, source: str = AppointmentSource.ONLINE,
-             booked_by: int | None = None, actor: str | None = None) -> list[Appointment]:
-    """Book one or more of the account's beneficiaries into a session's slot for ``dose``.
-    Staff booking for a citizen say so: ``source`` (assisted), ``booked_by`` (their id) and
-    ``actor`` (the audit log's name for them; default the citizen)."""
+def _known_session(session: Session, session_id: str, today: dt.date) -> facts.SessionFacts:
+    """The session's facts (kept a few seconds), refused when unknown, past or closed as
+    last read; the write checks again that it is open (cowin_kit.scheduling.taking)."""
+    known = facts.session_facts(session, session_id)
+    if known is None:
+        raise NotFound(MSG_NO_SESSION, "session_id")
+    if known.session.date < today:
+        raise BookingError(N_("This session is in the past."), "session_id")
+    if known.session.cancelled_at is not None or not known.facility.is_active:
+        raise Conflict(MSG_SESSION_CANCELLED, "session_id")
+    return known
+
+
+def _session_id(session_id) -> str:
+    try:
+        return str(uuid.UUID(str(session_id)))
+    except ValueError:
+        raise BookingError(N_("The session id is not valid."), "session_id") from None
+
+
+def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | None = None,
+             beneficiary_refs: Iterable | None = None, session_id, slot, dose: int,
+             today: dt.date, now: dt.time | None = None,
+             source: str = AppointmentSource.ONLINE, booked_by: int | None = None,
+             actor: str | None = None) -> list[Appointment]:
+    """Book one or more of the account's beneficiaries (by row id, or by reference id with
+    ``beneficiary_refs``) into a session's slot for ``dose``. Staff booking for a citizen
+    say so: ``source`` (assisted), ``booked_by`` (their id) and ``actor`` (the audit log's
+    name for them; default the citizen). On a BookingError the caller rolls back.
+
+    The lean path (issue 15): the session's facts come from a few seconds' cache, a full
+    session's refusal from a short "sold out" mark (no SQL), and the write is one
+    statement on PostgreSQL (cowin_kit.scheduling.taking). Round trips: the people (locked)
+    with their active appointments and doses, then the write."""
     if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
         raise BookingError(MSG_BAD_DOSE, "dose")
+    session_id = _session_id(session_id)
+    if beneficiary_refs is not None:
+        beneficiary_refs = list(beneficiary_refs)
+    beneficiary_ids = list(beneficiary_ids or [])
+    wanted = len(beneficiary_refs if beneficiary_refs is not None else beneficiary_ids)
+    if facts.is_sold_out(session, session_id, dose, wanted):
+        raise SessionFull(MSG_FULL, "session_id", dose=dose)
     begin_write(session)
-    people = _account_beneficiaries(session, account_id, beneficiary_ids)
-    vs, _product = _load_session(session, session_id, today)
+    known = _known_session(session, session_id, today)
+    vs = known.session
+    people = _lock_people(session, account_id, beneficiary_ids, beneficiary_refs,
+                          known.programme.id)
     chosen = _resolve_slot(vs, slot)
     _check_slot_open(vs, chosen, today, now)
-    for person in people:
-        check_eligible(session, person, vs, dose)
-        if _close_missed(session, person, today) is not None:
-            raise Conflict(N_("%(name)s already has an appointment; reschedule or cancel "
-                              "it first."), "beneficiaries", name=person.name)
+    for p in people:
+        check_eligible(session, p.person, vs, dose, known, p.doses)
+        if p.active_id is not None:
+            if p.active_on >= today:
+                raise Conflict(N_("%(name)s already has an appointment; reschedule or "
+                                  "cancel it first."), "beneficiaries", name=p.person.name)
+            _mark_missed(session, p.active_id)
     created = utcnow()
     rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
              "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),
-             "status": AppointmentStatus.BOOKED, "reschedule_count": 0, "created_at": created,
-             "cancelled_at": None, "source": source, "booked_by": booked_by,
-             "walk_in_place": False} for person in people]
+             "status": AppointmentStatus.BOOKED.value, "reschedule_count": 0,
+             "created_at": created, "cancelled_at": None, "source": str(source),
+             "booked_by": booked_by, "walk_in_place": False}
+            for person in (p.person for p in people)]
+    who, where = actor or citizen_actor(account_id), current_source()
+    audits = [{"at": created, "actor": who, "action": "appointment.booked",
+               "target": f"appointment:{row['id']}", "details": {"session_id": vs.id,
+                                                                 "dose": dose},
+               "source": where, "division_id": None} for row in rows]
+    # The confirmations go in this transaction: sent only if the booking commits.
+    texts = [booking_texts.booked_row(session, p.person, row, vs, chosen, known.facility,
+                                      created)
+             for p, row in zip(people, rows, strict=True)]
     try:
-        with session.begin_nested():
-            session.flush()  # anything pending goes first, as with an ORM flush
-            _take_places(session, vs.id, dose, len(people))
-            # One INSERT statement without the unit of work (the capacity row stays locked
-            # until commit on PostgreSQL: keep what follows the UPDATE short); the rows
-            # become session objects below.
-            session.connection().execute(_INSERT_APPOINTMENT, rows)
+        outcome = taking.write_booking(session, session_id=vs.id, dose=dose,
+                                       appointments=rows, audits=audits,
+                                       texts=[t for t in texts if t is not None])
     except IntegrityError:
         # Another request booked one of them meanwhile (one active appointment per person).
         raise Conflict(N_("A beneficiary already has an appointment; reschedule or cancel "
                           "it first."), "beneficiaries") from None
     finally:
         places.expire_capacities(session, vs.id)
+    if outcome is taking.Outcome.FULL:
+        facts.mark_sold_out(session, vs.id, dose, len(rows))
+        raise SessionFull(MSG_FULL, "session_id", dose=dose)
+    if outcome is taking.Outcome.CLOSED:
+        raise Conflict(MSG_SESSION_CANCELLED, "session_id")
     made = []
-    for person, row in zip(people, rows, strict=True):
+    for row in rows:
         # persistent objects of the rows just inserted, as a flush leaves them
         appt = Appointment(**row)
         make_transient_to_detached(appt)
         session.add(appt)
         made.append(appt)
-        audit(session, actor or citizen_actor(account_id), "appointment.booked",
-              f"appointment:{appt.id}", session_id=vs.id, dose=dose)
-        # The confirmation is queued in this transaction: sent only if the booking commits.
-        booking_texts.booked(session, person, appt, vs, chosen)
     note(session, "booking", "booked", len(made))  # counted when the booking commits
     return made
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cowin_kit.accounts.models import CitizenAccount
-from cowin_kit.notifications import texts
+from cowin_kit.notifications import outbox, texts
 from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling.models import Appointment, Facility, Slot, VaccinationSession
 
@@ -50,6 +50,23 @@ def booked(session: Session, person: Beneficiary, appt: Appointment,
     texts.notify_person(session, person, kind=BOOKING_CONFIRMED,
                         msgid=texts.BOOKING_CONFIRMED,
                         params=_params(session, person, appt, vs, slot))
+
+
+def booked_row(session: Session, person: Beneficiary, appt: dict, vs: VaccinationSession,
+               slot: Slot, facility: Facility, now) -> dict | None:
+    """The outbox row of ``booked``'s text, for the booking path that inserts its rows
+    itself (cowin_kit.scheduling.taking); None for a person without a mobile number.
+    ``appt`` is the appointment's row (dose_number, secret_code)."""
+    account = session.get(CitizenAccount, person.account_id) if person.account_id else None
+    if account is None:  # the same rule as texts.notify_person
+        return None
+    language = person.language or account.language
+    params = {"name": person.name, "dose": appt["dose_number"],
+              "centre": _centre(facility, language), "date": vs.date.strftime("%d-%m-%Y"),
+              "slot": f"{slot.starts:%H:%M}-{slot.ends:%H:%M}", "code": appt["secret_code"]}
+    return outbox.message_row(kind=BOOKING_CONFIRMED, mobile=account.mobile,
+                              language=language, msgid=texts.BOOKING_CONFIRMED,
+                              params=params, beneficiary_id=person.id, now=now)
 
 
 def rescheduled(session: Session, appt: Appointment) -> None:

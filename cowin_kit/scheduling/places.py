@@ -34,9 +34,11 @@ from sqlalchemy.orm import Session
 
 from cowin_kit.db import utcnow
 from cowin_kit.registration.models import Beneficiary
+from cowin_kit.scheduling import facts
 from cowin_kit.scheduling.models import (
     Appointment,
     AppointmentStatus,
+    Facility,
     SessionCapacity,
     VaccinationSession,
 )
@@ -53,6 +55,10 @@ _TAKE = (
            SessionCapacity.booked + bindparam("count") <= SessionCapacity.capacity)
     .values(booked=SessionCapacity.booked + bindparam("count"))
     .execution_options(synchronize_session=False))
+_TAKE_IF_OPEN = _TAKE.where(select(VaccinationSession.id).join(
+    Facility, Facility.id == VaccinationSession.facility_id).where(
+    VaccinationSession.id == SessionCapacity.session_id,
+    VaccinationSession.cancelled_at.is_(None), Facility.is_active.is_(True)).exists())
 _GIVE_BACK = (
     update(SessionCapacity)
     .where(SessionCapacity.session_id == bindparam("b_session_id"),
@@ -66,6 +72,13 @@ def take(session: Session, session_id: str, dose: int, count: int = 1) -> bool:
     """Take ``count`` places of ``dose``; False (nothing taken) when there are not enough."""
     return session.execute(_TAKE, {"b_session_id": session_id, "b_dose": dose,
                                    "count": count}).rowcount == 1
+
+
+def take_if_open(session: Session, session_id: str, dose: int, count: int = 1) -> bool:
+    """``take``, only while the session is open (not cancelled, its centre active): the
+    booking path's check and take in one statement (cowin_kit.scheduling.taking)."""
+    return session.execute(_TAKE_IF_OPEN, {"b_session_id": session_id, "b_dose": dose,
+                                           "count": count}).rowcount == 1
 
 
 def take_walk_in(session: Session, session_id: str) -> bool:
@@ -92,6 +105,7 @@ def _give_back_walk_ins(session: Session, session_id: str, count: int) -> None:
 
 def give_back(session: Session, session_id: str, dose: int, count: int = 1) -> None:
     """Give back places held by appointments the caller has just released (locked)."""
+    facts.forget_sold_out(session, session_id)
     if session.execute(_GIVE_BACK, {"b_session_id": session_id, "b_dose": dose,
                                     "count": count}).rowcount != 1:
         # Only possible when the counts already disagreed: say so, never go below zero.
@@ -172,6 +186,7 @@ def set_capacity(session: Session, session_id: str, dose: int, capacity: int) ->
                SessionCapacity.booked <= capacity)
         .values(capacity=capacity).execution_options(synchronize_session=False)).rowcount
     expire_capacities(session, session_id)
+    facts.forget_sold_out(session, session_id)
     return done == 1
 
 

@@ -8,7 +8,7 @@ import re
 
 from babel.dates import format_skeleton
 from flask import abort, g, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import format_time, gettext
 from sqlalchemy import func, select
 
 from cowin_kit.geography.models import Division
@@ -235,6 +235,7 @@ def search_page():
         return url_for("portal.search_page", **{**args, "page": [str(n)]})
 
     back = request.full_path
+    now = common.now().time()
     return render_template(
         "portal/search.html", q=q, centres=centres, vaccines=vaccines, states=states,
         districts=districts, blocks=blocks, chosen=chosen, moving=moving, today=today,
@@ -244,7 +245,8 @@ def search_page():
         days=[q.start + dt.timedelta(days=i) for i in range(common.SEARCH_DAYS)],
         book_form=forms.BookForm(), back=back,
         postal_example=dep.profile["postal_code_example"],
-        session_date=_session_date, slot_times=slots.parse, logged_in=g.account is not None,
+        session_date=_memo(_session_date), slot_label=_memo(_slot_label),
+        logged_in=g.account is not None,
         currency=dep.profile["currency"],
         postal_codes=bool(dep.profile["postal_code_example"]),
         dose_numbers=range(1, (read_session().scalar(select(func.max(DoseRule.dose_number)))
@@ -253,8 +255,8 @@ def search_page():
                      _level_name(1, gettext("District")),
                      _level_name(2, gettext("Subdistrict"))),
         near_radius=NEAR_RADIUS_KM, level_count=levels,
-        open_slots=lambda s: _open_slots(s, today, common.now().time()),
-        day_label=lambda day: format_skeleton("MMMEd", day, locale=common.lang()),
+        open_slots=_memo(lambda s: _open_slots(s, today, now), key=lambda s: s["session_id"]),
+        day_label=_memo(lambda day: format_skeleton("MMMEd", day, locale=common.lang())),
     ), 400 if q.errors and status == 200 else status
 
 
@@ -269,6 +271,25 @@ def _level_name(index: int, generic: str) -> str:
     if lang == profile.default_language:
         return levels[index]["name"]
     return (levels[index].get("names") or {}).get(lang) or generic
+
+
+def _memo(fn, key=lambda x: x):
+    """``fn`` remembering its answers for one page: a page of 20 centres repeats the same
+    days and slots a hundred times over, and formatting them dominated its time."""
+    seen: dict = {}
+
+    def remembered(arg):
+        k = key(arg)
+        if k not in seen:
+            seen[k] = fn(arg)
+        return seen[k]
+    return remembered
+
+
+def _slot_label(text: str) -> str:
+    """A slot as the reader's locale writes times, "9:00 AM–11:00 AM"."""
+    times = slots.parse(text)
+    return f"{format_time(times.starts, 'short')}–{format_time(times.ends, 'short')}"
 
 
 def _session_date(text: str) -> dt.date:

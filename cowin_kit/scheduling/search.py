@@ -210,9 +210,12 @@ def _session_rows(session: Session, facility_filter, dates: list[dt.date], lang:
                     _PLACES_LEFT.label("places"), _SLOT_TIMES.label("slot_times"))
              .join(Product, Product.id == VaccinationSession.product_id)
              .join(Facility, Facility.id == VaccinationSession.facility_id)
-             .where(VaccinationSession.date.in_(dates), facility_filter,
-                    Facility.is_active.is_(True), VaccinationSession.cancelled_at.is_(None))
-             .order_by(Facility.id, VaccinationSession.date, Product.id))
+             # The centres first, then their sessions by (centre, day): read from the
+             # date's index instead, a day of a whole country's sessions would be scanned.
+             .where(VaccinationSession.facility_id.in_(
+                        select(Facility.id).where(facility_filter, Facility.is_active.is_(True))),
+                    VaccinationSession.date.in_(dates), VaccinationSession.cancelled_at.is_(None))
+             .order_by(VaccinationSession.facility_id, VaccinationSession.date, Product.id))
     rows = session.execute(query).all()
     places = _Places(session, lang)
     places.load({r.division_id for r in rows})

@@ -36,7 +36,7 @@ def test_near_me_with_and_without_the_browsers_location(browser, live_url, shots
     page.get_by_role("button", name="Find centres near me").click()
     page.wait_for_url("**by=near**")
     assert "lat=-12.130" in page.url and "long=-77.030" in page.url
-    expect(page.locator("#results-title")).to_contain_text("near this place")
+    expect(page.locator("#results-title")).to_contain_text("centres with sessions")
     expect(page.locator("article.centre").first).to_contain_text("Centro 000")
     expect(page.locator("article.centre").first).to_contain_text("0 km away")
     _shot(page, shots, "search-near-me")

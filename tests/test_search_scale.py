@@ -242,7 +242,7 @@ def test_portal_near_a_place_lists_the_nearest_first(client, many):
     r = client.get(f"/portal/search?by=near&lat=-12.13&long=-77.03&date={DAY.isoformat()}"
                    "&lang=en")
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and "centres near this place" in page
+    assert r.status_code == 200 and "Nearest first, within 50 km" in page
     assert re.findall(r"<h3><bdi>([^<]+)</bdi>", page)[0] == "Centro 000"
     km = [float(x) for x in re.findall(r"([0-9.]+) km away", page)]
     assert km[0] == 0 and km == sorted(km) and _cards(page) == 20 == len(km)

@@ -77,7 +77,8 @@ def test_errors_use_the_error_schema(doc):
     find = doc["paths"]["/api/v2/appointment/sessions/public/findByDistrict"]["get"]
     assert {"400", "404"} <= set(find["responses"])
     names = {p["name"] for p in find["parameters"]}
-    assert names == {"district_id", "date", "vaccine", "min_age_limit", "dose", "fee_type"}
+    assert names == {"district_id", "date", "block_id", "vaccine", "min_age_limit", "dose",
+                     "fee_type"}
     required = {p["name"] for p in find["parameters"] if p.get("required")}
     assert required == {"district_id", "date"}
     otp = doc["paths"]["/api/v2/auth/public/generateOTP"]["post"]

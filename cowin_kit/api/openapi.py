@@ -45,6 +45,9 @@ ENDPOINTS: dict[str, dict] = {
     "api_public.districts": dict(
         group="public", summary="List the districts of a state.",
         answer=s.DistrictsResponse, errors=(404,)),
+    "api_public.blocks": dict(
+        group="public", summary="List the blocks of a district (the divisions under it).",
+        answer=s.BlocksResponse, errors=(404,)),
     "api_public.id_types": dict(
         group="public", summary="List the accepted ID document types.",
         answer=s.IdTypesResponse, errors=()),

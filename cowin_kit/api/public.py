@@ -227,11 +227,27 @@ def answer_pincodes(centres: list[dict]) -> list[dict]:
     return [{**c, "pincode": search.pincode_answer(c["pincode"], numbers)} for c in centres]
 
 
+MSG_NO_DISTRICT = N_("There is no district %(id)s.")
+
+
 def _district(district_id: int) -> Division:
     division = read_session().get(Division, district_id)
     if division is None:
-        raise ApiError(N_("There is no district %(id)s."), status=404, id=district_id)
+        raise ApiError(MSG_NO_DISTRICT, status=404, id=district_id)
     return division
+
+
+def _area(district_id: int, block_id: int | None) -> int:
+    """The division a search by district covers: the district, or its block ``block_id``
+    (404 for a block of another district)."""
+    _district(district_id)
+    if block_id is None:
+        return district_id
+    block = read_session().get(Division, block_id)
+    if block is None or block.parent_id != district_id:
+        raise ApiError(N_("There is no block %(block)s in district %(district)s."),
+                       status=404, block=block_id, district=district_id)
+    return block_id
 
 
 @bp.get("/admin/location/states")
@@ -255,6 +271,21 @@ def districts(state_id: int):
                      "district_name_l": division_name(d, lang)} for d in rows),
                    key=lambda x: x["district_name"].casefold())
     return cached_json({"districts": items, "ttl": LOCATION_TTL_HOURS}, 3600)
+
+
+@bp.get("/admin/location/blocks/<id:district_id>")
+def blocks(district_id: int):
+    """The divisions under a district (the profile's third level, e.g. Peru's distritos):
+    what findByDistrict's and calendarByDistrict's ``block_id`` narrows to."""
+    lang = _lang()
+    district = read_session().get(Division, district_id)
+    if district is None or district.level != 2:
+        raise ApiError(MSG_NO_DISTRICT, status=404, id=district_id)
+    rows = read_session().scalars(select(Division).where(Division.parent_id == district_id)).all()
+    items = sorted(({"block_id": d.id, "block_name": d.name,
+                     "block_name_l": division_name(d, lang)} for d in rows),
+                   key=lambda x: x["block_name"].casefold())
+    return cached_json({"blocks": items, "ttl": LOCATION_TTL_HOURS}, 3600)
 
 
 @bp.get("/registration/beneficiary/idTypes")
@@ -325,11 +356,11 @@ def find_by_pin():
 def find_by_district():
     query = load_query()
     district_id, day, filters = query["district_id"], query["date"], _filters(query)
+    block_id = query.get("block_id")
 
     def build():
-        _district(district_id)
-        return _sessions_answer(day, filters, district_id=district_id)
-    return cached_search(build, district_id, day, filters)
+        return _sessions_answer(day, filters, district_id=_area(district_id, block_id))
+    return cached_search(build, district_id, block_id, day, filters)
 
 
 @bp.get("/appointment/sessions/public/calendarByPin")
@@ -344,11 +375,11 @@ def calendar_by_pin():
 def calendar_by_district():
     query = load_query()
     district_id, day, filters = query["district_id"], query["date"], _filters(query)
+    block_id = query.get("block_id")
 
     def build():
-        _district(district_id)
-        return _calendar_answer(day, filters, district_id=district_id)
-    return cached_search(build, district_id, day, filters)
+        return _calendar_answer(day, filters, district_id=_area(district_id, block_id))
+    return cached_search(build, district_id, block_id, day, filters)
 
 
 @bp.get("/appointment/centers/public/findByLatLong")

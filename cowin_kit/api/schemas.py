@@ -76,6 +76,10 @@ class PinFields(Request):
 class DistrictFields(Request):
     district_id = query_whole(required=True)
     date = day(required=True)
+    block_id = query_whole(metadata={
+        "description": "Only the centres of this block (a division under the district, "
+                       "e.g. Peru's distrito): a block_id of "
+                       "admin/location/blocks/{district_id}."})
 
 
 # The place and day first: when several parameters are wrong, they are the ones named.
@@ -113,6 +117,17 @@ class DistrictSchema(Schema):
 
 class DistrictsResponse(Schema):
     districts = fields.List(fields.Nested(DistrictSchema), required=True)
+    ttl = fields.Int()
+
+
+class BlockSchema(Schema):
+    block_id = fields.Int(required=True)
+    block_name = fields.Str(required=True)
+    block_name_l = fields.Str(required=True)
+
+
+class BlocksResponse(Schema):
+    blocks = fields.List(fields.Nested(BlockSchema), required=True)
     ttl = fields.Int()
 
 

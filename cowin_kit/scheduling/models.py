@@ -33,6 +33,8 @@ class Facility(Base):
     """A vaccination centre."""
 
     __tablename__ = "facility"
+    # Centres near a point (scheduling.nearby): a range of latitudes, then of longitudes.
+    __table_args__ = (Index("ix_facility_latitude_longitude", "latitude", "longitude"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)

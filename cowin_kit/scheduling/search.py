@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
 
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.programmes.models import Product
-from cowin_kit.scheduling.models import Facility, VaccinationSession
-from cowin_kit.scheduling.slots import slot_text
+from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
+from cowin_kit.scheduling.nearby import NEAR_LIMIT, nearest_centres
+from cowin_kit.scheduling.slots import slot_text, text as slot_pair_text
 
 
 def _levels(division: Division | None) -> dict[int, Division]:
@@ -71,74 +71,184 @@ def postal_code_query(raw: str, pattern: str, example: str) -> str | None:
     return None
 
 
-def centre_fields(facility: Facility, lang: str) -> dict:
-    levels = _levels(facility.division)
-
-    def name(level: int, localised: bool) -> str:
+def place_names(levels: dict, lang: str) -> dict:
+    """Co-WIN's names of a centre's place: its state (level 1), district (2) and block (3),
+    as written and in ``lang``. ``levels``: division (or row with name, names and source)
+    by level."""
+    out = {}
+    for level, key in ((1, "state_name"), (2, "district_name"), (3, "block_name")):
         d = levels.get(level)
-        if d is None:
-            return ""
-        return division_name(d, lang) if localised else d.name
+        out[key] = d.name if d is not None else ""
+        out[key + "_l"] = division_name(d, lang) if d is not None else ""
+    return out
 
+
+def _centre(facility_id: int, name: str, names: dict | None, address: str,
+            postal_code: str | None, lat: float | None, lon: float | None, fee_type: str,
+            place: dict, lang: str) -> dict:
     return {
-        "center_id": facility.id,
-        "name": facility.name,
-        "name_l": (facility.names or {}).get(lang) or facility.name,
-        "address": facility.address,
-        "address_l": facility.address,
-        "state_name": name(1, False),
-        "state_name_l": name(1, True),
-        "district_name": name(2, False),
-        "district_name_l": name(2, True),
-        "block_name": name(3, False),
-        "block_name_l": name(3, True),
-        "pincode": facility.postal_code or "",
-        "lat": facility.latitude,
-        "long": facility.longitude,
-        "fee_type": facility.fee_type,
+        "center_id": facility_id,
+        "name": name,
+        "name_l": (names or {}).get(lang) or name,
+        "address": address,
+        "address_l": address,
+        "state_name": place["state_name"],
+        "state_name_l": place["state_name_l"],
+        "district_name": place["district_name"],
+        "district_name_l": place["district_name_l"],
+        "block_name": place["block_name"],
+        "block_name_l": place["block_name_l"],
+        "pincode": postal_code or "",
+        "lat": lat,
+        "long": lon,
+        "fee_type": fee_type,
+    }
+
+
+def centre_fields(facility: Facility, lang: str) -> dict:
+    return _centre(facility.id, facility.name, facility.names, facility.address,
+                   facility.postal_code, facility.latitude, facility.longitude,
+                   facility.fee_type, place_names(_levels(facility.division), lang), lang)
+
+
+def _fee_text(fee) -> str:
+    return f"{fee:.0f}" if fee == int(fee) else f"{fee:.2f}"
+
+
+def _session(session_id: str, date_text: str, caps: dict[int, int], min_age: int,
+             max_age: int | None, vaccine: str, fee, walk_in: bool,
+             slot_texts: list[str], hours: tuple[str, str]) -> dict:
+    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
+    # get the same field name pattern, so that any dose can be searched for.
+    later = {f"available_capacity_dose{n}": left for n, left in sorted(caps.items()) if n > 3}
+    return {
+        "session_id": session_id,
+        "date": date_text,
+        "available_capacity": sum(caps.values()),
+        "available_capacity_dose1": caps.get(1, 0),
+        "available_capacity_dose2": caps.get(2, 0),
+        "available_capacity_dose3": caps.get(3, 0),
+        **later,
+        "min_age_limit": min_age,
+        "max_age_limit": max_age,
+        "allow_all_age": max_age is None,
+        "vaccine": vaccine,
+        "fee": _fee_text(fee),
+        "walkin_ind": "Y" if walk_in else "N",
+        "from": hours[0],
+        "to": hours[1],
+        "slots": slot_texts,
     }
 
 
 def session_fields(vs: VaccinationSession, product: Product) -> dict:
     caps = {c.dose_number: c.capacity - c.booked for c in vs.capacities}
     slots = sorted(vs.slots, key=lambda s: s.starts)
-    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
-    # get the same field name pattern, so that any dose can be searched for.
-    later = {f"available_capacity_dose{n}": left for n, left in sorted(caps.items()) if n > 3}
-    return {
-        "session_id": vs.id,
-        "date": vs.date.strftime("%d-%m-%Y"),
-        "available_capacity": sum(caps.values()),
-        "available_capacity_dose1": caps.get(1, 0),
-        "available_capacity_dose2": caps.get(2, 0),
-        "available_capacity_dose3": caps.get(3, 0),
-        **later,
-        "min_age_limit": vs.min_age,
-        "max_age_limit": vs.max_age,
-        "allow_all_age": vs.max_age is None,
-        "vaccine": product.name,
-        "fee": f"{vs.fee:.0f}" if vs.fee == int(vs.fee) else f"{vs.fee:.2f}",
-        "walkin_ind": "Y" if vs.walk_in else "N",
-        "from": slots[0].starts.strftime("%H:%M:%S") if slots else "",
-        "to": slots[-1].ends.strftime("%H:%M:%S") if slots else "",
-        "slots": [slot_text(s) for s in slots],
-    }
+    hours = (slots[0].starts.strftime("%H:%M:%S"), slots[-1].ends.strftime("%H:%M:%S")) \
+        if slots else ("", "")
+    return _session(vs.id, vs.date.strftime("%d-%m-%Y"), caps, vs.min_age, vs.max_age,
+                    product.name, vs.fee, vs.walk_in, [slot_text(s) for s in slots], hours)
 
 
-def _sessions(session: Session, facility_filter, dates: list[dt.date]):
-    query = (select(VaccinationSession, Product)
+# --- the searches: one query for the sessions, their places and slots -----------------------
+
+def _aggregated(expr, where):
+    """A correlated subquery: ``expr`` of the session's rows, joined by commas."""
+    return select(func.aggregate_strings(expr, ",")).where(where).scalar_subquery()
+
+
+_PLACES_LEFT = _aggregated(
+    cast(SessionCapacity.dose_number, String) + ":"
+    + cast(SessionCapacity.capacity - SessionCapacity.booked, String),
+    SessionCapacity.session_id == VaccinationSession.id)
+_SLOT_TIMES = _aggregated(cast(Slot.starts, String) + "-" + cast(Slot.ends, String),
+                          Slot.session_id == VaccinationSession.id)
+
+
+class _Places:
+    """Divisions by id, read once per search with their ancestors (a few small queries,
+    whatever the number of centres), and the place names of a centre in each."""
+
+    def __init__(self, session: Session, lang: str):
+        self.session, self.lang = session, lang
+        self.rows: dict[int, object] = {}
+        self.names: dict[int, dict] = {}
+
+    def load(self, ids) -> None:
+        wanted = set(ids) - self.rows.keys()
+        while wanted:
+            rows = self.session.execute(
+                select(Division.id, Division.level, Division.parent_id, Division.name,
+                       Division.names, Division.source).where(Division.id.in_(wanted))).all()
+            self.rows.update((r.id, r) for r in rows)
+            wanted = {r.parent_id for r in rows if r.parent_id is not None} - self.rows.keys()
+
+    def of(self, division_id: int) -> dict:
+        found = self.names.get(division_id)
+        if found is None:
+            levels, row = {}, self.rows.get(division_id)
+            while row is not None and row.level not in levels:
+                levels[row.level] = row
+                row = self.rows.get(row.parent_id)
+            found = self.names[division_id] = place_names(levels, self.lang)
+        return found
+
+
+def _time(text: str) -> dt.time:
+    return dt.time.fromisoformat(text.strip())
+
+
+def _session_rows(session: Session, facility_filter, dates: list[dt.date], lang: str):
+    """(centre fields, session fields, product name, facility id) for each session, by
+    centre, day and product: one statement (places and slots aggregated per session)."""
+    query = (select(VaccinationSession.id, VaccinationSession.date, VaccinationSession.min_age,
+                    VaccinationSession.max_age, VaccinationSession.fee,
+                    VaccinationSession.walk_in, Product.name.label("vaccine"),
+                    Facility.id.label("facility_id"), Facility.name, Facility.names,
+                    Facility.address, Facility.postal_code, Facility.latitude,
+                    Facility.longitude, Facility.fee_type, Facility.division_id,
+                    _PLACES_LEFT.label("places"), _SLOT_TIMES.label("slot_times"))
              .join(Product, Product.id == VaccinationSession.product_id)
              .join(Facility, Facility.id == VaccinationSession.facility_id)
-             .where(VaccinationSession.date.in_(dates), facility_filter,
-                    Facility.is_active.is_(True), VaccinationSession.cancelled_at.is_(None))
-             .options(selectinload(VaccinationSession.capacities),
-                      selectinload(VaccinationSession.slots),
-                      selectinload(VaccinationSession.facility).selectinload(Facility.division))
-             .order_by(Facility.id, VaccinationSession.date, Product.id))
-    return session.execute(query).all()
+             # The centres first, then their sessions by (centre, day): read from the
+             # date's index instead, a day of a whole country's sessions would be scanned.
+             .where(VaccinationSession.facility_id.in_(
+                        select(Facility.id).where(facility_filter, Facility.is_active.is_(True))),
+                    VaccinationSession.date.in_(dates), VaccinationSession.cancelled_at.is_(None))
+             .order_by(VaccinationSession.facility_id, VaccinationSession.date, Product.id))
+    rows = session.execute(query).all()
+    places = _Places(session, lang)
+    places.load({r.division_id for r in rows})
+    centres: dict[int, dict] = {}
+    days = {d: d.strftime("%d-%m-%Y") for d in dates}
+    slot_texts: dict[str, tuple] = {}  # the same slots recur at most centres
+    for r in rows:
+        centre = centres.get(r.facility_id)
+        if centre is None:
+            centre = centres[r.facility_id] = _centre(
+                r.facility_id, r.name, r.names, r.address, r.postal_code, r.latitude,
+                r.longitude, r.fee_type, places.of(r.division_id), lang)
+        caps = {}
+        for part in (r.places or "").split(","):
+            if part:
+                dose, left = part.split(":")
+                caps[int(dose)] = int(left)
+        timing = slot_texts.get(r.slot_times)
+        if timing is None:
+            pairs = sorted((_time(a), _time(b)) for a, b in
+                           (p.split("-") for p in (r.slot_times or "").split(",") if p))
+            hours = (pairs[0][0].strftime("%H:%M:%S"), pairs[-1][1].strftime("%H:%M:%S")) \
+                if pairs else ("", "")
+            timing = slot_texts[r.slot_times] = ([slot_pair_text(a, b) for a, b in pairs], hours)
+        yield centre, _session(r.id, days[r.date], dict(sorted(caps.items())), r.min_age,
+                               r.max_age, r.vaccine, r.fee, r.walk_in, list(timing[0]),
+                               timing[1]), r.fee_type
 
 
-def _filter_for(session: Session, *, pincode: str | None = None, district_id: int | None = None):
+def _filter_for(session: Session, *, pincode: str | None = None, district_id: int | None = None,
+                facility_ids: Iterable[int] | None = None):
+    if facility_ids is not None:
+        return Facility.id.in_(list(facility_ids))
     if pincode is not None:
         return Facility.postal_code == pincode
     return Facility.division_id.in_(descendant_ids(session, district_id))
@@ -147,33 +257,30 @@ def _filter_for(session: Session, *, pincode: str | None = None, district_id: in
 def find_sessions(session: Session, lang: str, day: dt.date, *, pincode: str | None = None,
                   district_id: int | None = None) -> list[dict]:
     """One day's sessions, flat: the centre's fields and the session's in one object."""
-    out = []
-    for vs, product in _sessions(session, _filter_for(session, pincode=pincode,
-                                                      district_id=district_id), [day]):
-        out.append({**centre_fields(vs.facility, lang), "from": "", "to": "",
-                    **session_fields(vs, product)})
-    return out
+    where = _filter_for(session, pincode=pincode, district_id=district_id)
+    return [{**centre, "from": "", "to": "", **fields} for centre, fields, _fee_type
+            in _session_rows(session, where, [day], lang)]
 
 
 def calendar(session: Session, lang: str, start: dt.date, *, pincode: str | None = None,
-             district_id: int | None = None, days: int = 7) -> list[dict]:
+             district_id: int | None = None, facility_ids: Iterable[int] | None = None,
+             days: int = 7) -> list[dict]:
     """Seven days from ``start``, grouped by centre, with fees for paid centres."""
     dates = [start + dt.timedelta(days=i) for i in range(days)]
-    centres: dict[int, dict] = {}
-    for vs, product in _sessions(session, _filter_for(session, pincode=pincode,
-                                                      district_id=district_id), dates):
-        entry = centres.get(vs.facility_id)
+    where = _filter_for(session, pincode=pincode, district_id=district_id,
+                        facility_ids=facility_ids)
+    out: dict[int, dict] = {}
+    for centre, fields, fee_type in _session_rows(session, where, dates, lang):
+        entry = out.get(centre["center_id"])
         if entry is None:
-            fields = session_fields(vs, product)
-            entry = {**centre_fields(vs.facility, lang), "from": fields["from"],
-                     "to": fields["to"], "sessions": []}
-            centres[vs.facility_id] = entry
-        entry["sessions"].append(session_fields(vs, product))
-        if vs.facility.fee_type == "Paid":
+            entry = out[centre["center_id"]] = {**centre, "from": fields["from"],
+                                                "to": fields["to"], "sessions": []}
+        entry["sessions"].append(fields)
+        if fee_type == "Paid":
             fees = entry.setdefault("vaccine_fees", [])
-            if not any(f["vaccine"] == product.name for f in fees):
-                fees.append({"vaccine": product.name, "fee": session_fields(vs, product)["fee"]})
-    return list(centres.values())
+            if not any(f["vaccine"] == fields["vaccine"] for f in fees):
+                fees.append({"vaccine": fields["vaccine"], "fee": fields["fee"]})
+    return list(out.values())
 
 
 @dataclass(frozen=True)
@@ -248,26 +355,32 @@ def products(session: Session) -> list[Product]:
     return list(session.scalars(select(Product).order_by(Product.id)))
 
 
-def centres_near(session: Session, lang: str, lat: float, lon: float,
-                 limit: int = 20) -> list[dict]:
-    """Centres by great-circle distance from a point (fine for a country's few thousand)."""
-    def distance(f: Facility) -> float:
-        p1, p2 = math.radians(lat), math.radians(f.latitude)
-        dp, dl = p2 - p1, math.radians(f.longitude - lon)
-        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
+# --- by distance ------------------------------------------------------------------------------
 
-    facilities = session.scalars(select(Facility).where(Facility.latitude.is_not(None),
-                                                        Facility.longitude.is_not(None),
-                                                        Facility.is_active.is_(True))
-                                 .options(selectinload(Facility.division))).all()
-    nearest = sorted(facilities, key=distance)[:limit]
+_NEAR_FIELDS = ("center_id", "name", "name_l", "district_name", "district_name_l",
+                "state_name", "state_name_l", "block_name", "block_name_l", "pincode", "lat",
+                "long")
+
+
+def centres_near(session: Session, lang: str, lat: float, lon: float,
+                 limit: int = NEAR_LIMIT) -> list[dict]:
+    """Co-WIN's findByLatLong: the nearest centres (nearest_centres), with their place
+    names, ``location`` (the address) and ``distance_km``."""
+    nearest = nearest_centres(session, lat, lon, limit)
+    if not nearest:
+        return []
+    rows = {r.id: r for r in session.execute(
+        select(Facility.id, Facility.name, Facility.names, Facility.address,
+               Facility.postal_code, Facility.latitude, Facility.longitude,
+               Facility.fee_type, Facility.division_id)
+        .where(Facility.id.in_([fid for fid, _km in nearest])))}
+    places = _Places(session, lang)
+    places.load({r.division_id for r in rows.values()})
     out = []
-    for f in nearest:
-        fields = centre_fields(f, lang)
-        out.append({k: fields[k] for k in ("center_id", "name", "name_l", "district_name",
-                                           "district_name_l", "state_name", "state_name_l",
-                                           "block_name", "block_name_l", "pincode", "lat",
-                                           "long")}
-                   | {"location": f.address, "distance_km": round(distance(f), 2)})
+    for fid, km in nearest:
+        r = rows[fid]
+        fields = _centre(r.id, r.name, r.names, r.address, r.postal_code, r.latitude,
+                         r.longitude, r.fee_type, places.of(r.division_id), lang)
+        out.append({k: fields[k] for k in _NEAR_FIELDS}
+                   | {"location": r.address, "distance_km": round(km, 2)})
     return out

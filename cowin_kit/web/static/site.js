@@ -22,4 +22,29 @@
     select.addEventListener("change", show);
     show();
   }
+
+  /* Finding centres near me: shown only where the browser can tell where it is. The place
+     goes in the address rounded to about 100 m; when it cannot be had (refused, no fix),
+     the person is sent to the postal code (or the lists) instead. */
+  var near = document.querySelector("[data-near-section]");
+  if (near && "geolocation" in navigator) {
+    var form = near.querySelector("[data-near-form]");
+    var status = near.querySelector("[data-near-status]");
+    var button = near.querySelector("[data-near]");
+    near.hidden = false;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = form.getAttribute("data-locating");
+      navigator.geolocation.getCurrentPosition(function (position) {
+        form.elements.lat.value = position.coords.latitude.toFixed(3);
+        form.elements.long.value = position.coords.longitude.toFixed(3);
+        form.submit();
+      }, function () {
+        button.disabled = false;
+        status.textContent = form.getAttribute("data-failed");
+        var fallback = document.getElementById(form.getAttribute("data-fallback"));
+        if (fallback) { fallback.focus(); }
+      }, {timeout: 15000, maximumAge: 600000});
+    });
+  }
 })();

@@ -3,7 +3,6 @@ outbox, the rollups' backlog), who may read it, and the counts of several gunico
 added up in one scrape."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers import api_otp, api_register, api_session, give_dose
+from helpers import TODAY, api_otp, api_register, api_session, give_dose
 
 SCHEDULE = "/api/v2/appointment/schedule"
 
@@ -109,7 +108,7 @@ def test_labels_name_routes_never_paths(client):
         200, 404)
     assert client.get("/no/such/page-31337?mobile=987654321").status_code == 404
     assert client.open("/healthz", method="BREW").status_code == 405
-    day = dt.date.today().strftime("%d-%m-%Y")
+    day = TODAY.strftime("%d-%m-%Y")
     search = f"/api/v2/appointment/sessions/public/findByDistrict?district_id=1&date={day}"
     before = scrape(client)
     for _ in range(3):  # the second and third are answered before Flask (FastAnswers)

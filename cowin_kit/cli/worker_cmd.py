@@ -22,12 +22,9 @@ def _app(instance):
 def reminder_task(dep):
     """The reminder scan as the worker runs it: today in the deployment's time zone."""
     def queue_reminders():
-        import datetime as dt
-        from zoneinfo import ZoneInfo
-
         from cowin_kit.notifications import reminders
 
-        today = dt.datetime.now(ZoneInfo(dep.timezone)).date()
+        today = dep.today()
         count = reminders.queue_reminders(
             dep.db, today=today, days_before=dep.settings["REMINDER_DAYS_BEFORE"],
             url=reminders.portal_url(dep.settings))
@@ -60,12 +57,9 @@ def export_task(dep):
     """Building the officials' CSV exports a chunk at a time (and removing old ones), as the
     worker runs it."""
     def build_report_exports():
-        import datetime as dt
-        from zoneinfo import ZoneInfo
-
         from cowin_kit.reporting import exports
 
-        today = dt.datetime.now(ZoneInfo(dep.timezone)).date()
+        today = dep.today()
         with dep.db.Session() as session, dep.read_db.Session() as read:
             return exports.work(session, read, dep.profile,
                                 exports.folder_for(dep.settings.instance_path), today)

@@ -106,7 +106,7 @@ def print_status(dep) -> None:
               help="Serve this worker's Prometheus metrics (messages sent and failed, the "
                    "gateway's latency, its background tasks) at http://HOST:PORT/metrics; "
                    "0: a free port. Read by the bearer METRICS_TOKEN, or from this machine "
-                   "only without one. Off unless given (and with METRICS_ENABLED=false).")
+                   "only without one. Off unless given; not with --once or --status.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, metavar="HOST",
               help="The address --metrics-port listens on (0.0.0.0: every interface; set "
                    "METRICS_TOKEN then).")

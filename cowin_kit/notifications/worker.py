@@ -235,12 +235,13 @@ class Worker:
                           type(exc).__name__)
             return self._failed(message, exc, permanent=False,
                                 seconds=time.perf_counter() - started)
-        metrics.worker_message(CHANNEL, message.kind, "sent", time.perf_counter() - started)
+        seconds = time.perf_counter() - started
         # The at-least-once window is from here to the commit in _finish: keep it short.
         if not _finish(self.db, message, status=SENT, sent_at=self.clock(),
                        gateway_ref=str(gateway_ref or "")[:120], last_error=None):
             log.warning("outbox message %s was sent, but its claim had expired meanwhile: "
                         "another worker may send it again", message.id)
+        metrics.worker_message(CHANNEL, message.kind, "sent", seconds)
         return Tally(sent=1)
 
     def _failed(self, message: Claimed, exc: BaseException, *, permanent: bool,

@@ -26,10 +26,12 @@ place that looks free but is not is refused there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask import current_app, g
 
+from cowin_kit import clock
 from cowin_kit.reporting.cache import FiguresCache
 
 if TYPE_CHECKING:
@@ -88,6 +90,14 @@ class Deployment:
     @property
     def timezone(self) -> str:
         return self.settings["TIMEZONE"] or self.profile["timezone"]
+
+    def now(self) -> datetime:
+        """The wall clock here (cowin_kit.clock: one seam, which tests pin)."""
+        return clock.local_now(self.timezone)
+
+    def today(self) -> date:
+        """Today in the deployment's time zone (a centre's day, not the server's)."""
+        return clock.today(self.timezone)
 
     def dispose(self) -> None:
         """Close every pooled connection (tests, and commands that build an app)."""

@@ -13,16 +13,17 @@ import os
 import re
 import uuid
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD, last_otp
+from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD, last_otp, pinned_today
 
 MOBILE = "987654321"  # a Peruvian mobile number as people type it
 STAFF_PASSWORD = "a-long-enough-password"  # of the staff users make_user creates
-TODAY = dt.datetime.now(ZoneInfo("America/Lima")).date()
+# The PE deployment's day: the kit's wall clock is pinned for the test process (see
+# cowin_kit.testing), so this is the day the demo data was seeded for, and the kit's "today".
+TODAY = pinned_today("America/Lima")
 LATER = TODAY + dt.timedelta(days=30)  # past the week of demo sessions
 
 # Values that have broken forms before, or could: huge numbers, far dates, NULs, other digits.
@@ -83,7 +84,7 @@ def api_session(database, dose=1) -> tuple[int, str]:
     """A future demo session with places for ``dose``: (its id, its first slot as "HH:MM")."""
     from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
 
-    today = dt.date.today()
+    today = TODAY
     with database.session() as s:
         vs = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
             VaccinationSession.date > today, VaccinationSession.min_age <= 40,
@@ -129,7 +130,7 @@ def open_session(database, dose=1, min_age=40):
     its centre's postal code)."""
     from cowin_kit.scheduling.models import Facility, SessionCapacity, VaccinationSession
 
-    today = dt.date.today()
+    today = TODAY
     with database.session() as s:
         vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
             Facility.postal_code.is_not(None), VaccinationSession.date > today,
@@ -391,7 +392,7 @@ _SESSIONS_MADE: set[str] = set()  # by session_today: never taken for the demo's
 
 
 def session_today(database, facility_code, *, quota=1, capacity=1, dose=1, min_age=18,
-                  max_age=None, product_code=None, ends=dt.time(23, 59, 59),
+                  max_age=None, product_code=None, ends=dt.time.max,
                   day=None):
     """A session today (the deployment's day) at a centre, with a walk-in quota and one slot
     that is still open: its id. The demo's own sessions at the centre that day are marked

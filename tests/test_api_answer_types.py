@@ -25,13 +25,13 @@ from cowin_kit.programmes.models import Product, Programme
 from cowin_kit.scheduling.models import Facility
 from cowin_kit.scheduling.sessions import create_session
 
-from helpers import api_login
+from helpers import TODAY, api_login
 
 cowin_client.load()
 from cowin_api import models  # noqa: E402
 from pydantic import parse_obj_as  # noqa: E402
 
-DAY = dt.date.today() + dt.timedelta(days=20)  # past the demo sessions' week
+DAY = TODAY + dt.timedelta(days=20)  # past the demo sessions' week
 PROFILES = Path(__file__).resolve().parent.parent / "country_profiles"
 
 # Per country: a mobile number, the centre the answers are about (a demo centre's code, or

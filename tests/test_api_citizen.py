@@ -1,5 +1,4 @@
 """The citizen's journey through the Co-WIN v2 API: register, book, reschedule, cancel."""
-import datetime as dt
 import uuid
 
 import pytest
@@ -7,7 +6,7 @@ from sqlalchemy import select
 
 from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
 
-from helpers import api_register, api_session
+from helpers import TODAY, api_register, api_session
 
 
 def test_the_whole_journey(client, ana, dni_type, database):
@@ -190,7 +189,7 @@ def test_a_person_with_a_dose_cannot_be_deleted(client, ana, dni_type, database)
     with database.session() as s:
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         record_dose(s, beneficiary_id=person.id, dose_number=1, product=1,
-                    given_on=dt.date.today())
+                    given_on=TODAY)
         s.commit()
     r = client.post("/api/v2/registration/beneficiary/delete", headers=ana,
                     json={"beneficiary_reference_id": ref})
@@ -231,7 +230,7 @@ def test_family_cancel_finds_each_persons_appointment_after_a_reschedule(client,
     moved_id = booked.get_json()["appointment_ids"][1]
     with database.session() as s:
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > dt.date.today(), VaccinationSession.id != session_id,
+            VaccinationSession.date > TODAY, VaccinationSession.id != session_id,
             VaccinationSession.max_age.is_(None),
             VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1))
         other_id, other_slot = other.id, other.slots[0].starts.strftime("%H:%M")
@@ -256,7 +255,7 @@ def test_beneficiaries_show_the_vaccine_and_a_completed_single_dose(client, ana,
         product = s.scalar(select(Product).where(Product.primary_doses == 2))
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         record_dose(s, beneficiary_id=person.id, dose_number=1, product=product,
-                    given_on=dt.date.today())
+                    given_on=TODAY)
         s.commit()
         product_id, product_name = product.id, product.name
 

@@ -16,7 +16,7 @@ from cowin_kit.api.errors import answer
 from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
 from cowin_kit.testing import last_otp
 
-from helpers import api_register, api_session, sha
+from helpers import TODAY, api_register, api_session, sha
 
 MOBILE = "987654321"
 # What Co-WIN's web app sent; clients copied it into their code.
@@ -45,7 +45,7 @@ def bearer(token):
 def _other_session(database, session_id):
     with database.session() as s:
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).where(
-            VaccinationSession.date > dt.date.today(), VaccinationSession.id != session_id,
+            VaccinationSession.date > TODAY, VaccinationSession.id != session_id,
             VaccinationSession.max_age.is_(None), VaccinationSession.min_age <= 40,
             SessionCapacity.dose_number == 1, SessionCapacity.capacity > 0))
         return other.id, other.slots[0].starts.strftime("%H:%M")

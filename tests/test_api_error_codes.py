@@ -20,12 +20,12 @@ from cowin_kit.scheduling import booking
 from cowin_kit.scheduling.models import SessionCapacity
 from cowin_kit.testing import last_otp
 
-from helpers import api_register, api_session, csrf
+from helpers import TODAY, api_register, api_session, csrf
 
 ROOT = Path(__file__).resolve().parents[1]
 SPANISH = load_translations("es", [locales_dir()]).gettext
 MOBILE = "987654321"
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).strftime("%d-%m-%Y")
+TOMORROW = (TODAY + dt.timedelta(days=1)).strftime("%d-%m-%Y")
 
 
 def _in(lang: str, headers: dict) -> dict:

@@ -10,7 +10,9 @@ from cowin_kit.geography.models import Division
 from cowin_kit.programmes.models import Product
 from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
 
-DAY = dt.date.today() + dt.timedelta(days=2)
+from helpers import TODAY
+
+DAY = TODAY + dt.timedelta(days=2)
 
 
 @pytest.fixture
@@ -87,7 +89,7 @@ def test_calendar_groups_by_centre_with_fees(client, sessions, database):
             district = district.parent
         district_id = district.id
     centres = client.get(f"/api/v2/appointment/sessions/public/calendarByDistrict?"
-                         f"district_id={district_id}&date={dt.date.today():%d-%m-%Y}"
+                         f"district_id={district_id}&date={TODAY:%d-%m-%Y}"
                          ).get_json()["centers"]
     paid = next(c for c in centres if c["center_id"] == sessions[1][1])
     assert paid["fee_type"] == "Paid"

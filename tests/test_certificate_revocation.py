@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from helpers import (
+    TODAY,
     add_member,
     audit_rows,
     beneficiary_id,
@@ -190,7 +191,6 @@ def test_correcting_details_reissues_and_revokes_what_it_replaces(app, database,
     ({}, "name"),  # nothing changed
 ])
 def test_a_correction_is_checked_as_registration_is(app, database, ref, changes, field):
-    import datetime as dt
 
     from cowin_kit.certificates import admin
     from cowin_kit.errors import UserError
@@ -203,7 +203,7 @@ def test_a_correction_is_checked_as_registration_is(app, database, ref, changes,
         person = s.scalar(select(Beneficiary).where(Beneficiary.reference_id == ref))
         with pytest.raises(UserError) as info:
             admin.correct_details(s, person, user="test", ctx=_ctx(app),
-                                  today=dt.date.today(), **values)
+                                  today=TODAY, **values)
         assert info.value.field == field, info.value
     assert len(certificate_rows(database, ref)) == 2
 

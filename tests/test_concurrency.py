@@ -332,7 +332,7 @@ def test_racing_api_requests_of_one_citizen(app, database, cowin_kit_instance):
             "ON c.session_id = s.id WHERE s.id <> :sid AND s.date > :today "
             "AND s.min_age <= 40 AND s.max_age IS NULL "
             "AND c.dose_number = 1 AND c.capacity > c.booked ORDER BY s.date, s.id LIMIT 1"),
-            {"sid": first_session, "today": dt.date.today()})
+            {"sid": first_session, "today": TODAY})
     requests = []
     for ref, appointment_id in zip(refs, appointment_ids, strict=True):
         requests += [

@@ -28,7 +28,6 @@ import json
 import os
 import time
 import uuid
-from zoneinfo import ZoneInfo
 
 import cowin_client
 import httpx
@@ -36,9 +35,10 @@ import jwt
 import pytest
 from pydantic import parse_obj_as
 
+from helpers import TODAY
+
 MOBILE = "987654321"  # a Peruvian mobile number as people type it
 E164 = "+51987654321"  # as the SMS gateway is given it
-TODAY = dt.datetime.now(ZoneInfo("America/Lima")).date()
 TOMORROW = TODAY + dt.timedelta(days=1)
 # The web app's "secret" the booking bots sent with generateMobileOTP.
 WEB_APP_SECRET = ("U2FsdGVkX1+z/4Nr9nta+2DrVJSv7KS6VoQUSQ1ZXYDx/CJUkWxFYG6P3iM/VW+6jLQ9RDQVzp/"

@@ -1,7 +1,6 @@
 """A centre's page in a real browser at a phone's width (360 px): an administrator cancels
 a session with a booked appointment, and the person's SMS waits in the outbox.
 Screenshots go to $COWIN_KIT_SCREENSHOTS (look at them)."""
-import datetime as dt
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from cowin_kit.notifications.models import OutboxMessage
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
 
-from helpers import LATER, booked_person, facility, make_user, new_session
+from helpers import LATER, TODAY, booked_person, facility, make_user, new_session
 
 PHONE = {"width": 360, "height": 780}
 
@@ -68,7 +67,7 @@ def test_an_administrator_cancels_a_session_and_the_sms_is_queued(
         assert (text.mobile, text.beneficiary_id, text.status) == (
             "+51987000444", person_id, "pending")
         assert text.params["date"] == LATER.strftime("%d-%m-%Y")
-        assert LATER > dt.date.today()
+        assert LATER > TODAY
 
 
 @pytest.mark.parametrize("cowin_kit_country", ["AE"])

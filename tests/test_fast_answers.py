@@ -10,7 +10,9 @@ from cowin_kit.api import public
 from cowin_kit.programmes.models import Product
 from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
 
-DAY = dt.date.today() + dt.timedelta(days=2)
+from helpers import TODAY
+
+DAY = TODAY + dt.timedelta(days=2)
 
 
 @pytest.fixture

@@ -322,3 +322,11 @@ def test_workers_starting_together_all_get_the_sqlite_counter_table(tmp_path):
             db.dispose()
             if getattr(db, "rate_limit_engine", None) is not None:
                 db.rate_limit_engine.dispose()
+
+
+def test_a_429_has_one_text_wherever_it_is_answered():
+    """The API's general 429 message and the throttled OTP's are one msgid, kept once."""
+    from cowin_kit.api.errors import MESSAGES
+    from cowin_kit.web import limits
+
+    assert MESSAGES[429] is limits.MSG_TOO_MANY

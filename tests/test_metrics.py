@@ -3,7 +3,6 @@ outbox, the rollups' backlog), who may read it, and the counts of several gunico
 added up in one scrape."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import subprocess
@@ -11,12 +10,31 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
-from helpers import api_otp, api_register, api_session, give_dose
+from helpers import (
+    LATER,
+    STAFF_PASSWORD,
+    TODAY,
+    add_lot,
+    api_otp,
+    api_register,
+    api_session,
+    booked_person,
+    csrf,
+    facility,
+    facility_user_at,
+    give_dose,
+    new_session,
+    session_today,
+    staff_login,
+)
 
 SCHEDULE = "/api/v2/appointment/schedule"
 
@@ -98,8 +116,8 @@ def test_a_recorded_dose_is_counted_once_and_waits_for_the_rollups(client, ana, 
     give_dose(database, ref)
     give_dose(database, ref)  # the same dose again: a retry, not a second dose
     after = scrape(client)
-    assert value(after, "cowin_kit_doses_recorded_total") - value(
-        before, "cowin_kit_doses_recorded_total") == 1
+    assert value(after, "cowin_kit_doses_recorded_total", source="none") - value(
+        before, "cowin_kit_doses_recorded_total", source="none") == 1
     assert value(after, "cowin_kit_rollup_backlog_doses") == value(
         before, "cowin_kit_rollup_backlog_doses") + 1
 
@@ -109,7 +127,7 @@ def test_labels_name_routes_never_paths(client):
         200, 404)
     assert client.get("/no/such/page-31337?mobile=987654321").status_code == 404
     assert client.open("/healthz", method="BREW").status_code == 405
-    day = dt.date.today().strftime("%d-%m-%Y")
+    day = TODAY.strftime("%d-%m-%Y")
     search = f"/api/v2/appointment/sessions/public/findByDistrict?district_id=1&date={day}"
     before = scrape(client)
     for _ in range(3):  # the second and third are answered before Flask (FastAnswers)
@@ -279,3 +297,210 @@ def test_two_workers_without_the_multiprocess_setup_refuse_to_scrape(cowin_kit_i
         _stop(proc)
     assert status == 503 and "python:cowin_kit.metrics.gunicorn" in text
     assert "PROMETHEUS_MULTIPROC_DIR is not set" in errors.read_text(encoding="utf-8")
+
+
+# --- walk-ins, their doses, cancelled sessions -----------------------------------------------
+
+def test_walk_ins_their_doses_and_cancelled_sessions_are_counted(app, client, database):
+    from cowin_kit.accounts.models import StaffUser
+    from cowin_kit.scheduling.models import VaccinationSession
+    from cowin_kit.scheduling.session_cancel import cancel_session
+
+    centre = facility(database, "DEMO-PE-0001")
+    walk_in_session = session_today(database, "DEMO-PE-0001", quota=1, capacity=1)
+    with database.Session() as s:
+        lot = add_lot(database, centre.id, s.get(VaccinationSession, walk_in_session).product_id)
+    doomed = new_session(database, "DEMO-PE-0001", LATER)
+    booked_person(app, database, doomed)
+    facility_user_at(database, "vax@example.org", "vaccinator", "DEMO-PE-0001")
+    assert staff_login(client, "vax@example.org", STAFF_PASSWORD).status_code == 302
+    before = scrape(client)
+
+    page = client.get("/staff/walk-in").get_data(as_text=True)
+    r = client.post("/staff/walk-in", data={"id_type": "dni", "id_number": "40123456",
+                                            "csrf_token": csrf(page)})
+    assert client.post("/staff/walk-in/register", data={
+        "id_type": "dni", "id_number": "40123456", "name": "Rosa Huamán", "birth_year": "1970",
+        "birth_date": "", "gender": "female", "language": "es", "mobile": "",
+        "csrf_token": csrf(r.get_data(as_text=True))}).status_code == 302
+    page = client.get("/staff/walk-in/book").get_data(as_text=True)
+    r = client.post("/staff/walk-in/book", data={"session_id": walk_in_session,
+                                                 "csrf_token": csrf(page)})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    appointment_id = r.headers["Location"].rsplit("/", 1)[-1].split("?")[0]
+    token = client.get("/staff/today/queue.json").get_json()["csrf_token"]
+    r = client.post("/staff/today/doses", headers={"X-CSRFToken": token}, json={
+        "appointment_id": appointment_id, "lot_id": lot, "site": "left_arm",
+        "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code in (200, 201), r.get_json()
+    with database.Session() as s:
+        cancel_session(s, s.scalar(select(StaffUser).order_by(StaffUser.id)),
+                       s.get(VaccinationSession, doomed), "storm", today=TODAY,
+                       centre_name="x")
+        s.commit()
+    after = scrape(client)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("cowin_kit_bookings_total", action="walk_in") == 1
+    assert delta("cowin_kit_bookings_total", action="booked") == 0
+    assert delta("cowin_kit_doses_recorded_total", source="walk_in") == 1
+    assert delta("cowin_kit_sessions_cancelled_total") == 1
+    assert delta("cowin_kit_bookings_total", action="session_cancelled") == 1
+
+
+def test_deleting_a_member_gives_their_booking_back_and_counts_it(app, client, database,
+                                                                  dni_type, ana):
+    ref = api_register(client, ana, dni_type, "40123459").get_json()["beneficiary_reference_id"]
+    session_id, slot = api_session(database)
+    assert client.post(SCHEDULE, headers=ana, json={
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]}
+    ).status_code == 200
+    before = scrape(client)
+    r = client.post("/api/v2/registration/beneficiary/delete", headers=ana,
+                    json={"beneficiary_reference_id": ref})
+    assert r.status_code in (200, 204), r.get_data(as_text=True)
+    assert value(scrape(client), "cowin_kit_bookings_total", action="cancelled") - value(
+        before, "cowin_kit_bookings_total", action="cancelled") == 1
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+def _worker_value(name, **labels) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_the_worker_counts_messages_by_channel_kind_and_outcome(app, database):
+    from cowin_kit.notifications.outbox import enqueue
+    from cowin_kit.notifications.service import Messenger
+    from cowin_kit.notifications.worker import RetryPolicy, Worker
+    from cowin_kit.plugins.interfaces import SmsError, SmsGateway
+
+    class Gateway(SmsGateway):
+        def send(self, phone_number, text, reference=None):
+            if phone_number.endswith("1"):
+                raise SmsError("timeout")  # tried again later
+            if phone_number.endswith("2"):
+                raise SmsError("barred number", permanent=True)
+            return "ok"
+
+    kind = "test.worker-metrics"
+    with database.session() as s:
+        for mobile in ("+51987000100", "+51987000110", "+51987000111", "+51987000112"):
+            enqueue(s, kind=kind, mobile=mobile, language=None, msgid="Hello")
+    real = app.extensions["cowin_kit"].messenger
+    worker = Worker(database, Messenger(Gateway(None), real.translation_dirs,
+                                        real.default_language), RetryPolicy(max_attempts=3))
+    labels = {"channel": "sms", "kind": kind}
+    before = {o: _worker_value("cowin_kit_worker_messages_total", **labels, outcome=o)
+              for o in ("sent", "retried", "failed")}
+    sends = _worker_value("cowin_kit_worker_send_duration_seconds_count", channel="sms")
+    tally = worker.drain()
+    assert (tally.sent, tally.retried, tally.failed) == (2, 1, 1)
+    assert {o: _worker_value("cowin_kit_worker_messages_total", **labels, outcome=o) - n
+            for o, n in before.items()} == {"sent": 2, "retried": 1, "failed": 1}
+    assert _worker_value("cowin_kit_worker_send_duration_seconds_count",
+                         channel="sms") - sends == 4
+
+
+def test_the_worker_counts_its_background_tasks(app, database):
+    import threading
+
+    from cowin_kit.notifications.worker import Worker
+
+    stop = threading.Event()
+
+    def fold_metrics_test():
+        stop.set()  # one round
+        return 7
+
+    def broken_metrics_test():
+        raise RuntimeError("the database went away")
+
+    runs = "cowin_kit_worker_task_runs_total"
+    ok = _worker_value(runs, task="fold_metrics_test", outcome="ok")
+    items = _worker_value("cowin_kit_worker_task_items_total", task="fold_metrics_test")
+    Worker(database, None, stop_event=stop).run_forever(
+        0, every=[(60, broken_metrics_test), (60, fold_metrics_test)])
+    assert _worker_value(runs, task="fold_metrics_test", outcome="ok") - ok == 1
+    assert _worker_value(runs, task="broken_metrics_test", outcome="error") >= 1
+    assert _worker_value("cowin_kit_worker_task_items_total",
+                         task="fold_metrics_test") - items == 7
+    assert _worker_value("cowin_kit_worker_task_last_success_timestamp_seconds",
+                         task="fold_metrics_test") > time.time() - 60
+
+
+def test_the_worker_s_port_is_read_as_the_web_s_metrics_are():
+    from prometheus_client import CollectorRegistry, Counter
+
+    from cowin_kit.metrics import background
+
+    registry = CollectorRegistry()
+    Counter("ck_test_things", "Things.", registry=registry).inc(3)
+    for token in ("", "s3cret"):
+        server = background.serve("127.0.0.1", 0, token, registry=registry)
+        try:
+            port = server.server_port
+            if token:
+                assert _get(port, "/metrics")[0] == 401
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                                 headers={"Authorization": "Bearer nope"})
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(request, timeout=30)
+                assert refused.value.code == 403
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                             headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=30) as r:
+                assert value(samples(r.read().decode()), "ck_test_things_total") == 3
+            # Through a proxy on this machine, without a token: refused.
+            if not token:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                                 headers={"X-Forwarded-For": "203.0.113.9"})
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(request, timeout=30)
+                assert refused.value.code == 403
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_cowin_kit_worker_serves_its_metrics_on_its_port(cowin_kit_instance, tmp_path):
+    port, web_folder = _free_port(), tmp_path / "multiproc"
+    web_folder.mkdir()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("COWIN_KIT_", "PROMETHEUS_")) or
+             k == "COWIN_KIT_TEST_DATABASE_URL"}
+    exe = Path(sys.executable).with_name("cowin-kit")
+    proc = subprocess.Popen([str(exe), "worker", "--instance", str(cowin_kit_instance),
+                             "--metrics-port", str(port)],
+                            env={**clean, "PROMETHEUS_MULTIPROC_DIR": str(web_folder)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, found = time.monotonic() + 90, {}
+        # The tasks run one after another, build_report_exports last.
+        while value(found, "cowin_kit_worker_task_runs_total", task="build_report_exports",
+                    outcome="ok") < 1:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no metrics from the worker"
+            try:
+                status, text = _get(port, "/metrics")
+                found = samples(text) if status == 200 else {}
+            except OSError:
+                pass
+            time.sleep(0.2)
+        for task in ("queue_reminders", "fold_rollups"):
+            assert value(found, "cowin_kit_worker_task_runs_total", task=task,
+                         outcome="ok") >= 1, task
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert list(web_folder.iterdir()) == []  # the web's multiprocess folder is not its own
+
+
+def test_worker_metrics_need_metrics_enabled(run_cli, cowin_kit_instance, refused):
+    result = run_cli("worker", "--instance", cowin_kit_instance, "--metrics-port", "0",
+                     env={"COWIN_KIT_METRICS_ENABLED": "false"})
+    refused(result, "METRICS_ENABLED")

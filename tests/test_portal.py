@@ -10,7 +10,7 @@ from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, 
 from cowin_kit.testing import Outbox, last_otp
 from cowin_kit.vaccination.service import record_dose
 
-from helpers import MOBILE, add_member, csrf, open_session, reference, web_login
+from helpers import MOBILE, TODAY, add_member, csrf, open_session, reference, web_login
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -91,7 +91,7 @@ def test_the_whole_journey(citizen, database, cowin_kit_instance):
     with database.session() as s:
         other = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
             Facility.postal_code.is_not(None),
-            VaccinationSession.date > dt.date.today(), VaccinationSession.id != vs.id,
+            VaccinationSession.date > TODAY, VaccinationSession.id != vs.id,
             VaccinationSession.max_age.is_(None),
             VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1,
             SessionCapacity.capacity > SessionCapacity.booked))
@@ -157,7 +157,7 @@ def test_family_limit_duplicates_edit_and_delete(citizen, client, cowin_kit_inst
         assert (person.name, person.birth_year, person.gender, person.priority_groups) == (
             "Person Three", 1975, "other", ["health-workers"])
         record_dose(s, beneficiary_id=person.id, dose_number=1, product=1,
-                    given_on=dt.date.today())
+                    given_on=TODAY)
         s.commit()
     r = citizen.post(f"/portal/members/{ref}/edit", data={
         "name": "X", "birth_year": "1975", "gender": "other", "csrf_token": csrf(form)})
@@ -211,7 +211,7 @@ def test_nobody_reaches_anothers_people(client, cowin_kit_instance, database):
 
 
 def test_booking_refusals_are_explained(citizen, database):
-    add_member(citizen, "40123456", year=str(dt.date.today().year - 1))  # a baby
+    add_member(citizen, "40123456", year=str(TODAY.year - 1))  # a baby
     ref = reference(database)
     vs, slot, pincode = open_session(database)
     page = citizen.get(f"/portal/search?by=pincode&pincode={pincode}&for={ref}").get_data(
@@ -383,7 +383,7 @@ def test_editing_details_that_break_the_booking_is_refused(citizen, database):
                                        "csrf_token": csrf(page)})
     form = citizen.get(f"/portal/members/{ref}/edit").get_data(as_text=True)
     r = citizen.post(f"/portal/members/{ref}/edit", data={
-        "name": "Ana Quispe", "birth_year": str(dt.date.today().year - 1), "gender": "female",
+        "name": "Ana Quispe", "birth_year": str(TODAY.year - 1), "gender": "female",
         "csrf_token": csrf(form)})
     text = r.get_data(as_text=True)
     assert r.status_code == 400 and "could not keep the booked appointment" in text

@@ -1,6 +1,5 @@
 """The citizen's whole journey in a real browser (Debian's Chromium, phone-sized), with
 the keyboard where a person would use it. Screenshots go to $COWIN_KIT_SCREENSHOTS."""
-import datetime as dt
 
 import pytest
 from playwright.sync_api import expect
@@ -8,6 +7,8 @@ from sqlalchemy import select
 
 from cowin_kit.scheduling.models import Appointment, Facility, SessionCapacity, VaccinationSession
 from cowin_kit.testing import last_otp
+
+from helpers import TODAY
 
 PHONE = {"width": 390, "height": 844}
 
@@ -37,7 +38,7 @@ def _log_in(page, live_url, instance, lang):
 def _pincode_with_sessions(database):
     with database.session() as s:
         vs = s.scalar(select(VaccinationSession).join(SessionCapacity).join(Facility).where(
-            Facility.postal_code.is_not(None), VaccinationSession.date > dt.date.today(),
+            Facility.postal_code.is_not(None), VaccinationSession.date > TODAY,
             VaccinationSession.max_age.is_(None),
             VaccinationSession.min_age <= 40, SessionCapacity.dose_number == 1)
             .order_by(VaccinationSession.date))

@@ -7,12 +7,11 @@ shows the same run against a live server.
 Random ids would almost all be unknown (404) and never reach booking, so half of the ids
 schemathesis sends are real ones of this deployment: the citizen's family members and
 appointment, open sessions and their slots, states, districts, postal codes and dates."""
-import datetime as dt
 
 import pytest
 from sqlalchemy import select
 
-from helpers import api_confirm, certify
+from helpers import TODAY, api_confirm, certify
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.config import SchemathesisConfig  # noqa: E402
@@ -48,7 +47,7 @@ def _login(client, instance) -> str:
 
 def _real_values(client, database, auth) -> dict[str, list]:
     """Real ids of this deployment, and a family with one booked appointment."""
-    today = dt.date.today()
+    today = TODAY
     with database.session() as s:
         dni = s.scalar(select(IdDocumentType.id).where(IdDocumentType.code == "dni"))
         sessions = s.scalars(select(VaccinationSession).join(SessionCapacity).where(

@@ -1,7 +1,6 @@
 """`cowin-kit sessions import FILE.csv`: validated whole-file-first, idempotent."""
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -12,13 +11,15 @@ from cowin_kit.registration.models import Beneficiary
 from cowin_kit.scheduling.booking import schedule
 from cowin_kit.scheduling.models import VaccinationSession
 
+from helpers import TODAY
+
 HEADER = ("facility_code,date,vaccine,min_age,max_age,capacity_dose1,capacity_dose2,"
           "capacity_dose3,slots,fee\n")
 
 
 def _day(offset):
     # Weeks ahead: `init --demo` already filled the coming week with demo sessions.
-    today = dt.datetime.now(ZoneInfo("America/Lima")).date()
+    today = TODAY
     ahead = 30 if offset >= 0 else 0  # past dates stay in the past
     return (today + dt.timedelta(days=ahead + offset)).strftime("%d-%m-%Y")
 
@@ -50,7 +51,7 @@ def _sessions(database):
                     [(x.starts.strftime("%H:%M"), x.ends.strftime("%H:%M")) for x in v.slots],
                     v.min_age, v.max_age)
                 for v in s.scalars(select(VaccinationSession).where(
-                    VaccinationSession.date >= dt.date.today() + dt.timedelta(days=20)))}
+                    VaccinationSession.date >= TODAY + dt.timedelta(days=20)))}
 
 
 def test_import_a_good_file(run_import, database):
@@ -92,12 +93,12 @@ def test_importing_twice_updates_and_never_goes_below_booked(run_import, databas
         people = s.scalars(select(Beneficiary).limit(2)).all()
         vs = s.scalar(select(VaccinationSession).where(
             VaccinationSession.min_age == 18,
-            VaccinationSession.date >= dt.date.today() + dt.timedelta(days=20)))  # imported
+            VaccinationSession.date >= TODAY + dt.timedelta(days=20)))  # imported
         for p in people:
             p.account_id = acc.id
         schedule(s, account_id=acc.id, beneficiary_ids=[p.id for p in people],
                  session_id=vs.id, slot="08:00", dose=1,
-                 today=dt.datetime.now(ZoneInfo("America/Lima")).date())
+                 today=TODAY)
         s.commit()
     lowered = _good().replace(",100,", ",1,")
     refused = run_import(lowered)

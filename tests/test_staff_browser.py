@@ -1,13 +1,14 @@
 """The staff pages in a real browser (Debian's Chromium) at a phone's size: log in with the
 keyboard and add a session. Screenshots go to $COWIN_KIT_SCREENSHOTS (look at them)."""
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from cowin_kit.scheduling.models import Facility, VaccinationSession
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD
+
+from helpers import TODAY
 
 PHONE = {"width": 390, "height": 844}
 
@@ -29,7 +30,7 @@ def _fits(page) -> bool:
 
 
 def test_log_in_and_add_a_session_on_a_phone(browser, live_url, shots, database):
-    day = dt.datetime.now(ZoneInfo("America/Lima")).date() + dt.timedelta(days=30)
+    day = TODAY + dt.timedelta(days=30)
     page = browser.new_page(viewport=PHONE, locale="en")
     page.goto(f"{live_url}/staff/login?lang=en")
     _check(page, shots, "login")

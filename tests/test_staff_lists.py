@@ -8,7 +8,7 @@ from sqlalchemy import select
 from cowin_kit.geography.models import Division
 from cowin_kit.scheduling.models import Facility, SessionCapacity, VaccinationSession
 
-from helpers import STAFF_PASSWORD, api_register, make_user, staff_login
+from helpers import STAFF_PASSWORD, TODAY, api_register, make_user, staff_login
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -57,7 +57,7 @@ def test_the_centre_search_stays_in_the_area(lima_admin):
 def session_at(database, code):
     with database.Session() as s:
         vs = s.scalar(select(VaccinationSession).join(Facility).join(SessionCapacity).where(
-            Facility.code == code, VaccinationSession.date > dt.date.today(),
+            Facility.code == code, VaccinationSession.date > TODAY,
             VaccinationSession.max_age.is_(None), SessionCapacity.dose_number == 1,
             SessionCapacity.capacity > 0).order_by(VaccinationSession.date))
         return vs.id, vs.slots[0].starts.strftime("%H:%M"), vs.date

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from cowin_kit import clock
 from cowin_kit.notifications.models import OutboxMessage
 from cowin_kit.scheduling.models import Appointment, AppointmentStatus, VaccinationSession
 from cowin_kit.vaccination.models import Dose, VaccineLot
@@ -198,7 +199,7 @@ def test_bad_form_input_is_shown_at_the_field(client, day):
 
 
 def test_time_given_not_in_the_future_nor_before_the_session(client, day):
-    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
+    later = (clock.now() + dt.timedelta(hours=2)).isoformat()
     r = _post(client, **_dose(day, given_at=later))
     assert r.status_code == 400 and "cannot be in the future" in r.get_json()["message"]
     before = dt.datetime.combine(TODAY - dt.timedelta(days=1), dt.time(12)).isoformat()
@@ -221,7 +222,6 @@ def test_bad_json_is_a_400_never_a_500(client, day):
 def test_concurrent_double_tap_makes_one_dose(app, database, day):
     """Two sendings of one recording at the same moment (on PostgreSQL, truly parallel)."""
     from cowin_kit.accounts.models import StaffUser
-    from cowin_kit.db import utcnow
     from cowin_kit.vaccination.recording import DoseRequest, record_at_centre
 
     key = str(uuid.uuid4())
@@ -234,7 +234,7 @@ def test_concurrent_double_tap_makes_one_dose(app, database, day):
             try:
                 done = record_at_centre(
                     s, user, None, DoseRequest(day.ana.appointment_id, day.lot, "left_arm", key),
-                    now=utcnow(), timezone="America/Lima", may_supervise=False)
+                    now=clock.now(), timezone="America/Lima", may_supervise=False)
                 s.commit()
                 results.append(done.replay)
             except Exception as exc:  # noqa: BLE001 - reported below

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from cowin_kit import clock
 from cowin_kit.vaccination.models import Dose, VaccineLot
 
 from helpers import (
@@ -33,6 +34,14 @@ def centre(app, database):
     return vs, lot
 
 
+def _phone(browser, locale):
+    """A phone whose clock stands where the kit's wall clock is pinned for the tests (its
+    timers run): the recordings it queues carry its time, checked against the kit's day."""
+    context = browser.new_context(viewport=PHONE, locale=locale)
+    context.clock.set_fixed_time(clock.now())
+    return context
+
+
 def _login(page, live_url, lang="en"):
     page.goto(f"{live_url}/staff/login?lang={lang}")
     page.locator("#email").fill("vac@example.org")
@@ -55,7 +64,7 @@ def test_a_booked_person_found_by_secret_code_and_vaccinated(app, browser, live_
                                                              database, centre):
     vs, lot = centre
     ana = book_today(app, vs.id, "40123456", "Ana Quispe")
-    context = browser.new_context(viewport=PHONE, locale="en")
+    context = _phone(browser, "en")
     page = context.new_page()
     _login(page, live_url)
     page.get_by_label("Reference (14 digits)").fill(ana.reference)
@@ -80,7 +89,7 @@ def test_the_offline_queue_syncs_when_the_network_returns(app, browser, live_url
     ana = book_today(app, vs.id, "40123456", "Ana Quispe")
     luis = book_today(app, vs.id, "10117410", "Luis Quispe")
     rosa = book_today(app, vs.id, "20304050", "Rosa Mamani", mobile="+51987000111")
-    context = browser.new_context(viewport=PHONE, locale="en")
+    context = _phone(browser, "en")
     page = context.new_page()
     _login(page, live_url)
     page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
@@ -160,7 +169,7 @@ def test_screenshots_at_360px(app, browser, live_url, shots, database, centre, l
     vs, lot = centre
     ana = book_today(app, vs.id, "40123456", "Ana Quispe")
     book_today(app, vs.id, "10117410", "Luis Quispe")
-    context = browser.new_context(viewport=PHONE, locale=lang)
+    context = _phone(browser, lang)
     page = context.new_page()
     _login(page, live_url, lang)
     assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")

@@ -194,8 +194,10 @@ def test_an_ineligible_person_is_refused_with_the_reason(client, database, vacci
     assert appointments(database, session_id) == []
 
 
-def test_a_session_that_is_over_or_cancelled_is_refused(client, database, vaccinator):
-    over = session_today(database, "DEMO-PE-0001", ends=dt.time(0, 0, 1))
+def test_a_session_that_is_over_or_cancelled_is_refused(client, database, vaccinator,
+                                                         cowin_kit_clock):
+    cowin_kit_clock.set_local("America/Lima", dt.datetime.combine(TODAY, dt.time(12)))
+    over = session_today(database, "DEMO-PE-0001", ends=dt.time(11, 59))
     cancelled = session_today(database, "DEMO-PE-0001", product_code="vaxzevria")
     with database.Session() as s:
         s.get(VaccinationSession, cancelled).cancelled_at = utcnow()

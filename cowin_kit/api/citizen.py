@@ -6,7 +6,6 @@ appointment answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from flask_babel import force_locale, get_translations
@@ -33,7 +32,7 @@ register(bp)
 
 
 def _local_now() -> dt.datetime:
-    return dt.datetime.now(ZoneInfo(deployment().timezone))
+    return deployment().now()
 
 
 def _today() -> dt.date:

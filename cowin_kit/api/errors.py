@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from cowin_kit.api import cowin_codes
 from cowin_kit.errors import UserError
 from cowin_kit.plugins.interfaces import N_
+from cowin_kit.web.limits import MSG_TOO_MANY
 
 CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
          405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE",
@@ -22,7 +23,7 @@ MESSAGES = {
     405: N_("This method is not allowed here."),
     409: N_("This conflicts with the current state."),
     413: N_("The request body is too large."),
-    429: N_("Too many requests; wait and try again."),
+    429: MSG_TOO_MANY,  # the rate limits' own words (one msgid for pages, API and OTPs)
     500: N_("Something went wrong; nothing was changed."),
     503: N_("The service is temporarily unavailable; try again in a few minutes."),
 }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, request
 from flask_babel import get_locale
@@ -54,7 +53,7 @@ def _lang() -> str:
 
 def _today() -> dt.date:
     """Today in the deployment's time zone: the day "today" figures count."""
-    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
+    return deployment().today()
 
 
 def _cached(query: dict, build) -> Response:

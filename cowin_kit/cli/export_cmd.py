@@ -48,7 +48,7 @@ def open_data(directory, instance):
     data dictionary and datapackage.json, with counts under the profile's [reporting]
     min_cell suppressed. Read from the rollups on the read database; running again
     replaces the files (each one at once)."""
-    from cowin_kit.db import utcnow
+    from cowin_kit import clock
     from cowin_kit.reporting import open_data as od
 
     settings = load_instance(instance)
@@ -58,7 +58,7 @@ def open_data(directory, instance):
     lang = settings["DEFAULT_LOCALE"] or profile.default_language
     try:
         with db.Session() as session:
-            result = od.export(session, profile, lang=lang, now=utcnow(),
+            result = od.export(session, profile, lang=lang, now=clock.now(),
                                tz=settings["TIMEZONE"] or profile["timezone"])
     finally:
         db.dispose()

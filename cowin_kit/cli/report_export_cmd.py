@@ -46,15 +46,15 @@ def export(kind, division, facility, start, end, programme, level, lang, output,
     import os
     import tempfile
     from pathlib import Path
-    from zoneinfo import ZoneInfo
 
+    from cowin_kit import clock
     from cowin_kit.accounts.service import audit
     from cowin_kit.provisioning import operator
     from cowin_kit.reporting import exports
 
     settings = load_instance(instance)
     profile = load_instance_profile(settings)
-    today = dt.datetime.now(ZoneInfo(settings["TIMEZONE"] or profile["timezone"])).date()
+    today = clock.today(settings["TIMEZONE"] or profile["timezone"])
     if start is None and end is None:
         start = (today - dt.timedelta(days=29)).isoformat()
     params = {"division": division or "", "facility": facility or "", "from": start or "",

@@ -33,10 +33,9 @@ def import_(file, instance):
     existing session updates it; a capacity never goes below the places already booked.
     Nothing is written unless every line is valid.
     """
-    import datetime as dt
     from pathlib import Path
-    from zoneinfo import ZoneInfo
 
+    from cowin_kit import clock
     from cowin_kit.accounts.service import audit
     from cowin_kit.csvfiles import CsvProblems, read_rows
     from cowin_kit.provisioning import operator
@@ -50,7 +49,7 @@ def import_(file, instance):
     settings = load_instance(instance)
     profile = load_instance_profile(settings)
     timezone = settings.get("TIMEZONE") or profile["timezone"]
-    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    today = clock.today(timezone)
     try:
         total = len(read_rows(file, SESSION_COLUMNS, optional=SESSION_OPTIONAL,
                               optional_prefixes=(CAPACITY_PREFIX,)))
@@ -85,10 +84,10 @@ def close_day(day, facility_code, instance):
     today). Each session closed is written to the audit log.
     """
     import datetime as dt
-    from zoneinfo import ZoneInfo
 
     from sqlalchemy import select
 
+    from cowin_kit import clock
     from cowin_kit.provisioning import operator
     from cowin_kit.scheduling.models import Facility
     from cowin_kit.vaccination.centre import CentreError
@@ -96,7 +95,7 @@ def close_day(day, facility_code, instance):
 
     settings = load_instance(instance)
     profile = load_instance_profile(settings)
-    today = dt.datetime.now(ZoneInfo(settings.get("TIMEZONE") or profile["timezone"])).date()
+    today = clock.today(settings.get("TIMEZONE") or profile["timezone"])
     when = None
     if day is not None:
         try:

@@ -22,12 +22,9 @@ def _app(instance):
 def reminder_task(dep):
     """The reminder scan as the worker runs it: today in the deployment's time zone."""
     def queue_reminders():
-        import datetime as dt
-        from zoneinfo import ZoneInfo
-
         from cowin_kit.notifications import reminders
 
-        today = dt.datetime.now(ZoneInfo(dep.timezone)).date()
+        today = dep.today()
         count = reminders.queue_reminders(
             dep.db, today=today, days_before=dep.settings["REMINDER_DAYS_BEFORE"],
             url=reminders.portal_url(dep.settings))
@@ -60,12 +57,9 @@ def export_task(dep):
     """Building the officials' CSV exports a chunk at a time (and removing old ones), as the
     worker runs it."""
     def build_report_exports():
-        import datetime as dt
-        from zoneinfo import ZoneInfo
-
         from cowin_kit.reporting import exports
 
-        today = dt.datetime.now(ZoneInfo(dep.timezone)).date()
+        today = dep.today()
         with dep.db.Session() as session, dep.reads.session() as read:
             return exports.work(session, read, dep.profile,
                                 exports.folder_for(dep.settings.instance_path), today)
@@ -108,8 +102,16 @@ def print_status(dep) -> None:
 @click.option("--no-reminders", is_flag=True,
               help="Do not look for people to remind (another worker, or cron with "
                    "`cowin-kit notifications remind`, does it).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve this worker's Prometheus metrics (messages sent and failed, the "
+                   "gateway's latency, its background tasks) at http://HOST:PORT/metrics; "
+                   "0: a free port. Read by the bearer METRICS_TOKEN, or from this machine "
+                   "only without one. Off unless given; not with --once or --status.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, metavar="HOST",
+              help="The address --metrics-port listens on (0.0.0.0: every interface; set "
+                   "METRICS_TOKEN then).")
 @db_errors_refused
-def worker(instance, once, status_only, no_reminders):
+def worker(instance, once, status_only, no_reminders, metrics_port, metrics_host):
     """Send the SMS outbox through the configured gateway, with retries and back-off.
 
     Runs until stopped: SIGTERM or Ctrl-C finishes the message being sent, gives the rest
@@ -117,15 +119,24 @@ def worker(instance, once, status_only, no_reminders):
     Every REMINDER_SCAN_MINUTES it also queues the reminders due (unless --no-reminders).
     `cowin-kit serve` runs the same loop in the background for development.
     """
+    import os
     import signal
     import threading
 
+    if metrics_port is not None:
+        # One process counting in its own memory, served on its own port: the web's
+        # multiprocess folder (gunicorn's, emptied when gunicorn starts) is not its own.
+        # Before create_app, which imports prometheus_client.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     app = _app(instance)
     dep = app.extensions["cowin_kit"]
+    server = None
     try:
         if status_only:
             print_status(dep)
             return
+        if metrics_port is not None and not once:
+            server = _serve_metrics(dep, metrics_host, metrics_port)
         stop = threading.Event()
         work = make_worker(dep, stop)
         if once:
@@ -148,7 +159,25 @@ def worker(instance, once, status_only, no_reminders):
                          every=[] if no_reminders else background_tasks(dep))
         click.echo("worker: stopped", err=True)
     finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         dep.dispose()
+
+
+def _serve_metrics(dep, host: str, port: int):
+    """Start the worker's metrics server (cowin_kit.metrics.background), or refuse."""
+    if not dep.settings["METRICS_ENABLED"]:
+        raise Refused("--metrics-port needs METRICS_ENABLED (it is false).")
+    from cowin_kit.metrics import background
+
+    try:
+        server = background.serve(host, port, dep.settings["METRICS_TOKEN"])
+    except OSError as exc:
+        raise Refused(f"cannot listen on {host}:{port} for metrics: "
+                               f"{exc.strerror or exc}") from None
+    click.echo(f"worker: metrics at http://{host}:{server.server_port}/metrics", err=True)
+    return server
 
 
 @click.group()

@@ -6,10 +6,14 @@ What is counted, and where:
   ``/api/v2/admin/location/districts/<id:state_id>``) and status class, with its latency:
   a WSGI middleware around the whole app (so the public searches FastAnswers serves before
   Flask count too);
-- business events (bookings made, rescheduled, cancelled; OTPs sent; doses recorded): the
+- business events (places taken and given back: bookings, walk-ins, reschedules,
+  cancellations, sessions cancelled; OTPs sent; doses recorded, by how the person came): the
   service that causes one calls :func:`note`, which only adds to the database session's
   ``info``; the counter moves when that transaction commits (a rollback forgets it), so a
   refused or failed booking counts nothing and the hot path pays no SQL;
+- what ``cowin-kit worker`` does (messages sent, retried and failed by channel and kind, the
+  gateway's latency, its background tasks' runs): :func:`worker_message` and
+  :func:`worker_task`, served by the worker's own port (cowin_kit.metrics.background);
 - the outbox's depth, the report rollups' backlog and replicas' lag: read when scraped, one
   small indexed query each, kept METRICS_CACHE_SECONDS (cowin_kit.metrics.collector).
 
@@ -28,11 +32,31 @@ _enabled = False  # set once an app with metrics has started in this process
 
 
 def note(session, event: str, label: str = "", amount: int = 1) -> None:
-    """Count ``amount`` of a business event (``booking``, ``otp``, ``dose``; ``label``:
-    booked/rescheduled/cancelled, the OTP's purpose) when ``session`` commits."""
+    """Count ``amount`` of a business event when ``session`` commits: ``booking`` (``label``:
+    booked, walk_in, rescheduled, cancelled, session_cancelled), ``otp`` (its purpose),
+    ``dose`` (the appointment's source: online, assisted, walk_in; none without one),
+    ``session_cancelled`` (no label)."""
     if _enabled and amount:
         pending = session.info.setdefault(_PENDING, {})
         pending[event, label] = pending.get((event, label), 0) + amount
+
+
+def worker_message(channel: str, kind: str, outcome: str, seconds: float | None = None) -> None:
+    """A message the worker handled: ``outcome`` sent, retried (a try failed; another
+    follows) or failed (for good); ``seconds``: the gateway's call."""
+    if _enabled:
+        from cowin_kit.metrics import background
+
+        background.message(channel, kind, outcome, seconds)
+
+
+def worker_task(task: str, items: int | None, ok: bool) -> None:
+    """A run of one of the worker's background tasks (``items`` it handled, e.g. reminders
+    queued), or its failure."""
+    if _enabled:
+        from cowin_kit.metrics import background
+
+        background.task(task, items, ok)
 
 
 def init_app(app, dep) -> None:

@@ -24,21 +24,25 @@ REQUESTS = Counter("cowin_kit_http_requests", "HTTP requests answered, by method
 LATENCY = Histogram("cowin_kit_http_request_duration_seconds",
                     "Time from receiving a request to its response, by route (URL rule).",
                     ["route"], buckets=LATENCY_BUCKETS)
-BOOKINGS = Counter("cowin_kit_bookings", "Appointments booked, rescheduled and cancelled "
-                   "(committed), by action.", ["action"])
+BOOKINGS = Counter("cowin_kit_bookings", "Places taken and given back (committed), by action: "
+                   "booked, walk_in, rescheduled, cancelled, session_cancelled.", ["action"])
+SESSIONS_CANCELLED = Counter("cowin_kit_sessions_cancelled", "Vaccination sessions cancelled "
+                             "by officials (committed).")
 OTPS = Counter("cowin_kit_otps_sent", "Login and consent OTPs sent to the SMS gateway "
                "(committed), by purpose.", ["purpose"])
 DOSES = Counter("cowin_kit_doses_recorded", "Doses recorded (committed; a retried "
-                "recording counts once).")
+                "recording counts once), by the appointment's source: online, assisted, "
+                "walk_in; none for a dose recorded without one.", ["source"])
 
-_BY_EVENT = {"booking": BOOKINGS, "otp": OTPS}
+_BY_EVENT = {"booking": BOOKINGS, "otp": OTPS, "dose": DOSES}
+_UNLABELLED = {"session_cancelled": SESSIONS_CANCELLED}
 
 
 def _commit(session) -> None:
     pending = session.info.pop(_PENDING, None)
     for (name, label), amount in (pending or {}).items():
-        if name == "dose":
-            DOSES.inc(amount)
+        if name in _UNLABELLED:
+            _UNLABELLED[name].inc(amount)
         else:
             _BY_EVENT[name].labels(label).inc(amount)
 

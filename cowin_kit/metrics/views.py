@@ -29,25 +29,34 @@ def _plain(status: int, reason: str, headers=None) -> Response:
                     headers={"Cache-Control": "no-store", **(headers or {})})
 
 
-def refusal(settings) -> Response | None:
-    """The answer refusing this scrape, or None when it may read the figures."""
-    token = settings["METRICS_TOKEN"]
+def refusal_of(token: str, environ) -> tuple[int, str, dict] | None:
+    """(status, reason, headers) refusing the request of this WSGI ``environ``, or None when
+    it may read the figures (the web's /metrics and the worker's port alike)."""
     if token:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            return _plain(401, "Metrics need a bearer token: send Authorization: Bearer "
-                               "<METRICS_TOKEN>.", {"WWW-Authenticate": 'Bearer realm="metrics"'})
+            return (401, "Metrics need a bearer token: send Authorization: Bearer "
+                         "<METRICS_TOKEN>.", {"WWW-Authenticate": 'Bearer realm="metrics"'})
         if not hmac.compare_digest(given.strip().encode(), token.encode()):
-            return _plain(403, "This bearer token is not METRICS_TOKEN.")
+            return 403, "This bearer token is not METRICS_TOKEN.", {}
         return None
     try:
-        local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+        local = ipaddress.ip_address(environ.get("REMOTE_ADDR") or "").is_loopback
     except ValueError:
         local = False
-    if not local or any(h in request.environ for h in _PROXY_HEADERS):
-        return _plain(403, "Metrics are served only to this machine (a loopback address, "
-                           "not through a proxy) while METRICS_TOKEN is not set.")
+    if not local or any(h in environ for h in _PROXY_HEADERS):
+        return (403, "Metrics are served only to this machine (a loopback address, not "
+                     "through a proxy) while METRICS_TOKEN is not set.", {})
     return None
+
+
+def refusal(settings) -> Response | None:
+    """The answer refusing this scrape, or None when it may read the figures."""
+    refused = refusal_of(settings["METRICS_TOKEN"], request.environ)
+    if refused is None:
+        return None
+    status, reason, headers = refused
+    return _plain(status, reason, headers)
 
 
 @bp.get("/metrics")

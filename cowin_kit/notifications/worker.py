@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from cowin_kit import metrics
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.notifications.models import OutboxMessage, OutboxStatus
 from cowin_kit.plugins.interfaces import SmsError
@@ -47,6 +48,7 @@ log = logging.getLogger("cowin_kit.notifications")
 PENDING, SENDING, SENT, FAILED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value,
                                   OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
 ERROR_LENGTH = 500  # OutboxMessage.last_error
+CHANNEL = "sms"  # the outbox's one channel (the SMS gateway), as the metrics label it
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Claimed:
     params: dict
     attempts: int
     claimed_until: datetime
+    kind: str = ""  # booking.confirmed, session.cancelled, … (for the metrics)
 
     @property
     def reference(self) -> str:
@@ -136,12 +139,13 @@ def claim(db, limit: int, lease: timedelta, now: datetime | None = None) -> list
             .execution_options(synchronize_session=False))
         rows = session.execute(
             select(OutboxMessage.id, OutboxMessage.mobile, OutboxMessage.language,
-                   OutboxMessage.msgid, OutboxMessage.params, OutboxMessage.attempts)
+                   OutboxMessage.msgid, OutboxMessage.params, OutboxMessage.attempts,
+                   OutboxMessage.kind)
             .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.next_attempt_at,
                                                        OutboxMessage.id)).all()
         session.commit()
     return [Claimed(r.id, r.mobile, r.language, r.msgid, dict(r.params or {}), r.attempts,
-                    until) for r in rows]
+                    until, r.kind) for r in rows]
 
 
 def _finish(db, message: Claimed, **values) -> bool:
@@ -218,30 +222,38 @@ class Worker:
         return tally
 
     def send_one(self, message: Claimed) -> Tally:
+        started = time.perf_counter()
         try:
             gateway_ref = self.messenger.deliver(message.mobile, message.language,
                                                  message.msgid, message.params,
                                                  reference=message.reference)
         except SmsError as exc:
-            return self._failed(message, exc, permanent=getattr(exc, "permanent", False))
+            return self._failed(message, exc, permanent=getattr(exc, "permanent", False),
+                                seconds=time.perf_counter() - started)
         except Exception as exc:  # a plugin's bug, or a text that cannot be rendered
             log.exception("outbox message %s: the gateway raised %s", message.id,
                           type(exc).__name__)
-            return self._failed(message, exc, permanent=False)
+            return self._failed(message, exc, permanent=False,
+                                seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
         # The at-least-once window is from here to the commit in _finish: keep it short.
         if not _finish(self.db, message, status=SENT, sent_at=self.clock(),
                        gateway_ref=str(gateway_ref or "")[:120], last_error=None):
             log.warning("outbox message %s was sent, but its claim had expired meanwhile: "
                         "another worker may send it again", message.id)
+        metrics.worker_message(CHANNEL, message.kind, "sent", seconds)
         return Tally(sent=1)
 
-    def _failed(self, message: Claimed, exc: BaseException, *, permanent: bool) -> Tally:
+    def _failed(self, message: Claimed, exc: BaseException, *, permanent: bool,
+                seconds: float | None = None) -> Tally:
         error = _error_text(exc)
         if permanent or message.attempts >= self.retry.max_attempts:
+            metrics.worker_message(CHANNEL, message.kind, "failed", seconds)
             _finish(self.db, message, status=FAILED, last_error=error)
             log.error("outbox message %s failed for good after %s tries: %s", message.id,
                       message.attempts, error)
             return Tally(failed=1)
+        metrics.worker_message(CHANNEL, message.kind, "retried", seconds)
         later = self.clock() + self.retry.delay(message.attempts, self.rand)
         _finish(self.db, message, status=PENDING, next_attempt_at=later, last_error=error)
         log.warning("outbox message %s not sent (try %s of %s), trying again at %s: %s",
@@ -270,10 +282,14 @@ class Worker:
             for i, (seconds, task, last) in enumerate(timers):
                 if seconds and now - last >= seconds:
                     timers[i] = (seconds, task, now)
+                    name = getattr(task, "__name__", str(task))
                     try:
-                        task()
+                        items = task()
                     except Exception:  # a scan that fails must not stop the sending
-                        log.exception("worker task %s failed", getattr(task, "__name__", task))
+                        log.exception("worker task %s failed", name)
+                        metrics.worker_task(name, None, ok=False)
+                    else:
+                        metrics.worker_task(name, items, ok=True)
             try:
                 self.drain()
             except Exception as exc:  # the database went away: wait and try again

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, g, redirect, request, session, url_for
 from flask_babel import get_locale, gettext
@@ -28,7 +27,7 @@ SEARCH_DAYS = 7
 # --- helpers -------------------------------------------------------------------------------
 
 def now() -> dt.datetime:
-    return dt.datetime.now(ZoneInfo(deployment().timezone))
+    return deployment().now()
 
 
 def lang() -> str:

@@ -402,6 +402,7 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
     so its place goes back to the session. Flushed; the caller commits."""
     from cowin_kit.accounts.service import audit
     from cowin_kit.db import begin_write
+    from cowin_kit.metrics import note
     from cowin_kit.notifications.outbox import forget_person
     from cowin_kit.scheduling import places
     from cowin_kit.scheduling.models import Appointment
@@ -418,6 +419,7 @@ def delete_beneficiary(session: Session, *, account_id: int, reference_id: str) 
     # Every appointment that holds a place (booked, or missed in a past session) gives
     # it back before its row goes, so places taken = appointments holding one.
     released = places.release(session, appointments)
+    note(session, "booking", "cancelled", len(released))  # counted when the deletion commits
     for appointment in appointments:
         session.delete(appointment)
     session.flush()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from babel.numbers import format_percent
@@ -65,7 +64,7 @@ class Asked:
 
 def today() -> dt.date:
     """Today in the deployment's time zone (not the server's)."""
-    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
+    return deployment().today()
 
 
 def _code(asked: Asked, name: str, message: str) -> str | None:

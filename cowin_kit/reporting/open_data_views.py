@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from cowin_kit.db import utcnow
+from cowin_kit import clock
 from cowin_kit.reporting import open_data as od
 from cowin_kit.runtime import deployment, read_session
 
@@ -32,7 +32,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 def current_export() -> od.Export:
     dep = deployment()
-    now = utcnow()
+    now = clock.now()  # "yesterday" is a day of the deployment's wall clock
     through = od.last_whole_day(now, dep.timezone)
     lang = dep.default_language
 

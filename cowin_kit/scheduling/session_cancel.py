@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from cowin_kit.accounts.models import StaffUser
 from cowin_kit.accounts.service import actor, audit
 from cowin_kit.db import begin_write, utcnow
+from cowin_kit.metrics import note
 from cowin_kit.notifications.texts import SESSION_CANCELLED, notify_person
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.models import Beneficiary
@@ -100,6 +101,8 @@ def cancel_session(session: Session, user: StaffUser, vs: VaccinationSession, re
         told += message is not None
     savepoint.commit()
     session.flush()
+    note(session, "session_cancelled")  # counted when the cancellation commits
+    note(session, "booking", "session_cancelled", len(released))
     audit(session, actor(user), "session.cancelled", f"session:{session_id}",
           division_id=locked.facility.division_id, facility=locked.facility.code,
           date=locked.date.isoformat(), appointments=len(released), texts=told)

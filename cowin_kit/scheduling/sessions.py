@@ -206,9 +206,9 @@ def create_demo_sessions(session: Session, profile, days: int = 7, *,
     the profile's products taking turns, so a new user can try the whole journey at once.
     Safe to run twice; returns how many sessions were created."""
     if today is None:
-        from zoneinfo import ZoneInfo
+        from cowin_kit import clock
 
-        today = dt.datetime.now(ZoneInfo(profile["timezone"])).date()
+        today = clock.today(profile["timezone"])
     products = _profile_products(session, profile)
     if not products:
         return 0
@@ -237,9 +237,9 @@ def create_demo_lots(session: Session, profile, *, today: dt.date | None = None)
     from cowin_kit.vaccination.models import VaccineLot
 
     if today is None:
-        from zoneinfo import ZoneInfo
+        from cowin_kit import clock
 
-        today = dt.datetime.now(ZoneInfo(profile["timezone"])).date()
+        today = clock.today(profile["timezone"])
     products = _profile_products(session, profile)
     have = set(session.execute(select(VaccineLot.facility_id, VaccineLot.product_id)
                                .join(Facility, Facility.id == VaccineLot.facility_id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from cowin_kit.accounts.service import actor as staff_actor, audit, in_area
 from cowin_kit.db import begin_write, utcnow
 from cowin_kit.errors import UserError
+from cowin_kit.metrics import note
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.programmes import eligibility
 from cowin_kit.programmes.models import Product
@@ -188,6 +189,9 @@ def book(session: Session, *, user, facility: Facility, beneficiary_id: int, ses
     finally:
         places.expire_capacities(session, vs.id)
         session.expire(vs)
+    if moved_from is not None:  # their place elsewhere given back
+        note(session, "booking", "cancelled")
+    note(session, "booking", "walk_in")  # counted when the walk-in commits
     audit(session, staff_actor(user), "walk_in.booked", f"appointment:{appointment.id}",
           division_id=facility.division_id, session_id=vs.id, dose=dose,
           walk_in_place=appointment.walk_in_place, moved=moved_from is not None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -36,7 +35,7 @@ PER_PAGE = 20
 
 def today() -> dt.date:
     """Today in the deployment's time zone (a centre's day, not the server's)."""
-    return dt.datetime.now(ZoneInfo(deployment().timezone)).date()
+    return deployment().today()
 
 
 def current_user() -> StaffUser | None:

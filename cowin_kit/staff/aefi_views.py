@@ -102,9 +102,7 @@ def aefi_new():
 
 
 def _now() -> dt.datetime:
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.now(ZoneInfo(deployment().timezone))
+    return deployment().now()
 
 
 # --- the area's list ---------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.routing import BuildError
 from wtforms import ValidationError
 
+from cowin_kit import clock
 from cowin_kit.accounts import service as accounts
 from cowin_kit.accounts.roles import Can, can
 from cowin_kit.certificates import issuing
-from cowin_kit.db import utcnow
 from cowin_kit.errors import UserError
 from cowin_kit.registration.choices import accepted_id_types
 from cowin_kit.runtime import db_session, deployment
@@ -196,7 +196,7 @@ def vaccinate_appointment(appointment_id: str):
     form.site.choices = [(code, label) for code, label in SITE_LABELS.items()]
     if request.method == "GET":
         form.idempotency_key.data = str(uuid.uuid4())
-        form.given_time.data = dt.datetime.now(_zone()).time().replace(second=0,
+        form.given_time.data = deployment().now().time().replace(second=0,
                                                                        microsecond=0)
         if len(view.lots) == 1:
             form.lot.data = view.lots[0].id
@@ -209,7 +209,7 @@ def vaccinate_appointment(appointment_id: str):
             override_reason=form.override_reason.data)
         try:
             done = recording.record_at_centre(
-                db, g.staff, g.area, req, now=utcnow(), timezone=deployment().timezone,
+                db, g.staff, g.area, req, now=clock.now(), timezone=deployment().timezone,
                 may_supervise=can(g.staff, Can.SUPERVISE), certificate_url=access.certificate_url(),
                 certificates=_certificates())
         except centre.NotYourFacility:
@@ -386,7 +386,7 @@ def vaccinate_doses():
     db = db_session()
     try:
         done = recording.record_at_centre(
-            db, user, g.area, req, now=utcnow(), timezone=deployment().timezone,
+            db, user, g.area, req, now=clock.now(), timezone=deployment().timezone,
             may_supervise=can(user, Can.SUPERVISE), certificate_url=access.certificate_url(),
             certificates=_certificates())
     except centre.NotYourFacility as exc:

@@ -7,7 +7,6 @@ user reaches only the people they found by their ID or registered themselves."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext
@@ -29,7 +28,7 @@ WALK_IN_KEY = "walk_in"  # {"person": beneficiary id, "facility": facility id}
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(ZoneInfo(deployment().timezone))
+    return deployment().now()
 
 
 def _facility():

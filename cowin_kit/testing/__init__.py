@@ -14,14 +14,26 @@ available in any test suite of an environment where cowin-kit is installed:
 ``change_settings``     ``change_settings(NAME=value)`` for the rest of one test, then restored
 ``sms_outbox``          the instance's SMS outbox: ``sms_outbox.last_code()`` is the OTP sent
 ``cli_runner``          a click CliRunner; ``run_cli(*args)`` runs `cowin-kit …` in-process
+``cowin_kit_clock``     moves the kit's wall clock for one test (``.set(instant)``,
+                        ``.set_local(timezone, naive datetime)``, ``.advance(timedelta)``)
 
 Each test gets its own copy of a database provisioned once per test session, so tests
 may commit freely and run concurrently against real connections.
+
+The kit's wall clock (:mod:`cowin_kit.clock`: what day and hour it is in the deployment) is
+pinned for the whole test process at :func:`pinned_now`, so the demo data a template was
+seeded with ("today's" sessions) stays today however long the run takes, even across
+midnight in a profile's time zone. Set ``COWIN_KIT_TEST_NOW`` (ISO 8601 with an offset) to
+run the tests at a chosen instant, e.g. one second before midnight in Lima:
+``COWIN_KIT_TEST_NOW=2031-03-03T23:59:59.5-05:00``. Stored timestamps (expiries, leases)
+stay on the real time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
 from pathlib import Path
 
@@ -31,6 +43,35 @@ ADMIN_PASSWORD = "test-admin-password-1"
 # Where the ``file`` SMS gateway writes in a provisioned instance (the SMS_FILE default).
 OUTBOX_FILE = "sms-outbox.jsonl"
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+TEST_NOW_ENV = "COWIN_KIT_TEST_NOW"
+_pinned: list[dt.datetime] = []
+
+
+def pinned_now() -> dt.datetime:
+    """The instant the kit's wall clock stands at in this test process (aware, UTC):
+    ``$COWIN_KIT_TEST_NOW`` when set, else the real time when first asked. One value per
+    process, so a test module may compute its "today" from it at import time.
+
+    >>> pinned_now() == pinned_now() and pinned_now().tzinfo is dt.UTC
+    True
+    """
+    if not _pinned:
+        raw = os.environ.get(TEST_NOW_ENV, "").strip()
+        if raw:
+            instant = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if instant.tzinfo is None:
+                raise ValueError(f"{TEST_NOW_ENV}={raw!r} needs an offset (Z, -05:00, …)")
+        else:
+            instant = dt.datetime.now(dt.UTC)
+        _pinned.append(instant.astimezone(dt.UTC))
+    return _pinned[0]
+
+
+def pinned_today(timezone: str) -> dt.date:
+    """The day in ``timezone`` at :func:`pinned_now`: the test process's "today" there."""
+    from zoneinfo import ZoneInfo
+
+    return pinned_now().astimezone(ZoneInfo(timezone)).date()
 
 
 class Outbox:

@@ -1,6 +1,7 @@
 """The pytest fixtures described in :mod:`cowin_kit.testing`."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -85,18 +86,78 @@ def cowin_kit_database_url(tmp_path):
     cleanup()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cowin_kit_wall_clock():
+    """The kit's wall clock stands at pinned_now() for the whole test process: the day the
+    templates' demo data is seeded for stays "today" in every time zone, however long the
+    run takes (a run used to fail after midnight in Lima)."""
+    from cowin_kit import clock
+    from cowin_kit.testing import pinned_now
+
+    previous = clock.set_source(pinned_now())
+    yield
+    clock.set_source(previous)
+
+
+class WallClock:
+    """The kit's wall clock for one test (see the ``cowin_kit_clock`` fixture)."""
+
+    def set(self, instant: dt.datetime) -> dt.datetime:
+        from cowin_kit import clock
+
+        clock.set_source(instant)
+        return instant
+
+    def set_local(self, timezone: str, when: dt.datetime) -> dt.datetime:
+        """Stop the clock at the naive local time ``when`` in ``timezone``."""
+        from zoneinfo import ZoneInfo
+
+        return self.set(when.replace(tzinfo=ZoneInfo(timezone)))
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        from cowin_kit import clock
+
+        return self.set(clock.now() + delta)
+
+    @property
+    def now(self) -> dt.datetime:
+        from cowin_kit import clock
+
+        return clock.now()
+
+
+@pytest.fixture
+def cowin_kit_clock(_cowin_kit_wall_clock):
+    """Move the kit's wall clock during one test (``.set(aware instant)``,
+    ``.set_local("America/Lima", naive datetime)``, ``.advance(timedelta)``); it stands at
+    pinned_now() again after the test."""
+    from cowin_kit import clock
+    from cowin_kit.testing import pinned_now
+
+    yield WallClock()
+    clock.set_source(pinned_now())
+
+
 @pytest.fixture(scope="session")
-def _cowin_kit_templates(tmp_path_factory):
-    """Provision each country once per test session; tests copy the result."""
+def _cowin_kit_templates(tmp_path_factory, _cowin_kit_wall_clock):
+    """Provision each country once per test session and day of the wall clock (in the
+    profile's time zone: its demo sessions start "today"); tests copy the result."""
+    from cowin_kit import clock
     from cowin_kit.profiles import load_profile
     from cowin_kit.provisioning import provision
 
-    built: dict[str, tuple[Path, str, str | None]] = {}
+    built: dict[tuple[str, dt.date], tuple[Path, str, str | None]] = {}
+    profiles: dict = {}
     cleanups = []
 
     def get(country: str):
-        if country not in built:
-            folder = tmp_path_factory.mktemp(f"template-{country}")
+        if country not in profiles:
+            profiles[country] = load_profile(country)
+        profile = profiles[country]
+        day = clock.today(profile["timezone"])
+        key = (country, day)
+        if key not in built:
+            folder = tmp_path_factory.mktemp(f"template-{country}-{day:%Y%m%d}")
             instance = folder / "instance"
             if _pg_base_url() is None:
                 url = f"sqlite:///{(folder / 'template.db').as_posix()}"
@@ -105,11 +166,11 @@ def _cowin_kit_templates(tmp_path_factory):
                 pg_name = _pg_name(f"tpl_{country}")
                 url = _create_pg_database(pg_name)
                 cleanups.append(lambda n=pg_name: _drop_pg_database(n))
-            provision(load_profile(country), instance, database_url=url,
+            provision(profile, instance, database_url=url,
                       admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD, demo=True,
                       update=False)
-            built[country] = (instance, url, pg_name)
-        return built[country]
+            built[key] = (instance, url, pg_name)
+        return built[key]
 
     yield get
     for cleanup in cleanups:

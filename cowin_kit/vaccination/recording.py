@@ -213,7 +213,8 @@ def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
         dose = record_dose(session, beneficiary_id=person.id, product=product,
                            dose_number=dose_number, given_on=given_on,
                            facility_id=vs.facility_id, appointment_id=appt.id,
-                           details=details, certificates=certificates)
+                           details=details, certificates=certificates,
+                           source=str(appt.source or "none"))
         if dose.appointment_id != appt.id:  # the key, sent concurrently for someone else
             raise CentreError(MSG_KEY_REUSED, "idempotency_key")
     session.execute(

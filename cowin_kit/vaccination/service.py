@@ -79,7 +79,7 @@ class DoseDetails:
 def record_dose(session: Session, *, beneficiary_id: int, product: Product | int,
                 dose_number: int, given_on: dt.date, facility_id: int | None = None,
                 appointment_id: str | None = None, details: DoseDetails | None = None,
-                certificates=None) -> Dose:
+                certificates=None, source: str | None = None) -> Dose:
     """Record that the person was given dose ``dose_number`` of ``product`` on ``given_on``.
 
     The same dose recorded again (same person, programme, number, product and date: a retry)
@@ -90,7 +90,8 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
     The booking rules are not applied here: a dose given is a fact to record (the vaccinator
     checks eligibility before giving it: cowin_kit.vaccination.centre).
     ``certificates`` (a cowin_kit.certificates.issuing.IssuingContext): issue the person's
-    next certificate in this transaction; a retry issues none."""
+    next certificate in this transaction; a retry issues none. ``source``: how the person
+    came (the appointment's source: online, assisted, walk_in), for the metrics."""
     if not isinstance(dose_number, int) or isinstance(dose_number, bool) or not (
             1 <= dose_number <= MAX_INT):
         raise DoseError(MSG_BAD_DOSE, "dose")
@@ -129,7 +130,8 @@ def record_dose(session: Session, *, beneficiary_id: int, product: Product | int
 
         issuing.issue(session, session.get(Beneficiary, beneficiary_id), product.programme_id,
                       certificates)
-    note(session, "dose")  # a new dose (a retry returned above): counted when it commits
+    # A new dose (a retry returned above): counted when it commits.
+    note(session, "dose", source or "none")
     return dose
 
 

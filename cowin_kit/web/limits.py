@@ -56,6 +56,7 @@ def client_key() -> str:
 # flask-limiter's headers are off: rate_limit_headers writes them, Retry-After only on waits.
 limiter = AppLimiter(key_func=client_key, default_limits=[], headers_enabled=False)
 WAITS = (429, 503)  # statuses that ask the client to come back later
+# The one text of a 429, wherever it is answered (api.errors.MESSAGES[429] is this).
 MSG_TOO_MANY = N_("Too many requests; wait and try again.")
 
 

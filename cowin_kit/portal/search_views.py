@@ -121,6 +121,12 @@ def search_page():
                                                              q.pincode):
         q.errors["pincode"] = gettext("Enter a postal code of this country, e.g. %(example)s.",
                                       example=dep.profile["postal_code_example"])
+    states = _divisions(None, 1)
+    districts = _divisions(q.state, 2) if q.state is not None else []
+    if q.state is not None and q.district is None and not q.pincode and not districts:
+        # A country with one level of divisions (AE's emirates), or a state with no
+        # districts loaded: the state is where its centres are searched.
+        q.district, q.by = q.state, "district"
     centres, vaccines = [], []
     if q.ready and not q.errors:
         if q.by == "district" and read_session().get(Division, q.district) is None:
@@ -131,8 +137,6 @@ def search_page():
                                        else {"district_id": q.district}))
             vaccines = _vaccines_in(found)
             centres = search.filter_centres(found, q.filters())
-    states = _divisions(None, 1)
-    districts = _divisions(q.state, 2) if q.state is not None else []
     back = request.full_path
     return render_template(
         "portal/search.html", q=q, centres=centres, vaccines=vaccines, states=states,

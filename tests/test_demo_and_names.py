@@ -184,6 +184,22 @@ def test_init_demo_gives_every_profile_centres_and_sessions_found_by_the_portal(
         assert html.escape(name, quote=False) in page.get_data(as_text=True), (code, query)
 
 
+@pytest.mark.parametrize("cowin_kit_country", ["UA"])
+def test_demo_centres_go_where_the_profile_says_else_where_most_people_live(
+        database, cowin_kit_country):
+    from cowin_kit.scheduling.demo_centres import demo_divisions
+
+    with database.session() as s:
+        placed = {f.division.code for f in s.scalars(select(Facility))}
+        assert placed == {"UA-30", "UA-46", "UA-63"}  # [divisions] demo: not Crimea
+        for code, people in (("UA-12", 3_000_000), ("UA-14", 4_000_000), ("UA-51", 2_000_000)):
+            s.scalar(select(Division).where(Division.code == code)).population = people
+        s.flush()
+        assert [d.code for d in demo_divisions(s)] == ["UA-14", "UA-12", "UA-51"]
+        assert [d.code for d in demo_divisions(s, chosen=["XX-1"])] == ["UA-14", "UA-12",
+                                                                        "UA-51"]
+
+
 def test_a_scaffolded_profile_gets_demo_centres(run_cli, tmp_path, cowin_kit_database_url):
     assert run_cli("profiles", "new", "KE", "ke").exit_code == 0
     result = run_cli("init", "--country", "KE", "--profile", "ke", "--instance", "inst",

@@ -108,6 +108,9 @@ class DivisionsSchema(_Strict):
     own = fields.List(fields.Nested(OwnDivisionSchema), load_default=list)
     own_source = fields.String(load_default="")
     own_since = fields.Date(load_default=None)
+    # Where `init --demo` puts generated demo centres (codes of loaded divisions); empty: the
+    # most populous the deployment knows, else three spread over the list.
+    demo = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
     @validates_schema
     def _own_complete(self, data, **kwargs):

@@ -1,7 +1,8 @@
 """Demo centres for any profile: what `cowin-kit init --demo` adds where a profile ships no
 ``demo/facilities.csv`` of its own (PE and IN ship hand-made ones).
 
-A few of the profile's own divisions get two centres each, marked demo in their code
+A few of the profile's own divisions (``[divisions] demo``, else the most populous known,
+else three spread over the list) get two centres each, marked demo in their code
 (``DEMO-<CC>-Gnn``), their name ("Demo centre 1 — <division>"), their address and the
 database (``is_demo``). Postal codes have the country's format: they are the profile's
 ``postal_code_example`` with its last digits varied, each checked against
@@ -56,13 +57,23 @@ def demo_postal_codes(pattern: str, example: str, count: int) -> list[str | None
     return [found[i % len(found)] for i in range(count)]
 
 
-def demo_divisions(session: Session, count: int = DEMO_DIVISIONS) -> list[Division]:
-    """``count`` of the profile's divisions that hold no others (where centres sit), spread
-    over the list ordered by code."""
+def demo_divisions(session: Session, count: int = DEMO_DIVISIONS,
+                   chosen: list[str] | None = None) -> list[Division]:
+    """Where demo centres go: the profile's ``[divisions] demo`` codes when it gives them;
+    else ``count`` of its divisions that hold no others, the most populous when the
+    deployment knows populations, else spread over the list ordered by code."""
     rows = list(session.scalars(select(Division).where(Division.source.in_(PROFILE_SOURCES))
                                 .order_by(Division.code)))
+    if chosen:
+        by_code = {d.code: d for d in rows}
+        picked = [by_code[c] for c in chosen if c in by_code]
+        if picked:
+            return picked
     parents = {d.parent_id for d in rows if d.parent_id is not None}
     leaves = [d for d in rows if d.id not in parents]
+    counted = [d for d in leaves if d.population]
+    if len(counted) >= count:
+        return sorted(counted, key=lambda d: -d.population)[:count]
     if len(leaves) <= count:
         return leaves
     picks = sorted({round(i * (len(leaves) - 1) / (count - 1)) for i in range(count)}) \
@@ -80,7 +91,7 @@ def _translations(profile: Profile) -> dict[str, object]:
 def create_demo_centres(session: Session, profile: Profile) -> int:
     """Demo centres in a few of the profile's divisions; safe to run twice (a code already
     taken is left as it is). Returns how many were created."""
-    divisions = demo_divisions(session)
+    divisions = demo_divisions(session, chosen=profile["divisions"]["demo"])
     codes = demo_postal_codes(profile["postal_code_pattern"], profile["postal_code_example"],
                               len(divisions) * CENTRES_PER_DIVISION)
     taken = set(session.scalars(select(Facility.code)))

@@ -300,6 +300,12 @@ def _provision(profile, instance, *, database_url, admin_email, admin_password, 
                         continue
                     result = loader(session, path, profile, is_demo=True)
                     report.counts[key] = result["created"]
+                if profile.demo_file("facilities.csv") is None:
+                    # A profile without hand-made demo centres (any but PE and IN, and any
+                    # scaffolded one) gets generated ones in a few of its divisions.
+                    from cowin_kit.scheduling.demo_centres import create_demo_centres
+
+                    report.counts["demo centres"] = create_demo_centres(session, profile)
                 from cowin_kit.scheduling.sessions import create_demo_lots, create_demo_sessions
 
                 created_sessions = create_demo_sessions(session, profile)

@@ -31,6 +31,39 @@ def pycountry_name(english_name: str, lang: str) -> str:
     return _pycountry_translation(lang).gettext(english_name)
 
 
+def pycountry_translated(english_name: str, lang: str) -> str | None:
+    """pycountry's translation of an ISO 3166-2 name into ``lang``, or None when it has none
+    (pycountry has no catalogue for Quechua, Aymara or Kurdish subdivisions)."""
+    catalogue = getattr(_pycountry_translation(lang), "_catalog", None) or {}
+    return catalogue.get(english_name) or None
+
+
+def with_fallback_names(profile: Profile, names: dict, *, own_name: str | None = None,
+                        iso_name: str | None = None) -> dict:
+    """``names`` plus, for each of the profile's languages that has no name of its own
+    (nor pycountry's translation of ``iso_name``), the name in its first fallback language
+    that has one (profile.fallback_languages): Peru's Quechua pages show the Spanish names,
+    Iraq's Kurdish pages the Arabic ones, never ISO's romanisation. ``own_name`` is the name
+    in the profile's first language, where the profile gives one."""
+    def known(lang: str) -> str | None:
+        if names.get(lang):
+            return names[lang]
+        if lang == profile.default_language and own_name:
+            return own_name
+        return pycountry_translated(iso_name, lang) if iso_name else None
+
+    out = dict(names)
+    for lang in profile.languages:
+        if known(lang):
+            continue
+        for other in profile.fallback_languages(lang):
+            name = known(other)
+            if name:
+                out[lang] = name
+                break
+    return out
+
+
 def division_name(division: Division, lang: str) -> str:
     """The name in ``lang``: the profile's or importer's own, then pycountry's, then default."""
     own = (division.names or {}).get(lang)
@@ -55,16 +88,25 @@ def load_profile_divisions(session: Session, profile: Profile) -> int:
     existing = {d.code: d for d in session.scalars(select(Division))}
     created = 0
     for level, sub in wanted:
+        names = with_fallback_names(profile, dict(overrides.get(sub.code, {})),
+                                    iso_name=sub.name)
         if sub.code in existing:
+            division = existing[sub.code]
+            if division.source == "pycountry":
+                # The profile's names win, an import's stay; a language without either gets
+                # its fallback (fixes deployments made before fallbacks existed).
+                division.names = {**names, **(division.names or {}),
+                                  **overrides.get(sub.code, {})}
             continue
         parent = existing.get(sub.parent_code) if level > 1 else None
         division = Division(code=sub.code, level=level, parent=parent, name=sub.name,
-                            names=dict(overrides.get(sub.code, {})), source="pycountry")
+                            names=names, source="pycountry")
         session.add(division)
         existing[sub.code] = division
         created += 1
     for own in spec["own"]:
-        names = {**own["names"], **overrides.get(own["code"], {})}
+        names = with_fallback_names(profile, {**own["names"], **overrides.get(own["code"], {})},
+                                    own_name=own["name"])
         division = existing.get(own["code"])
         if division is None:
             session.add(Division(code=own["code"], level=1, parent=None, name=own["name"],

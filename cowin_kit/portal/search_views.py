@@ -213,6 +213,15 @@ def search_page():
                                                                             ident) is None:
             q.errors[name] = gettext("Choose a district from the list.")
     area = _chosen_divisions(q, levels)
+    states = _divisions(None, 1)
+    districts = _divisions(q.state, 2) if q.state is not None and levels >= 2 else []
+    if (q.state is not None and not districts and q.by not in ("pincode", "near")
+            and (area is None or area.level == 1)):
+        # A country with one level of divisions (AE's emirates), or a state with no
+        # districts loaded below it (UG ships no sub-counties): the state is where its
+        # centres are searched.
+        area = read_session().get(Division, q.state)
+        q.district, q.by = q.state, "district"
     centres, vaccines, total, pages, status = [], [], 0, 1, 200
     if q.ready and not q.errors and (q.by != "district" or area is not None):
         found = _found(q, area, fresh=g.account is not None)
@@ -226,8 +235,6 @@ def search_page():
             status = 404
         else:
             centres = matching[(q.page - 1) * PAGE_SIZE: q.page * PAGE_SIZE]
-    states = _divisions(None, 1)
-    districts = _divisions(q.state, 2) if q.state is not None and levels >= 2 else []
     blocks = _divisions(q.district, 3) if q.district is not None and levels >= 3 else []
     args = request.args.to_dict(flat=False)
 

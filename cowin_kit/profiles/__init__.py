@@ -52,6 +52,17 @@ class Profile:
     def default_language(self) -> str:
         return self.data["languages"][0]
 
+    def fallback_languages(self, lang: str) -> list[str]:
+        """The languages whose names stand in, in order, where one in ``lang`` is missing:
+        the profile's ``language_fallbacks``, else its first language (none for English,
+        whose readers get ISO 3166-2's Latin-script names, nor for the first language)."""
+        declared = (self.data.get("language_fallbacks") or {}).get(lang)
+        if declared is not None:
+            return list(declared)
+        if lang in (self.default_language, "en"):
+            return []
+        return [self.default_language]
+
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 

@@ -108,6 +108,9 @@ class DivisionsSchema(_Strict):
     own = fields.List(fields.Nested(OwnDivisionSchema), load_default=list)
     own_source = fields.String(load_default="")
     own_since = fields.Date(load_default=None)
+    # Where `init --demo` puts generated demo centres (codes of loaded divisions); empty: the
+    # most populous the deployment knows, else three spread over the list.
+    demo = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
     @validates_schema
     def _own_complete(self, data, **kwargs):
@@ -450,6 +453,11 @@ class ProfileSchema(_Strict):
     code = fields.String(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1))
     languages = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    # Where a name is missing in a language, the languages whose name is shown instead, in
+    # order ({ qu = ["es"] }). Unlisted languages fall back to the first (English to none:
+    # ISO's names are in Latin script).
+    language_fallbacks = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                                     load_default=dict)
     timezone = fields.String(required=True)
     currency = fields.String(required=True)
     phone_region = fields.String(required=True)
@@ -488,6 +496,18 @@ class ProfileSchema(_Strict):
             raise ValidationError(f"unknown language code(s) {', '.join(bad)}; use ISO 639 codes")
         if len(set(value)) != len(value):
             raise ValidationError("a language is listed twice")
+
+    @validates_schema
+    def _fallbacks(self, data, **kwargs):
+        languages = data.get("languages") or []
+        for lang, chain in (data.get("language_fallbacks") or {}).items():
+            bad = [c for c in [lang, *chain] if c not in languages]
+            if bad:
+                raise ValidationError(f"{', '.join(bad)} not in languages: a fallback chain "
+                                      f"names the profile's languages (e.g. qu = [\"es\"])",
+                                      "language_fallbacks")
+            if lang in chain:
+                raise ValidationError(f"{lang} falls back to itself", "language_fallbacks")
 
     @validates("timezone")
     def _timezone(self, value, **kwargs):

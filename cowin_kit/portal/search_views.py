@@ -215,7 +215,7 @@ def search_page():
     area = _chosen_divisions(q, levels)
     states = _divisions(None, 1)
     districts = _divisions(q.state, 2) if q.state is not None and levels >= 2 else []
-    if (q.state is not None and not districts and q.by not in ("pincode", "near")
+    if (q.state is not None and not districts and not q.pincode and q.by != "near"
             and (area is None or area.level == 1)):
         # A country with one level of divisions (AE's emirates), or a state with no
         # districts loaded below it (UG ships no sub-counties): the state is where its

@@ -10,6 +10,7 @@ from flask import abort, g, render_template, request
 from flask_babel import gettext
 from sqlalchemy import func, select
 
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.portal import (
@@ -80,7 +81,7 @@ def _divisions(parent_id: int | None, level: int) -> list[tuple[int, str]]:
     if parent_id is not None:
         query = query.where(Division.parent_id == parent_id)
     rows = [(d.id, division_name(d, lang)) for d in read_session().scalars(query)]
-    return sorted(rows, key=lambda r: r[1].casefold())
+    return sorted_by_name(rows, lang, lambda r: r[1])
 
 
 def _booking_context(q: _SearchQuery):
@@ -104,7 +105,7 @@ def _booking_context(q: _SearchQuery):
 
 def _vaccines_in(centres: list[dict]) -> list[str]:
     """The vaccines the results offer, for the vaccine filter."""
-    return sorted({s["vaccine"] for c in centres for s in c["sessions"]}, key=str.casefold)
+    return sorted_by_name({s["vaccine"] for c in centres for s in c["sessions"]}, common.lang())
 
 
 @bp.get("/search")

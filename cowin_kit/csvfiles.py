@@ -37,7 +37,9 @@ def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str]
                                           "CSV UTF-8")]) from None
     except OSError as exc:
         raise CsvProblems(str(path), [(0, f"cannot be read: {exc.strerror}")]) from None
-    reader = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    delimiter = detect_delimiter(lines[0] if lines else "", [*required, *optional], prefixes)
+    reader = csv.DictReader(lines, delimiter=delimiter)
     header = reader.fieldnames or []
     missing = [c for c in required if c not in header]
     unknown = [c for c in header
@@ -45,7 +47,8 @@ def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str]
     problems = []
     if missing:
         problems.append((1, f"missing column(s) {', '.join(missing)}; the header must have "
-                            f"{', '.join(required)}"))
+                            f"{', '.join(required)}" + _separator_hint(lines[0] if lines
+                                                                        else "")))
     if unknown:
         problems.append((1, f"unknown column(s) {', '.join(unknown)}"))
     if problems:
@@ -63,6 +66,47 @@ def read_rows(path: Path | str, required: Iterable[str], optional: Iterable[str]
     if not rows:
         raise CsvProblems(str(path), [(2, "no data rows after the header")])
     return rows
+
+
+# Excel saves "CSV" with the list separator of the computer's region: a semicolon wherever
+# the comma is the decimal sign (Peru, most of Europe and Latin America), a tab for "Unicode
+# text". Such files are read as they are.
+DELIMITERS = (",", ";", "\t")
+_NAMES = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab"}
+
+
+def detect_delimiter(header: str, known: Iterable[str], prefixes: tuple[str, ...] = ()) -> str:
+    """The separator of a CSV file, from its header line: the one that splits it into the
+    most columns the import knows (a comma when none does better).
+
+    >>> detect_delimiter("code;name;level", ["code", "name", "level"])
+    ';'
+    >>> detect_delimiter("code,name", ["code", "name"]), detect_delimiter("", ["code"])
+    (',', ',')
+    >>> detect_delimiter("code\\tname_qu", ["code"], ("name_",))
+    '\\t'
+    """
+    known = set(known)
+
+    def score(delimiter: str) -> int:
+        try:
+            cells = next(csv.reader([header], delimiter=delimiter), [])
+        except csv.Error:
+            return 0
+        return sum(1 for c in cells if c in known or (prefixes and c.startswith(prefixes)))
+
+    best = max(DELIMITERS, key=lambda d: (score(d), d == ","))
+    return best if score(best) > 0 else ","
+
+
+def _separator_hint(header: str) -> str:
+    """Why the header's columns were not found, when it is split by another separator."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    used = max(counts, key=counts.get)
+    if used != "," and counts[used] > counts[","]:
+        return (f" (the header is separated by {_NAMES[used]}; write the column names "
+                "shown, separated by commas or semicolons)")
+    return ""
 
 
 def translated_names(row: dict[str, str], prefix: str = "name_") -> dict[str, str]:

@@ -7,6 +7,7 @@ import pycountry
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale
+from markupsafe import Markup
 
 from cowin_kit.paths import locales_dir
 from cowin_kit.runtime import deployment
@@ -91,10 +92,45 @@ def init_app(app: Flask, plugin_dirs: list | None = None) -> None:
     @app.context_processor
     def _language_context():
         lang = str(get_locale() or "en")
-        offered = deployment().languages
+        dep = deployment()
+        offered = dep.languages
         return {"current_lang": lang, "html_lang": lang.replace("_", "-"),
                 "text_direction": text_direction(lang),
-                "site_languages": [(code, language_name(code)) for code in offered]}
+                "site_languages": [(code, language_name(code)) for code in offered],
+                "ministry_name": ministry_name(dep.profile, lang),
+                "time_range": time_range}
+
+
+FSI, PDI = "\u2068", "\u2069"  # FIRST STRONG ISOLATE, POP DIRECTIONAL ISOLATE
+
+
+def isolate(text: str) -> str:
+    """``text`` between Unicode isolates, for plain text (SMS, e-mail, PDF) where no HTML
+    ``<bdi>`` can keep a time such as "2:00 م" from reordering the text around it.
+
+    >>> isolate("2:00 م") == "\u20682:00 م\u2069"
+    True
+    """
+    return f"{FSI}{text}{PDI}"
+
+
+def time_range(starts, ends, format: str = "short") -> Markup:
+    """A range of times as HTML, each time in its own ``<bdi>``: in Arabic "2:00 م–4:00 م"
+    would otherwise be laid out as "م–4:00 م 2:00", the letters of one time pulled across
+    the dash into the other. Each isolated time takes its own direction; the page's
+    direction orders the two (the earlier one first, on the right in Arabic)."""
+    from flask_babel import format_time
+
+    return Markup('<span class="time-range"><bdi>{}</bdi>\u2013<bdi>{}</bdi></span>').format(
+        format_time(starts, format), format_time(ends, format))
+
+
+def ministry_name(profile, lang: str) -> str:
+    """The authority that runs the drive and issues its certificates, in ``lang``."""
+    from cowin_kit.registration.choices import local_name
+
+    cert = profile["certificate"]
+    return local_name(cert["issuer"], cert.get("issuer_names"), lang, profile.default_language)
 
 
 @lru_cache(maxsize=256)

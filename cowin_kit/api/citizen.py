@@ -16,6 +16,7 @@ from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import load_body, load_query
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.documents import qr
+from cowin_kit.i18n import ministry_name
 from cowin_kit.programmes.groups import profile_groups
 from cowin_kit.programmes.models import Programme
 from cowin_kit.registration import service as registration
@@ -277,6 +278,7 @@ def appointment_slip():
     appointment = booking.account_appointment(session, g.account.id, appointment_id)
     lang = _slip_language()
     data = slip.slip_data(session, appointment)
+    data["issuer"] = ministry_name(deployment().profile, lang)
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept, Accept-Language, Cookie"}
     with force_locale(lang):
         if _wants_html(query.get("format", "")):

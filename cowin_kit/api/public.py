@@ -18,6 +18,7 @@ from cowin_kit.api.body import load_query
 from cowin_kit.api.errors import ApiError, register
 from cowin_kit.api.inputs import MSG_ONE_OF
 from cowin_kit.certificates import downloads
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
@@ -254,9 +255,10 @@ def _area(district_id: int, block_id: int | None) -> int:
 def states():
     lang = _lang()
     rows = read_session().scalars(select(Division).where(Division.level == 1)).all()
-    items = sorted(({"state_id": d.id, "state_name": d.name,
-                     "state_name_l": division_name(d, lang)} for d in rows),
-                   key=lambda x: x["state_name"].casefold())
+    # state_name is in the deployment's main language: sorted in its collation.
+    items = sorted_by_name(({"state_id": d.id, "state_name": d.name,
+                             "state_name_l": division_name(d, lang)} for d in rows),
+                           deployment().default_language, lambda x: x["state_name"])
     return cached_json({"states": items, "ttl": LOCATION_TTL_HOURS}, 3600)
 
 
@@ -267,9 +269,9 @@ def districts(state_id: int):
     if state is None or state.level != 1:
         raise ApiError(N_("There is no state %(id)s."), status=404, id=state_id)
     rows = read_session().scalars(select(Division).where(Division.parent_id == state_id)).all()
-    items = sorted(({"district_id": d.id, "district_name": d.name,
-                     "district_name_l": division_name(d, lang)} for d in rows),
-                   key=lambda x: x["district_name"].casefold())
+    items = sorted_by_name(({"district_id": d.id, "district_name": d.name,
+                             "district_name_l": division_name(d, lang)} for d in rows),
+                           deployment().default_language, lambda x: x["district_name"])
     return cached_json({"districts": items, "ttl": LOCATION_TTL_HOURS}, 3600)
 
 

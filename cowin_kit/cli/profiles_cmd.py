@@ -106,6 +106,12 @@ def validate(path):
         raise Refused(f"invalid profile:\n{exc}") from None
     click.echo(f"OK: {p.path / 'profile.toml'} is a valid profile for {p.name} ({p.code}).")
     _warn(p, operator_gettext())
+    from cowin_kit.cli.config_cmd import missing_id_providers
+
+    # Named in the profile, but no installed plugin supplies them (a typo, or a plugin
+    # package not yet installed): registering with such a document would be refused.
+    for warning in missing_id_providers(p):
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
     if p.todo_count():
         click.secho(f"Warning: {p.todo_count()} TODO(s) remain for the ministry to complete.",
                     fg="yellow", err=True)

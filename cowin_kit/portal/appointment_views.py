@@ -8,6 +8,7 @@ from flask_babel import force_locale, get_translations, gettext, ngettext
 from markupsafe import Markup
 
 from cowin_kit.documents import qr
+from cowin_kit.i18n import ministry_name
 from cowin_kit.portal import (
     forms,
     views as common,  # the blueprint and shared helpers
@@ -177,6 +178,7 @@ def appointment_pdf(appointment_id):
     found = _own_appointment(appointment_id)
     data = slip.slip_data(db_session(), found)
     lang = common.lang()
+    data["issuer"] = ministry_name(deployment().profile, lang)
     with force_locale(lang):
         pdf = slip.cached_pdf(data, lang, get_translations())
     return Response(pdf, mimetype="application/pdf", headers={

@@ -8,11 +8,14 @@ import re
 
 from babel.dates import format_skeleton
 from flask import abort, g, render_template, request, url_for
-from flask_babel import format_time, gettext
+from flask_babel import gettext
+from markupsafe import Markup
 from sqlalchemy import func, select
 
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
+from cowin_kit.i18n import time_range
 from cowin_kit.portal import (
     forms,
     views as common,  # the blueprint and shared helpers
@@ -139,7 +142,7 @@ def _divisions(parent_id: int | None, level: int) -> list[tuple[int, str]]:
     if parent_id is not None:
         query = query.where(Division.parent_id == parent_id)
     rows = [(d.id, division_name(d, lang)) for d in read_session().scalars(query)]
-    return sorted(rows, key=lambda r: r[1].casefold())
+    return sorted_by_name(rows, lang, lambda r: r[1])
 
 
 def _booking_context(q: _SearchQuery):
@@ -163,7 +166,7 @@ def _booking_context(q: _SearchQuery):
 
 def _vaccines_in(centres: list[dict]) -> list[str]:
     """The vaccines the results offer, for the vaccine filter."""
-    return sorted({s["vaccine"] for c in centres for s in c["sessions"]}, key=str.casefold)
+    return sorted_by_name({s["vaccine"] for c in centres for s in c["sessions"]}, common.lang())
 
 
 def _found(q: _SearchQuery, area: Division | None, fresh: bool) -> list[dict]:
@@ -293,10 +296,11 @@ def _memo(fn, key=lambda x: x):
     return remembered
 
 
-def _slot_label(text: str) -> str:
-    """A slot as the reader's locale writes times, "9:00 AM–11:00 AM"."""
+def _slot_label(text: str) -> Markup:
+    """A slot as the reader's locale writes times, "9:00 AM–11:00 AM", each time isolated
+    (i18n.time_range) so that Arabic's "م" stays with its own time."""
     times = slots.parse(text)
-    return f"{format_time(times.starts, 'short')}–{format_time(times.ends, 'short')}"
+    return time_range(times.starts, times.ends)
 
 
 def _session_date(text: str) -> dt.date:

@@ -141,12 +141,46 @@ class DivisionsSchema(_Strict):
         return data
 
 
+class IdFormatSchema(_Strict):
+    """A document checked by its format alone (provider = "format"): see
+    cowin_kit.plugins.builtin.ids.declared."""
+
+    pattern = fields.String(required=True, validate=validate.Length(min=1))
+    lengths = fields.List(fields.Integer(validate=validate.Range(min=1, max=64)),
+                          load_default=list)
+    check_digit = fields.String(load_default=None, validate=validate.OneOf(
+        ("luhn", "verhoeff", "iso7064-mod11-2", "iso7064-mod97-10")))
+    example = fields.String(load_default="")
+    hint = fields.String(load_default="")
+
+    @validates_schema
+    def _usable(self, data, **kwargs):
+        from cowin_kit.plugins.builtin.ids.declared import format_problems
+
+        problems = format_problems(data)
+        if problems:
+            raise ValidationError(problems[0], "pattern" if "pattern" in problems[0]
+                                  else "example")
+
+
 class IdDocumentSchema(_Strict):
     code = fields.String(required=True, validate=CODE)
     provider = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1))
     names = LanguageMap()
     notes = fields.String(load_default="")
+    format = fields.Nested(IdFormatSchema, load_default=None)
+
+    @validates_schema
+    def _format_for_declared(self, data, **kwargs):
+        from cowin_kit.plugins.builtin.ids.declared import DECLARED
+
+        if data.get("provider") == DECLARED and not data.get("format"):
+            raise ValidationError(f'provider "{DECLARED}" needs a format table (pattern, '
+                                  'lengths, check_digit, example)', "format")
+        if data.get("format") and data.get("provider") != DECLARED:
+            raise ValidationError(f'a format is used only with provider = "{DECLARED}"; '
+                                  f'remove it or set provider = "{DECLARED}"', "format")
 
 
 class DurationText(fields.String):

@@ -13,6 +13,7 @@ import time
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from cowin_kit.plugins.builtin.ids.declared import DECLARED, declared_provider
 from cowin_kit.plugins.interfaces import (
     N_,
     IdClaims,
@@ -124,6 +125,11 @@ def providers_for_profile(profile, registry, settings=None) -> tuple[dict[str, I
     providers, missing = {}, {}
     for doc in profile["id_documents"]:
         code = overrides.get(doc["code"], doc["provider"])
+        if code == DECLARED and doc.get("format"):
+            # Declared by the profile as data: no plugin to install.
+            providers[doc["code"]] = declared_provider(
+                doc["code"], {**doc["format"], "name": doc["name"]}, settings)
+            continue
         plugin = installed.get(code)
         if plugin is None:
             missing[doc["code"]] = code

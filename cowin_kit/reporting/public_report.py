@@ -19,6 +19,7 @@ from functools import cached_property
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.registration.choices import local_name
@@ -198,7 +199,7 @@ class _Reader:
                 if kid is not None and not kid.is_facility:
                     kid.on_day += n
                     break
-        return sorted(kids.values(), key=lambda c: c.name_l.casefold())
+        return sorted_by_name(kids.values(), lang, lambda c: c.name_l)
 
 
 def public_report(session: Session, profile, lang: str, area: Area,

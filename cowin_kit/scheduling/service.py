@@ -55,6 +55,8 @@ def import_facilities_csv(session: Session, path: Path | str, profile: Profile, 
             if not value:
                 coords.append(None)
                 continue
+            if value.count(",") == 1 and "." not in value:
+                value = value.replace(",", ".")  # a decimal comma, as Excel writes in Peru
             try:
                 number = float(value)
             except ValueError:

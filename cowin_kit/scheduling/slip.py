@@ -70,6 +70,8 @@ def render_pdf(data: dict, lang: str, translations) -> bytes:
     """The slip as PDF bytes, labels in ``lang`` (``translations``: a gettext object)."""
     _ = translations.gettext
     doc = Document(lang, _(TITLE))
+    if data.get("issuer"):  # the ministry that runs the drive, named above the title
+        doc.paragraph(data["issuer"], size=11, line_height=6)
     doc.heading(_(TITLE))
     doc.space(2)
     centre = data["centre_names"].get(lang) or data["centre_name"]
@@ -101,7 +103,8 @@ def cache_key(data: dict, lang: str) -> str:
     """A slip changes only when its appointment does: status, session, slot, dose, code."""
     return storage.content_key(
         "slip", data["appointment_id"], lang, data["status"], data["session_id"],
-        data["slot"], data["dose"], data["secret_code"], data["beneficiary_name"])
+        data["slot"], data["dose"], data["secret_code"], data["beneficiary_name"],
+        data.get("issuer", ""))
 
 
 def cached_pdf(data: dict, lang: str, translations) -> bytes:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from cowin_kit.accounts import otp
 from cowin_kit.accounts.roles import Can
 from cowin_kit.accounts.service import in_area
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.errors import UserError
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
@@ -199,8 +200,8 @@ def _area_districts() -> list[tuple[int, str]]:
     if g.area is not None:
         query = query.where(Division.id.in_(g.area))
     lang = str(get_locale())
-    return sorted(((d.id, division_name(d, lang)) for d in db_session().scalars(query)),
-                  key=lambda r: r[1].casefold())
+    return sorted_by_name(((d.id, division_name(d, lang)) for d in db_session().scalars(query)),
+                          lang, lambda r: r[1])
 
 
 def _search(person: Beneficiary, pincode: str, district: int | None) -> list[dict]:

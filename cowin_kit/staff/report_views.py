@@ -28,6 +28,7 @@ from wtforms.validators import Length, Optional
 
 from cowin_kit.accounts.roles import Can, is_facility_role
 from cowin_kit.accounts.service import actor, audit
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.reporting import exports, official, queries
@@ -107,7 +108,7 @@ def _division_choices(db, user, area) -> list[tuple[str, str]]:
     out = [] if area is not None else [("", gettext("The whole country"))]
 
     def walk(parent, depth):
-        for d in sorted(under.get(parent, []), key=lambda x: division_name(x, lang).casefold()):
+        for d in sorted_by_name(under.get(parent, []), lang, lambda x: division_name(x, lang)):
             out.append((d.code, "\u2003" * depth + division_name(d, lang)))
             walk(d.id, depth + 1)
     walk(None, 0)

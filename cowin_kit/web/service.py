@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cowin_kit.collation import sorted_by_name
 from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.i18n import country_name, language_name
@@ -84,8 +85,8 @@ def deployment_overview(session: Session, profile: Profile, lang: str,
         paid_centres=session.scalar(select(func.count()).select_from(Facility)
                                     .where(Facility.fee_type == "Paid")) or 0,
         currency=profile["currency"],
-        divisions=sorted((division_name(d, lang) for d in session.scalars(
-            select(Division).where(Division.level == 1))), key=str.casefold),
+        divisions=sorted_by_name((division_name(d, lang) for d in session.scalars(
+            select(Division).where(Division.level == 1))), lang),
     )
 
 

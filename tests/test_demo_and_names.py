@@ -214,7 +214,8 @@ def test_a_scaffolded_profile_gets_demo_centres(run_cli, tmp_path, cowin_kit_dat
     try:
         with db.session() as s:
             for f in s.scalars(select(Facility)):
-                assert f.is_demo and f.name.startswith("Demo centre")
+                # Named in the profile's first language (KE's is Swahili, CLDR's first).
+                assert f.is_demo and f.code.startswith("DEMO-KE-G") and " — " in f.name
                 assert re.fullmatch(profile["postal_code_pattern"], f.postal_code)
     finally:
         db.dispose()

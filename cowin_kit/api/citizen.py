@@ -169,7 +169,7 @@ def schedule():
                                 beneficiary_refs=data["beneficiaries"],
                                 session_id=data["session_id"], slot=data["slot"],
                                 dose=data["dose"], today=_today(), now=_local_now().time(),
-                                account=g.account)
+                                account=g.account, attach=False)  # only their ids
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer

@@ -360,13 +360,17 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
              beneficiary_refs: Iterable | None = None, session_id, slot, dose: int,
              today: dt.date, now: dt.time | None = None,
              source: str = AppointmentSource.ONLINE, booked_by: int | None = None,
-             actor: str | None = None, account=None) -> list[Appointment]:
+             actor: str | None = None, account=None,
+             attach: bool = True) -> list[Appointment]:
     """Book one or more of the account's beneficiaries (by row id, or by reference id with
     ``beneficiary_refs``) into a session's slot for ``dose``. Staff booking for a citizen
     say so: ``source`` (assisted), ``booked_by`` (their id) and ``actor`` (the audit log's
     name for them; default the citizen). ``account``: the account's id, mobile and language
-when the caller has them (its confirmation texts then need no query). On a BookingError
-the caller rolls back.
+when the caller has them (its confirmation texts then need no query). ``attach``: the
+appointments made are put in the session as persistent objects (their relationships load);
+False gives them unattached, holding their rows' values alone, for a caller that reads
+only those (the API: their ids), and spares the session's bookkeeping of them. On a
+BookingError the caller rolls back.
 
     The lean path (issue 15): the session's facts come from a few seconds' cache, a full
     session's refusal from a short "sold out" mark (no SQL), and the write is one
@@ -426,13 +430,12 @@ the caller rolls back.
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     if outcome is taking.Outcome.CLOSED:
         raise Conflict(MSG_SESSION_CANCELLED, "session_id")
-    made = []
-    for row in rows:
-        # persistent objects of the rows just inserted, as a flush leaves them
-        appt = Appointment(**row)
-        make_transient_to_detached(appt)
-        session.add(appt)
-        made.append(appt)
+    made = [Appointment(**row) for row in rows]
+    if attach:
+        for appt in made:
+            # persistent objects of the rows just inserted, as a flush leaves them
+            make_transient_to_detached(appt)
+            session.add(appt)
     note(session, "booking", "booked", len(made))  # counted when the booking commits
     return made
 

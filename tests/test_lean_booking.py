@@ -124,3 +124,33 @@ def test_requests_recover_from_connections_the_database_dropped(client, ana, dni
     assert _book(client, ana, session_id, slot, first).status_code == 200
     with database.session() as s:
         assert s.get(SessionCapacity, (session_id, 1)).booked == 1
+
+
+def test_the_fast_schedule_body_loads_as_the_schema_does():
+    """schemas.schedule_fast gives ScheduleRequest's load, or None (the schema decides)."""
+    from marshmallow import ValidationError
+
+    from cowin_kit.api.schemas import ScheduleRequest, schedule_fast
+    from cowin_kit.db import MAX_INT
+
+    sid, ref = "3fa85f64-5717-4562-b3fc-2c963f66afa6", "12345678901234"
+    base = {"dose": 1, "session_id": sid, "slot": "09:00AM-11:00AM", "beneficiaries": [ref]}
+    bodies = [base, {**base, "captcha": None}, {**base, "captcha": "19"},
+              {**base, "captcha": 19}, {**base, "captcha": {"a": 1}}, {**base, "extra": 1},
+              {**base, "dose": MAX_INT}, {**base, "dose": MAX_INT + 1}, {**base, "dose": 0},
+              {**base, "dose": True}, {**base, "dose": 1.0}, {**base, "dose": "1"},
+              {**base, "beneficiaries": []}, {**base, "beneficiaries": [ref, ref]},
+              {**base, "beneficiaries": [1]}, {**base, "beneficiaries": ref},
+              {**base, "session_id": 5}, {**base, "slot": None}, {**base, "slot": 3},
+              {k: v for k, v in base.items() if k != "slot"}, {}]
+    fast_ones = 0
+    for body in bodies:
+        fast = schedule_fast(body)
+        try:
+            loaded = ScheduleRequest().load(body)
+        except ValidationError:
+            loaded = None
+        if fast is not None:
+            fast_ones += 1
+            assert fast == loaded, body
+    assert fast_ones == 6

@@ -136,10 +136,11 @@ def bearer_token() -> str | None:
 
 
 def login_required(view):
-    """Put the caller's CitizenAccount in ``g.account``, or answer 401."""
+    """Put the caller's account in ``g.account`` (an otp.Caller: its id, mobile and
+    language), or answer 401."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        g.account = otp.authenticate(db_session(), bearer_token(),  # or a 401 LoginError
-                                     settings=deployment().settings)
+        g.account = otp.authenticate_caller(db_session(), bearer_token(),  # or a 401
+                                            settings=deployment().settings)
         return view(*args, **kwargs)
     return wrapper

@@ -15,6 +15,7 @@ from cowin_kit.api import captcha, public
 from cowin_kit.api.auth import login_required
 from cowin_kit.api.body import load_body, load_query
 from cowin_kit.api.errors import ApiError, register
+from cowin_kit.api.schemas import schedule_fast
 from cowin_kit.documents import qr
 from cowin_kit.i18n import ministry_name
 from cowin_kit.programmes.groups import profile_groups
@@ -161,14 +162,15 @@ def beneficiaries():
 @bp.post("/appointment/schedule")
 @login_required
 def schedule():
-    data = load_body()  # schemas.ScheduleRequest
+    data = load_body(schedule_fast)  # schemas.ScheduleRequest
     captcha.check_on_schedule(g.account.id, data.get("captcha"))  # when CAPTCHA_ON_SCHEDULE
     try:
         # The service reads (and locks) the account's people by their reference ids.
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_refs=data["beneficiaries"],
                                 session_id=data["session_id"], slot=data["slot"],
-                                dose=data["dose"], today=_today(), now=_local_now().time())
+                                dose=data["dose"], today=_today(), now=_local_now().time(),
+                                account=g.account, attach=False)  # only their ids
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer

@@ -25,6 +25,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -103,8 +104,13 @@ _SESSION_AND_PRODUCT = (
 # Locks the people (in id order) as it reads them: the first lock of places.py's order. With
 # each person, in the same round trip: their active appointment and its day, if any, and
 # their doses of the session's programme (a row per dose), which the rules need.
+# Core rows, not ORM entities (their building was a fifth of a booking's CPU): the person's
+# fields the rules and the texts use, and each dose's number, day and product.
 _PEOPLE = (
-    select(Beneficiary, Appointment.id, VaccinationSession.date, Dose)
+    select(Beneficiary.id, Beneficiary.reference_id, Beneficiary.account_id, Beneficiary.name,
+           Beneficiary.birth_year, Beneficiary.birth_date, Beneficiary.priority_groups,
+           Beneficiary.language, Appointment.id, VaccinationSession.date, Dose.dose_number,
+           Dose.given_on, Dose.product_id)
     .outerjoin(Appointment, (Appointment.beneficiary_id == Beneficiary.id)
                & (Appointment.status == AppointmentStatus.BOOKED))
     .outerjoin(VaccinationSession, VaccinationSession.id == Appointment.session_id)
@@ -172,14 +178,44 @@ def _resolve_slot(vs: VaccinationSession, slot) -> Slot:
     return found
 
 
+class _Someone(NamedTuple):
+    """The fields of a person that booking reads (a Core row of _PEOPLE, not an ORM
+    object): the rules (cowin_kit.programmes.eligibility) and the confirmation's text."""
+
+    id: int
+    reference_id: str
+    account_id: int | None
+    name: str
+    birth_year: int
+    birth_date: dt.date | None
+    priority_groups: list
+    language: str | None
+
+
+class _GivenDose:
+    """A dose of a person's history as check_may_take reads it: its number, its day, and
+    its product (from the identity map, or loaded when first asked, as Dose.product was)."""
+
+    __slots__ = ("_session", "dose_number", "given_on", "product_id")
+
+    def __init__(self, session: Session, dose_number: int, given_on: dt.date,
+                 product_id: int):
+        self._session = session
+        self.dose_number, self.given_on, self.product_id = dose_number, given_on, product_id
+
+    @property
+    def product(self) -> Product:
+        return self._session.get(Product, self.product_id)
+
+
 @dataclass
 class _Person:
     """A person being booked, as _lock_people read them."""
 
-    person: Beneficiary
+    person: _Someone
     active_id: str | None  # their active appointment, if any
     active_on: dt.date | None  # its day
-    doses: list[Dose]  # of the session's programme, first dose first
+    doses: list[_GivenDose]  # of the session's programme, first dose first
 
 
 def _lock_people(session: Session, account_id: int, ids: Iterable | None,
@@ -197,13 +233,16 @@ def _lock_people(session: Session, account_id: int, ids: Iterable | None,
     if len(set(ids)) != len(ids):
         raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
     found: dict = {}
-    for person, active_id, active_on, dose in session.execute(
+    # On the session's connection: Core rows, without the ORM's execution.
+    for row in session.connection().execute(
             _PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
             {"ids": ids, "account_id": account_id, "programme_id": programme_id}):
-        key = person.reference_id if by_ref else person.id
-        seen = found.setdefault(key, _Person(person, active_id, active_on, []))
-        if dose is not None:
-            seen.doses.append(dose)
+        key = row[1] if by_ref else row[0]
+        seen = found.get(key)
+        if seen is None:
+            seen = found[key] = _Person(_Someone(*row[:8]), row[8], row[9], [])
+        if row[10] is not None:
+            seen.doses.append(_GivenDose(session, row[10], row[11], row[12]))
     if len(found) != len(ids):
         raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
     return [found[i] for i in ids]
@@ -321,11 +360,17 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
              beneficiary_refs: Iterable | None = None, session_id, slot, dose: int,
              today: dt.date, now: dt.time | None = None,
              source: str = AppointmentSource.ONLINE, booked_by: int | None = None,
-             actor: str | None = None) -> list[Appointment]:
+             actor: str | None = None, account=None,
+             attach: bool = True) -> list[Appointment]:
     """Book one or more of the account's beneficiaries (by row id, or by reference id with
     ``beneficiary_refs``) into a session's slot for ``dose``. Staff booking for a citizen
     say so: ``source`` (assisted), ``booked_by`` (their id) and ``actor`` (the audit log's
-    name for them; default the citizen). On a BookingError the caller rolls back.
+    name for them; default the citizen). ``account``: the account's id, mobile and language
+when the caller has them (its confirmation texts then need no query). ``attach``: the
+appointments made are put in the session as persistent objects (their relationships load);
+False gives them unattached, holding their rows' values alone, for a caller that reads
+only those (the API: their ids), and spares the session's bookkeeping of them. On a
+BookingError the caller rolls back.
 
     The lean path (issue 15): the session's facts come from a few seconds' cache, a full
     session's refusal from a short "sold out" mark (no SQL), and the write is one
@@ -368,7 +413,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
                "source": where, "division_id": None} for row in rows]
     # The confirmations go in this transaction: sent only if the booking commits.
     texts = [booking_texts.booked_row(session, p.person, row, vs, chosen, known.facility,
-                                      created)
+                                      created, account)
              for p, row in zip(people, rows, strict=True)]
     try:
         outcome = taking.write_booking(session, session_id=vs.id, dose=dose,
@@ -385,13 +430,12 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     if outcome is taking.Outcome.CLOSED:
         raise Conflict(MSG_SESSION_CANCELLED, "session_id")
-    made = []
-    for row in rows:
-        # persistent objects of the rows just inserted, as a flush leaves them
-        appt = Appointment(**row)
-        make_transient_to_detached(appt)
-        session.add(appt)
-        made.append(appt)
+    made = [Appointment(**row) for row in rows]
+    if attach:
+        for appt in made:
+            # persistent objects of the rows just inserted, as a flush leaves them
+            make_transient_to_detached(appt)
+            session.add(appt)
     note(session, "booking", "booked", len(made))  # counted when the booking commits
     return made
 

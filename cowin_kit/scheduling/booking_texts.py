@@ -53,11 +53,14 @@ def booked(session: Session, person: Beneficiary, appt: Appointment,
 
 
 def booked_row(session: Session, person: Beneficiary, appt: dict, vs: VaccinationSession,
-               slot: Slot, facility: Facility, now) -> dict | None:
+               slot: Slot, facility: Facility, now, account=None) -> dict | None:
     """The outbox row of ``booked``'s text, for the booking path that inserts its rows
     itself (cowin_kit.scheduling.taking); None for a person without a mobile number.
-    ``appt`` is the appointment's row (dose_number, secret_code)."""
-    account = session.get(CitizenAccount, person.account_id) if person.account_id else None
+    ``appt`` is the appointment's row (dose_number, secret_code); ``account``: the
+    person's account (its id, mobile and language) when the caller has it."""
+    if account is None or account.id != person.account_id:
+        account = (session.get(CitizenAccount, person.account_id) if person.account_id
+                   else None)
     if account is None:  # the same rule as texts.notify_person
         return None
     language = person.language or account.language

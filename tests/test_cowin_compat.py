@@ -163,9 +163,10 @@ def districts_with_centres(api, date: str) -> list[tuple[int, dict]]:
 
 def open_sessions(calendar: dict, min_age=46) -> list[tuple[dict, dict]]:
     """(centre, session) of a calendar answer that take a first dose at ``min_age``, after
-    today (today's slots may have passed)."""
+    today (today's slots may have passed); not a children's session (max_age_limit)."""
     return [(c, s) for c in calendar["centers"] for s in c["sessions"]
             if s["available_capacity"] > 0 and s["min_age_limit"] <= min_age
+            and (s.get("max_age_limit") or 200) >= min_age
             and dt.datetime.strptime(s["date"], "%d-%m-%Y").date() > TODAY
             and s.get("available_capacity_dose1", 1) > 0]
 

@@ -168,7 +168,8 @@ def schedule():
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_refs=data["beneficiaries"],
                                 session_id=data["session_id"], slot=data["slot"],
-                                dose=data["dose"], today=_today(), now=_local_now().time())
+                                dose=data["dose"], today=_today(), now=_local_now().time(),
+                                zone_of=deployment().zone_resolver(db_session()))
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer
@@ -186,7 +187,8 @@ def reschedule():
                            appointment_id=data["appointment_id"],
                            session_id=data["session_id"], slot=data["slot"],
                            today=_today(), now=_local_now().time(),
-                           max_reschedules=deployment().settings["MAX_RESCHEDULES"])
+                           max_reschedules=deployment().settings["MAX_RESCHEDULES"],
+                           zone_of=deployment().zone_resolver(db_session()))
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer

@@ -248,3 +248,29 @@ def test_the_zone_column_downgrades_and_comes_back(app, database):
         s.commit()
         assert s.scalar(select(Division.timezone).where(Division.code == "CA-BC")) == \
             "America/Vancouver"
+
+
+def test_close_day_from_the_command_line_follows_each_centres_zone(
+        app, database, centres, cowin_kit_clock, run_cli, cowin_kit_instance):
+    """The nightly `sessions close-day` at 23:30 in Toronto: Halifax's DAY is over, so its
+    booking becomes a no-show; Vancouver's day has three hours to go."""
+    from cowin_kit.scheduling import booking
+    from cowin_kit.scheduling.models import Appointment, AppointmentStatus
+
+    _ids, sessions = centres
+    booked = {}
+    for p, mobile, passport in (("BC", "+14165550104", "K1234570"),
+                                ("NS", "+14165550105", "K1234571")):
+        account_id, person_id = _person(app, database, mobile, passport)
+        with database.Session() as s:
+            [appt] = booking.schedule(s, account_id=account_id, beneficiary_ids=[person_id],
+                                      session_id=sessions[(p, DAY)], slot="00:00", dose=1,
+                                      today=DAY)
+            s.commit()
+            booked[p] = appt.id
+    cowin_kit_clock.set(dt.datetime.combine(DAY, dt.time(23, 30), TORONTO))
+    r = run_cli("sessions", "close-day", "--instance", cowin_kit_instance)
+    assert r.exit_code == 0 and "1 appointment(s)" in r.output, r.output
+    with database.Session() as s:
+        status = {p: s.get(Appointment, a).status for p, a in booked.items()}
+    assert status == {"BC": AppointmentStatus.BOOKED, "NS": AppointmentStatus.MISSED}

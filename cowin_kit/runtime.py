@@ -62,6 +62,8 @@ class Deployment:
     limits: object = None  # cowin_kit.ratelimits.RateLimits, the services' own limits
     # Computed dashboard and reports-API answers, kept REPORTS_CACHE_SECONDS per process.
     figures_cache: FiguresCache = field(default_factory=FiguresCache)
+    # Division id -> its centres' time zone (zone_of), when the profile has several zones.
+    zone_cache: dict = field(default_factory=dict)
 
     def __post_init__(self):
         from cowin_kit.replicas import ReadRouter
@@ -98,6 +100,37 @@ class Deployment:
     def today(self) -> date:
         """Today in the deployment's time zone (a centre's day, not the server's)."""
         return clock.today(self.timezone)
+
+    @property
+    def several_zones(self) -> bool:
+        """Whether the profile gives some division its own time zone (else every centre is
+        on the deployment's, with no query to ask)."""
+        return bool(self.profile["divisions"].get("timezones"))
+
+    def zone_of(self, session, division_id: int | None) -> str:
+        """A centre's time zone, from its division (``Facility.division_id``): the nearest
+        division's own, else the deployment's. Kept per process (zones change only with
+        ``init --update``, which a restart follows)."""
+        if not self.several_zones:
+            return self.timezone
+        from cowin_kit.geography.service import zone_of
+
+        return zone_of(session, division_id, self.timezone, cache=self.zone_cache)
+
+    def zone_resolver(self, session):
+        """For the services' ``zone_of`` argument: division id -> its centres' zone; None
+        when the profile has one zone (the services then ask nothing more)."""
+        if not self.several_zones:
+            return None
+        return lambda division_id: self.zone_of(session, division_id)
+
+    def facility_now(self, session, facility) -> datetime:
+        """The wall clock at a centre: its division's zone, else the deployment's."""
+        return clock.local_now(self.zone_of(session, facility.division_id))
+
+    def facility_today(self, session, facility) -> date:
+        """Today at a centre (a walk-in's, a dose's, the day's no-shows)."""
+        return clock.today(self.zone_of(session, facility.division_id))
 
     def dispose(self) -> None:
         """Close every pooled connection (tests, and commands that build an app)."""

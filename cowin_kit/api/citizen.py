@@ -170,7 +170,8 @@ def schedule():
                                 beneficiary_refs=data["beneficiaries"],
                                 session_id=data["session_id"], slot=data["slot"],
                                 dose=data["dose"], today=_today(), now=_local_now().time(),
-                                account=g.account, attach=False)  # only their ids
+                                account=g.account, attach=False,  # only their ids
+                                zone_of=deployment().zone_resolver(db_session()))
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer
@@ -188,7 +189,8 @@ def reschedule():
                            appointment_id=data["appointment_id"],
                            session_id=data["session_id"], slot=data["slot"],
                            today=_today(), now=_local_now().time(),
-                           max_reschedules=deployment().settings["MAX_RESCHEDULES"])
+                           max_reschedules=deployment().settings["MAX_RESCHEDULES"],
+                           zone_of=deployment().zone_resolver(db_session()))
     except booking.BookingError:
         db_session().rollback()
         raise  # a refusal: answered by api.errors.answer

@@ -70,6 +70,16 @@ def import_(file, instance):
                f"from {file}.")
 
 
+def _today_at(timezone: str):
+    """Today at a centre of a division (its zone, else ``timezone``), cached per division."""
+    from cowin_kit import clock
+    from cowin_kit.geography.service import zone_of
+
+    cache: dict = {}
+    return lambda session, division_id: clock.today(
+        zone_of(session, division_id, timezone, cache=cache))
+
+
 @sessions.command("close-day")
 @click.option("--date", "day", metavar="YYYY-MM-DD",
               help="Close this day (today or earlier). Without it: every day before today.")
@@ -95,7 +105,13 @@ def close_day(day, facility_code, instance):
 
     settings = load_instance(instance)
     profile = load_instance_profile(settings)
-    today = clock.today(settings.get("TIMEZONE") or profile["timezone"])
+    timezone = settings.get("TIMEZONE") or profile["timezone"]
+    today = clock.today(timezone)
+    zones = set((profile["divisions"].get("timezones") or {}).values())
+    today_at = None
+    if zones:  # divisions of their own time zones: each centre's day ends in its own
+        today = max([today] + [clock.today(z) for z in zones])
+        today_at = _today_at(timezone)
     when = None
     if day is not None:
         try:
@@ -113,7 +129,8 @@ def close_day(day, facility_code, instance):
                     raise Refused(f"--facility {facility_code!r}: no centre has this code.")
             try:
                 count = close(session, operator(), today=today, day=when,
-                              facility_id=facility_id)
+                              facility_id=facility_id,
+                              today_at=today_at and (lambda d: today_at(session, d)))
             except CentreError as exc:
                 raise Refused(f"--date {day}: {exc}") from None
     finally:

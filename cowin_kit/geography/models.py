@@ -25,6 +25,9 @@ class Division(Base):
     # People living here (a geography import's population column, or the profile's
     # [reporting.population]): the dashboard's coverage shares. None: not known.
     population: Mapped[int | None] = mapped_column(BigInteger)
+    # Its own IANA time zone (the profile's [divisions.timezones]); None: its parent's, up to
+    # the deployment's. See cowin_kit.geography.service.zone_of.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     parent: Mapped[Division | None] = relationship(remote_side=[id])
 

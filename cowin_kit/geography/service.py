@@ -114,8 +114,41 @@ def load_profile_divisions(session: Session, profile: Profile) -> int:
             created += 1
         elif division.source == "profile" and division.level == 1:
             division.name, division.names = own["name"], names  # a corrected name
+    # Level-1 divisions' own time zones follow the profile on every run (None: the
+    # deployment's); `init --update` after a corrected zone fixes it.
+    zones = spec.get("timezones") or {}
+    for division in existing.values():
+        if division.level == 1 and division.timezone != zones.get(division.code):
+            division.timezone = zones.get(division.code)
     session.flush()
     return created
+
+
+def zone_of(session: Session, division_id: int | None, default: str, *,
+            cache: dict | None = None) -> str:
+    """The time zone of a centre in this division: the nearest division up the tree that
+    has its own (the profile's [divisions.timezones]), else ``default`` (the deployment's).
+    ``cache`` (division id -> zone) saves the walk up the tree for the next call."""
+    if division_id is None:
+        return default
+    if cache is not None and division_id in cache:
+        return cache[division_id]
+    seen, current, zone = [], division_id, None
+    while current is not None and len(seen) < 10:
+        row = session.execute(select(Division.parent_id, Division.timezone)
+                              .where(Division.id == current)).first()
+        if row is None:
+            break
+        seen.append(current)
+        if row.timezone:
+            zone = row.timezone
+            break
+        current = row.parent_id
+    zone = zone or default
+    if cache is not None:
+        cache.update(dict.fromkeys(seen, zone))
+        cache[division_id] = zone
+    return zone
 
 
 def divisions_left_behind(session: Session, profile: Profile) -> list[Division]:

@@ -98,7 +98,8 @@ def book():
         made = booking.schedule(db_session(), account_id=g.account.id,
                                 beneficiary_ids=[p.id for p in people],
                                 session_id=form.session_id.data, slot=form.slot.data,
-                                dose=dose, today=common.now().date(), now=common.now().time())
+                                dose=dose, today=common.now().date(), now=common.now().time(),
+                                zone_of=deployment().zone_resolver(db_session()))
     except booking.BookingError as exc:
         db_session().rollback()
         _flash_refusal(exc, people)
@@ -119,7 +120,8 @@ def reschedule(appointment_id):
         booking.reschedule(db_session(), account_id=g.account.id, appointment_id=appointment_id,
                            session_id=form.session_id.data, slot=form.slot.data,
                            today=common.now().date(), now=common.now().time(),
-                           max_reschedules=deployment().settings["MAX_RESCHEDULES"])
+                           max_reschedules=deployment().settings["MAX_RESCHEDULES"],
+                           zone_of=deployment().zone_resolver(db_session()))
     except booking.BookingError as exc:
         db_session().rollback()
         if isinstance(exc, booking.NotFound) and exc.field == "appointment_id":

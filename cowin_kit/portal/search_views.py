@@ -246,6 +246,7 @@ def search_page():
 
     back = request.full_path
     now = common.now().time()
+    clocks = _centre_clocks(centres, today, now)
     return render_template(
         "portal/search.html", q=q, centres=centres, vaccines=vaccines, states=states,
         districts=districts, blocks=blocks, chosen=chosen, moving=moving, today=today,
@@ -265,7 +266,8 @@ def search_page():
                      _level_name(1, gettext("District")),
                      _level_name(2, gettext("Subdistrict"))),
         near_radius=NEAR_RADIUS_KM, level_count=levels,
-        open_slots=_memo(lambda s: _open_slots(s, today, now), key=lambda s: s["session_id"]),
+        open_slots=_memo(lambda s: _open_slots(s, *clocks.get(s["session_id"], (today, now))),
+                         key=lambda s: s["session_id"]),
         day_label=_memo(lambda day: format_skeleton("MMMEd", day, locale=common.lang())),
     ), 400 if q.errors and status == 200 else status
 
@@ -306,6 +308,27 @@ def _slot_label(text: str) -> Markup:
 def _session_date(text: str) -> dt.date:
     """A search result's Co-WIN date, "DD-MM-YYYY"."""
     return dt.datetime.strptime(text, "%d-%m-%Y").date()
+
+
+def _centre_clocks(centres: list[dict], today: dt.date, now: dt.time) -> dict:
+    """Session id -> (today, now) at its centre, where the profile gives divisions their
+    own time zones (a slot that has ended in the centre's zone is not shown as open);
+    empty for a one-zone profile, with no query."""
+    dep = deployment()
+    if not dep.several_zones or not centres:
+        return {}
+    from cowin_kit import clock
+    from cowin_kit.scheduling.models import Facility
+
+    db = read_session()
+    divisions = dict(db.execute(select(Facility.id, Facility.division_id).where(
+        Facility.id.in_([c["center_id"] for c in centres]))).all())
+    clocks = {}
+    for c in centres:
+        local = clock.local_now(dep.zone_of(db, divisions.get(c["center_id"])))
+        for s in c.get("sessions") or []:
+            clocks[s["session_id"]] = (local.date(), local.time())
+    return clocks
 
 
 def _open_slots(s: dict, today: dt.date, now: dt.time) -> list[str]:

@@ -111,6 +111,25 @@ class DivisionsSchema(_Strict):
     # Where `init --demo` puts generated demo centres (codes of loaded divisions); empty: the
     # most populous the deployment knows, else three spread over the list.
     demo = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    # A level-1 division's own time zone where it differs from the profile's (Canada's
+    # provinces, Mexico's states): division code -> IANA zone. Its children and centres
+    # inherit it; "today", slot ends and no-shows at a centre follow it.
+    timezones = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+    @validates_schema
+    def _zones(self, data, **kwargs):
+        codes = set(data.get("level1") or []) | {d["code"] for d in data.get("own") or []}
+        for code, zone in (data.get("timezones") or {}).items():
+            if code not in codes:
+                raise ValidationError(f"{code} is not a level-1 division of this profile: "
+                                      "name one listed in level1 or own", "timezones")
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValidationError(
+                    f"{code}: {zone!r} is not an IANA time zone; write its IANA name "
+                    "(e.g. America/Vancouver), or leave the division out to use the "
+                    "profile's timezone", "timezones") from None
 
     @validates_schema
     def _own_complete(self, data, **kwargs):

@@ -138,7 +138,7 @@ def visible_people(session: Session, *, mobile: str, consent: str,
 
 def book_for(session: Session, *, user, area: list[int] | None, person: Beneficiary,
              session_id, slot, consent: str, today: dt.date,
-             now: dt.time | None) -> Appointment:
+             now: dt.time | None, zone_of=None) -> Appointment:
     """Book a session for a person of a verified mobile, through the booking service
     (source assisted, booked by the operator). A session outside the operator's area is
     OutsideArea (403)."""
@@ -158,7 +158,8 @@ def book_for(session: Session, *, user, area: list[int] | None, person: Benefici
     appointment, = booking.schedule(
         session, account_id=person.account_id, beneficiary_ids=[person.id],
         session_id=vs.id, slot=slot, dose=dose, today=today, now=now,
-        source=AppointmentSource.ASSISTED, booked_by=user.id, actor=staff_actor(user))
+        source=AppointmentSource.ASSISTED, booked_by=user.id, actor=staff_actor(user),
+        zone_of=zone_of)
     audit(session, staff_actor(user), "assist.booked", f"appointment:{appointment.id}",
           division_id=division_id, consent=consent, session_id=vs.id, dose=dose)
     return appointment

@@ -31,6 +31,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
+from cowin_kit import clock
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import MAX_INT, begin_write, utcnow
 from cowin_kit.errors import UserError
@@ -336,7 +337,19 @@ def _check_slot_open(vs: VaccinationSession, chosen: Slot, today: dt.date,
         raise BookingError(N_("This time slot has already ended; choose a later one."), "slot")
 
 
-def _known_session(session: Session, session_id: str, today: dt.date) -> facts.SessionFacts:
+def centre_clock(division_id: int | None, today: dt.date, now: dt.time | None,
+                 zone_of=None) -> tuple[dt.date, dt.time | None]:
+    """Today and the time at a centre of this division: its own time zone when ``zone_of``
+    (division id -> IANA zone) is given, the caller's ``today``/``now`` otherwise (one-zone
+    profiles pass none: nothing to ask)."""
+    if zone_of is None:
+        return today, now
+    local = clock.local_now(zone_of(division_id))
+    return local.date(), (local.time() if now is not None else None)
+
+
+def _known_session(session: Session, session_id: str, today: dt.date
+                   ) -> facts.SessionFacts:
     """The session's facts (kept a few seconds), refused when unknown, past or closed as
     last read; the write checks again that it is open (cowin_kit.scheduling.taking)."""
     known = facts.session_facts(session, session_id)
@@ -361,21 +374,22 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
              today: dt.date, now: dt.time | None = None,
              source: str = AppointmentSource.ONLINE, booked_by: int | None = None,
              actor: str | None = None, account=None,
-             attach: bool = True) -> list[Appointment]:
+             attach: bool = True, zone_of=None) -> list[Appointment]:
     """Book one or more of the account's beneficiaries (by row id, or by reference id with
     ``beneficiary_refs``) into a session's slot for ``dose``. Staff booking for a citizen
     say so: ``source`` (assisted), ``booked_by`` (their id) and ``actor`` (the audit log's
     name for them; default the citizen). ``account``: the account's id, mobile and language
-when the caller has them (its confirmation texts then need no query). ``attach``: the
-appointments made are put in the session as persistent objects (their relationships load);
-False gives them unattached, holding their rows' values alone, for a caller that reads
-only those (the API: their ids), and spares the session's bookkeeping of them. On a
-BookingError the caller rolls back.
+    when the caller has them (its confirmation texts then need no query). ``attach``: the
+    appointments made are put in the session as persistent objects (their relationships
+    load); False gives them unattached, holding their rows' values alone, for a caller that
+    reads only those (the API: their ids), and spares the session's bookkeeping of them. On
+    a BookingError the caller rolls back.
 
     The lean path (issue 15): the session's facts come from a few seconds' cache, a full
     session's refusal from a short "sold out" mark (no SQL), and the write is one
     statement on PostgreSQL (cowin_kit.scheduling.taking). Round trips: the people (locked)
-    with their active appointments and doses, then the write."""
+    with their active appointments and doses, then the write. ``zone_of`` (division id ->
+    IANA zone, profiles of several zones): ``today`` and ``now`` are the centre's."""
     if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
         raise BookingError(MSG_BAD_DOSE, "dose")
     session_id = _session_id(session_id)
@@ -386,6 +400,10 @@ BookingError the caller rolls back.
     if facts.is_sold_out(session, session_id, dose, wanted):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     begin_write(session)
+    if zone_of is not None:
+        early = facts.session_facts(session, session_id)  # kept: _known_session reuses it
+        if early is not None:
+            today, now = centre_clock(early.facility.division_id, today, now, zone_of)
     known = _known_session(session, session_id, today)
     vs = known.session
     people = _lock_people(session, account_id, beneficiary_ids, beneficiary_refs,
@@ -442,10 +460,14 @@ BookingError the caller rolls back.
 
 def reschedule(session: Session, *, account_id: int, appointment_id, session_id, slot,
                today: dt.date, max_reschedules: int,
-               now: dt.time | None = None) -> Appointment:
-    """Move an active appointment to another session or slot; its place moves with it."""
+               now: dt.time | None = None, zone_of=None) -> Appointment:
+    """Move an active appointment to another session or slot; its place moves with it.
+    ``zone_of``: as for :func:`schedule` (the new session's centre's day and time)."""
     begin_write(session)
     appt, = locked_account_appointments(session, account_id, [appointment_id])
+    old_today = today
+    if zone_of is not None:
+        today = centre_clock(appt.session.facility.division_id, today, now, zone_of)[0]
     if appt.status != AppointmentStatus.BOOKED:
         raise Conflict(MSG_NOT_ACTIVE, "appointment_id")
     if appt.session.date < today:
@@ -453,7 +475,14 @@ def reschedule(session: Session, *, account_id: int, appointment_id, session_id,
     if appt.reschedule_count >= max_reschedules:
         raise Conflict(N_("This appointment has been rescheduled %(count)s times, the most "
                           "allowed."), "appointment_id", count=appt.reschedule_count)
-    vs, _product = _load_session(session, session_id, today)
+    today = old_today
+    # With several zones the new centre's day may be behind the caller's: checked below.
+    vs, _product = _load_session(session, session_id, today if zone_of is None
+                                 else today - dt.timedelta(days=1))
+    if zone_of is not None:
+        today, now = centre_clock(vs.facility.division_id, today, now, zone_of)
+        if vs.date < today:
+            raise BookingError(N_("This session is in the past."), "session_id")
     chosen = _resolve_slot(vs, slot)
     _check_slot_open(vs, chosen, today, now)
     person = session.get(Beneficiary, appt.beneficiary_id)

@@ -245,7 +245,8 @@ def assist_book(ref):
             appointment = assisted.book_for(
                 db, user=g.staff, area=g.area, person=person,
                 session_id=form.session_id.data, slot=form.slot.data,
-                consent=state["consent"], today=today(), now=now().time())
+                consent=state["consent"], today=today(), now=now().time(),
+                zone_of=deployment().zone_resolver(db))
         except walk_in.OutsideArea:
             forbidden("area")
         except UserError as exc:

@@ -53,6 +53,28 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(deployment().timezone)
 
 
+def _facility_day(db, facility) -> dt.date:
+    """Today at this centre: its division's time zone, else the deployment's (issue 16)."""
+    return deployment().facility_today(db, facility)
+
+
+def _appointment_zone(db, appointment_id: str) -> str:
+    """The time zone of the centre of this appointment (the deployment's when the profile
+    has one zone, with no query)."""
+    dep = deployment()
+    if not dep.several_zones:
+        return dep.timezone
+    from cowin_kit.scheduling.models import Appointment
+
+    appt = db.get(Appointment, appointment_id)  # kept in the session for the real lookup
+    return dep.zone_of(db, appt.session.facility.division_id) if appt else dep.timezone
+
+
+def _zone_of(db):
+    """A centre's zone from its division id, for the recording service (None: one zone)."""
+    return deployment().zone_resolver(db)
+
+
 def _endpoint(name: str, **values) -> str | None:
     """The URL of another helper's page, or None while it is not built."""
     if name not in current_app.view_functions:
@@ -91,10 +113,11 @@ def _facility_or_forbidden():
 def vaccinate():
     db = db_session()
     facility = _facility_or_forbidden()
-    day = access.today()
     if facility is None:  # an administrator chooses a centre of the area first
+        day = access.today()
         return render_template("staff/today_choose.html",
                                facilities=centre.facilities_with_sessions(db, g.area, day))
+    day = _facility_day(db, facility)
     queue = centre.today_queue(db, facility, day)
     return render_template(
         "staff/today.html", facility=facility, queue=queue, day=day,
@@ -129,7 +152,7 @@ def vaccinate_find():
     form = _find_form(db, request.form if request.method == "POST" else None)
     found, error, searched = [], None, False
     if access.submitted(form):
-        day = access.today()
+        day = _facility_day(db, facility)
         dep = deployment()
         try:
             if form.by.data == "id":
@@ -184,7 +207,8 @@ def _valid_id(appointment_id: str) -> str:
 def vaccinate_appointment(appointment_id: str):
     db = db_session()
     appointment_id = _valid_id(appointment_id)
-    day = access.today()
+    zone = _appointment_zone(db, appointment_id)
+    day = clock.today(zone)
     try:
         view = centre.appointment_at(db, g.staff, g.area, appointment_id, day)
     except centre.NotYourFacility:
@@ -196,8 +220,8 @@ def vaccinate_appointment(appointment_id: str):
     form.site.choices = [(code, label) for code, label in SITE_LABELS.items()]
     if request.method == "GET":
         form.idempotency_key.data = str(uuid.uuid4())
-        form.given_time.data = deployment().now().time().replace(second=0,
-                                                                       microsecond=0)
+        form.given_time.data = clock.local_now(zone).time().replace(second=0,
+                                                                    microsecond=0)
         if len(view.lots) == 1:
             form.lot.data = view.lots[0].id
     error = None
@@ -205,12 +229,13 @@ def vaccinate_appointment(appointment_id: str):
         req = recording.DoseRequest(
             appointment_id=appointment_id, lot_id=form.lot.data, site=form.site.data,
             idempotency_key=form.idempotency_key.data,
-            given_at=form.given_at(view.session.date, _zone()),
+            given_at=form.given_at(view.session.date, ZoneInfo(zone)),
             override_reason=form.override_reason.data)
         try:
             done = recording.record_at_centre(
                 db, g.staff, g.area, req, now=clock.now(), timezone=deployment().timezone,
-                may_supervise=can(g.staff, Can.SUPERVISE), certificate_url=access.certificate_url(),
+                zone_of=_zone_of(db), may_supervise=can(g.staff, Can.SUPERVISE),
+                certificate_url=access.certificate_url(),
                 certificates=_certificates())
         except centre.NotYourFacility:
             access.forbidden("facility")
@@ -247,7 +272,8 @@ def vaccinate_arrived(appointment_id: str):
     if not access.submitted(form):
         abort(400)
     try:
-        centre.mark_arrived(db, g.staff, g.area, appointment_id, access.today())
+        centre.mark_arrived(db, g.staff, g.area, appointment_id,
+                            clock.today(_appointment_zone(db, appointment_id)))
     except centre.NotYourFacility:
         access.forbidden("facility")
     except centre.NotFoundHere:
@@ -278,7 +304,8 @@ def vaccinate_close(session_id: str):
         abort(404)
     try:
         centre.check_facility(g.staff, g.area, vs.facility)
-        count = noshows.close_day(db, accounts.actor(g.staff), today=access.today(),
+        count = noshows.close_day(db, accounts.actor(g.staff),
+                                  today=_facility_day(db, vs.facility),
                                   session_id=vs.id)
     except centre.NotYourFacility:
         access.forbidden("facility")
@@ -325,7 +352,7 @@ def vaccinate_queue():
     facility = _facility_or_forbidden()
     if facility is None:
         return _json_refusal("choose", gettext("Choose a centre."), 400)
-    day = access.today()
+    day = _facility_day(db, facility)
     return jsonify(
         facility={"id": facility.id, "name": facility.name}, date=day.isoformat(),
         csrf_token=generate_csrf(), sites=[{"code": c, "label": str(label)}
@@ -387,7 +414,8 @@ def vaccinate_doses():
     try:
         done = recording.record_at_centre(
             db, user, g.area, req, now=clock.now(), timezone=deployment().timezone,
-            may_supervise=can(user, Can.SUPERVISE), certificate_url=access.certificate_url(),
+            zone_of=_zone_of(db), may_supervise=can(user, Can.SUPERVISE),
+            certificate_url=access.certificate_url(),
             certificates=_certificates())
     except centre.NotYourFacility as exc:
         db.rollback()

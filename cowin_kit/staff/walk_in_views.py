@@ -187,8 +187,9 @@ def walk_in_book():
     if person is None:  # nobody found or registered here (yet): start again
         return redirect(url_for("staff.walk_in", facility=facility.id))
     db = db_session()
-    local = now()
-    sessions = walk_in.todays_sessions(db, facility.id, today(), local.time())
+    local = deployment().facility_now(db, facility)  # the centre's zone (issue 16)
+    day = local.date()
+    sessions = walk_in.todays_sessions(db, facility.id, day, local.time())
     form = forms.WalkInBookForm()
     form.session_id.choices = [(s.id, _session_label(s)) for s in sessions if s.open]
     if len(form.session_id.choices) == 1 and not form.session_id.data:
@@ -197,7 +198,7 @@ def walk_in_book():
     if submitted(form):
         try:
             done = walk_in.book(db, user=g.staff, facility=facility, beneficiary_id=person.id,
-                                session_id=form.session_id.data, today=today(),
+                                session_id=form.session_id.data, today=day,
                                 now=local.time(), move_existing=form.move.data)
         except UserError as exc:
             db.rollback()

@@ -9,6 +9,7 @@ recorded later for a missed appointment (a phone that synced late) still turns i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,15 +29,21 @@ MSG_FUTURE_DAY = N_("A day that has not come yet cannot be closed.")
 
 
 def close_day(session: Session, actor: str, *, today: dt.date, day: dt.date | None = None,
-              facility_id: int | None = None, session_id: str | None = None) -> int:
+              facility_id: int | None = None, session_id: str | None = None,
+              today_at: Callable[[int], dt.date] | None = None) -> int:
     """Mark the still-booked appointments missed: of one session (``session_id``), of a day
     (``day``, at ``facility_id`` or everywhere), or, with neither, of every day before
-    ``today``. Audited per session closed; returns how many became missed."""
+    ``today``. Audited per session closed; returns how many became missed.
+
+    ``today_at`` (a centre's division id -> its today): where the profile gives divisions
+    their own time zones, each centre's day ends in its own zone; ``today`` is then the
+    latest of them (a day not yet over at a centre is left alone there)."""
     if day is not None and day > today:
         raise CentreError(MSG_FUTURE_DAY, "date")
     begin_write(session)
     query = select(VaccinationSession.id, VaccinationSession.date,
-                   VaccinationSession.facility_id)
+                   VaccinationSession.facility_id, Facility.division_id).join(
+        Facility, Facility.id == VaccinationSession.facility_id)
     if session_id is not None:
         query = query.where(VaccinationSession.id == session_id,
                             VaccinationSession.date <= today)
@@ -50,8 +57,12 @@ def close_day(session: Session, actor: str, *, today: dt.date, day: dt.date | No
     query = query.where(VaccinationSession.id.in_(
         select(Appointment.session_id).where(Appointment.status == AppointmentStatus.BOOKED)))
     total = 0
-    for sid, date, fid in session.execute(query.order_by(VaccinationSession.date,
-                                                         VaccinationSession.id)).all():
+    for sid, date, _fid, division in session.execute(
+            query.order_by(VaccinationSession.date, VaccinationSession.id)).all():
+        if today_at is not None:
+            here = today_at(division)
+            if date > here or (session_id is None and day is None and date >= here):
+                continue  # not yet this day (or not yet over) in the centre's zone
         count = session.execute(
             update(Appointment)
             .where(Appointment.session_id == sid,
@@ -60,7 +71,6 @@ def close_day(session: Session, actor: str, *, today: dt.date, day: dt.date | No
             .execution_options(synchronize_session=False)).rowcount
         if count:
             total += count
-            division = session.scalar(select(Facility.division_id).where(Facility.id == fid))
             audit(session, actor, "session.closed", f"session:{sid}", division_id=division,
                   date=date.isoformat(), missed=count)
     for obj in list(session.identity_map.values()):

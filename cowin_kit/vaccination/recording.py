@@ -156,10 +156,11 @@ def _check_day(session_day: dt.date, given_at: dt.datetime, now: dt.datetime,
 def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
                      req: DoseRequest, *, now: dt.datetime, timezone: str,
                      may_supervise: bool, certificate_url: str = "",
-                     certificates=None) -> Recorded:
+                     certificates=None, zone_of=None) -> Recorded:
     """Record the dose of an appointment at the user's facility (see the module's notes).
     ``certificates`` (a cowin_kit.certificates.issuing.IssuingContext): issue the person's
-    next certificate in the same transaction (a replay issues none).
+    next certificate in the same transaction (a replay issues none). ``zone_of`` (division id
+    -> IANA zone): the centre's own time zone, for "today's session"; None: ``timezone``.
 
     Refusals: NotFoundHere, NotYourFacility (403), CentreError (the session is over or
     cancelled, the time, the site, the key), LotError (unknown, expired, used-up lot),
@@ -185,7 +186,7 @@ def record_at_centre(session: Session, user: StaffUser, area: list[int] | None,
         raise CentreError(MSG_NOT_ACTIVE, "appointment_id")
     if vs.cancelled_at is not None:
         raise CentreError(MSG_SESSION_CANCELLED, "session_id")
-    zone = ZoneInfo(timezone)
+    zone = ZoneInfo(zone_of(vs.facility.division_id) if zone_of else timezone)
     given_at = (req.given_at or now).astimezone(dt.UTC)
     given_on = _check_day(vs.date, given_at, now, zone)
 

@@ -234,7 +234,10 @@ def _lock_people(session: Session, account_id: int, ids: Iterable | None,
     if len(set(ids)) != len(ids):
         raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
     found: dict = {}
-    # On the session's connection: Core rows, without the ORM's execution.
+    # On the session's connection: Core rows, without the ORM's execution. Core does not
+    # autoflush, so the caller's pending changes (a person just added or moved to this
+    # account) are written first, as an ORM query would; a clean session sends nothing.
+    session.flush()
     for row in session.connection().execute(
             _PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
             {"ids": ids, "account_id": account_id, "programme_id": programme_id}):

@@ -38,6 +38,7 @@ def write_booking(session: Session, *, session_id: str, dose: int, appointments:
     """Take len(appointments) places of ``dose`` and insert the rows (dicts of column
     values, every column given). Raises IntegrityError when a person already has an
     active appointment (the caller's transaction is then unusable: roll it back)."""
+    session.flush()  # Core does not autoflush: pending ORM changes (a missed mark) go first
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         row = conn.execute(_PG_BOOKING, {

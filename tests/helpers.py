@@ -712,3 +712,36 @@ def fold_rollups(app) -> int:
     dep = app.extensions["cowin_kit"]
     with dep.db.Session() as s:
         return rollups.fold_all(s, dep.profile["reporting"]["age_bands"])
+
+
+def served_health(instance, *extra_args, wait_seconds: float = 60) -> dict:
+    """Start ``cowin-kit serve`` for ``instance`` on a free port, as an operator would, and
+    return its first /healthz answer. The wait is long because a loaded CI machine can take
+    well over 10 s to start a server; the server is always stopped."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve", *extra_args,
+                             "--instance", str(instance), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    return json.loads(r.read())
+            except OSError:
+                time.sleep(0.1)
+        proc.terminate()
+        pytest.fail(f"cowin-kit serve gave no /healthz answer:\n{proc.communicate(timeout=10)[0]}")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)

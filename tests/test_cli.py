@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from cowin_kit.models import AuditEvent, Division
 
+from helpers import served_health
+
 
 @pytest.fixture
 def inst(cowin_kit_instance):
@@ -235,34 +237,8 @@ def test_broken_plugins_are_reported_and_do_not_stop_the_app(broken_plugins, run
 
 
 def test_serve_answers_health_checks(cowin_kit_instance):
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve",
-                             "--instance", str(cowin_kit_instance), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        body = None
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    body = json.loads(r.read())
-                break
-            except OSError:
-                time.sleep(0.1)
-        if body is None:
-            proc.terminate()
-            pytest.fail(proc.communicate(timeout=10)[0])
-        assert body == {"status": "ok", "database": "ok", "country": "PE"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    body = served_health(cowin_kit_instance)
+    assert body == {"status": "ok", "database": "ok", "country": "PE"}
 
 
 def test_config_check_warns_about_id_documents_without_a_provider(run_cli, inst):

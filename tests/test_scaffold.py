@@ -2,12 +2,7 @@
 as data, provisioned, served and registered with (issue 16, item 7)."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 import tomllib
-import urllib.request
 
 import pytest
 from babel.core import get_global
@@ -20,7 +15,7 @@ from cowin_kit.profiles.scaffold import (
 )
 from cowin_kit.testing import last_otp
 
-from helpers import sha
+from helpers import served_health, sha
 
 KE_ID = """
 [[id_documents]]
@@ -162,23 +157,5 @@ def test_scaffolded_kenya_is_provisioned_served_and_registered_with(
         app.extensions["cowin_kit"].dispose()
 
     # One real server start: the scaffolded deployment answers over HTTP.
-    port = 18651
-    proc = subprocess.Popen([sys.executable, "-m", "cowin_kit", "serve", "--no-worker",
-                             "--instance", str(instance), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        body = None
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    body = json.loads(r.read())
-                break
-            except OSError:
-                time.sleep(0.1)
-        if body is None:
-            proc.terminate()
-            pytest.fail(proc.communicate(timeout=10)[0])
-        assert body == {"status": "ok", "database": "ok", "country": "KE"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    body = served_health(instance, "--no-worker")
+    assert body == {"status": "ok", "database": "ok", "country": "KE"}

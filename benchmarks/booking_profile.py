@@ -60,6 +60,28 @@ class Counter:
             self.seen[-1] = " ".join(statement.split())[:160]
 
 
+def backend_cpu(engine) -> float:
+    """CPU seconds (user + system) of the PostgreSQL backends serving this database; NaN
+    elsewhere (SQLite runs in this process: its CPU is in ours)."""
+    if engine.dialect.name != "postgresql":
+        return float("nan")
+    import psycopg  # a connection of its own: one from the app's pool would be left out
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a server on another machine: not measured
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
@@ -126,21 +148,27 @@ def main() -> int:
             import cProfile
             profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
             profiler.enable()
+        db_cpu0 = backend_cpu(engine)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for i in range(2, opts.bookings):
             statuses[book(i).status_code] += 1
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        db_cpu = backend_cpu(engine) - db_cpu0
         if profiler and opts.cprofile:
             profiler.disable()
         elif profiler:
             profiler.stop()
         n = opts.bookings - 2
         print(f"\n-- {n} bookings: statuses {dict(statuses)}")
-        print(f"   per booking: CPU {cpu / n * 1000:.2f} ms, wall {wall / n * 1000:.2f} ms; "
+        print(f"   per booking: CPU {cpu / n * 1000:.2f} ms"
+              + (f" (+ PostgreSQL's {db_cpu / n * 1000:.2f} ms)" if db_cpu == db_cpu else "")
+              + f", wall {wall / n * 1000:.2f} ms; "
               + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counter.counts.items())))
         if profiler and opts.cprofile:
             import pstats
             # SORT=cumulative FILTER=cowin_kit: the kit's own functions, by time under them
+            if os.environ.get("DUMP"):
+                profiler.dump_stats(os.environ["DUMP"])
             stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime"))
             stats.print_stats(os.environ.get("FILTER", ""), 40)
         elif profiler:

@@ -188,6 +188,12 @@ def clone_people(dep: Deployment, refs: list[str], per_client: int) -> list[list
                 conn.execute(insert(table), rows[start:start + 5000])
             ids = dict(conn.execute(select(table.c.reference_id, table.c.id).where(
                 table.c.reference_id.like("7%"))).all())
+        if dep.kind == "postgresql":
+            # Fresh statistics, as a live database has: without them the planner reads
+            # one of these big made-up accounts (Co-WIN allowed four people) whole to find
+            # a person by reference id.
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         for i in range(len(refs)):
             out[i] = [(f"7{i:06d}{k:07d}", ids[f"7{i:06d}{k:07d}"]) for k in range(per_client)]
         return out
@@ -206,6 +212,47 @@ def reset_bookings(dep: Deployment) -> None:
 
 
 # --- the generator processes -----------------------------------------------------------------
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process of this machine; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(dep: Deployment) -> tuple[float, float]:
+    """CPU seconds so far of the app server (gunicorn's processes) and of the PostgreSQL
+    backends connected to the deployment's database (0 on SQLite, which runs in the
+    app's processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [dep.proc.pid]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    app = sum(proc_cpu(pid) for pid in tree)
+    db = 0.0
+    if dep.kind == "postgresql":
+        database = dep.database()
+        try:
+            with database.engine.connect() as conn:
+                pids = conn.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()")).scalars().all()
+        finally:
+            database.engine.dispose()
+        db = sum(proc_cpu(pid) for pid in pids)
+    return app, db
+
 
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -428,6 +475,8 @@ def raw_round_proc(job: dict, queue) -> None:
         people = job["people"][t]
         rng = random.Random(t)
         conn = connect()
+        backend = None if sqlite else conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        db0 = proc_cpu(backend) if backend else 0.0
         mine = []
         barrier.wait()
         time.sleep(max(0.0, job["start"] - time.time()))
@@ -465,13 +514,16 @@ def raw_round_proc(job: dict, queue) -> None:
                 except Exception:  # noqa: BLE001
                     pass
             mine.append((status, time.perf_counter() - t0, time.time()))
+        db_cpu = proc_cpu(backend) - db0 if backend else 0.0
         conn.close()
         with lock:
             results.extend(mine)
+            spent[0] += db_cpu
 
+    spent = [0.0]
     cpu0 = cpu_seconds()
     run_threads(job["threads"], worker)
-    queue.put({"results": results, "cpu": cpu_seconds() - cpu0})
+    queue.put({"results": results, "cpu": cpu_seconds() - cpu0, "db_cpu": spent[0]})
 
 
 def spawn(target, jobs: list[dict]) -> list[dict]:
@@ -627,7 +679,9 @@ def run_one(kind: str, opts) -> bool:
         print(f"\n  -- booking rounds: kit = {opts.clients} HTTP clients, raw = {n_raw} "
               f"threads with a connection each; {opts.round_seconds:g} s a round --")
         print(f"  {'round':<14} {'bookings/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-              f" {'200':>6} {'409':>5} {'err':>4}  gen CPU %")
+              f" {'200':>6} {'409':>5} {'err':>4}  {'app ms':>6} {'db ms':>6}  gen CPU %")
+        print("  (app ms, db ms: CPU per booking of the app (kit: gunicorn's processes; raw: "
+              "the raw workers) and of PostgreSQL's backends: less noisy than rates)")
         for rnd in range(opts.rounds):
             for target in ("one", "spread"):
                 for side in ("kit", "raw"):
@@ -648,22 +702,38 @@ def run_one(kind: str, opts) -> bool:
                                  "threads": len(share), "people": share}
                                 for share in split(mine, opts.procs) if share]
                         target_fn = raw_round_proc
-                    s = summarise(spawn(target_fn, jobs), start)
+                    before = server_cpu(dep) if side == "kit" else None
+                    outs = spawn(target_fn, jobs)
+                    s = summarise(outs, start)
+                    if side == "kit":
+                        after = server_cpu(dep)
+                        s["app_ms"] = (after[0] - before[0]) / max(s["ok"], 1) * 1000
+                        s["db_ms"] = (after[1] - before[1]) / max(s["ok"], 1) * 1000
+                    else:  # the raw workers are the app; their backends the database
+                        s["app_ms"] = sum(o["cpu"] for o in outs) / max(s["ok"], 1) * 1000
+                        s["db_ms"] = sum(o["db_cpu"] for o in outs) / max(s["ok"], 1) * 1000
                     reset_bookings(dep)
                     totals.setdefault((target, side), []).append(s)
                     print(f"  {rnd + 1} {target:<6} {side:<5} {s['rate']:10.0f} {ms(s['p50'])} "
                           f"{ms(s['p95'])} {ms(s['p99'])} {s['ok']:6d} {s['n409']:5d} "
-                          f"{s['err']:4d}  " + " ".join(f"{c:.0f}" for c in s["cpu"])
+                          f"{s['err']:4d}  {s['app_ms']:6.2f} {s['db_ms']:6.2f}  "
+                          + " ".join(f"{c:.0f}" for c in s["cpu"])
                           + (f"  {s['errs']}" if s["errs"] else ""))
         print()
         for target in ("one", "spread"):
             kit = [s["rate"] for s in totals[(target, "kit")]]
             raw = [s["rate"] for s in totals[(target, "raw")]]
             ratios = [k / r for k, r in zip(kit, raw, strict=True) if r]
+            cpu = {side: [(x["app_ms"] + x["db_ms"]) for x in totals[(target, side)]]
+                   for side in ("kit", "raw")}
             print(f"  {target:<6} kit {sum(kit) / len(kit):7.0f} bookings/s, raw "
                   f"{sum(raw) / len(raw):7.0f} bookings/s, RATIO kit/raw "
                   f"{sum(kit) / sum(raw) if sum(raw) else float('nan'):.3f} (per round: "
                   + ", ".join(f"{x:.3f}" for x in ratios) + ")")
+            k_cpu, r_cpu = (sum(cpu[x]) / len(cpu[x]) for x in ("kit", "raw"))
+            print(f"  {'':<6} CPU per booking (app + database): kit {k_cpu:.2f} ms, raw "
+                  f"{r_cpu:.2f} ms, RATIO raw/kit {r_cpu / k_cpu if k_cpu else float('nan'):.3f}"
+                  " (what the ratio of rates tends to when the CPU is the limit)")
         return True
     finally:
         dep.stop()

@@ -70,11 +70,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.session_interface = security.EncryptedSessionInterface()
     app.after_request(security.protective_headers)
-    if settings["PROXY_FIX_HOPS"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = settings["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from cowin_kit.logs import configure_logging
 
     configure_logging(settings)
@@ -167,8 +162,17 @@ def create_app(config: dict | None = None) -> Flask:
     # Every view runs again once if it met a pooled connection the database had dropped.
     for endpoint, view in list(app.view_functions.items()):
         app.view_functions[endpoint] = retry_on_disconnect(view)
-    # Repeated public searches are answered before Flask (see FastAnswers); installed here,
-    # with the other middleware, so the app's whole WSGI stack is read in this function.
+    # The middleware, innermost first, so the app's whole WSGI stack is read here:
+    # plain bookings are served before Flask (FastBooking), inside ProxyFix (the audit log
+    # records the visitor's address); repeated public searches too (FastAnswers).
+    from cowin_kit.api.fast_booking import FastBooking
+
+    app.wsgi_app = FastBooking(app.wsgi_app, app, api_citizen.bp.url_prefix)
+    if settings["PROXY_FIX_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.wsgi_app = api_public.FastAnswers(app.wsgi_app, api_public.bp.url_prefix)
     from cowin_kit import metrics  # /metrics, and every request counted (outermost)
 

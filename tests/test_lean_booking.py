@@ -3,6 +3,7 @@ session's facts, the "sold out" mark, and recovery from dropped pooled connectio
 import pytest
 from sqlalchemy import event, update
 
+from cowin_kit.api.fast_booking import FastBooking
 from cowin_kit.scheduling import places
 from cowin_kit.scheduling.models import SessionCapacity, VaccinationSession
 
@@ -42,7 +43,10 @@ def statements(database):
     watch.close()
 
 
-def test_a_booking_takes_few_round_trips(client, ana, dni_type, database, statements):
+def test_a_booking_takes_few_round_trips(app, client, ana, dni_type, database, statements):
+    # Flask's path (the middleware's own, on PostgreSQL, runs on the DBAPI connection,
+    # which these events do not see; tests/test_fast_booking.py covers it).
+    app.extensions[FastBooking.EXTENSION].enabled = False
     session_id, slot = api_session(database)
     first = _person(client, ana, dni_type, "40123456")
     second = _person(client, ana, dni_type, "40123457", name="Rosa Quispe")
@@ -58,8 +62,9 @@ def test_a_booking_takes_few_round_trips(client, ana, dni_type, database, statem
         assert cap.booked == 2
 
 
-def test_a_full_session_is_refused_without_sql_for_a_while(client, ana, dni_type, database,
-                                                           statements):
+def test_a_full_session_is_refused_without_sql_for_a_while(app, client, ana, dni_type,
+                                                           database, statements):
+    app.extensions[FastBooking.EXTENSION].enabled = False  # as above
     session_id, slot = api_session(database)
     with database.session() as s:
         cap = s.get(SessionCapacity, (session_id, 1))

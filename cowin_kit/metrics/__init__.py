@@ -41,6 +41,15 @@ def note(session, event: str, label: str = "", amount: int = 1) -> None:
         pending[event, label] = pending.get((event, label), 0) + amount
 
 
+def count_now(event: str, label: str = "", amount: int = 1) -> None:
+    """Count a business event that has just committed, where no ORM session carried it
+    (the booking path served before Flask, cowin_kit.api.fast_booking)."""
+    if _enabled and amount:
+        from cowin_kit.metrics import instruments
+
+        instruments.count({(event, label): amount})
+
+
 def worker_message(channel: str, kind: str, outcome: str, seconds: float | None = None) -> None:
     """A message the worker handled: ``outcome`` sent, retried (a try failed; another
     follows) or failed (for good); ``seconds``: the gateway's call."""

@@ -39,8 +39,12 @@ _UNLABELLED = {"session_cancelled": SESSIONS_CANCELLED}
 
 
 def _commit(session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    for (name, label), amount in (pending or {}).items():
+    count(session.info.pop(_PENDING, None) or {})
+
+
+def count(pending: dict) -> None:
+    """Add {(event, label): amount} to the counters."""
+    for (name, label), amount in pending.items():
         if name in _UNLABELLED:
             _UNLABELLED[name].inc(amount)
         else:

@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
@@ -121,6 +122,9 @@ _PEOPLE = (
     .order_by(Beneficiary.id, Dose.dose_number).with_for_update(of=Beneficiary))
 _PEOPLE_BY_ID = _PEOPLE.where(Beneficiary.id.in_(bindparam("ids", expanding=True)))
 _PEOPLE_BY_REF = _PEOPLE.where(Beneficiary.reference_id.in_(bindparam("ids", expanding=True)))
+# The same for a DBAPI cursor (schedule_on_driver): an array parameter, compiled once.
+PEOPLE_BY_REF_ARRAY = _PEOPLE.where(
+    Beneficiary.reference_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
 _ACTIVE_APPOINTMENT = select(Appointment).where(
     Appointment.beneficiary_id == bindparam("beneficiary_id"),
     Appointment.status == AppointmentStatus.BOOKED)
@@ -197,15 +201,20 @@ class _GivenDose:
     """A dose of a person's history as check_may_take reads it: its number, its day, and
     its product (from the identity map, or loaded when first asked, as Dose.product was)."""
 
-    __slots__ = ("_session", "dose_number", "given_on", "product_id")
+    __slots__ = ("_product", "_session", "dose_number", "given_on", "product_id")
 
-    def __init__(self, session: Session, dose_number: int, given_on: dt.date,
-                 product_id: int):
+    def __init__(self, session: Session | None, dose_number: int, given_on: dt.date,
+                 product_id: int, known: Product | None = None):
         self._session = session
         self.dose_number, self.given_on, self.product_id = dose_number, given_on, product_id
+        self._product = known if known is not None and known.id == product_id else None
 
     @property
     def product(self) -> Product:
+        if self._product is not None:
+            return self._product
+        if self._session is None:  # the driver path (schedule_on_driver) looks nothing up
+            raise HandOver()
         return self._session.get(Product, self.product_id)
 
 
@@ -223,6 +232,19 @@ def _lock_people(session: Session, account_id: int, ids: Iterable | None,
                  refs: Iterable | None, programme_id: int) -> list[_Person]:
     """The account's people named by row id (``ids``) or reference id (``refs``), locked,
     in the order given."""
+    by_ref, ids = _named(ids, refs)
+    # On the session's connection: Core rows, without the ORM's execution. Core does not
+    # autoflush, so the caller's pending changes (a person just added or moved to this
+    # account) are written first, as an ORM query would; a clean session sends nothing.
+    session.flush()
+    rows = session.connection().execute(
+        _PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
+        {"ids": ids, "account_id": account_id, "programme_id": programme_id})
+    return _people(rows, ids, by_ref, session)
+
+
+def _named(ids: Iterable | None, refs: Iterable | None) -> tuple[bool, list]:
+    """Whether the people are named by reference id, and their ids, checked for form."""
     by_ref = refs is not None
     ids = list((refs if by_ref else ids) or [])
     if not ids:
@@ -233,20 +255,22 @@ def _lock_people(session: Session, account_id: int, ids: Iterable | None,
         raise BookingError(N_("A beneficiary id is not valid."), "beneficiaries") from None
     if len(set(ids)) != len(ids):
         raise BookingError(N_("A beneficiary is listed twice."), "beneficiaries")
+    return by_ref, ids
+
+
+def _people(rows, ids: list, by_ref: bool, session: Session | None,
+            product: Product | None = None) -> list[_Person]:
+    """_PEOPLE's rows as the people named by ``ids``, in that order (NotFound for one
+    missing: not the account's, or no one's). ``product``: the session's, known to the
+    doses of it without a lookup."""
     found: dict = {}
-    # On the session's connection: Core rows, without the ORM's execution. Core does not
-    # autoflush, so the caller's pending changes (a person just added or moved to this
-    # account) are written first, as an ORM query would; a clean session sends nothing.
-    session.flush()
-    for row in session.connection().execute(
-            _PEOPLE_BY_REF if by_ref else _PEOPLE_BY_ID,
-            {"ids": ids, "account_id": account_id, "programme_id": programme_id}):
+    for row in rows:
         key = row[1] if by_ref else row[0]
         seen = found.get(key)
         if seen is None:
             seen = found[key] = _Person(_Someone(*row[:8]), row[8], row[9], [])
         if row[10] is not None:
-            seen.doses.append(_GivenDose(session, row[10], row[11], row[12]))
+            seen.doses.append(_GivenDose(session, row[10], row[11], row[12], product))
     if len(found) != len(ids):
         raise NotFound(MSG_NO_BENEFICIARY, "beneficiaries")
     return [found[i] for i in ids]
@@ -351,11 +375,9 @@ def centre_clock(division_id: int | None, today: dt.date, now: dt.time | None,
     return local.date(), (local.time() if now is not None else None)
 
 
-def _known_session(session: Session, session_id: str, today: dt.date
-                   ) -> facts.SessionFacts:
+def _known_session(known: facts.SessionFacts | None, today: dt.date) -> facts.SessionFacts:
     """The session's facts (kept a few seconds), refused when unknown, past or closed as
     last read; the write checks again that it is open (cowin_kit.scheduling.taking)."""
-    known = facts.session_facts(session, session_id)
     if known is None:
         raise NotFound(MSG_NO_SESSION, "session_id")
     if known.session.date < today:
@@ -393,13 +415,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
     statement on PostgreSQL (cowin_kit.scheduling.taking). Round trips: the people (locked)
     with their active appointments and doses, then the write. ``zone_of`` (division id ->
     IANA zone, profiles of several zones): ``today`` and ``now`` are the centre's."""
-    if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
-        raise BookingError(MSG_BAD_DOSE, "dose")
-    session_id = _session_id(session_id)
-    if beneficiary_refs is not None:
-        beneficiary_refs = list(beneficiary_refs)
-    beneficiary_ids = list(beneficiary_ids or [])
-    wanted = len(beneficiary_refs if beneficiary_refs is not None else beneficiary_ids)
+    session_id, wanted = _asked(dose, session_id, beneficiary_ids, beneficiary_refs)
     if facts.is_sold_out(session, session_id, dose, wanted):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     begin_write(session)
@@ -407,19 +423,118 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
         early = facts.session_facts(session, session_id)  # kept: _known_session reuses it
         if early is not None:
             today, now = centre_clock(early.facility.division_id, today, now, zone_of)
-    known = _known_session(session, session_id, today)
+    known = _known_session(facts.session_facts(session, session_id), today)
     vs = known.session
     people = _lock_people(session, account_id, beneficiary_ids, beneficiary_refs,
                           known.programme.id)
+    plan = _plan(session, known, people, slot=slot, dose=dose, today=today, now=now,
+                 account_id=account_id, source=source, booked_by=booked_by, actor=actor,
+                 account=account)
+    for appointment_id in plan.missed:
+        _mark_missed(session, appointment_id)
+    try:
+        outcome = taking.write_booking(session, session_id=vs.id, dose=dose,
+                                       appointments=plan.rows, audits=plan.audits,
+                                       texts=plan.texts)
+    except IntegrityError:
+        raise _TAKEN_MEANWHILE from None
+    finally:
+        places.expire_capacities(session, vs.id)
+    _settle(session, outcome, vs.id, dose, len(plan.rows))
+    made = [Appointment(**row) for row in plan.rows]
+    if attach:
+        for appt in made:
+            # persistent objects of the rows just inserted, as a flush leaves them
+            make_transient_to_detached(appt)
+            session.add(appt)
+    note(session, "booking", "booked", len(made))  # counted when the booking commits
+    return made
+
+
+class HandOver(Exception):  # noqa: N818 - not an error: a way to go
+    """schedule_on_driver cannot book this one by itself (nothing was written): book it
+    with schedule(), which can (a missed appointment to close, facts not at hand, a
+    product to look up)."""
+
+
+def schedule_on_driver(conn, bind, *, login, beneficiary_refs: list, session_id, slot,
+                       dose: int, today: dt.date, now: dt.time | None,
+                       zone_of=None) -> list[str]:
+    """schedule() for an API caller, on a DBAPI connection of PostgreSQL (``conn``, in a
+    transaction it leaves to the caller; ``bind``: the engine whose caches apply): the
+    same checks and the same write in three round trips, without the ORM (issue 15's lean
+    path; cowin_kit.api.fast_booking serves it before Flask). ``login``: a function that
+    checks the caller (on ``conn``) and returns its account (an otp.Caller), called once
+    the cheap checks passed. Returns the appointments' ids. Raises BookingError as
+    schedule() does, and HandOver for what only schedule() does; either way nothing was
+    written, and the caller rolls back."""
+    session_id, wanted = _asked(dose, session_id, None, beneficiary_refs)
+    if facts.is_sold_out(bind, session_id, dose, wanted):
+        raise SessionFull(MSG_FULL, "session_id", dose=dose)
+    known = facts.cached_facts(bind, session_id)
+    if known is None:
+        raise HandOver()
+    account = login()
+    account_id = account.id
+    if zone_of is not None:
+        today, now = centre_clock(known.facility.division_id, today, now, zone_of)
+    known = _known_session(known, today)
+    by_ref, ids = _named(None, beneficiary_refs)
+    people = _people(taking.driver_people(conn, account_id, ids, known.programme.id),
+                     ids, by_ref, None, known.product)
+    plan = _plan(None, known, people, slot=slot, dose=dose, today=today, now=now,
+                 account_id=account_id, source=AppointmentSource.ONLINE, booked_by=None,
+                 actor=None, account=account)
+    if plan.missed:
+        raise HandOver()
+    try:
+        outcome = taking.driver_write(conn, session_id=known.session.id, dose=dose,
+                                      appointments=plan.rows, audits=plan.audits,
+                                      texts=plan.texts)
+    except taking.DriverIntegrityError:
+        raise _TAKEN_MEANWHILE from None
+    _settle(bind, outcome, known.session.id, dose, len(plan.rows))
+    return [row["id"] for row in plan.rows]
+
+
+_TAKEN_MEANWHILE = Conflict(N_("A beneficiary already has an appointment; reschedule or "
+                               "cancel it first."), "beneficiaries")
+
+
+def _asked(dose, session_id, ids, refs) -> tuple[str, int]:
+    """The session id, checked for form, and how many places are asked for."""
+    if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
+        raise BookingError(MSG_BAD_DOSE, "dose")
+    session_id = _session_id(session_id)
+    return session_id, len(list(refs) if refs is not None else (ids or []))
+
+
+class _Plan(NamedTuple):
+    """What a booking writes, every rule checked: rows of its appointments, audit entries
+    and confirmation texts, and the missed appointments to close first."""
+
+    rows: list[dict]
+    audits: list[dict]
+    texts: list[dict]
+    missed: list[str]
+
+
+def _plan(session: Session | None, known: facts.SessionFacts, people: list[_Person], *,
+          slot, dose: int, today: dt.date, now: dt.time | None, account_id: int, source,
+          booked_by, actor, account) -> _Plan:
+    """The rules of a booking (slot, eligibility, one active appointment), and its rows.
+    ``session``: None on the driver path, where nothing may be looked up (HandOver)."""
+    vs = known.session
     chosen = _resolve_slot(vs, slot)
     _check_slot_open(vs, chosen, today, now)
+    missed = []
     for p in people:
         check_eligible(session, p.person, vs, dose, known, p.doses)
         if p.active_id is not None:
             if p.active_on >= today:
                 raise Conflict(N_("%(name)s already has an appointment; reschedule or "
                                   "cancel it first."), "beneficiaries", name=p.person.name)
-            _mark_missed(session, p.active_id)
+            missed.append(p.active_id)
     created = utcnow()
     rows = [{"id": str(uuid.uuid4()), "beneficiary_id": person.id, "session_id": vs.id,
              "slot_id": chosen.id, "dose_number": dose, "secret_code": _secret_code(),
@@ -436,29 +551,16 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
     texts = [booking_texts.booked_row(session, p.person, row, vs, chosen, known.facility,
                                       created, account)
              for p, row in zip(people, rows, strict=True)]
-    try:
-        outcome = taking.write_booking(session, session_id=vs.id, dose=dose,
-                                       appointments=rows, audits=audits,
-                                       texts=[t for t in texts if t is not None])
-    except IntegrityError:
-        # Another request booked one of them meanwhile (one active appointment per person).
-        raise Conflict(N_("A beneficiary already has an appointment; reschedule or cancel "
-                          "it first."), "beneficiaries") from None
-    finally:
-        places.expire_capacities(session, vs.id)
+    return _Plan(rows, audits, [t for t in texts if t is not None], missed)
+
+
+def _settle(bind, outcome: taking.Outcome, session_id: str, dose: int, count: int) -> None:
+    """Refuse as the write's outcome says (a full session is marked sold out here)."""
     if outcome is taking.Outcome.FULL:
-        facts.mark_sold_out(session, vs.id, dose, len(rows))
+        facts.mark_sold_out(bind, session_id, dose, count)
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     if outcome is taking.Outcome.CLOSED:
         raise Conflict(MSG_SESSION_CANCELLED, "session_id")
-    made = [Appointment(**row) for row in rows]
-    if attach:
-        for appt in made:
-            # persistent objects of the rows just inserted, as a flush leaves them
-            make_transient_to_detached(appt)
-            session.add(appt)
-    note(session, "booking", "booked", len(made))  # counted when the booking commits
-    return made
 
 
 def reschedule(session: Session, *, account_id: int, appointment_id, session_id, slot,
@@ -552,5 +654,6 @@ def cancel(session: Session, *, account_id: int, appointment_ids: Iterable,
 __all__ = ["MSG_BAD_APPOINTMENT_ID", "MSG_BAD_SLOT", "MSG_CHOOSE_BENEFICIARY",
            "MSG_FULL", "MSG_NO_APPOINTMENT", "MSG_NO_BENEFICIARY", "MSG_NO_SESSION",
            "MSG_NOT_ACTIVE", "MSG_PAST_APPOINTMENT", "BookingError", "Conflict", "NotFound",
-           "SessionFull", "account_appointment", "cancel", "check_eligible", "citizen_actor",
-           "locked_account_appointments", "reschedule", "schedule"]
+           "SessionFull", "HandOver", "account_appointment", "cancel", "check_eligible",
+           "citizen_actor", "locked_account_appointments", "reschedule", "schedule",
+           "schedule_on_driver"]

@@ -79,8 +79,9 @@ class _Store:
 _stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _store(session: Session) -> _Store:
-    engine = session.get_bind()
+def _store(session) -> _Store:
+    """The store of a Session's engine, or of an engine (or connection) itself."""
+    engine = session.get_bind() if isinstance(session, Session) else session
     engine = getattr(engine, "engine", engine)
     store = _stores.get(engine)
     if store is None:
@@ -109,6 +110,15 @@ def session_facts(session: Session, session_id: str) -> SessionFacts | None:
     facts = SessionFacts(vs, product, programme, phases, facility, now)
     store.facts[session_id] = facts
     return facts
+
+
+def cached_facts(bind, session_id: str) -> SessionFacts | None:
+    """The session's facts if this process read them less than FACTS_SECONDS ago, else
+    None (nothing is read): for a caller without an ORM session (``bind``: the engine)."""
+    facts = _store(bind).facts.get(session_id)
+    if facts is not None and time.monotonic() - facts.read_at < FACTS_SECONDS:
+        return facts
+    return None
 
 
 def is_sold_out(session: Session, session_id: str, dose: int, count: int) -> bool:

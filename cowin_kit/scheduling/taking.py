@@ -113,3 +113,58 @@ WITH open_session AS (
 )
 SELECT (SELECT count(*) FROM open_session) AS open, (SELECT count(*) FROM made) AS made
 """)
+
+
+# --- the same on a DBAPI connection (booking.schedule_on_driver) --------------------------
+
+class DriverIntegrityError(Exception):
+    """The database refused a row (a person's second active appointment)."""
+
+
+_DRIVER: dict[str, tuple[str, dict]] = {}
+
+
+def _driver(name: str) -> tuple[str, dict]:
+    """A statement as psycopg takes it (%(name)s parameters), compiled once, with the
+    values of the parameters it fixes itself (e.g. the status 'booked')."""
+    found = _DRIVER.get(name)
+    if found is None:
+        from sqlalchemy.dialects.postgresql import psycopg as dialect
+
+        from cowin_kit.scheduling import booking
+
+        statement = {"people": booking.PEOPLE_BY_REF_ARRAY, "write": _PG_BOOKING}[name]
+        compiled = statement.compile(dialect=dialect.dialect())
+        fixed = {k: v.value if isinstance(v, Enum) else v  # its value, as the column holds
+                 for k, v in compiled.params.items() if v is not None}
+        found = _DRIVER[name] = (str(compiled), fixed)
+    return found
+
+
+def driver_people(conn, account_id: int, refs: list[str], programme_id: int) -> list:
+    """booking._PEOPLE's rows of the account's people by reference id, locked."""
+    sql, fixed = _driver("people")
+    with conn.cursor() as cur:
+        cur.execute(sql, {**fixed, "ids": refs, "account_id": account_id,
+                          "programme_id": programme_id})
+        return cur.fetchall()
+
+
+def driver_write(conn, *, session_id: str, dose: int, appointments: list[dict],
+                 audits: list[dict], texts: list[dict]) -> Outcome:
+    """write_booking's PostgreSQL statement on a DBAPI connection."""
+    import psycopg
+
+    sql, _fixed = _driver("write")
+    with conn.cursor() as cur:
+        try:
+            cur.execute(sql, {
+                "session_id": session_id, "dose": dose, "count": len(appointments),
+                "appointments": _json(appointments), "audits": _json(audits),
+                "texts": _json(texts)})
+        except psycopg.IntegrityError as exc:
+            raise DriverIntegrityError() from exc
+        is_open, made = cur.fetchone()
+    if made:
+        return Outcome.MADE
+    return Outcome.FULL if is_open else Outcome.CLOSED

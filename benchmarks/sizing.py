@@ -114,6 +114,12 @@ http {{
         "~^\s*(?<tag>[A-Za-z]{{2,3}}(?:[-_][A-Za-z0-9]{{2,8}})?)" $tag;
         default "";
     }}
+    # Whether the client takes gzip (every browser does): the app then sends the gzip body,
+    # with its own ETag. ("gzip;q=0", which no browser sends, is not told apart.)
+    map $http_accept_encoding $public_search_gzip {{
+        "~*gzip" gzip;
+        default "";
+    }}
     # --- end ---
     server {{
         listen 127.0.0.1:{port};
@@ -125,16 +131,17 @@ http {{
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_set_header X-Forwarded-Proto $scheme;
-            # An answer depends on its path, its query and its language, nothing else: the
-            # app gets no cookie or token (so it may answer from FastAnswers) and the
-            # language the cache key holds.
+            # An answer depends on its path, its query, its language and its encoding,
+            # nothing else: the app gets no cookie or token (so it may answer from
+            # FastAnswers) and the language and encoding the cache key holds.
             proxy_set_header Cookie "";
             proxy_set_header Authorization "";
             proxy_set_header Accept-Language $public_search_lang;
+            proxy_set_header Accept-Encoding $public_search_gzip;
             proxy_cache public_search;
-            proxy_cache_key "$request_uri|$public_search_lang";
-            # The app sends Vary: Accept-Language; the key already holds the language,
-            # normalised (browsers spell Accept-Language in hundreds of ways).
+            proxy_cache_key "$request_uri|$public_search_lang|$public_search_gzip";
+            # The app sends Vary: Accept-Language, Accept-Encoding; the key already holds
+            # both, normalised (browsers spell Accept-Language in hundreds of ways).
             proxy_ignore_headers Vary;
             # Cache-Control: public, max-age=30 sets how long; one request per answer goes
             # to the app at a time, the others wait for it or get the stale copy.

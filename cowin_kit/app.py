@@ -66,9 +66,12 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings["MAX_CONTENT_LENGTH"],
     )
     app.config.update(flask_config)
-    from cowin_kit.web import security
+    from cowin_kit.web import compression, security
 
     app.session_interface = security.EncryptedSessionInterface()
+    # Hooks run last-registered first: compression, registered first, sees every answer
+    # as the others left it.
+    app.after_request(compression.compress_response)
     app.after_request(security.protective_headers)
     from cowin_kit.logs import configure_logging
 

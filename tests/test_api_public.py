@@ -321,3 +321,53 @@ def test_a_filtered_answer_is_never_served_for_another_query(app, client, sessio
         f"district_id={district_id}&date={DAY:%d-%m-%Y}"]  # filtered ones go through Flask
     entries = app.extensions["cowin_kit.answers"]._entries
     assert len(entries) == 3  # unfiltered, the paid Comirnaty one (in any case), Free
+
+
+NEAR = "/api/v2/appointment/centers/public/findByLatLong"
+
+
+def test_find_by_lat_long_is_cached_per_point_to_3_decimals(app, client, database,
+                                                            monkeypatch):
+    """Cached as the session searches are (public.cached_search): one answer per point to
+    3 decimals and language, for ANSWER_TTL_SECONDS. Nothing empties the cache when a
+    centre, a session or a booking changes, for any of the searches: a change shows once
+    the answer has expired."""
+    from cowin_kit.api import public
+
+    built = []
+    real = public.search.centres_near
+    monkeypatch.setattr(public.search, "centres_near",
+                        lambda *a, **k: built.append(a[2:4]) or real(*a, **k))
+    url = f"{NEAR}?lat=-12.12&long=-77.03"
+    first = client.get(url)
+    assert first.status_code == 200 and first.get_json()["centers"]
+    assert built == [(-12.12, -77.03)]
+    # 30 m away is the same point to 3 decimals: the same answer, without the database.
+    close_by = client.get(f"{NEAR}?lat=-12.1203&long=-77.0298")
+    assert close_by.get_data() == first.get_data() and len(built) == 1
+    # The same query again is answered before Flask, as the other searches are.
+    flask_answers = []
+    real_cached = public.cached_search
+    monkeypatch.setattr(public, "cached_search",
+                        lambda *a: flask_answers.append(1) or real_cached(*a))
+    again = client.get(url)
+    assert again.get_data() == first.get_data() and flask_answers == [] and len(built) == 1
+    # 220 m away is another point, looked up from its rounded place.
+    assert client.get(f"{NEAR}?lat=-12.1222&long=-77.03").status_code == 200
+    assert built[1:] == [(-12.122, -77.03)]
+
+    # A centre opens where the person stands: the cached answer stands until it expires.
+    with database.session() as s:
+        division_id = s.scalars(select(Facility.division_id).order_by(Facility.id)).first()
+        new = Facility(code="NEAR-NEW", name="Posta Nueva", address="", postal_code="15001",
+                       division_id=division_id, latitude=-12.12, longitude=-77.03,
+                       fee_type="Free")
+        s.add(new)
+        s.commit()
+        new_id = new.id
+    assert client.get(url).get_data() == first.get_data()
+    later = public.time.monotonic() + public.ANSWER_TTL_SECONDS + 1
+    monkeypatch.setattr(public.time, "monotonic", lambda: later)
+    fresh = client.get(url).get_json()["centers"]
+    assert fresh[0]["center_id"] == new_id and fresh[0]["distance_km"] == 0
+    assert len(built) == 3

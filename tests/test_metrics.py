@@ -144,6 +144,32 @@ def test_labels_name_routes_never_paths(client):
     assert requests_of(found, route) - requests_of(before, route) == 3
 
 
+def test_compressed_answers_are_counted(client, database):
+    """Gzipped answers, from Flask and from FastAnswers (304s included), count as any."""
+    from cowin_kit.geography.models import Division
+
+    with database.session() as s:  # the demo's district with the most centres
+        lima = s.scalar(select(Division.id).where(Division.level == 2, Division.name == "Lima"))
+    gzip = {"Accept-Encoding": "gzip"}
+    day = TODAY.strftime("%d-%m-%Y")
+    search = (f"/api/v2/appointment/sessions/public/calendarByDistrict?district_id={lima}"
+              f"&date={day}")
+    route = "/api/v2/appointment/sessions/public/calendarByDistrict"
+    before = scrape(client)
+    first = client.get(search, headers=gzip)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
+    for _ in range(2):  # answered before Flask
+        assert client.get(search, headers=gzip).status_code == 200
+    assert client.get(search, headers={**gzip, "If-None-Match": first.headers["ETag"]}
+                      ).status_code == 304
+    page = client.get("/portal/search?by=pincode&pincode=15001", headers=gzip)
+    assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
+    after = scrape(client)
+    assert requests_of(after, route) - requests_of(before, route) == 3
+    assert requests_of(after, route, status="3xx") - requests_of(before, route, status="3xx") == 1
+    assert requests_of(after, "/portal/search") - requests_of(before, "/portal/search") == 1
+
+
 def test_outbox_depth_after_sms_are_queued(app, client, database):
     from cowin_kit.notifications.outbox import enqueue
 

@@ -25,6 +25,7 @@ from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.choices import GENDERS, accepted_id_types
 from cowin_kit.runtime import db_session, deployment, read_session
 from cowin_kit.scheduling import search
+from cowin_kit.web import compression
 
 bp = Blueprint("api_public", __name__, url_prefix="/api/v2")
 register(bp)
@@ -47,14 +48,27 @@ def _encode(data: dict) -> tuple[str, str]:
     return body, hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
-def respond_cached(body: str | bytes, tag: str, max_age: int) -> Response:
+def respond_cached(body: str | bytes, tag: str, max_age: int,
+                   gzipped: bytes | None = None) -> Response:
+    """``body`` (JSON) with Cache-Control and its strong ETag ``tag``, or a 304 when the
+    client has it. A body large enough to compress goes to a client that accepts gzip as
+    gzip (``gzipped``, when the caller keeps it, else compressed now) under its own ETag
+    (web.compression's rules; its after_request hook leaves an encoded answer alone)."""
     # The answer depends only on the URL (?lang=) and Accept-Language (select_locale
-    # ignores the cookie on the API), so a shared cache keeps one copy per language.
-    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": f'"{tag}"',
-               "Vary": "Accept-Language"}
+    # ignores the cookie on the API), so a shared cache keeps one copy per language, and
+    # per encoding once it could be compressed.
+    data = body.encode() if isinstance(body, str) else body
+    headers = {"Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Language"}
+    if compression.compressible(len(data)):
+        headers["Vary"] = "Accept-Language, Accept-Encoding"
+        if compression.accepts_gzip(request.headers.get("Accept-Encoding")):
+            data = gzipped if gzipped is not None else compression.gzip_bytes(data)
+            tag = compression.gzip_tag(tag)
+            headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = f'"{tag}"'
     if request.if_none_match.contains(tag):
-        return Response(status=304, headers=headers)
-    return Response(body, status=200, mimetype="application/json", headers=headers)
+        return Response(status=304, headers=headers)  # werkzeug drops Content-Encoding
+    return Response(data, status=200, mimetype="application/json", headers=headers)
 
 
 def cached_json(data: dict, max_age: int) -> Response:
@@ -66,8 +80,9 @@ class AnswerCache:
     """Encoded public answers kept for a few seconds, per process and per app.
 
     Public availability is read far more than it changes (Co-WIN served it from a CDN):
-    one answer per (endpoint, parameters, language) is built, encoded and hashed once,
-    and a request that already has it (If-None-Match) costs no database work at all.
+    one answer per (endpoint, parameters, language) is built, encoded, hashed and (when
+    large enough) gzipped once, and a request that already has it (If-None-Match) costs
+    no database work at all.
     Bookings stay exact: they take places in the database, never from here.
     """
 
@@ -76,17 +91,21 @@ class AnswerCache:
         self._entries: dict = {}
         self._lock = threading.Lock()
 
-    def get_or_build(self, key, build) -> tuple[bytes, str]:
+    def get_or_build(self, key, build) -> tuple[bytes, str, bytes | None]:
+        """(body, tag, gzipped): respond_cached's arguments, less max_age."""
         return self.entry(key, build)[1:]
 
-    def entry(self, key, build) -> tuple[float, str, str]:
-        """(expires, body as UTF-8 bytes, tag); ``expires`` is on the time.monotonic clock."""
+    def entry(self, key, build) -> tuple[float, bytes, str, bytes | None]:
+        """(expires, body as UTF-8 bytes, tag, the body gzipped or None when too small to
+        be compressed); ``expires`` is on the time.monotonic clock."""
         now = time.monotonic()
         hit = self._entries.get(key)  # one dict read is atomic; entries are never changed
         if hit and hit[0] > now:
             return hit
         body, tag = _encode(build())
-        entry = (now + self.ttl, body.encode(), tag)  # bytes: FastAnswers shares them
+        data = body.encode()  # bytes: FastAnswers shares them
+        gzipped = compression.gzip_bytes(data) if compression.compressible(len(data)) else None
+        entry = (now + self.ttl, data, tag, gzipped)
         with self._lock:
             _make_room(self._entries, self.max_entries)
             self._entries[key] = entry
@@ -109,27 +128,35 @@ class FastAnswers:
     Only plain requests take this path: a GET of a search path with its parameters in
     canonical form (so junk in the query string adds no entries; a filtered search, with
     vaccine, min_age_limit, dose or fee_type, is never in that form, so it always goes
-    through Flask, where cached_search keys on its filters) and no Cookie or
+    through Flask, where cached_search keys on its filters; nor is a point given to more
+    than 6 decimals, which Flask answers from the point's rounded key) and no Cookie or
     Authorization header; the language is the one Flask chose for the same
     Accept-Language. Answers that set a cookie or carry rate-limit headers are never
     recorded, so whatever a hook or a limit would add still goes through Flask.
+
+    Each answer is kept as Flask sent it for each encoding (identity, gzip: the same
+    choice respond_cached makes, web.compression.accepts_gzip), with the AnswerCache's
+    bytes of both: nothing is compressed here.
     """
 
     DATE = r"&date=[0-9]{2}-[0-9]{2}-(?:[0-9]{2}){1,2}"  # DD-MM-YYYY or DD-MM-YY
+    DEGREES = r"-?[0-9]{1,3}(?:\.[0-9]{1,6})?"  # a phone's fix has 6 decimals at most
     QUERIES = {
-        "/appointment/sessions/public/calendarByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})",
-        "/appointment/sessions/public/findByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})",
-        "/appointment/sessions/public/calendarByPin": "pincode=[0-9A-Za-z]{1,12}",
-        "/appointment/sessions/public/findByPin": "pincode=[0-9A-Za-z]{1,12}",
+        "/appointment/sessions/public/calendarByDistrict":
+            "district_id=(?:0|[1-9][0-9]{0,8})" + DATE,
+        "/appointment/sessions/public/findByDistrict": "district_id=(?:0|[1-9][0-9]{0,8})" + DATE,
+        "/appointment/sessions/public/calendarByPin": "pincode=[0-9A-Za-z]{1,12}" + DATE,
+        "/appointment/sessions/public/findByPin": "pincode=[0-9A-Za-z]{1,12}" + DATE,
+        "/appointment/centers/public/findByLatLong": f"lat={DEGREES}&long={DEGREES}",
     }
     ENVIRON_KEY = "cowin_kit.fast_answer"
     MAX_LANGS = 256  # distinct Accept-Language values remembered
 
     def __init__(self, wsgi_app, prefix: str, max_entries: int = 4096):
         self.wsgi_app, self.max_entries = wsgi_app, max_entries
-        self.queries = {prefix + path: re.compile(q + self.DATE)
-                        for path, q in self.QUERIES.items()}
-        # (path, query, lang) -> (expires, tag, body, {status: (line, headers)})
+        self.queries = {prefix + path: re.compile(q) for path, q in self.QUERIES.items()}
+        # (path, query, lang) -> (expires, tag, body, gzipped,
+        #                         {(status, encoding): (line, headers)})
         self._answers: dict = {}
         self._langs: dict = {}  # raw Accept-Language -> the language Flask chose
         self._lock = threading.Lock()
@@ -147,12 +174,16 @@ class FastAnswers:
         lang = self._langs.get(accept)
         hit = lang and self._answers.get((environ["PATH_INFO"], environ["QUERY_STRING"], lang))
         if hit and hit[0] > time.monotonic():
+            _expires, tag, body, gzipped, sent = hit
+            encoding = _encoding(environ, gzipped)
+            if encoding == "gzip":
+                tag, body = compression.gzip_tag(tag), gzipped
             inm = environ.get("HTTP_IF_NONE_MATCH")
-            status = 304 if inm and parse_etags(inm).contains(hit[1]) else 200
-            sent = hit[3].get(status)
-            if sent is not None:
-                start_response(*sent)
-                return [hit[2]] if status == 200 else []
+            status = 304 if inm and parse_etags(inm).contains(tag) else 200
+            answer = sent.get((status, encoding))
+            if answer is not None:
+                start_response(*answer)
+                return [body] if status == 200 else []
         environ[self.ENVIRON_KEY] = None  # cached_search fills it in
         captured = []
 
@@ -167,23 +198,34 @@ class FastAnswers:
         return body
 
     def _record(self, environ, accept, answer, status_line, headers) -> None:
-        lang, expires, body, tag = answer
+        lang, expires, body, tag, gzipped = answer
         status = int(status_line.split(" ", 1)[0])
         names = {name.lower() for name, _value in headers}
+        encoding = _encoding(environ, gzipped)
         if status not in (200, 304) or "set-cookie" in names or any(
                 n.startswith("x-ratelimit") or n == "retry-after" for n in names):
             return
+        if status == 200 and ("content-encoding" in names) != (encoding == "gzip"):
+            return  # a hook changed the encoding: not what _encoding expects; leave it to Flask
         key = (environ["PATH_INFO"], environ["QUERY_STRING"], lang)
         with self._lock:
             if len(self._langs) >= self.MAX_LANGS:
                 self._langs.clear()
             self._langs[accept] = lang
             old = self._answers.get(key)
-            sent = dict(old[3]) if old and old[1] == tag else {}
-            sent[status] = (status_line, headers)
+            sent = dict(old[4]) if old and old[1] == tag else {}
+            sent[status, encoding] = (status_line, headers)
             if key not in self._answers:
                 _make_room(self._answers, self.max_entries)
-            self._answers[key] = (expires, tag, body, sent)  # the AnswerCache's bytes
+            self._answers[key] = (expires, tag, body, gzipped, sent)  # the AnswerCache's bytes
+
+
+def _encoding(environ, gzipped: bytes | None) -> str:
+    """The body respond_cached sends for this request: gzip when there is one and the
+    client accepts it."""
+    if gzipped is not None and compression.accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
+        return "gzip"
+    return "identity"
 
 
 # How long a search answer is reused. Short, so people see places go as they are booked.
@@ -197,10 +239,10 @@ def cached_search(build, *params) -> Response:
     cache = current_app.extensions.setdefault("cowin_kit.answers",
                                               AnswerCache(ANSWER_TTL_SECONDS))
     lang = _lang()
-    expires, body, tag = cache.entry((request.path, params, lang), build)
+    expires, body, tag, gzipped = cache.entry((request.path, params, lang), build)
     if FastAnswers.ENVIRON_KEY in request.environ:  # a plain request: FastAnswers may keep it
-        request.environ[FastAnswers.ENVIRON_KEY] = (lang, expires, body, tag)
-    return respond_cached(body, tag, SEARCH_MAX_AGE)
+        request.environ[FastAnswers.ENVIRON_KEY] = (lang, expires, body, tag, gzipped)
+    return respond_cached(body, tag, SEARCH_MAX_AGE, gzipped)
 
 
 MSG_NO_POSTAL_CODES = N_("This country has no postal codes: search by district or by "
@@ -384,13 +426,25 @@ def calendar_by_district():
     return cached_search(build, district_id, block_id, day, filters)
 
 
+# findByLatLong looks from the point rounded to this many decimals of a degree: 3 is about
+# 110 m of latitude (less of longitude away from the equator). The people of a neighbourhood
+# (and a phone whose fix wanders) then share one cached answer instead of each costing the
+# database a query, and a distance is off by at most some 80 m, nothing when choosing among
+# centres a kilometre or more apart. The answer is built from the rounded point, so it is
+# exactly the one its cache key stands for.
+LAT_LONG_DECIMALS = 3
+
+
 @bp.get("/appointment/centers/public/findByLatLong")
 @bp.get("/appointment/centers/findByLatLong")
 def find_by_lat_long():
     query = load_query()  # schemas.LatLongQuery: decimal degrees within ±90 and ±180
-    near = search.centres_near(read_session(), _lang(), query["lat"], query["long"])
-    return cached_json({"centers": answer_pincodes(near),
-                        "ttl": LOCATION_TTL_HOURS}, SEARCH_MAX_AGE)
+    lat, lon = round(query["lat"], LAT_LONG_DECIMALS), round(query["long"], LAT_LONG_DECIMALS)
+
+    def build():
+        near = search.centres_near(read_session(), _lang(), lat, lon)
+        return {"centers": answer_pincodes(near), "ttl": LOCATION_TTL_HOURS}
+    return cached_search(build, lat, lon)
 
 
 @bp.get("/registration/certificate/public/download")

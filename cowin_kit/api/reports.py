@@ -64,8 +64,8 @@ def _cached(query: dict, build) -> Response:
     if cache is None or cache.ttl != ttl:
         cache = current_app.extensions[CACHE] = AnswerCache(ttl)
     key = (request.endpoint, tuple(sorted(query.items())), _lang(), _today())
-    body, tag = cache.get_or_build(key, build)
-    return respond_cached(body, tag, ttl)
+    body, tag, gzipped = cache.get_or_build(key, build)
+    return respond_cached(body, tag, ttl, gzipped)
 
 
 @dataclass

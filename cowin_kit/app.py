@@ -12,6 +12,7 @@ from cowin_kit.config import (
     ConfigError,
     Settings,
     check_settings,
+    direct_database,
     load_settings,
     replica_urls,
 )
@@ -37,7 +38,10 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app for an instance.
 
     ``config`` may hold ``INSTANCE_PATH``, any declared setting (overriding the instance's
-    files and the environment) and plain Flask keys such as ``TESTING``.
+    files and the environment) and plain Flask keys such as ``TESTING``. ``DIRECT_DATABASE``
+    (the command's name, e.g. "`cowin-kit worker`"): the app of a command, whose primary is
+    reached as config.direct_database says, never through PgBouncer in transaction mode
+    (DirectURLMissing, a ConfigError, when DATABASE_DIRECT_URL is needed and not set).
     Raises ConfigError when the deployment cannot run, with every reason.
     """
     from cowin_kit.i18n import available_languages, init_app as init_i18n
@@ -45,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     config = dict(config or {})
     instance = resolve_instance_path(config.pop("INSTANCE_PATH", None))
+    direct = config.pop("DIRECT_DATABASE", None)
     flask_config = {k: config.pop(k) for k in list(config) if k not in SETTINGS_BY_NAME}
     settings = load_settings(instance, overrides=config)
     problems = check_settings(settings)
@@ -77,7 +82,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(settings)
 
-    db = _open_database(settings, "DATABASE_URL")
+    if direct:
+        name, url, pooler = direct_database(settings, direct)
+        db = _open_database(settings, name, url, pooler=pooler, replica=False)
+    else:
+        db = _open_database(settings, "DATABASE_URL", replica=False)
     _verify_database(db, settings)
     # Public reads go to a replica that answers and keeps up (cowin_kit.replicas); none
     # configured: the primary.
@@ -183,7 +192,8 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _open_database(settings: Settings, name: str, url: str | None = None) -> Database:
+def _open_database(settings: Settings, name: str, url: str | None = None, *,
+                   pooler: str | None = None, replica: bool = True) -> Database:
     """The Database at the URL of setting ``name`` (or ``url``, one of that setting's), with
     the deployment's limits. A replica gives up connecting sooner than the primary: reads
     then go to the primary instead of waiting."""
@@ -192,8 +202,8 @@ def _open_database(settings: Settings, name: str, url: str | None = None) -> Dat
                         settings["DB_POOL_SIZE"], must_exist=True,
                         statement_timeout=settings["DB_STATEMENT_TIMEOUT"],
                         lock_timeout=settings["DB_LOCK_TIMEOUT"],
-                        pooler=settings["DATABASE_POOLER"],
-                        connect_timeout=REPLICA_CONNECT_TIMEOUT if url else 10)
+                        pooler=settings["DATABASE_POOLER"] if pooler is None else pooler,
+                        connect_timeout=REPLICA_CONNECT_TIMEOUT if replica else 10)
     except DatabaseURLError as exc:
         raise ConfigError(f"the deployment cannot start: {name}: {exc}") from None
 

@@ -124,6 +124,15 @@ SETTINGS: tuple[Setting, ...] = (
             "cannot keep; set DB_STATEMENT_TIMEOUT and DB_LOCK_TIMEOUT on the database role "
             "instead (docs/operators.md). Empty for a direct connection or a pooler in "
             "session mode.", default_doc="(empty: no pooler in transaction mode)"),
+    Setting("DATABASE_DIRECT_URL", "str", "",
+            "A URL straight to the primary PostgreSQL database of DATABASE_URL (or through a "
+            "pooler in session mode), for `cowin-kit` commands and `cowin-kit worker`: "
+            "migrations, imports and backups run long, and the worker holds a session-level "
+            "advisory lock, which PgBouncer in transaction mode cannot keep. Required when "
+            "DATABASE_POOLER is `pgbouncer` (the commands refuse to run without it); when "
+            "set, the commands and the worker use it whatever DATABASE_POOLER says, and the "
+            "web app keeps DATABASE_URL.",
+            default_doc="(empty: commands use DATABASE_URL)"),
     Setting("SQLITE_BUSY_TIMEOUT", "int", 20,
             "Seconds a SQLite connection waits for a lock held by another writer. Keep it "
             "below gunicorn's --timeout (30 s), so a request that waits too long is answered "
@@ -418,6 +427,9 @@ def load_settings(instance_path: Path | None, overrides: dict[str, Any] | None =
         sources["DATABASE_URL"] = "default"
     elif values["DATABASE_URL"] and instance_path is not None:
         values["DATABASE_URL"] = _anchor_sqlite(values["DATABASE_URL"], instance_path)
+    if values["DATABASE_DIRECT_URL"] and instance_path is not None:
+        values["DATABASE_DIRECT_URL"] = _anchor_sqlite(values["DATABASE_DIRECT_URL"],
+                                                       instance_path)
     if values["READ_DATABASE_URL"] and instance_path is not None:
         values["READ_DATABASE_URL"] = _anchor_sqlite(values["READ_DATABASE_URL"],
                                                      instance_path)
@@ -435,6 +447,36 @@ def replica_urls(settings: Settings) -> list[str]:
     if settings["READ_DATABASE_URL"]:
         urls.append(settings["READ_DATABASE_URL"])
     return list(dict.fromkeys(urls))
+
+
+class DirectURLMissing(ConfigError):
+    """DATABASE_POOLER is pgbouncer and DATABASE_DIRECT_URL is not set: a command or the
+    worker would reach PostgreSQL through PgBouncer in transaction mode."""
+
+
+def direct_database(settings: Settings, what: str = "this command") -> tuple[str, str, str]:
+    """Where `cowin-kit` commands and the worker reach the primary database: (the setting's
+    name, its URL, the pooler to tell the Database). DATABASE_DIRECT_URL when set, else
+    DATABASE_URL, unless that leads to PgBouncer in transaction mode (DATABASE_POOLER =
+    pgbouncer): then DirectURLMissing, naming the setting to set. ``what`` is named in the
+    message ("`cowin-kit db upgrade`", "`cowin-kit worker`").
+
+    Why refuse rather than warn: through transaction pooling a migration's lock_timeout,
+    `db restore`'s session and the worker's pg_try_advisory_lock would each land on whatever
+    server connection the next transaction gets: the worker's lock would be held by a
+    connection other clients then use, and released by none (two workers scanning at once),
+    and a migration half run. It fails later and obscurely; here it fails at once, clearly."""
+    if settings["DATABASE_DIRECT_URL"]:
+        return "DATABASE_DIRECT_URL", settings["DATABASE_DIRECT_URL"], ""
+    if settings["DATABASE_POOLER"] == "pgbouncer":
+        raise DirectURLMissing(
+            f"DATABASE_POOLER is 'pgbouncer' ({settings.sources['DATABASE_POOLER']}): "
+            f"DATABASE_URL leads to PgBouncer in transaction mode, which cannot keep the "
+            f"database session {what} needs. Set DATABASE_DIRECT_URL to a URL straight to "
+            "PostgreSQL (database_direct_url in cowin-kit.toml, or the environment variable "
+            f"{ENV_PREFIX}DATABASE_DIRECT_URL), e.g. postgresql://cowin_admin@db1:5432/cowin; "
+            "see docs/operators.md, PgBouncer in transaction mode.")
+    return "DATABASE_URL", settings["DATABASE_URL"], settings["DATABASE_POOLER"]
 
 
 def _anchor_sqlite(raw: str, instance_path: Path) -> str:
@@ -520,6 +562,11 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append(f"DATABASE_POOLER {settings['DATABASE_POOLER']!r} is not one of "
                         f"{', '.join(repr(p) for p in POOLERS)} (empty: none in transaction "
                         "mode).")
+    if (settings.get("DATABASE_POOLER") == "pgbouncer" and settings.get("DATABASE_DIRECT_URL")
+            and settings["DATABASE_DIRECT_URL"] == settings.get("DATABASE_URL")):
+        problems.append("DATABASE_DIRECT_URL is DATABASE_URL, which DATABASE_POOLER says leads "
+                        "to PgBouncer in transaction mode; give the URL straight to PostgreSQL "
+                        "(its own host and port) for the commands and the worker.")
     for lvl in ("LOG_LEVEL",):
         if str(settings[lvl]).upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append(f"{lvl} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")

@@ -369,9 +369,14 @@ def _sqlite_file(raw_url: str) -> Path | None:
 
 
 def _open_database(settings) -> Database:
+    """The primary, as commands reach it (DATABASE_DIRECT_URL behind PgBouncer in
+    transaction mode: `init` runs the migrations)."""
+    from cowin_kit.config import direct_database
+
     try:
-        db = Database(settings["DATABASE_URL"], settings["SQLITE_BUSY_TIMEOUT"],
-                      settings["DB_POOL_SIZE"], pooler=settings["DATABASE_POOLER"])
+        _name, url, pooler = direct_database(settings, "`cowin-kit init`")
+        db = Database(url, settings["SQLITE_BUSY_TIMEOUT"], settings["DB_POOL_SIZE"],
+                      pooler=pooler)
     except ValueError as exc:
         raise ProvisioningError(str(exc)) from None
     try:

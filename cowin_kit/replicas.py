@@ -194,6 +194,10 @@ class ReadSession(Session):
     def __init__(self, router: ReadRouter, replica, **kwargs):
         super().__init__(**kwargs)
         self.router, self.replica = router, replica
+        # False while a streamed export reads (cowin_kit.streamed): a read failing on the
+        # replica is then raised, since only the stream knows whether going on on the
+        # primary would repeat or skip rows already sent.
+        self.retry_reads = True
 
     @property
     def on_replica(self) -> bool:
@@ -209,7 +213,7 @@ class ReadSession(Session):
 @event.listens_for(ReadSession, "do_orm_execute")
 def _read_again_on_the_primary(state):
     session = state.session
-    if not session.on_replica:
+    if not session.on_replica or not session.retry_reads:
         return None  # run as usual
     try:
         return state.invoke_statement()
@@ -219,3 +223,23 @@ def _read_again_on_the_primary(state):
             raise
         session.fall_back(exc, why)
     return state.invoke_statement()
+
+
+def read_whole(session: Session, build):
+    """``build(session)``, run again whole on the primary when its replica failed partway
+    through: for a read that streams one query's rows (``yield_per``, a server-side cursor)
+    and folds them into an answer. Such a failure comes while the rows are fetched, after
+    the statement itself ran, where the session's own retry cannot see it; nothing of the
+    answer has left the process, so reading it all again is right. On any other session
+    (the primary, SQLite) ``build`` simply runs."""
+    try:
+        return build(session)
+    except DBAPIError as exc:
+        why = replica_failure(exc) if getattr(session, "on_replica", False) else None
+        if why is None:
+            raise
+        session.fall_back(exc, why)
+        session.rollback()  # the failed transaction's connection is gone
+        log.warning("a streamed read failed on its replica (%s); read again on the primary",
+                    type(exc.orig or exc).__name__)
+        return build(session)

@@ -65,3 +65,28 @@ def test_plugins_have_their_own_settings_table(tmp_path):
     assert settings.plugin("EXAMPLE_REGISTRY_URL") == "https://reg.example"
     assert settings.plugin("retries") == "5"  # the environment wins
     assert settings.plugin("missing", "d") == "d"
+
+
+def test_commands_reach_the_primary_directly_behind_pgbouncer(tmp_path):
+    """DATABASE_DIRECT_URL: where `cowin-kit` commands and the worker connect; required when
+    DATABASE_URL leads to PgBouncer in transaction mode."""
+    from cowin_kit.config import DirectURLMissing, check_settings, direct_database
+
+    plain = load_settings(tmp_path, environ={
+        "COWIN_KIT_DATABASE_URL": "postgresql://web@db1/cowin"})
+    assert direct_database(plain) == ("DATABASE_URL", "postgresql://web@db1/cowin", "")
+    bounced = {"COWIN_KIT_DATABASE_URL": "postgresql://web@bouncer:6432/cowin",
+               "COWIN_KIT_DATABASE_POOLER": "pgbouncer"}
+    with pytest.raises(DirectURLMissing) as refused:
+        direct_database(load_settings(tmp_path, environ=bounced), "`cowin-kit db upgrade`")
+    message = str(refused.value)
+    assert "`cowin-kit db upgrade`" in message and "Set DATABASE_DIRECT_URL" in message
+    assert "COWIN_KIT_DATABASE_DIRECT_URL" in message and "database_direct_url" in message
+    direct = load_settings(tmp_path, environ={
+        **bounced, "COWIN_KIT_DATABASE_DIRECT_URL": "postgresql://admin@db1:5432/cowin"})
+    assert direct_database(direct) == ("DATABASE_DIRECT_URL",
+                                       "postgresql://admin@db1:5432/cowin", "")
+    assert not any("DATABASE_DIRECT_URL" in p for p in check_settings(direct))
+    same = load_settings(tmp_path, environ={
+        **bounced, "COWIN_KIT_DATABASE_DIRECT_URL": bounced["COWIN_KIT_DATABASE_URL"]})
+    assert any(p.startswith("DATABASE_DIRECT_URL is DATABASE_URL") for p in check_settings(same))

@@ -17,6 +17,8 @@ from cowin_kit.runtime import db_session
 from helpers import api_register, api_session
 
 BOUNCER_ENV = "COWIN_KIT_TEST_PGBOUNCER_URL"
+# Read once: the run_cli fixture removes every COWIN_KIT_ variable from the environment.
+BOUNCER_URL = os.environ.get(BOUNCER_ENV, "")
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get(BOUNCER_ENV) and os.environ.get("COWIN_KIT_TEST_DATABASE_URL")),
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 def _through_bouncer(instance: Path) -> str:
     with (instance / "cowin-kit.toml").open("rb") as fh:
         name = make_url(tomllib.load(fh)["database_url"]).database
-    return make_url(os.environ[BOUNCER_ENV]).set(database=name).render_as_string(False)
+    return make_url(BOUNCER_URL).set(database=name).render_as_string(False)
 
 
 @pytest.fixture
@@ -109,3 +111,40 @@ def test_no_session_state_is_left_on_pooled_connections(app):
         # and psycopg prepares nothing on the server
         raw = session.connection().connection.dbapi_connection
         assert raw.prepare_threshold is None
+
+
+def test_commands_and_the_worker_refuse_pgbouncer_and_use_the_direct_url(
+        run_cli, cowin_kit_instance, monkeypatch):
+    """Migrations, backups and the worker's session-level advisory lock need a session of
+    their own: with DATABASE_URL through PgBouncer (transaction mode) a command says to set
+    DATABASE_DIRECT_URL, and with it connects there, straight to PostgreSQL."""
+    from cowin_kit.cli.worker_cmd import _app
+
+    with (cowin_kit_instance / "cowin-kit.toml").open("rb") as fh:
+        direct = tomllib.load(fh)["database_url"]
+    bounced = {"COWIN_KIT_DATABASE_URL": _through_bouncer(cowin_kit_instance),
+               "COWIN_KIT_DATABASE_POOLER": "pgbouncer"}
+    for command in (("db", "upgrade"), ("db", "backup", "-o", "b.tar"), ("worker", "--once")):
+        refused = run_cli(*command, "--instance", cowin_kit_instance, env=bounced)
+        assert refused.exit_code == 2, refused.output
+        assert "Set DATABASE_DIRECT_URL" in refused.output
+    env = {**bounced, "COWIN_KIT_DATABASE_DIRECT_URL": direct}
+    upgraded = run_cli("db", "upgrade", "--instance", cowin_kit_instance, env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    sent = run_cli("worker", "--once", "--instance", cowin_kit_instance, env=env)
+    assert sent.exit_code == 0 and "sent 0," in sent.output, sent.output
+    # The worker's app: its primary is the direct URL, with psycopg's usual prepared
+    # statements, and a session-level advisory lock stays with its connection.
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    app = _app(cowin_kit_instance)
+    dep = app.extensions["cowin_kit"]
+    try:
+        assert dep.db.url.port == make_url(direct).port != make_url(bounced[
+            "COWIN_KIT_DATABASE_URL"]).port
+        with dep.db.engine.connect() as conn:
+            assert conn.connection.dbapi_connection.prepare_threshold is not None
+            assert conn.scalar(text("SELECT pg_try_advisory_lock(15003)")) is True
+            assert conn.scalar(text("SELECT pg_advisory_unlock(15003)")) is True
+    finally:
+        dep.dispose()

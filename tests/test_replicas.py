@@ -248,3 +248,113 @@ def _scrape(client) -> dict:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return found
+
+
+# --- streamed exports when the replica stops partway (cowin_kit.streamed) -------------------
+
+def _add_events(database, action: str, count: int) -> None:
+    from cowin_kit.accounts.service import audit
+
+    with database.Session() as s:
+        for n in range(count):
+            audit(s, "staff:99", action, f"thing:{n}")
+        s.commit()
+
+
+def _interrupted(client, outcome: str, export: str = "audit_log") -> float:
+    return _scrape(client).get("cowin_kit_export_streams_interrupted_total{"
+                               f'export="{export}",outcome="{outcome}"}}', 0.0)
+
+
+def test_the_audit_export_goes_on_on_the_primary_when_the_replica_stops_partway(
+        app, admin, database, cowin_kit_instance, monkeypatch, replica_turn):
+    import csv
+    import io
+
+    from helpers import csrf
+
+    monkeypatch.setattr("cowin_kit.accounts.audit_log.EXPORT_BATCH", 25)
+    _add_events(database, "test.streamed", 120)
+    url = _replica_url_of(cowin_kit_instance)
+    _wait("the events on the replica", lambda: _sql(
+        url, "SELECT count(*) FROM audit_event WHERE action = 'test.streamed'") == 120)
+    # Replay paused, then one more event on the primary: the file's first rows, from the
+    # replica, cannot have it (the proof that they came from there).
+    _sql(_replica_admin_url(), "SELECT pg_wal_replay_pause()")
+    with database.Session() as s:
+        from cowin_kit.accounts.service import audit
+
+        audit(s, "staff:99", "test.streamed", "thing:late")
+        s.commit()
+    resumed = _interrupted(admin, "resumed")
+
+    page = admin.get("/staff/audit?action=test.streamed").get_data(as_text=True)
+    response = admin.post("/staff/audit/export?action=test.streamed",
+                          data={"csrf_token": csrf(page)}, buffered=False)
+    assert response.status_code == 200
+    chunks = iter(response.response)
+    first = next(chunks)
+    _ctl("stop")  # the replica stops with most of the file still to send
+    body = (first if isinstance(first, str) else first.decode()) + "".join(
+        c if isinstance(c, str) else c.decode() for c in chunks)
+    response.close()
+
+    targets = [row["target"] for row in csv.DictReader(io.StringIO(body))]
+    # Every event the replica had, newest first, each once: the rows after the stop came
+    # from the primary, from the last row sent on.
+    assert targets == [f"thing:{n}" for n in range(119, -1, -1)], targets[:30]
+    assert _interrupted(admin, "resumed") == resumed + 1
+
+
+@pytest.mark.parametrize("ordered_by_key", [True, False])
+def test_a_stream_from_one_query_is_resumed_or_broken_off_when_the_replica_stops(
+        app, client, database, replica_turn, ordered_by_key):
+    """Rows streamed from one query (a server-side cursor): the replica's failure comes in
+    the middle of fetching them. In the order of a unique key the export goes on on the
+    primary after the last row sent; without one the transfer is broken off, never ended
+    as if complete."""
+    from sqlalchemy import select
+
+    from cowin_kit import streamed
+    from cowin_kit.accounts.models import AuditEvent
+
+    _add_events(database, "test.cursor", 200)
+    with database.Session() as s:
+        every = list(s.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
+    outcome = "resumed" if ordered_by_key else "aborted"
+    before = _interrupted(client, outcome, "events")
+
+    def produce(session, after, header):
+        query = select(AuditEvent.id).order_by(AuditEvent.id)
+        if after is not None:
+            query = query.where(AuditEvent.id > after)
+        lines = ["id\n"] if header else []
+        for (event_id,) in session.execute(query.execution_options(yield_per=20)):
+            lines.append(f"{event_id}\n")
+            if len(lines) >= 20:
+                yield "".join(lines), event_id
+                lines = []
+        if lines:
+            yield "".join(lines), None
+
+    got = []
+    with app.test_request_context():
+        session = read_session()
+        _wait("the events on the replica", lambda: session.scalar(
+            text("SELECT count(*) FROM audit_event WHERE action = 'test.cursor'")) == 200)
+        session.rollback()
+        assert session.on_replica
+        chunks = streamed.stream(session, produce, name="events", resumable=ordered_by_key)
+        got.append(next(chunks))
+        _ctl("stop")
+        if ordered_by_key:
+            got.extend(chunks)
+        else:
+            with pytest.raises(streamed.StreamAborted):
+                got.extend(chunks)
+    ids = [int(line) for line in "".join(got).splitlines()[1:]]
+    if ordered_by_key:
+        assert ids == every
+    else:
+        assert ids == every[:len(ids)] and len(ids) < len(every)
+    assert _interrupted(client, outcome, "events") == before + 1

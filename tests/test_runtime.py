@@ -79,6 +79,7 @@ def test_no_own_data_path_reads_from_the_read_session():
         "portal/search_views.py",  # public search (who books comes from db_session)
         "reporting/dashboard_page.py", "reporting/open_data_views.py",
         "replicas.py", "runtime.py",  # where it is made
+        "staff/audit_views.py",  # the audit log's CSV export only (the pages: db_session)
         "staff/report_views.py",  # officials' aggregate reports and exports
         "web/trust_views.py", "web/verify_views.py",  # published keys, revocations
         "web/views.py",  # the home page's figures

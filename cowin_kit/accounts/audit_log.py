@@ -104,14 +104,19 @@ def _details(details) -> str:
     return scrub(json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str))
 
 
-def csv_chunks(session: Session, area: list[int] | None, f: AuditFilter) -> Iterator[str]:
+def csv_chunks(session: Session, area: list[int] | None, f: AuditFilter,
+               after: tuple[datetime, int] | None = None,
+               header: bool = True) -> Iterator[tuple[str, tuple[datetime, int] | None]]:
     """The filtered log as CSV text, a batch of rows at a time (newest first), so a long
-    log is streamed, never held whole in memory. Keyset pagination on (at, id)."""
+    log is streamed, never held whole in memory: (text, the (at, id) of its last row).
+    Keyset pagination on (at, id), a unique order: ``after`` goes on after that row (the
+    export carried on on another database, cowin_kit.streamed), ``header`` writes the
+    column names first (with the first batch: a failure before that chunk is one before
+    anything was sent)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    yield buffer.getvalue()
-    after: tuple[datetime, int] | None = None
+    if header:
+        writer.writerow(CSV_COLUMNS)
     while True:
         query = _query([AuditEvent], area, f)
         if after is not None:
@@ -120,16 +125,16 @@ def csv_chunks(session: Session, area: list[int] | None, f: AuditFilter) -> Iter
                                 | ((AuditEvent.at == at) & (AuditEvent.id < last_id)))
         batch = list(session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                      .limit(EXPORT_BATCH)))
-        if not batch:
-            return
         codes = division_codes(session, (e.division_id for e in batch))
-        buffer.seek(0)
-        buffer.truncate()
         for e in batch:
             writer.writerow([e.at.strftime("%Y-%m-%dT%H:%M:%SZ"), scrub(e.actor), e.action,
                              scrub(e.target or ""), codes.get(e.division_id, ""),
                              _details(e.details)])
-        yield buffer.getvalue()
-        after = (batch[-1].at, batch[-1].id)
+        if batch:
+            after = (batch[-1].at, batch[-1].id)
+        if buffer.tell():
+            yield buffer.getvalue(), after
+            buffer.seek(0)
+            buffer.truncate()
         if len(batch) < EXPORT_BATCH:
             return

@@ -81,38 +81,64 @@ def load_instance(instance: str | None):
         raise Refused(str(exc)) from None
 
 
-def open_database(settings, *, read: bool = False):
-    """The instance's Database, checked to answer. ``read``: for reads that may be a little
-    behind (exports): a read replica that answers and is at most REPLICA_MAX_LAG_SECONDS
-    behind (DATABASE_REPLICA_URLS, READ_DATABASE_URL), else the primary."""
+def command_name() -> str:
+    """The running command as the operator typed it (`cowin-kit db upgrade`), for messages."""
+    ctx = click.get_current_context(silent=True)
+    return f"`{ctx.command_path}`" if ctx is not None else "this command"
+
+
+def direct_database(settings) -> tuple[str, str, str]:
+    """(setting name, URL, pooler) of the primary for this command: DATABASE_DIRECT_URL,
+    else DATABASE_URL, refused (naming DATABASE_DIRECT_URL) when that leads to PgBouncer in
+    transaction mode (cowin_kit.config.direct_database)."""
+    from cowin_kit.config import DirectURLMissing, direct_database as direct
+
+    try:
+        return direct(settings, command_name())
+    except DirectURLMissing as exc:
+        raise Refused(str(exc)) from None
+
+
+def open_database(settings, *, read: bool = False, web: bool = False):
+    """The instance's Database, checked to answer. Commands reach the primary as
+    ``direct_database`` says (never through PgBouncer in transaction mode); ``web``: as the
+    web app does, through DATABASE_URL (`cowin-kit serve`'s check). ``read``: for reads that
+    may be a little behind (exports): a read replica that answers and is at most
+    REPLICA_MAX_LAG_SECONDS behind (DATABASE_REPLICA_URLS, READ_DATABASE_URL), else the
+    primary."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from cowin_kit.db import Database, DatabaseURLError, describe_db_error
 
-    def opened(name: str, url: str):
+    if web:
+        name, url, pooler = "DATABASE_URL", settings["DATABASE_URL"], settings["DATABASE_POOLER"]
+    else:
+        name, url, pooler = direct_database(settings)
+
+    def opened(name: str, url: str, pooler: str = settings["DATABASE_POOLER"]):
         try:
             return Database(url, settings["SQLITE_BUSY_TIMEOUT"], settings["DB_POOL_SIZE"],
-                            must_exist=True, pooler=settings["DATABASE_POOLER"])
+                            must_exist=True, pooler=pooler)
         except DatabaseURLError as exc:
             raise Refused(f"{name} ({settings.sources[name]}): {exc}") from None
 
     if read:
-        replica = _fit_replica(settings, opened)
+        replica = _fit_replica(settings, lambda n, u: opened(n, u), opened(name, url, pooler))
         if replica is not None:
             return replica
-    db = opened("DATABASE_URL", settings["DATABASE_URL"])
+    db = opened(name, url, pooler)
     try:
         db.ping()
     except SQLAlchemyError as exc:
         db.dispose()
         raise Refused(describe_db_error(exc, db.url) + ". Check that the database server runs "
-                      f"and that DATABASE_URL ({settings.sources['DATABASE_URL']}) is "
-                      "right.") from None
+                      f"and that {name} ({settings.sources[name]}) is right.") from None
     return db
 
 
-def _fit_replica(settings, opened):
-    """The first read replica that answers and keeps up, or None."""
+def _fit_replica(settings, opened, primary):
+    """The first read replica that answers and keeps up, or None. ``primary`` (disposed
+    here) is where the primary's WAL position is read."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from cowin_kit.config import replica_urls
@@ -120,8 +146,8 @@ def _fit_replica(settings, opened):
 
     urls = replica_urls(settings)
     if not urls:
+        primary.dispose()
         return None
-    primary = opened("DATABASE_URL", settings["DATABASE_URL"])
     try:
         lsn = primary_lsn(primary)
     finally:

@@ -6,6 +6,7 @@ import click
 from cowin_kit.cli.common import (
     Refused,
     db_errors_refused,
+    direct_database,
     instance_option,
     load_instance,
     open_database,
@@ -166,6 +167,7 @@ def restore(file, instance, yes):
     from cowin_kit.db import Database, DatabaseMissing
 
     settings = load_instance(instance)
+    _name, url, _pooler = direct_database(settings)
     try:
         backup_file = backups.open_backup(Path(file))
     except backups.BackupError as exc:
@@ -177,10 +179,10 @@ def restore(file, instance, yes):
         except Refused:
             # A SQLite file that is gone (what a restore is for): start from none.
             try:
-                Database(settings["DATABASE_URL"], must_exist=True).dispose()
+                Database(url, must_exist=True).dispose()
                 raise
             except DatabaseMissing:
-                database = Database(settings["DATABASE_URL"])
+                database = Database(url)
                 existing = None
         try:
             problems = backups.check_restorable(backup_file, database, settings)

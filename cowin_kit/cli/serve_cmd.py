@@ -29,7 +29,7 @@ def serve(instance, host, port, debug, no_worker):
     from cowin_kit.profiles import ProfileError
 
     settings = load_instance(instance)
-    open_database(settings).dispose()  # refuses, with the reason, when it does not answer
+    open_database(settings, web=True).dispose()  # refuses, with the reason, when it does not answer
     try:
         app = create_app({"INSTANCE_PATH": settings.instance_path})
     except (ConfigError, ProfileError) as exc:

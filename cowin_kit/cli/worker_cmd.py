@@ -8,13 +8,18 @@ from cowin_kit.cli.common import Refused, db_errors_refused, instance_option, lo
 
 
 def _app(instance):
+    """The worker's app: its primary is reached directly (DATABASE_DIRECT_URL behind
+    PgBouncer in transaction mode), since the reminder scan holds a session-level advisory
+    lock for the whole scan."""
     from cowin_kit.app import create_app
+    from cowin_kit.cli.common import command_name
     from cowin_kit.config import ConfigError
     from cowin_kit.profiles import ProfileError
 
     settings = load_instance(instance)
     try:
-        return create_app({"INSTANCE_PATH": settings.instance_path})
+        return create_app({"INSTANCE_PATH": settings.instance_path,
+                           "DIRECT_DATABASE": command_name()})
     except (ConfigError, ProfileError) as exc:
         raise Refused(str(exc)) from None
 

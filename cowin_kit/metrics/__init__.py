@@ -68,6 +68,16 @@ def worker_task(task: str, items: int | None, ok: bool) -> None:
         background.task(task, items, ok)
 
 
+def export_stream(export: str, outcome: str) -> None:
+    """A streamed export whose database failed partway (cowin_kit.streamed): ``outcome``
+    restarted (on the primary, nothing sent yet), resumed (on the primary, after the last
+    row sent) or aborted (the transfer broken off, the reader's file incomplete)."""
+    if _enabled:
+        from cowin_kit.metrics import instruments
+
+        instruments.EXPORT_STREAMS.labels(export, outcome).inc()
+
+
 def init_app(app, dep) -> None:
     """Count the app's requests and serve /metrics (METRICS_ENABLED), as app.py asks."""
     if not dep.settings["METRICS_ENABLED"]:

@@ -33,6 +33,10 @@ OTPS = Counter("cowin_kit_otps_sent", "Login and consent OTPs sent to the SMS ga
 DOSES = Counter("cowin_kit_doses_recorded", "Doses recorded (committed; a retried "
                 "recording counts once), by the appointment's source: online, assisted, "
                 "walk_in; none for a dose recorded without one.", ["source"])
+EXPORT_STREAMS = Counter("cowin_kit_export_streams_interrupted", "Streamed exports whose "
+                         "read database failed partway, by export and outcome: restarted or "
+                         "resumed on the primary, or aborted (the reader's transfer broken "
+                         "off).", ["export", "outcome"])
 
 _BY_EVENT = {"booking": BOOKINGS, "otp": OTPS, "dose": DOSES}
 _UNLABELLED = {"session_cancelled": SESSIONS_CANCELLED}

@@ -37,6 +37,7 @@ from cowin_kit.geography.models import Division
 from cowin_kit.geography.service import division_name
 from cowin_kit.plugins.interfaces import N_
 from cowin_kit.registration.choices import local_name
+from cowin_kit.replicas import read_whole
 from cowin_kit.reporting import queries
 from cowin_kit.reporting.models import NATION, DoseRollup, DoseRollupTotal
 from cowin_kit.reporting.queries import Area, Counts, OutsideArea, ProgrammeFigures, ReportError
@@ -298,8 +299,6 @@ def adverse_events(session: Session, scope: Scope, start: dt.date, end: dt.date,
     division one level below the area (or per centre), by seriousness and symptom. Reports
     about a dose given without a centre count in the nation's total only."""
     by, member, names = _groups(session, scope, lang)
-    rows = {key: EventCounts(code, name) for key, (code, name) in names.items()}
-    total = EventCounts(scope.area.code, scope.area.name)
     r = AefiReport
     stmt = (select(r.division_id, Dose.facility_id, r.seriousness, r.symptoms)
             .join(Dose, Dose.id == r.dose_id)
@@ -308,13 +307,21 @@ def adverse_events(session: Session, scope: Scope, start: dt.date, end: dt.date,
         stmt = stmt.where(Dose.facility_id == scope.facility_id)
     elif scope.division_ids is not None:
         stmt = stmt.where(r.division_id.in_(scope.division_ids))
-    for division_id, facility_id, seriousness, symptoms in session.execute(
-            stmt.execution_options(yield_per=2000)):
-        total.add(seriousness, symptoms)
-        key = facility_id if by == "facility" else member.get(division_id)
-        if key in rows:
-            rows[key].add(seriousness, symptoms)
-    return AdverseEvents(sorted(rows.values(), key=lambda e: e.name.casefold()), total, by)
+
+    def fold(read: Session) -> AdverseEvents:
+        rows = {key: EventCounts(code, name) for key, (code, name) in names.items()}
+        total = EventCounts(scope.area.code, scope.area.name)
+        for division_id, facility_id, seriousness, symptoms in read.execute(
+                stmt.execution_options(yield_per=2000)):
+            total.add(seriousness, symptoms)
+            key = facility_id if by == "facility" else member.get(division_id)
+            if key in rows:
+                rows[key].add(seriousness, symptoms)
+        return AdverseEvents(sorted(rows.values(), key=lambda e: e.name.casefold()), total, by)
+
+    # The rows stream from a server-side cursor: a replica stopping while they come is
+    # only seen mid-loop, so the whole count is made again on the primary (read_whole).
+    return read_whole(session, fold)
 
 
 # --- districts where coverage lags -------------------------------------------------------------

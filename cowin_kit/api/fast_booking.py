@@ -20,7 +20,8 @@ active appointment per person is a unique index).
 The success answer's status line and headers are the ones Flask sent for the last booking
 it answered in this process (learned, so the security headers and whatever a deployment
 adds stay the same), with this booking's body; until Flask has answered one, and for any
-answer that set a cookie or carried rate-limit headers, nothing is served here. The body
+answer that set a cookie, carried rate-limit headers or was compressed, nothing is
+learned. The body
 is Flask's JSON of the same dict (the app's JSON provider).
 """
 from __future__ import annotations
@@ -150,7 +151,9 @@ class FastBooking:
         def learn(status_line, headers, exc_info=None):
             if status_line.startswith("200 "):
                 names = {name.lower() for name, _value in headers}
-                if "set-cookie" not in names and not any(
+                # Never learned: a cookie, rate-limit headers, or an encoded body (the
+                # answers given here are plain JSON).
+                if "set-cookie" not in names and "content-encoding" not in names and not any(
                         n.startswith("x-ratelimit") or n == "retry-after" for n in names):
                     with self._lock:
                         self._sent = (status_line, [(n, v) for n, v in headers

@@ -507,28 +507,15 @@ def authenticate_caller(session: Session, token: str | None, now: datetime | Non
     return Caller(found[2], found[3], found[4])
 
 
-_DRIVER_TOKEN_AND_CALLER: list[str] = []  # compiled once, for psycopg
-
-
-def authenticate_on_driver(conn, token: str | None, *, settings,
-                           now: datetime | None = None) -> Caller:
-    """authenticate_caller on a DBAPI connection of PostgreSQL (the booking path served
-    before Flask, cowin_kit.api.fast_booking): the same checks, the same one round trip."""
-    digest = token_digest(token)
-    check_signature(token, settings)
-    if not _DRIVER_TOKEN_AND_CALLER:
-        from sqlalchemy.dialects.postgresql import psycopg as dialect
-
-        _DRIVER_TOKEN_AND_CALLER.append(str(_TOKEN_AND_CALLER.compile(
-            dialect=dialect.dialect())))
-    with conn.cursor() as cur:
-        cur.execute(_DRIVER_TOKEN_AND_CALLER[0], {"token_hash": digest})
-        found = cur.fetchone()
-    require_active(_Row(*found[:2]) if found is not None else None, now or utcnow())
+def caller_from_row(found, now: datetime) -> Caller:
+    """The Caller of a row (revoked_at, expires_at, account id, mobile, language) that a
+    statement of its own read by the token's digest (None: no such token), once
+    require_active's checks pass (the booking path served before Flask)."""
+    require_active(_TokenState(*found[:2]) if found is not None else None, now)
     return Caller(found[2], found[3], found[4])
 
 
-class _Row(NamedTuple):
+class _TokenState(NamedTuple):
     revoked_at: datetime | None
     expires_at: datetime
 

@@ -5,8 +5,8 @@ JSON body, a session this process read a moment ago, people with nothing to clos
 For that request Flask's machinery (request context, routing, hooks, the ORM's session)
 cost more CPU than the booking's own work, so this WSGI middleware books it on a pooled
 DBAPI connection of PostgreSQL with :func:`cowin_kit.scheduling.booking.schedule_on_driver`:
-the same rules and the same write as the view, in five round trips (BEGIN, the login, the
-people locked, the write, COMMIT).
+the same rules and the same write as the view, in four round trips (BEGIN, the caller with
+their people locked, the write, COMMIT).
 
 It only ever answers a success. Anything else goes through Flask as if this middleware
 were not there, with the body it read put back: a refusal (which Flask words in the
@@ -32,7 +32,6 @@ import logging
 import threading
 
 from cowin_kit import metrics
-from cowin_kit.accounts import otp
 from cowin_kit.api.body import _constant
 from cowin_kit.api.schemas import schedule_fast
 from cowin_kit.errors import UserError
@@ -126,10 +125,9 @@ class FastBooking:
             conn = raw.driver_connection
             now = dep.now()
             made = booking.schedule_on_driver(
-                conn, engine, beneficiary_refs=data["beneficiaries"],
-                login=lambda: otp.authenticate_on_driver(conn, token, settings=settings),
-                session_id=data["session_id"], slot=data["slot"], dose=data["dose"],
-                today=now.date(), now=now.time())
+                conn, engine, token=token, settings=settings,
+                beneficiary_refs=data["beneficiaries"], session_id=data["session_id"],
+                slot=data["slot"], dose=data["dose"], today=now.date(), now=now.time())
             raw.commit()
         except (UserError, booking.HandOver):
             _end(raw)

@@ -27,12 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import String, any_, bindparam, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from cowin_kit import clock
+from cowin_kit.accounts import otp
 from cowin_kit.accounts.service import audit
 from cowin_kit.db import MAX_INT, begin_write, utcnow
 from cowin_kit.errors import UserError
@@ -122,9 +122,7 @@ _PEOPLE = (
     .order_by(Beneficiary.id, Dose.dose_number).with_for_update(of=Beneficiary))
 _PEOPLE_BY_ID = _PEOPLE.where(Beneficiary.id.in_(bindparam("ids", expanding=True)))
 _PEOPLE_BY_REF = _PEOPLE.where(Beneficiary.reference_id.in_(bindparam("ids", expanding=True)))
-# The same for a DBAPI cursor (schedule_on_driver): an array parameter, compiled once.
-PEOPLE_BY_REF_ARRAY = _PEOPLE.where(
-    Beneficiary.reference_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+# schedule_on_driver reads the same, with the login, in taking._CALLER_AND_PEOPLE.
 _ACTIVE_APPOINTMENT = select(Appointment).where(
     Appointment.beneficiary_id == bindparam("beneficiary_id"),
     Appointment.status == AppointmentStatus.BOOKED)
@@ -457,33 +455,36 @@ class HandOver(Exception):  # noqa: N818 - not an error: a way to go
     product to look up)."""
 
 
-def schedule_on_driver(conn, bind, *, login, beneficiary_refs: list, session_id, slot,
-                       dose: int, today: dt.date, now: dt.time | None,
+def schedule_on_driver(conn, bind, *, token: str, settings, beneficiary_refs: list,
+                       session_id, slot, dose: int, today: dt.date, now: dt.time | None,
                        zone_of=None) -> list[str]:
     """schedule() for an API caller, on a DBAPI connection of PostgreSQL (``conn``, in a
     transaction it leaves to the caller; ``bind``: the engine whose caches apply): the
-    same checks and the same write in three round trips, without the ORM (issue 15's lean
-    path; cowin_kit.api.fast_booking serves it before Flask). ``login``: a function that
-    checks the caller (on ``conn``) and returns its account (an otp.Caller), called once
-    the cheap checks passed. Returns the appointments' ids. Raises BookingError as
-    schedule() does, and HandOver for what only schedule() does; either way nothing was
-    written, and the caller rolls back."""
+    same login (``token``, checked as otp.authenticate_caller does) and the same checks
+    and write, without the ORM, in two statements: the caller with their people locked,
+    then the write (taking); plus the session's facts on another connection when this
+    process has not read them in the last few seconds (issue 15's lean path;
+    cowin_kit.api.fast_booking serves it before Flask). Returns the appointments' ids.
+    Raises LoginError (401) and BookingError as the view would, and HandOver for what
+    only schedule() does; whatever it raises, nothing was written, and the caller rolls
+    back."""
+    digest = otp.token_digest(token)
+    otp.check_signature(token, settings)  # a forged token costs no SQL
     session_id, wanted = _asked(dose, session_id, None, beneficiary_refs)
     if facts.is_sold_out(bind, session_id, dose, wanted):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
-    known = facts.cached_facts(bind, session_id)
+    known = facts.facts_for(bind, session_id)
     if known is None:
-        raise HandOver()
-    account = login()
-    account_id = account.id
+        raise HandOver()  # no such session: schedule() says so
     if zone_of is not None:
         today, now = centre_clock(known.facility.division_id, today, now, zone_of)
     known = _known_session(known, today)
     by_ref, ids = _named(None, beneficiary_refs)
-    people = _people(taking.driver_people(conn, account_id, ids, known.programme.id),
-                     ids, by_ref, None, known.product)
+    token_row, rows = taking.driver_caller_and_people(conn, digest, ids, known.programme.id)
+    account = otp.caller_from_row(token_row, utcnow())  # or NotAuthenticated
+    people = _people(rows, ids, by_ref, None, known.product)
     plan = _plan(None, known, people, slot=slot, dose=dose, today=today, now=now,
-                 account_id=account_id, source=AppointmentSource.ONLINE, booked_by=None,
+                 account_id=account.id, source=AppointmentSource.ONLINE, booked_by=None,
                  actor=None, account=account)
     if plan.missed:
         raise HandOver()

@@ -121,6 +121,16 @@ def cached_facts(bind, session_id: str) -> SessionFacts | None:
     return None
 
 
+def facts_for(bind, session_id: str) -> SessionFacts | None:
+    """session_facts for a caller without an ORM session (``bind``: the engine): the
+    cached facts, else read in a session of their own (a pooled connection, only then)."""
+    known = cached_facts(bind, session_id)
+    if known is None:
+        with Session(bind=bind) as reader:
+            known = session_facts(reader, session_id)
+    return known
+
+
 def is_sold_out(session: Session, session_id: str, dose: int, count: int) -> bool:
     """Whether ``count`` places of the dose were refused here moments ago (or fewer)."""
     mark = _store(session).sold_out.get((session_id, dose))

@@ -131,9 +131,7 @@ def _driver(name: str) -> tuple[str, dict]:
     if found is None:
         from sqlalchemy.dialects.postgresql import psycopg as dialect
 
-        from cowin_kit.scheduling import booking
-
-        statement = {"people": booking.PEOPLE_BY_REF_ARRAY, "write": _PG_BOOKING}[name]
+        statement = {"write": _PG_BOOKING}[name]
         compiled = statement.compile(dialect=dialect.dialect())
         fixed = {k: v.value if isinstance(v, Enum) else v  # its value, as the column holds
                  for k, v in compiled.params.items() if v is not None}
@@ -141,13 +139,47 @@ def _driver(name: str) -> tuple[str, dict]:
     return found
 
 
-def driver_people(conn, account_id: int, refs: list[str], programme_id: int) -> list:
-    """booking._PEOPLE's rows of the account's people by reference id, locked."""
-    sql, fixed = _driver("people")
+# The caller (by its token's digest) and their people named by reference id, locked, in one
+# statement: the login and _PEOPLE's rows (same columns) of the driver path. The active
+# appointment and its day are scalar subqueries, which PostgreSQL runs as index lookups
+# whatever it believes of the tables' sizes (its joins cost more on a young database).
+_CALLER_AND_PEOPLE = """
+SELECT c.revoked_at, c.expires_at, c.id, c.mobile, c.language,
+    p.id, p.reference_id, p.account_id, p.name, p.birth_year, p.birth_date,
+    p.priority_groups, p.language, p.appointment_id, p.appointment_on,
+    p.dose_number, p.given_on, p.product_id
+FROM (SELECT t.revoked_at, t.expires_at, a.id, a.mobile, a.language
+      FROM api_token t JOIN citizen_account a ON a.id = t.account_id
+      WHERE t.token_hash = %(token_hash)s) c
+LEFT JOIN LATERAL (
+    SELECT b.id, b.reference_id, b.account_id, b.name, b.birth_year, b.birth_date,
+        b.priority_groups, b.language,
+        (SELECT a.id FROM appointment a
+         WHERE a.beneficiary_id = b.id AND a.status = 'booked') AS appointment_id,
+        (SELECT s.date FROM appointment a JOIN vaccination_session s ON s.id = a.session_id
+         WHERE a.beneficiary_id = b.id AND a.status = 'booked') AS appointment_on,
+        d.dose_number, d.given_on, d.product_id
+    FROM beneficiary b
+    LEFT JOIN dose d ON d.beneficiary_id = b.id AND d.programme_id = %(programme_id)s
+    WHERE b.account_id = c.id AND b.reference_id = ANY(%(ids)s)
+    ORDER BY b.id, d.dose_number
+    FOR UPDATE OF b
+) p ON true
+"""
+
+
+def driver_caller_and_people(conn, token_hash: str, refs: list[str],
+                             programme_id: int) -> tuple[tuple | None, list]:
+    """The token's row with its account (revoked_at, expires_at, id, mobile, language),
+    None for an unknown token; and booking._PEOPLE's rows of the account's people named
+    by ``refs``, locked."""
     with conn.cursor() as cur:
-        cur.execute(sql, {**fixed, "ids": refs, "account_id": account_id,
-                          "programme_id": programme_id})
-        return cur.fetchall()
+        cur.execute(_CALLER_AND_PEOPLE, {"token_hash": token_hash, "ids": refs,
+                                         "programme_id": programme_id})
+        rows = cur.fetchall()
+    if not rows:
+        return None, []
+    return rows[0][:5], [row[5:] for row in rows if row[5] is not None]
 
 
 def driver_write(conn, *, session_id: str, dose: int, appointments: list[dict],

@@ -31,7 +31,11 @@ from sqlalchemy.orm import Session, joinedload
 from cowin_kit.programmes.models import DoseRule, EligibilityPhase, Product, Programme
 from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
 
-FACTS_SECONDS = 3.0  # how long a process trusts what it read of a session
+# How long a process trusts what it read of a session: as long as public search answers
+# live (api.public.ANSWER_TTL_SECONDS), so a booking never works from facts older than
+# the availability its caller was shown. Spread over many sessions, each process reads
+# every session's facts once a period: at 3 s that was a fifth of a booking's cost.
+FACTS_SECONDS = 10.0
 SOLD_OUT_SECONDS = 2.0  # how long a refusal for lack of places is repeated without SQL
 
 # Changes to these tables, committed by this process, empty its caches.

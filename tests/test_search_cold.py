@@ -1,14 +1,16 @@
 """A search answer built cold (issue 15, item 4): read as plain rows, it says exactly what
 the ORM's fields say, and the API sends it byte for byte as Co-WIN's JSON, whatever the mix
-of centres and sessions."""
+of centres and sessions; concurrent misses of one answer build it once."""
 import datetime as dt
 import json
+import threading
 import uuid
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from cowin_kit.api.public import AnswerCache
 from cowin_kit.geography.models import Division
 from cowin_kit.programmes.models import Product
 from cowin_kit.scheduling import search
@@ -180,3 +182,76 @@ def test_the_api_sends_those_fields_byte_for_byte(client, database, mix, lang):
             s, lang, mix["surco"]))
     assert b'"pincode":0' in block.get_data() and b'"lat":null' in block.get_data()
     assert '"name":"Posta \\"San José\\"\\tNorte"'.encode() in calendar.get_data()
+
+
+# --- one build for concurrent misses ----------------------------------------------------------
+
+def _race(cache, key, build, n):
+    """``n`` threads asking ``cache`` for ``key`` at once; their answers (or errors)."""
+    results, start = [None] * n, threading.Barrier(n)
+
+    def ask(i):
+        start.wait()
+        try:
+            results[i] = cache.entry(key, build)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what each thread got
+            results[i] = exc
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads), "a thread still waits"
+    return results
+
+
+def test_concurrent_misses_of_one_answer_build_it_once():
+    cache, calls, release = AnswerCache(ttl=60), [], threading.Event()
+
+    def build():
+        calls.append(1)
+        release.wait(5)  # slow enough for every other thread to miss too
+        return {"centers": [{"center_id": len(calls)}]}
+    threading.Timer(0.3, release.set).start()
+    results = _race(cache, ("calendar", 1), build, 8)
+    assert calls == [1]
+    assert {r[1] for r in results} == {b'{"centers":[{"center_id":1}]}'}
+    assert len({r[2] for r in results}) == 1  # one ETag
+
+
+def test_misses_of_different_answers_build_at_the_same_time():
+    cache, inside, both = AnswerCache(ttl=60), [], threading.Barrier(2, timeout=5)
+
+    def build():
+        inside.append(1)
+        both.wait()  # raises BrokenBarrierError if the other build is held back
+        return {"n": len(inside)}
+    results = [None, None]
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(
+        i, cache.entry(("calendar", i), build))) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(inside) == 2 and all(results)
+
+
+def test_a_failed_build_is_no_answer_and_the_next_miss_builds_again():
+    cache, calls, release = AnswerCache(ttl=60), [], threading.Event()
+
+    def failing():
+        calls.append(1)
+        release.wait(5)
+        raise LookupError("no district 999")
+    threading.Timer(0.3, release.set).start()
+    results = _race(cache, ("calendar", 999), failing, 4)
+    assert calls == [1]  # the waiters got its error (a 404 is every request's 404)
+    assert all(isinstance(r, LookupError) for r in results), results
+    assert cache.entry(("calendar", 999), lambda: {"ok": 1})[1] == b'{"ok":1}'
+
+
+def test_without_a_lifetime_every_request_builds_its_own():
+    cache, calls = AnswerCache(ttl=0), []
+    for _ in range(2):
+        cache.entry(("calendar", 1), lambda: calls.append(1) or {"n": len(calls)})
+    assert calls == [1, 1]

@@ -120,28 +120,31 @@ def _session(session_id: str, date_text: str, caps: dict[int, int], min_age: int
              max_age: int | None, vaccine: str, fee_text: str, walk_in: bool,
              slot_texts: list[str], hours: tuple[str, str]) -> dict:
     """``caps``: places left by dose number, in dose order."""
+    get = caps.get
     out = {
         "session_id": session_id,
         "date": date_text,
         "available_capacity": sum(caps.values()),
-        "available_capacity_dose1": caps.get(1, 0),
-        "available_capacity_dose2": caps.get(2, 0),
-        "available_capacity_dose3": caps.get(3, 0),
+        "available_capacity_dose1": get(1, 0),
+        "available_capacity_dose2": get(2, 0),
+        "available_capacity_dose3": get(3, 0),
+        "min_age_limit": min_age,
+        "max_age_limit": max_age,
+        "allow_all_age": max_age is None,
+        "vaccine": vaccine,
+        "fee": fee_text,
+        "walkin_ind": "Y" if walk_in else "N",
+        "from": hours[0],
+        "to": hours[1],
+        "slots": slot_texts,
     }
-    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
-    # get the same field name pattern, so that any dose can be searched for.
-    for n, left in caps.items():
-        if n > 3:
-            out[f"available_capacity_dose{n}"] = left
-    out["min_age_limit"] = min_age
-    out["max_age_limit"] = max_age
-    out["allow_all_age"] = max_age is None
-    out["vaccine"] = vaccine
-    out["fee"] = fee_text
-    out["walkin_ind"] = "Y" if walk_in else "N"
-    out["from"] = hours[0]
-    out["to"] = hours[1]
-    out["slots"] = slot_texts
+    if len(caps) > 3 or (caps and max(caps) > 3):
+        # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some
+        # profiles) get the same field name pattern, so that any dose can be searched for,
+        # after dose 3's.
+        head = list(out.items())
+        out = dict(head[:6] + [(f"available_capacity_dose{n}", left)
+                               for n, left in caps.items() if n > 3] + head[6:])
     return out
 
 
@@ -209,13 +212,15 @@ def _time(text: str) -> dt.time:
 
 
 def _places_left(text: str | None) -> dict[int, int]:
-    """{dose number: places left} from the aggregated "1:40,2:7" (in any order)."""
-    caps = {}
-    if text:
-        for part in text.split(","):
-            dose, left = part.split(":")
-            caps[int(dose)] = int(left)
-    return dict(sorted(caps.items())) if len(caps) > 1 else caps
+    """{dose number: places left}, in dose order, from the aggregated "1:40,2:7" (in any
+    order)."""
+    caps, last, ordered = {}, 0, True
+    for part in text.split(",") if text else ():
+        dose, _, left = part.partition(":")
+        n = int(dose)
+        caps[n] = int(left)
+        ordered, last = ordered and n > last, n
+    return caps if ordered else dict(sorted(caps.items()))
 
 
 def _timing(text: str | None) -> tuple[list[str], tuple[str, str]]:
@@ -260,7 +265,7 @@ def _session_rows(session: Session, facility_filter, dates: list[dt.date], lang:
         conn.exec_driver_sql("SET LOCAL jit = off")
     rows = conn.execute(query).all()
     places = _Places(session, lang)
-    places.load({r.division_id for r in rows})
+    places.load({r[15] for r in rows})  # division_id
     days = {d: d.strftime("%d-%m-%Y") for d in dates}
     timings: dict[str | None, tuple] = {}  # the same slots recur at most centres
     fees: dict = {}

@@ -31,6 +31,8 @@ Measured, each beside a baseline from the same run:
    of 20 centres), each with the answer caches on (as deployed: 10 s) and off (every
    request builds its answer: the cold figure), against a bare WSGI app in the same
    gunicorn set-up answering the same bytes (benchmarks/dashboard.py's). Ratios of rates.
+   Cold answers also with one client, one request after another (a cold answer's own
+   time, after the server's first requests).
 
 Exits 1 when an answer is not a 200 or a check fails. Only talks to 127.0.0.1, on ports
 18300-18399.
@@ -374,6 +376,10 @@ def http_phase(dep: Deployment, info: dict, opts) -> tuple[list[str], bool]:
                         dashboard.get(dep.port, p)
                 r = dashboard.load(dep.port, paths, opts.seconds, opts.clients)
                 results[(name, cache)] = r
+                if cache == "cold":  # a cold answer's own time, no other request beside it
+                    results[(name, "alone")] = one = dashboard.load(
+                        dep.port, paths, opts.seconds, 1)
+                    r = {"statuses": {**one["statuses"], **r["statuses"]}}
                 if set(r["statuses"]) != {200}:
                     lines.append(f"  CHECK FAILED: {name} {cache}: {r['statuses']}")
                     ok = False
@@ -394,6 +400,9 @@ def http_phase(dep: Deployment, info: dict, opts) -> tuple[list[str], bool]:
                          f"{ms(r['p50'])} p95 {ms(r['p95'])} ms; bare server "
                          f"{bare['rate']:,.0f}/s p50 {ms(bare['p50'])} p95 {ms(bare['p95'])} ms;"
                          f" ratio (rate) {r['rate'] / bare['rate']:.2f}")
+        one = results[(name, "alone")]
+        lines.append(f"  {name} [cold], 1 client ({one['n']} requests one after another): "
+                     f"p50 {ms(one['p50'])} p95 {ms(one['p95'])} ms")
     return lines, ok
 
 

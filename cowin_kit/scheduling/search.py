@@ -138,13 +138,12 @@ def _session(session_id: str, date_text: str, caps: dict[int, int], min_age: int
         "to": hours[1],
         "slots": slot_texts,
     }
-    if len(caps) > 3 or (caps and max(caps) > 3):
-        # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some
-        # profiles) get the same field name pattern, so that any dose can be searched for,
-        # after dose 3's.
+    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
+    # get the same field name pattern, after dose 3's, so that any dose can be searched for.
+    later = [(f"available_capacity_dose{n}", left) for n, left in caps.items() if n > 3]
+    if later:
         head = list(out.items())
-        out = dict(head[:6] + [(f"available_capacity_dose{n}", left)
-                               for n, left in caps.items() if n > 3] + head[6:])
+        out = dict(head[:6] + later + head[6:])
     return out
 
 
@@ -265,7 +264,7 @@ def _session_rows(session: Session, facility_filter, dates: list[dt.date], lang:
         conn.exec_driver_sql("SET LOCAL jit = off")
     rows = conn.execute(query).all()
     places = _Places(session, lang)
-    places.load({r[15] for r in rows})  # division_id
+    places.load({r.division_id for r in rows})
     days = {d: d.strftime("%d-%m-%Y") for d in dates}
     timings: dict[str | None, tuple] = {}  # the same slots recur at most centres
     fees: dict = {}

@@ -4,6 +4,7 @@ of centres and sessions; concurrent misses of one answer build it once."""
 import datetime as dt
 import json
 import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -255,3 +256,31 @@ def test_without_a_lifetime_every_request_builds_its_own():
     for _ in range(2):
         cache.entry(("calendar", 1), lambda: calls.append(1) or {"n": len(calls)})
     assert calls == [1, 1]
+
+
+def test_concurrent_requests_for_one_district_read_it_once(app, database, mix, monkeypatch):
+    """Through the API: six visitors asking for the same district and day at once while its
+    answer is being built get one build's bytes."""
+    real, calls = search.calendar, []
+
+    def slow_calendar(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)  # every other request arrives while this one builds
+        return real(*args, **kwargs)
+    monkeypatch.setattr(search, "calendar", slow_calendar)
+    url = f"{API}/calendarByDistrict?district_id={mix['lima']}&date={DAY:%d-%m-%Y}"
+    bodies, start = [None] * 6, threading.Barrier(6)
+
+    def visit(i):
+        start.wait()
+        r = app.test_client().get(url, headers={"Accept-Language": "en"})
+        bodies[i] = (r.status_code, r.get_data())
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert calls == [1]
+    assert {b[0] for b in bodies} == {200} and len({b[1] for b in bodies}) == 1
+    with database.Session() as s:
+        assert bodies[0][1] == _cowin_bytes("centers", expected_calendar(s, "en", mix["lima"]))

@@ -21,13 +21,18 @@ Measured, each beside a baseline from the same run:
    the portal build) against raw SQL (DBAPI cursor) reading the same rows: the sessions with
    their centres, places and slots; and against the code before this change (main's
    search.py, imported from git, --before-runs calls). `nearby.nearest_centres` against
-   the code before (every centre read and sorted in Python).
+   the code before (every centre read and sorted in Python). The calendar answer built
+   and JSON-encoded as a cold calendarByDistrict makes it, against main's search.py
+   before the cold build's second round (COLD_BEFORE), alternately, with a check that
+   both give the same bytes.
 2. **HTTP** (gunicorn gthread --workers x --threads on 127.0.0.1, --clients keep-alive
    clients for --seconds): calendarByDistrict and findByDistrict for the district,
    findByLatLong at points in Lima and the portal's search page for the district (page 1
    of 20 centres), each with the answer caches on (as deployed: 10 s) and off (every
    request builds its answer: the cold figure), against a bare WSGI app in the same
    gunicorn set-up answering the same bytes (benchmarks/dashboard.py's). Ratios of rates.
+   Cold answers also with one client, one request after another (a cold answer's own
+   time, after the server's first requests).
 
 Exits 1 when an answer is not a 200 or a check fails. Only talks to 127.0.0.1, on ports
 18300-18399.
@@ -57,6 +62,7 @@ from sqlalchemy import select, text
 
 HERE = Path(__file__).resolve().parent
 BEFORE = "81e418b"  # main before issue 15 item 4
+COLD_BEFORE = "215cbee"  # main before the cold build's second round (Core rows, no JIT)
 # Each department's capital, roughly (decimal degrees): where its centres are placed.
 CAPITALS = {
     "PE-AMA": (-6.23, -77.87), "PE-ANC": (-9.53, -77.53), "PE-APU": (-13.64, -72.88),
@@ -192,13 +198,12 @@ def seed(dep: Deployment, centres: int, district_centres: int, days: int, rng: r
             conn.execute(SessionCapacity.__table__.insert(), cap)
             conn.execute(Slot.__table__.insert(), sl)
         sessions, caps, slots = sessions + len(vs), caps + len(cap), slots + len(sl)
-    with db.engine.connect() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text("COMMIT"))
-            conn.execute(text("ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+    # Statistics for the planner, as autovacuum would gather them soon after an import. In
+    # autocommit: PostgreSQL's ANALYZE is transactional, and one in a transaction that is
+    # rolled back when the connection goes back to the pool leaves the tables without
+    # statistics (the planner then read a whole country's days through the date's index).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
     db.dispose()
     print(f"  seeded {len(rows)} divisions (26 + 196 + 1,874), {len(fac):,} centres "
           f"({district_centres} in district LMA01), {sessions:,} sessions, {caps:,} capacity "
@@ -209,16 +214,17 @@ def seed(dep: Deployment, centres: int, district_centres: int, days: int, rng: r
 
 # --- 1. the query layer ---------------------------------------------------------------------------
 
-def before_module():
-    """main's search.py before this change, imported from git under another name."""
+def before_module(commit: str = BEFORE):
+    """main's search.py at ``commit``, imported from git under another name."""
     source = subprocess.run(["git", "-C", str(HERE.parent), "show",
-                             f"{BEFORE}:cowin_kit/scheduling/search.py"],
+                             f"{commit}:cowin_kit/scheduling/search.py"],
                             capture_output=True, text=True, check=True).stdout
-    path = Path(tempfile.mkdtemp()) / "search_before.py"
+    name = f"search_{commit}"
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
     path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("search_before", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["search_before"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -300,6 +306,27 @@ def query_layer(dep: Deployment, info: dict, opts) -> list[str]:
         with db.session() as s:
             old.centres_near(s, "en", lat0, lon0)
 
+    # A cold answer's build, as calendarByDistrict makes it (its JSON encoded and hashed
+    # too), against the code before the second round, alternately, so both meet the same
+    # load.
+    from cowin_kit.api.public import _encode
+    cold_before = before_module(COLD_BEFORE)
+    answers, built = {}, {"now": [], "before": []}
+    for _ in range(opts.runs):
+        for label, module in (("now", search), ("before", cold_before)):
+            t0 = time.perf_counter()
+            with db.session() as s:
+                answers[label] = _encode({"centers": module.calendar(
+                    s, "en", info["date"], district_id=info["district_id"])})
+            built[label].append(time.perf_counter() - t0)
+    if answers["now"] != answers["before"]:
+        lines.append("  CHECK FAILED: the answer differs from the one before")
+    now, then = built["now"], built["before"]
+    lines.append(f"  calendar answer built and encoded ({len(answers['now'][0]):,} characters): "
+                 f"p50 {ms(pct(now, 50))} p95 {ms(pct(now, 95))} ms; before the second round "
+                 f"({COLD_BEFORE}) p50 {ms(pct(then, 50))} p95 {ms(pct(then, 95))} ms "
+                 f"({pct(then, 50) / pct(now, 50):.1f}x slower); the same bytes: "
+                 f"{answers['now'] == answers['before']}")
     n = timed(near, opts.runs)
     nb = timed(near_before, opts.before_runs)
     lines.append(f"  nearest 20 centres (Lima): p50 {ms(pct(n, 50))} p95 {ms(pct(n, 95))} ms; "
@@ -349,6 +376,10 @@ def http_phase(dep: Deployment, info: dict, opts) -> tuple[list[str], bool]:
                         dashboard.get(dep.port, p)
                 r = dashboard.load(dep.port, paths, opts.seconds, opts.clients)
                 results[(name, cache)] = r
+                if cache == "cold":  # a cold answer's own time, no other request beside it
+                    results[(name, "alone")] = one = dashboard.load(
+                        dep.port, paths, opts.seconds, 1)
+                    r = {"statuses": {**one["statuses"], **r["statuses"]}}
                 if set(r["statuses"]) != {200}:
                     lines.append(f"  CHECK FAILED: {name} {cache}: {r['statuses']}")
                     ok = False
@@ -369,6 +400,9 @@ def http_phase(dep: Deployment, info: dict, opts) -> tuple[list[str], bool]:
                          f"{ms(r['p50'])} p95 {ms(r['p95'])} ms; bare server "
                          f"{bare['rate']:,.0f}/s p50 {ms(bare['p50'])} p95 {ms(bare['p95'])} ms;"
                          f" ratio (rate) {r['rate'] / bare['rate']:.2f}")
+        one = results[(name, "alone")]
+        lines.append(f"  {name} [cold], 1 client ({one['n']} requests one after another): "
+                     f"p50 {ms(one['p50'])} p95 {ms(one['p95'])} ms")
     return lines, ok
 
 
@@ -380,12 +414,13 @@ def run_one(kind: str, opts) -> bool:
         dep.provision()
         (dep.tmp / "bench_wsgi.py").write_text(NO_CACHE_WSGI, encoding="utf-8")
         info = seed(dep, opts.centres, opts.district_centres, opts.days, random.Random(13))
-        for line in query_layer(dep, info, opts):
+        first = query_layer(dep, info, opts)
+        for line in first:
             print(line, flush=True)
         lines, ok = http_phase(dep, info, opts)
         for line in lines:
             print(line, flush=True)
-        return ok
+        return ok and not any("CHECK FAILED" in line for line in first)
     finally:
         dep.stop()
         dep.cleanup()

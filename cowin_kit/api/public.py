@@ -84,11 +84,19 @@ class AnswerCache:
     large enough) gzipped once, and a request that already has it (If-None-Match) costs
     no database work at all.
     Bookings stay exact: they take places in the database, never from here.
+
+    One build per answer at a time (a "single flight"): when an answer expires under
+    load, the requests that miss it meanwhile wait for the one building it rather than
+    each reading the district again, and get its answer, or its error. A ``ttl`` of 0
+    keeps and shares nothing: every request builds its own answer.
     """
+
+    WAIT_SECONDS = 60  # a waiter builds for itself if the build it waits for takes longer
 
     def __init__(self, ttl: float, max_entries: int = 4096):
         self.ttl, self.max_entries = ttl, max_entries
         self._entries: dict = {}
+        self._flights: dict = {}  # key -> _Flight of the build under way
         self._lock = threading.Lock()
 
     def get_or_build(self, key, build) -> tuple[bytes, str, bytes | None]:
@@ -102,14 +110,60 @@ class AnswerCache:
         hit = self._entries.get(key)  # one dict read is atomic; entries are never changed
         if hit and hit[0] > now:
             return hit
+        if self.ttl <= 0:
+            return self._build(now, build)
+        with self._lock:
+            hit = self._entries.get(key)  # built while this thread waited for the lock
+            if hit and hit[0] > now:
+                return hit
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+                leader = True
+            else:
+                leader = False
+        if not leader:
+            found = flight.wait(self.WAIT_SECONDS)
+            return found if found is not None else self._build(now, build)
+        try:
+            entry = self._build(now, build)
+        except BaseException as exc:
+            with self._lock:
+                del self._flights[key]
+            flight.finish(error=exc)
+            raise
+        with self._lock:
+            _make_room(self._entries, self.max_entries)
+            self._entries[key] = entry  # before the flight ends: late comers find it here
+            del self._flights[key]
+        flight.finish(entry)
+        return entry
+
+    def _build(self, now: float, build) -> tuple[float, bytes, str, bytes | None]:
         body, tag = _encode(build())
         data = body.encode()  # bytes: FastAnswers shares them
         gzipped = compression.gzip_bytes(data) if compression.compressible(len(data)) else None
-        entry = (now + self.ttl, data, tag, gzipped)
-        with self._lock:
-            _make_room(self._entries, self.max_entries)
-            self._entries[key] = entry
-        return entry
+        return now + self.ttl, data, tag, gzipped
+
+
+class _Flight:
+    """An answer being built: what the requests that wait for it get."""
+
+    def __init__(self):
+        self._done = threading.Event()
+        self.entry = self.error = None
+
+    def finish(self, entry=None, error: BaseException | None = None) -> None:
+        self.entry, self.error = entry, error
+        self._done.set()
+
+    def wait(self, seconds: float):
+        """The entry; the build's error raised again; None if it did not end in time."""
+        if not self._done.wait(seconds):
+            return None
+        if self.error is not None:
+            raise self.error
+        return self.entry
 
 
 def _make_room(entries: dict, max_entries: int) -> None:

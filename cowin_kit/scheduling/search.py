@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from cowin_kit.geography.models import Division
@@ -116,38 +117,44 @@ def _fee_text(fee) -> str:
 
 
 def _session(session_id: str, date_text: str, caps: dict[int, int], min_age: int,
-             max_age: int | None, vaccine: str, fee, walk_in: bool,
+             max_age: int | None, vaccine: str, fee_text: str, walk_in: bool,
              slot_texts: list[str], hours: tuple[str, str]) -> dict:
-    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
-    # get the same field name pattern, so that any dose can be searched for.
-    later = {f"available_capacity_dose{n}": left for n, left in sorted(caps.items()) if n > 3}
-    return {
+    """``caps``: places left by dose number, in dose order."""
+    get = caps.get
+    out = {
         "session_id": session_id,
         "date": date_text,
         "available_capacity": sum(caps.values()),
-        "available_capacity_dose1": caps.get(1, 0),
-        "available_capacity_dose2": caps.get(2, 0),
-        "available_capacity_dose3": caps.get(3, 0),
-        **later,
+        "available_capacity_dose1": get(1, 0),
+        "available_capacity_dose2": get(2, 0),
+        "available_capacity_dose3": get(3, 0),
         "min_age_limit": min_age,
         "max_age_limit": max_age,
         "allow_all_age": max_age is None,
         "vaccine": vaccine,
-        "fee": _fee_text(fee),
+        "fee": fee_text,
         "walkin_ind": "Y" if walk_in else "N",
         "from": hours[0],
         "to": hours[1],
         "slots": slot_texts,
     }
+    # Co-WIN's clients read doses 1 and 2 (and 3); later boosters (dose 4 in some profiles)
+    # get the same field name pattern, after dose 3's, so that any dose can be searched for.
+    later = [(f"available_capacity_dose{n}", left) for n, left in caps.items() if n > 3]
+    if later:
+        head = list(out.items())
+        out = dict(head[:6] + later + head[6:])
+    return out
 
 
 def session_fields(vs: VaccinationSession, product: Product) -> dict:
-    caps = {c.dose_number: c.capacity - c.booked for c in vs.capacities}
+    caps = dict(sorted((c.dose_number, c.capacity - c.booked) for c in vs.capacities))
     slots = sorted(vs.slots, key=lambda s: s.starts)
     hours = (slots[0].starts.strftime("%H:%M:%S"), slots[-1].ends.strftime("%H:%M:%S")) \
         if slots else ("", "")
     return _session(vs.id, vs.date.strftime("%d-%m-%Y"), caps, vs.min_age, vs.max_age,
-                    product.name, vs.fee, vs.walk_in, [slot_text(s) for s in slots], hours)
+                    product.name, _fee_text(vs.fee), vs.walk_in, [slot_text(s) for s in slots],
+                    hours)
 
 
 # --- the searches: one query for the sessions, their places and slots -----------------------
@@ -175,13 +182,18 @@ class _Places:
         self.names: dict[int, dict] = {}
 
     def load(self, ids) -> None:
+        """The divisions ``ids`` and all their ancestors, in one statement (a recursive
+        query up the tree, whatever its depth)."""
         wanted = set(ids) - self.rows.keys()
-        while wanted:
-            rows = self.session.execute(
-                select(Division.id, Division.level, Division.parent_id, Division.name,
-                       Division.names, Division.source).where(Division.id.in_(wanted))).all()
-            self.rows.update((r.id, r) for r in rows)
-            wanted = {r.parent_id for r in rows if r.parent_id is not None} - self.rows.keys()
+        if not wanted:
+            return
+        up = (select(Division.id, Division.parent_id).where(Division.id.in_(wanted))
+              .cte("up", recursive=True))
+        up = up.union(select(Division.id, Division.parent_id)
+                      .join(up, Division.id == up.c.parent_id))
+        self.rows.update((r.id, r) for r in self.session.execute(
+            select(Division.id, Division.level, Division.parent_id, Division.name,
+                   Division.names, Division.source).where(Division.id.in_(select(up.c.id)))))
 
     def of(self, division_id: int) -> dict:
         found = self.names.get(division_id)
@@ -198,51 +210,79 @@ def _time(text: str) -> dt.time:
     return dt.time.fromisoformat(text.strip())
 
 
+def _places_left(text: str | None) -> dict[int, int]:
+    """{dose number: places left}, in dose order, from the aggregated "1:40,2:7" (in any
+    order)."""
+    caps, last, ordered = {}, 0, True
+    for part in text.split(",") if text else ():
+        dose, _, left = part.partition(":")
+        n = int(dose)
+        caps[n] = int(left)
+        ordered, last = ordered and n > last, n
+    return caps if ordered else dict(sorted(caps.items()))
+
+
+def _timing(text: str | None) -> tuple[list[str], tuple[str, str]]:
+    """(slot texts, (from, to)) from the aggregated "09:00:00-11:00:00,…" (in any order)."""
+    pairs = sorted((_time(a), _time(b)) for a, b in
+                   (p.split("-") for p in (text or "").split(",") if p))
+    hours = (pairs[0][0].strftime("%H:%M:%S"), pairs[-1][1].strftime("%H:%M:%S")) \
+        if pairs else ("", "")
+    return [slot_pair_text(a, b) for a, b in pairs], hours
+
+
 def _session_rows(session: Session, facility_filter, dates: list[dt.date], lang: str):
-    """(centre fields, session fields, product name, facility id) for each session, by
-    centre, day and product: one statement (places and slots aggregated per session)."""
+    """(centre fields, session fields, fee type) for each session, by centre, day and
+    product: one statement (places and slots aggregated per session), read as plain rows.
+
+    A district's answer is thousands of sessions, so the per-row work is what a cold answer
+    costs: Core rows on the session's connection (no ORM result machinery), each centre's
+    fields built once (its ``names`` JSON, read as text, decoded once, not on each of its
+    sessions' rows), and what repeats (days, slot sets, fees) formatted once per search."""
     query = (select(VaccinationSession.id, VaccinationSession.date, VaccinationSession.min_age,
                     VaccinationSession.max_age, VaccinationSession.fee,
                     VaccinationSession.walk_in, Product.name.label("vaccine"),
-                    Facility.id.label("facility_id"), Facility.name, Facility.names,
+                    Facility.id.label("facility_id"), Facility.name,
+                    cast(Facility.names, Text).label("names"),
                     Facility.address, Facility.postal_code, Facility.latitude,
                     Facility.longitude, Facility.fee_type, Facility.division_id,
                     _PLACES_LEFT.label("places"), _SLOT_TIMES.label("slot_times"))
-             .join(Product, Product.id == VaccinationSession.product_id)
-             .join(Facility, Facility.id == VaccinationSession.facility_id)
              # The centres first, then their sessions by (centre, day): read from the
              # date's index instead, a day of a whole country's sessions would be scanned.
-             .where(VaccinationSession.facility_id.in_(
-                        select(Facility.id).where(facility_filter, Facility.is_active.is_(True))),
+             .select_from(Facility)
+             .join(VaccinationSession, VaccinationSession.facility_id == Facility.id)
+             .join(Product, Product.id == VaccinationSession.product_id)
+             .where(facility_filter, Facility.is_active.is_(True),
                     VaccinationSession.date.in_(dates), VaccinationSession.cancelled_at.is_(None))
-             .order_by(VaccinationSession.facility_id, VaccinationSession.date, Product.id))
-    rows = session.execute(query).all()
+             .order_by(Facility.id, VaccinationSession.date, VaccinationSession.product_id))
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # The per-session subqueries make PostgreSQL's estimate of a district's search
+        # cross jit_above_cost, and compiling it (about 20 ms) costs more than running it
+        # (a few index probes per session). LOCAL: for this read transaction only, which
+        # also holds under PgBouncer in transaction mode.
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    rows = conn.execute(query).all()
     places = _Places(session, lang)
     places.load({r.division_id for r in rows})
-    centres: dict[int, dict] = {}
     days = {d: d.strftime("%d-%m-%Y") for d in dates}
-    slot_texts: dict[str, tuple] = {}  # the same slots recur at most centres
-    for r in rows:
-        centre = centres.get(r.facility_id)
-        if centre is None:
-            centre = centres[r.facility_id] = _centre(
-                r.facility_id, r.name, r.names, r.address, r.postal_code, r.latitude,
-                r.longitude, r.fee_type, places.of(r.division_id), lang)
-        caps = {}
-        for part in (r.places or "").split(","):
-            if part:
-                dose, left = part.split(":")
-                caps[int(dose)] = int(left)
-        timing = slot_texts.get(r.slot_times)
+    timings: dict[str | None, tuple] = {}  # the same slots recur at most centres
+    fees: dict = {}
+    centre, centre_id = None, None
+    for (sid, day, min_age, max_age, fee, walk_in, vaccine, facility_id, name, names, address,
+         postal_code, lat, lon, fee_type, division_id, left, slot_times) in rows:
+        if facility_id != centre_id:  # rows come by centre
+            centre_id = facility_id
+            centre = _centre(facility_id, name, json.loads(names) if names else None, address,
+                             postal_code, lat, lon, fee_type, places.of(division_id), lang)
+        timing = timings.get(slot_times)
         if timing is None:
-            pairs = sorted((_time(a), _time(b)) for a, b in
-                           (p.split("-") for p in (r.slot_times or "").split(",") if p))
-            hours = (pairs[0][0].strftime("%H:%M:%S"), pairs[-1][1].strftime("%H:%M:%S")) \
-                if pairs else ("", "")
-            timing = slot_texts[r.slot_times] = ([slot_pair_text(a, b) for a, b in pairs], hours)
-        yield centre, _session(r.id, days[r.date], dict(sorted(caps.items())), r.min_age,
-                               r.max_age, r.vaccine, r.fee, r.walk_in, list(timing[0]),
-                               timing[1]), r.fee_type
+            timing = timings[slot_times] = _timing(slot_times)
+        fee_text = fees.get(fee)
+        if fee_text is None:
+            fee_text = fees[fee] = _fee_text(fee)
+        yield centre, _session(sid, days[day], _places_left(left), min_age, max_age, vaccine,
+                               fee_text, walk_in, list(timing[0]), timing[1]), fee_type
 
 
 def _filter_for(session: Session, *, pincode: str | None = None, district_id: int | None = None,

@@ -745,3 +745,34 @@ def served_health(instance, *extra_args, wait_seconds: float = 60) -> dict:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+# --- /metrics ------------------------------------------------------------------------------
+
+def samples(text: str) -> dict:
+    """{(sample name, frozenset of labels): value} of an exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            found[s.name, frozenset(s.labels.items())] = s.value
+    return found
+
+
+def scrape(client, **request) -> dict:
+    r = client.get("/metrics", **request)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.headers["Content-Type"].startswith("text/plain; version=")
+    return samples(r.get_data(as_text=True))
+
+
+def value(found: dict, name: str, **labels) -> float:
+    return found.get((name, frozenset(labels.items())), 0.0)
+
+
+def requests_of(found, route, method="GET", status="2xx"):
+    return value(found, "cowin_kit_http_requests_total", method=method, route=route,
+                 status=status)
+
+

@@ -13,7 +13,7 @@ from cowin_kit.notifications.models import OutboxMessage
 from cowin_kit.scheduling import taking
 from cowin_kit.scheduling.models import Appointment, SessionCapacity
 
-from helpers import api_register, api_session
+from helpers import api_register, api_session, requests_of, scrape, value
 
 PATH = "/api/v2/appointment/schedule"
 
@@ -60,9 +60,15 @@ def test_a_plain_booking_is_served_before_flask_with_flasks_answer(
     session_id, slot, by_flask = booked_once
     second = _person(client, ana, dni_type, "40123457", name="Rosa Quispe")
     before, served = _state(database, session_id), fast.served
+    counted = scrape(client)
     r = _book(client, ana, session_id, slot, second,
               environ_base={"REMOTE_ADDR": "198.51.100.23"})
     assert r.status_code == 200, r.get_json()
+    # Monitoring sees it as any booking: under the view's route, and as a place taken.
+    now_counted = scrape(client)
+    assert requests_of(now_counted, PATH, "POST") - requests_of(counted, PATH, "POST") == 1
+    assert (value(now_counted, "cowin_kit_bookings_total", action="booked")
+            - value(counted, "cowin_kit_bookings_total", action="booked")) == 1
     if database.is_sqlite:  # the middleware books on PostgreSQL only
         assert fast.served == served
         return

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from helpers import (
@@ -32,8 +31,12 @@ from helpers import (
     facility_user_at,
     give_dose,
     new_session,
+    requests_of,
+    samples,
+    scrape,
     session_today,
     staff_login,
+    value,
 )
 
 SCHEDULE = "/api/v2/appointment/schedule"
@@ -42,31 +45,6 @@ SCHEDULE = "/api/v2/appointment/schedule"
 @pytest.fixture
 def cowin_kit_config() -> dict:
     return {"OTP_RESEND_SECONDS": 0, "METRICS_CACHE_SECONDS": 0}
-
-
-def samples(text: str) -> dict:
-    """{(sample name, frozenset of labels): value} of an exposition."""
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            found[s.name, frozenset(s.labels.items())] = s.value
-    return found
-
-
-def scrape(client, **request) -> dict:
-    r = client.get("/metrics", **request)
-    assert r.status_code == 200, r.get_data(as_text=True)
-    assert r.headers["Content-Type"].startswith("text/plain; version=")
-    return samples(r.get_data(as_text=True))
-
-
-def value(found: dict, name: str, **labels) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
-
-
-def requests_of(found, route, method="GET", status="2xx"):
-    return value(found, "cowin_kit_http_requests_total", method=method, route=route,
-                 status=status)
 
 
 def test_requests_latencies_bookings_and_otps_are_counted(client, ana, dni_type, database,

@@ -35,6 +35,7 @@ from cowin_kit import metrics
 from cowin_kit.api.body import _constant
 from cowin_kit.api.schemas import schedule_fast
 from cowin_kit.errors import UserError
+from cowin_kit.metrics.instruments import RequestMetrics
 from cowin_kit.request_source import reset_source, set_source
 from cowin_kit.runtime import EXTENSION
 from cowin_kit.scheduling import booking
@@ -76,6 +77,8 @@ class FastBooking:
                                       "appointment_ids": made},
                                      separators=(",", ":")).encode() + b"\n"
         status_line, headers = self._sent
+        # Counted under the view's URL rule, as Flask's teardown notes it (cowin_kit.metrics)
+        environ[RequestMetrics.ROUTE_KEY] = self.path
         start_response(status_line, [*headers, ("Content-Length", str(len(answer)))])
         return [answer]
 

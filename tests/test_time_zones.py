@@ -12,7 +12,7 @@ from sqlalchemy import select
 from cowin_kit.geography.models import Division
 from cowin_kit.profiles import ProfileError, load_profile, load_profile_file
 
-from helpers import STAFF_PASSWORD, csrf, staff_login
+from helpers import STAFF_PASSWORD, api_login, csrf, staff_login
 
 ROOT = Path(__file__).parents[1]
 
@@ -274,3 +274,47 @@ def test_close_day_from_the_command_line_follows_each_centres_zone(
     with database.Session() as s:
         status = {p: s.get(Appointment, a).status for p, a in booked.items()}
     assert status == {"BC": AppointmentStatus.BOOKED, "NS": AppointmentStatus.MISSED}
+
+
+def test_the_api_books_by_the_centres_clock(app, client, database, centres, cowin_kit_clock,
+                                            cowin_kit_instance):
+    """The same evening through the API: on PostgreSQL plain bookings are served before
+    Flask (cowin_kit.api.fast_booking), which must read each centre's clock as the view
+    does: Vancouver's slot is open, Halifax's has ended."""
+    from cowin_kit.api.fast_booking import FastBooking
+
+    day = DAY + dt.timedelta(days=2)
+    late = {p: _session(database, f"TZ-{p}", day, ends=dt.time(23)) for p in ("BC", "NS")}
+    cowin_kit_clock.set(dt.datetime.combine(day, dt.time(22, 30), TORONTO))
+    from cowin_kit.registration import service as registration
+
+    account_id, _ = _person(app, database, "+14165550101", "K1234567")
+    dep = app.extensions["cowin_kit"]
+    with database.Session() as s:  # two more people of the same account
+        ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
+        more = [registration.register_beneficiary(
+            s, ctx, document_code="passport", id_number=number, name=name, birth_year=1981,
+            birth_date=dt.date(1981, 6, 6), gender="male", account_id=account_id,
+            current_year=DAY.year) for number, name in (("K1234568", "Al Roy"),
+                                                        ("K1234569", "Bo Roy"))]
+        s.commit()
+        refs = [person.reference_id for person in more]
+    auth = api_login(client, cowin_kit_instance, "4165550101")
+    fast = app.extensions[FastBooking.EXTENSION]
+
+    def book(province, ref):
+        return client.post("/api/v2/appointment/schedule", headers=auth, json={
+            "dose": 1, "session_id": late[province], "slot": "00:00",
+            "beneficiaries": [ref]})
+
+    first_ref = client.get("/api/v2/appointment/beneficiaries", headers=auth).get_json()[
+        "beneficiaries"]
+    first_ref = next(p["beneficiary_reference_id"] for p in first_ref
+                     if p["beneficiary_reference_id"] not in refs)
+    assert book("BC", first_ref).status_code == 200  # Flask's answer: the one it learns
+    served = fast.served
+    r = book("NS", refs[0])
+    assert r.status_code == 400 and "already ended" in r.get_json()["error"]
+    assert book("BC", refs[0]).status_code == 200
+    assert book("BC", refs[1]).status_code == 200
+    assert fast.served == served + (0 if database.is_sqlite else 2)

@@ -9,20 +9,24 @@ the same rules and the same write as the view, in four round trips (BEGIN, the c
 their people locked, the write, COMMIT).
 
 It only ever answers a success. Anything else goes through Flask as if this middleware
-were not there, with the body it read put back: a refusal (which Flask words in the
-caller's language, with Co-WIN's error codes), a login that fails, a body the fast reader
-does not take (schemas.schedule_fast), a session whose facts are not at hand, a missed
-appointment to close, a database error (nothing was committed; Flask answers it, or books
-if the error was passing). A COMMIT whose answer was lost is handed over too: the person
-then has an appointment, and Flask answers that they have one; nobody is booked twice (one
-active appointment per person is a unique index).
+were not there, with the body it read put back:
+
+- a refusal, which Flask words in the caller's language with Co-WIN's error codes;
+- a login that fails;
+- a body the fast reader does not take (schemas.schedule_fast);
+- an unknown session, or a missed appointment to close;
+- a database error: nothing was committed, and Flask answers it (or books, if the error
+  has passed).
+
+A COMMIT whose answer was lost is handed over too. The person then has an appointment,
+and Flask answers that they have one; nobody is booked twice, because one active
+appointment per person is a unique index.
 
 The success answer's status line and headers are the ones Flask sent for the last booking
-it answered in this process (learned, so the security headers and whatever a deployment
-adds stay the same), with this booking's body; until Flask has answered one, and for any
-answer that set a cookie, carried rate-limit headers or was compressed, nothing is
-learned. The body
-is Flask's JSON of the same dict (the app's JSON provider).
+it answered in this process. They are learned, so the security headers and whatever a
+deployment adds stay the same; the body is Flask's JSON of the same dict (the app's JSON
+provider). Nothing is served here until Flask has answered one booking, and an answer that
+set a cookie, carried rate-limit headers or was compressed is never learned.
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ import io
 import json
 import logging
 import threading
+
+from sqlalchemy.orm import Session
 
 from cowin_kit import metrics
 from cowin_kit.api.body import _constant
@@ -107,8 +113,7 @@ class FastBooking:
             return None
         dep = self.app.extensions[EXTENSION]
         settings = dep.settings
-        if settings["CAPTCHA_ON_SCHEDULE"] or dep.several_zones \
-                or dep.db.engine.dialect.name != "postgresql":
+        if settings["CAPTCHA_ON_SCHEDULE"] or dep.db.engine.dialect.name != "postgresql":
             return None
         try:
             data = json.loads(body, parse_constant=_constant)
@@ -130,7 +135,8 @@ class FastBooking:
             made = booking.schedule_on_driver(
                 conn, engine, token=token, settings=settings,
                 beneficiary_refs=data["beneficiaries"], session_id=data["session_id"],
-                slot=data["slot"], dose=data["dose"], today=now.date(), now=now.time())
+                slot=data["slot"], dose=data["dose"], today=now.date(), now=now.time(),
+                zone_of=_zones(dep, engine))
             raw.commit()
         except (UserError, booking.HandOver):
             _end(raw)
@@ -161,6 +167,22 @@ class FastBooking:
                                                     if n.lower() != "content-length"])
             return start_response(status_line, headers, exc_info)
         return self.wsgi_app(environ, learn)
+
+
+def _zones(dep, engine):
+    """The view's zone_of (division id -> its centres' zone) for a profile of several time
+    zones, None for one zone. The zones are kept per process; a division not seen yet is
+    looked up on a connection of its own."""
+    if not dep.several_zones:
+        return None
+
+    def zone_of(division_id):
+        known = dep.zone_cache.get(division_id)
+        if known is not None:
+            return known
+        with Session(bind=engine) as session:
+            return dep.zone_of(session, division_id)
+    return zone_of
 
 
 def _end(raw) -> None:

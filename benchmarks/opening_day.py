@@ -4,7 +4,7 @@ run alternately with the kit in the same invocation.
     python benchmarks/opening_day.py [--db sqlite|postgresql|both]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--clients 1000]
         [--seconds 60] [--procs 3] [--days 5]
-        [--rounds 2] [--round-seconds 5] [--raw-workers 32] [--workers 2] [--threads 4]
+        [--rounds 2] [--round-seconds 5] [--raw-workers 32] [--workers 2] [--threads 2]
         [--rate OPS_PER_S [--grace 10]] [--mix search=0.9,login=0.02,...] [--port N]
 
 Per database, a fresh `cowin-kit init --country PE --demo` instance served by gunicorn on
@@ -801,7 +801,9 @@ def main() -> int:
     parser.add_argument("--raw-people", type=int, default=40000,
                         help="people copied in SQL for the rounds, over all clients")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="gthread threads per worker (2 booked more than 4: "
+                             "benchmarks/README.md, third round)")
     parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
     opts = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]

@@ -113,6 +113,12 @@ def test_a_co_win_clients_captcha_is_ignored_as_by_the_view(client, ana, dni_typ
                                              "captcha": "19"})
     assert r.status_code == 200, r.get_json()
     assert fast.served == served + (0 if database.is_sqlite else 1)
+    # Go's default client declares no type, some others text/plain: read as JSON all the same
+    third = _person(client, ana, dni_type, "40123458", name="Luz Quispe")
+    r = client.post(PATH, headers={**ana, "Content-Type": "text/plain"}, data=json.dumps({
+        "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [third]}))
+    assert r.status_code == 200, r.get_json()
+    assert fast.served == served + (0 if database.is_sqlite else 2)
 
 
 def test_refusals_are_flasks_answers(client, ana, other, dni_type, database, fast,

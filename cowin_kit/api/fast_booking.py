@@ -49,8 +49,6 @@ from cowin_kit.scheduling import booking
 log = logging.getLogger("cowin_kit.api")
 
 PATH = "/appointment/schedule"
-_JSON_TYPES = ("application/json", "application/json; charset=utf-8",
-               "application/json;charset=utf-8")
 
 
 class FastBooking:
@@ -103,8 +101,8 @@ class FastBooking:
         return body
 
     def _eligible(self, environ) -> bool:
-        return (not self.app.debug and environ.get("CONTENT_TYPE", "").lower() in _JSON_TYPES
-                and "HTTP_COOKIE" not in environ
+        # The body is read as JSON whatever type it declares, as api.body.json_body does.
+        return (not self.app.debug and "HTTP_COOKIE" not in environ
                 and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ")
 
     def _book(self, environ, body: bytes) -> list[str] | None:

@@ -776,3 +776,24 @@ def requests_of(found, route, method="GET", status="2xx"):
                  status=status)
 
 
+
+
+def calendar_by_pin_url(database, day) -> str:
+    """The calendarByPin URL of the first centre's postal code on ``day``, where a session
+    with places (7 of 50 booked) and one slot is added: an answer of about 1 kB."""
+    import uuid
+
+    from cowin_kit.programmes.models import Product
+    from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
+
+    with database.session() as s:
+        facility = s.scalars(select(Facility).order_by(Facility.id)).first()
+        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
+        vs = VaccinationSession(id=str(uuid.uuid4()), facility=facility, date=day,
+                                product_id=product.id, min_age=18, max_age=None, fee=0)
+        vs.capacities = [SessionCapacity(dose_number=1, capacity=50, booked=7)]
+        vs.slots = [Slot(starts=dt.time(9), ends=dt.time(11))]
+        s.add(vs)
+        s.flush()
+        pin = facility.postal_code
+    return f"/api/v2/appointment/sessions/public/calendarByPin?pincode={pin}&date={day:%d-%m-%Y}"

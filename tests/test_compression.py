@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-import uuid
 
 import pytest
 from flask import Response, stream_with_context
@@ -14,11 +13,9 @@ from sqlalchemy import select
 
 from cowin_kit.api import public
 from cowin_kit.geography.models import Division
-from cowin_kit.programmes.models import Product
-from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
 from cowin_kit.web import compression
 
-from helpers import TODAY, csrf
+from helpers import TODAY, calendar_by_pin_url, csrf
 
 DAY = TODAY + dt.timedelta(days=2)
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}  # what browsers send
@@ -65,17 +62,7 @@ def test_the_portal_search_page_is_a_fraction_of_its_size_gzipped(client, distri
 @pytest.fixture
 def url(database):
     """A calendarByPin answer of about 1 kB: large enough to compress."""
-    with database.session() as s:
-        facility = s.scalars(select(Facility).order_by(Facility.id)).first()
-        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
-        vs = VaccinationSession(id=str(uuid.uuid4()), facility=facility, date=DAY,
-                                product_id=product.id, min_age=18, max_age=None, fee=0)
-        vs.capacities = [SessionCapacity(dose_number=1, capacity=50, booked=7)]
-        vs.slots = [Slot(starts=dt.time(9), ends=dt.time(11))]
-        s.add(vs)
-        s.flush()
-        pin = facility.postal_code
-    return f"/api/v2/appointment/sessions/public/calendarByPin?pincode={pin}&date={DAY:%d-%m-%Y}"
+    return calendar_by_pin_url(database, DAY)
 
 
 def _count(monkeypatch, module, name) -> list:

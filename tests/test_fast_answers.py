@@ -1,33 +1,19 @@
 """Repeated public searches are answered before Flask (api.public.FastAnswers), exactly as
 Flask answered them: same status, headers and body; anything unusual still goes through."""
 import datetime as dt
-import uuid
 
 import pytest
-from sqlalchemy import select
 
 from cowin_kit.api import public
-from cowin_kit.programmes.models import Product
-from cowin_kit.scheduling.models import Facility, SessionCapacity, Slot, VaccinationSession
 
-from helpers import TODAY
+from helpers import TODAY, calendar_by_pin_url
 
 DAY = TODAY + dt.timedelta(days=2)
 
 
 @pytest.fixture
 def url(database):
-    with database.session() as s:
-        facility = s.scalars(select(Facility).order_by(Facility.id)).first()
-        product = s.scalar(select(Product).where(Product.code == "comirnaty"))
-        vs = VaccinationSession(id=str(uuid.uuid4()), facility=facility, date=DAY,
-                                product_id=product.id, min_age=18, max_age=None, fee=0)
-        vs.capacities = [SessionCapacity(dose_number=1, capacity=50, booked=7)]
-        vs.slots = [Slot(starts=dt.time(9), ends=dt.time(11))]
-        s.add(vs)
-        s.flush()
-        pin = facility.postal_code
-    return f"/api/v2/appointment/sessions/public/calendarByPin?pincode={pin}&date={DAY:%d-%m-%Y}"
+    return calendar_by_pin_url(database, DAY)
 
 
 def _fast(app) -> public.FastAnswers:

@@ -77,23 +77,43 @@ def test_init_copies_the_profiles_zones_and_centres_inherit_them(app, database):
         assert zone_of(s, None, "America/Toronto") == "America/Toronto"
 
 
-def _person(app, database, mobile, passport):
-    """A person registered with a passport under ``mobile``: (account id, person id)."""
+def _person(app, database, mobile, passport, account_id=None, name="Jo Tremblay"):
+    """A person registered with a passport under ``mobile`` (a new account), or in the
+    account ``account_id``: (account id, person)."""
     from cowin_kit.accounts.models import CitizenAccount
     from cowin_kit.registration import service as registration
 
     dep = app.extensions["cowin_kit"]
     with database.Session() as s:
-        account = CitizenAccount(mobile=mobile)
-        s.add(account)
-        s.flush()
+        if account_id is None:
+            account = CitizenAccount(mobile=mobile)
+            s.add(account)
+            s.flush()
+            account_id = account.id
         ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
         person = registration.register_beneficiary(
-            s, ctx, document_code="passport", id_number=passport, name="Jo Tremblay",
+            s, ctx, document_code="passport", id_number=passport, name=name,
             birth_year=1980, birth_date=dt.date(1980, 5, 5), gender="female",
-            account_id=account.id, current_year=DAY.year)
+            account_id=account_id, current_year=DAY.year)
         s.commit()
-        return account.id, person.id
+        return account_id, person
+
+
+def _booked_on_day(app, database, sessions, people) -> dict:
+    """Each (province, mobile, passport) of ``people`` a new account's person booked into
+    that province's session on DAY: {province: appointment id}."""
+    from cowin_kit.scheduling import booking
+
+    booked = {}
+    for p, mobile, passport in people:
+        account_id, person = _person(app, database, mobile, passport)
+        with database.Session() as s:
+            [appt] = booking.schedule(s, account_id=account_id, beneficiary_ids=[person.id],
+                                      session_id=sessions[(p, DAY)], slot="00:00", dose=1,
+                                      today=DAY)
+            s.commit()
+            booked[p] = appt.id
+    return booked
 
 
 @pytest.mark.usefixtures("english")
@@ -159,7 +179,8 @@ def test_a_slot_that_ended_in_halifax_but_not_in_vancouver(app, database, centre
         assert not _open_slots({**slot, "session_id": late["NS"]}, *clocks[late["NS"]])
         # the deployment's own clock (Toronto, 22:30) would show both
         assert _open_slots(slot, today, now)
-    account_id, person_id = _person(app, database, "+14165550101", "K1234567")
+    account_id, person = _person(app, database, "+14165550101", "K1234567")
+    person_id = person.id
     with app.test_request_context(), database.Session() as s:
         zone_of = deployment().zone_resolver(s)
         with pytest.raises(booking.BookingError, match="already ended"):
@@ -177,21 +198,12 @@ def test_the_days_no_shows_close_in_the_centres_zone(app, database, centres, cow
     """Closing every day before today at 23:30 Toronto: Halifax's DAY is over (00:30 there),
     Vancouver's is not (20:30)."""
     from cowin_kit.geography.service import zone_of
-    from cowin_kit.scheduling import booking
     from cowin_kit.scheduling.models import Appointment, AppointmentStatus
     from cowin_kit.vaccination.noshows import close_day
 
     _ids, sessions = centres
-    booked = {}
-    for p, mobile, passport in (("BC", "+14165550102", "K1234568"),
-                                ("NS", "+14165550103", "K1234569")):
-        account_id, person_id = _person(app, database, mobile, passport)
-        with database.Session() as s:
-            [appt] = booking.schedule(s, account_id=account_id, beneficiary_ids=[person_id],
-                                      session_id=sessions[(p, DAY)], slot="00:00", dose=1,
-                                      today=DAY)
-            s.commit()
-            booked[p] = appt.id
+    booked = _booked_on_day(app, database, sessions, (("BC", "+14165550102", "K1234568"),
+                                                      ("NS", "+14165550103", "K1234569")))
     cowin_kit_clock.set(dt.datetime.combine(DAY, dt.time(23, 30), TORONTO))
     from cowin_kit import clock
 
@@ -254,20 +266,11 @@ def test_close_day_from_the_command_line_follows_each_centres_zone(
         app, database, centres, cowin_kit_clock, run_cli, cowin_kit_instance):
     """The nightly `sessions close-day` at 23:30 in Toronto: Halifax's DAY is over, so its
     booking becomes a no-show; Vancouver's day has three hours to go."""
-    from cowin_kit.scheduling import booking
     from cowin_kit.scheduling.models import Appointment, AppointmentStatus
 
     _ids, sessions = centres
-    booked = {}
-    for p, mobile, passport in (("BC", "+14165550104", "K1234570"),
-                                ("NS", "+14165550105", "K1234571")):
-        account_id, person_id = _person(app, database, mobile, passport)
-        with database.Session() as s:
-            [appt] = booking.schedule(s, account_id=account_id, beneficiary_ids=[person_id],
-                                      session_id=sessions[(p, DAY)], slot="00:00", dose=1,
-                                      today=DAY)
-            s.commit()
-            booked[p] = appt.id
+    booked = _booked_on_day(app, database, sessions, (("BC", "+14165550104", "K1234570"),
+                                                      ("NS", "+14165550105", "K1234571")))
     cowin_kit_clock.set(dt.datetime.combine(DAY, dt.time(23, 30), TORONTO))
     r = run_cli("sessions", "close-day", "--instance", cowin_kit_instance)
     assert r.exit_code == 0 and "1 appointment(s)" in r.output, r.output
@@ -286,19 +289,9 @@ def test_the_api_books_by_the_centres_clock(app, client, database, centres, cowi
     day = DAY + dt.timedelta(days=2)
     late = {p: _session(database, f"TZ-{p}", day, ends=dt.time(23)) for p in ("BC", "NS")}
     cowin_kit_clock.set(dt.datetime.combine(day, dt.time(22, 30), TORONTO))
-    from cowin_kit.registration import service as registration
-
     account_id, _ = _person(app, database, "+14165550101", "K1234567")
-    dep = app.extensions["cowin_kit"]
-    with database.Session() as s:  # two more people of the same account
-        ctx = registration.IdContext.from_settings(dep.id_providers, dep.settings)
-        more = [registration.register_beneficiary(
-            s, ctx, document_code="passport", id_number=number, name=name, birth_year=1981,
-            birth_date=dt.date(1981, 6, 6), gender="male", account_id=account_id,
-            current_year=DAY.year) for number, name in (("K1234568", "Al Roy"),
-                                                        ("K1234569", "Bo Roy"))]
-        s.commit()
-        refs = [person.reference_id for person in more]
+    refs = [_person(app, database, None, number, account_id, name)[1].reference_id
+            for number, name in (("K1234568", "Al Roy"), ("K1234569", "Bo Roy"))]
     auth = api_login(client, cowin_kit_instance, "4165550101")
     fast = app.extensions[FastBooking.EXTENSION]
 

@@ -503,14 +503,13 @@ def authenticate_caller(session: Session, token: str | None, now: datetime | Non
     check_signature(token, settings)
     now = now or utcnow()
     found = session.connection().execute(_TOKEN_AND_CALLER, {"token_hash": digest}).first()
-    require_active(found, now)
-    return Caller(found[2], found[3], found[4])
+    return caller_from_row(found, now)
 
 
 def caller_from_row(found, now: datetime) -> Caller:
-    """The Caller of a row (revoked_at, expires_at, account id, mobile, language) that a
-    statement of its own read by the token's digest (None: no such token), once
-    require_active's checks pass (the booking path served before Flask)."""
+    """The Caller of a row (revoked_at, expires_at, account id, mobile, language) read by
+    the token's digest (None: no such token), once require_active's checks pass; here
+    and on the booking path served before Flask, which reads it with the people."""
     require_active(_TokenState(*found[:2]) if found is not None else None, now)
     return Caller(found[2], found[3], found[4])
 

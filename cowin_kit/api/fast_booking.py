@@ -43,7 +43,7 @@ from cowin_kit.api.schemas import schedule_fast
 from cowin_kit.errors import UserError
 from cowin_kit.metrics.instruments import RequestMetrics
 from cowin_kit.request_source import reset_source, set_source
-from cowin_kit.runtime import EXTENSION
+from cowin_kit.runtime import EXTENSION as DEPLOYMENT
 from cowin_kit.scheduling import booking
 
 log = logging.getLogger("cowin_kit.api")
@@ -68,11 +68,12 @@ class FastBooking:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
             return self.wsgi_app(environ, start_response)
+        if not self._eligible(environ):  # decided before reading the body
+            return self._flask(environ, start_response)
         body = self._body(environ)
         if body is None:  # chunked, too long, or no body: Flask reads it
             return self._flask(environ, start_response)
-        made = (self._book(environ, body) if self.enabled and self._sent is not None
-                else None)
+        made = self._book(environ, body)
         environ["wsgi.input"] = io.BytesIO(body)  # for Flask, as it came
         if made is None:
             return self._flask(environ, start_response)
@@ -101,18 +102,20 @@ class FastBooking:
         return body
 
     def _eligible(self, environ) -> bool:
-        # The body is read as JSON whatever type it declares, as api.body.json_body does.
-        return (not self.app.debug and "HTTP_COOKIE" not in environ
+        """Whether this middleware may book the request (its body not read yet). The body
+        is read as JSON whatever type it declares, as api.body.json_body does."""
+        if not self.enabled or self._sent is None or self.app.debug:
+            return False
+        dep = self.app.extensions[DEPLOYMENT]
+        return (not dep.settings["CAPTCHA_ON_SCHEDULE"]
+                and dep.db.engine.dialect.name == "postgresql"
+                and "HTTP_COOKIE" not in environ
                 and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ")
 
     def _book(self, environ, body: bytes) -> list[str] | None:
         """The appointments' ids, or None when Flask should answer (nothing written)."""
-        if not self._eligible(environ):
-            return None
-        dep = self.app.extensions[EXTENSION]
+        dep = self.app.extensions[DEPLOYMENT]
         settings = dep.settings
-        if settings["CAPTCHA_ON_SCHEDULE"] or dep.db.engine.dialect.name != "postgresql":
-            return None
         try:
             data = json.loads(body, parse_constant=_constant)
         except (ValueError, RecursionError):

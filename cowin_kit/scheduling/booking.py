@@ -413,6 +413,9 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
     statement on PostgreSQL (cowin_kit.scheduling.taking). Round trips: the people (locked)
     with their active appointments and doses, then the write. ``zone_of`` (division id ->
     IANA zone, profiles of several zones): ``today`` and ``now`` are the centre's."""
+    if beneficiary_refs is not None:
+        beneficiary_refs = list(beneficiary_refs)
+    beneficiary_ids = list(beneficiary_ids or [])
     session_id, wanted = _asked(dose, session_id, beneficiary_ids, beneficiary_refs)
     if facts.is_sold_out(session, session_id, dose, wanted):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
@@ -435,7 +438,7 @@ def schedule(session: Session, *, account_id: int, beneficiary_ids: Iterable | N
                                        appointments=plan.rows, audits=plan.audits,
                                        texts=plan.texts)
     except IntegrityError:
-        raise _TAKEN_MEANWHILE from None
+        raise _taken_meanwhile() from None
     finally:
         places.expire_capacities(session, vs.id)
     _settle(session, outcome, vs.id, dose, len(plan.rows))
@@ -470,7 +473,8 @@ def schedule_on_driver(conn, bind, *, token: str, settings, beneficiary_refs: li
     back."""
     digest = otp.token_digest(token)
     otp.check_signature(token, settings)  # a forged token costs no SQL
-    session_id, wanted = _asked(dose, session_id, None, beneficiary_refs)
+    beneficiary_refs = list(beneficiary_refs)
+    session_id, wanted = _asked(dose, session_id, [], beneficiary_refs)
     if facts.is_sold_out(bind, session_id, dose, wanted):
         raise SessionFull(MSG_FULL, "session_id", dose=dose)
     known = facts.facts_for(bind, session_id)
@@ -493,21 +497,22 @@ def schedule_on_driver(conn, bind, *, token: str, settings, beneficiary_refs: li
                                       appointments=plan.rows, audits=plan.audits,
                                       texts=plan.texts)
     except taking.DriverIntegrityError:
-        raise _TAKEN_MEANWHILE from None
+        raise _taken_meanwhile() from None
     _settle(bind, outcome, known.session.id, dose, len(plan.rows))
     return [row["id"] for row in plan.rows]
 
 
-_TAKEN_MEANWHILE = Conflict(N_("A beneficiary already has an appointment; reschedule or "
-                               "cancel it first."), "beneficiaries")
+def _taken_meanwhile() -> Conflict:
+    """Another request booked one of them meanwhile (one active appointment per person)."""
+    return Conflict(N_("A beneficiary already has an appointment; reschedule or cancel it "
+                       "first."), "beneficiaries")
 
 
-def _asked(dose, session_id, ids, refs) -> tuple[str, int]:
+def _asked(dose, session_id, ids: list, refs: list | None) -> tuple[str, int]:
     """The session id, checked for form, and how many places are asked for."""
     if not isinstance(dose, int) or isinstance(dose, bool) or not 1 <= dose <= MAX_INT:
         raise BookingError(MSG_BAD_DOSE, "dose")
-    session_id = _session_id(session_id)
-    return session_id, len(list(refs) if refs is not None else (ids or []))
+    return _session_id(session_id), len(refs if refs is not None else ids)
 
 
 class _Plan(NamedTuple):

@@ -97,11 +97,10 @@ def session_facts(session: Session, session_id: str) -> SessionFacts | None:
     """The session's facts, read at most FACTS_SECONDS ago; None for an unknown session.
     Read in a session of their own, so the caller's identity map and transaction are
     untouched (and the objects come back detached, safe to share between threads)."""
-    store = _store(session)
-    now = time.monotonic()
-    facts = store.facts.get(session_id)
-    if facts is not None and now - facts.read_at < FACTS_SECONDS:
+    facts = cached_facts(session, session_id)
+    if facts is not None:
         return facts
+    now = time.monotonic()
     # Read with the caller's connection (no second connection from the pool), in a
     # throw-away ORM session so nothing lands in the caller's identity map.
     with Session(bind=session.connection(), expire_on_commit=False) as reader:
@@ -112,13 +111,13 @@ def session_facts(session: Session, session_id: str) -> SessionFacts | None:
         phases = tuple(reader.scalars(_PHASES, {"programme_id": programme.id}))
         reader.expunge_all()
     facts = SessionFacts(vs, product, programme, phases, facility, now)
-    store.facts[session_id] = facts
+    _store(session).facts[session_id] = facts
     return facts
 
 
 def cached_facts(bind, session_id: str) -> SessionFacts | None:
     """The session's facts if this process read them less than FACTS_SECONDS ago, else
-    None (nothing is read): for a caller without an ORM session (``bind``: the engine)."""
+    None (nothing is read). ``bind``: a Session, or its engine."""
     facts = _store(bind).facts.get(session_id)
     if facts is not None and time.monotonic() - facts.read_at < FACTS_SECONDS:
         return facts

@@ -15,6 +15,7 @@ time there anyway (BEGIN IMMEDIATE).
 """
 from __future__ import annotations
 
+import functools
 import json
 from enum import Enum
 
@@ -41,13 +42,8 @@ def write_booking(session: Session, *, session_id: str, dose: int, appointments:
     session.flush()  # Core does not autoflush: pending ORM changes (a missed mark) go first
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        row = conn.execute(_PG_BOOKING, {
-            "session_id": session_id, "dose": dose, "count": len(appointments),
-            "appointments": _json(appointments), "audits": _json(audits),
-            "texts": _json(texts)}).one()
-        if row.made:
-            return Outcome.MADE
-        return Outcome.FULL if row.open else Outcome.CLOSED
+        return _outcome(*conn.execute(_PG_BOOKING, _write_params(
+            session_id, dose, appointments, audits, texts)).one())
     if not take_if_open(session, session_id, dose, len(appointments)):
         open_ = conn.execute(_OPEN, {"session_id": session_id}).first() is not None
         return Outcome.FULL if open_ else Outcome.CLOSED
@@ -57,6 +53,20 @@ def write_booking(session: Session, *, session_id: str, dose: int, appointments:
     if texts:
         conn.execute(insert(OutboxMessage), texts)
     return Outcome.MADE
+
+
+def _write_params(session_id: str, dose: int, appointments: list[dict], audits: list[dict],
+                  texts: list[dict]) -> dict:
+    return {"session_id": session_id, "dose": dose, "count": len(appointments),
+            "appointments": _json(appointments), "audits": _json(audits),
+            "texts": _json(texts)}
+
+
+def _outcome(is_open: int, made: int) -> Outcome:
+    """The write statement's answer: (open sessions, appointments made) counted."""
+    if made:
+        return Outcome.MADE
+    return Outcome.FULL if is_open else Outcome.CLOSED
 
 
 def _json(rows: list[dict]) -> str:
@@ -121,22 +131,12 @@ class DriverIntegrityError(Exception):
     """The database refused a row (a person's second active appointment)."""
 
 
-_DRIVER: dict[str, tuple[str, dict]] = {}
+@functools.cache
+def _driver_write() -> str:
+    """_PG_BOOKING as psycopg takes it (%(name)s parameters), compiled once."""
+    from sqlalchemy.dialects.postgresql import psycopg as dialect
 
-
-def _driver(name: str) -> tuple[str, dict]:
-    """A statement as psycopg takes it (%(name)s parameters), compiled once, with the
-    values of the parameters it fixes itself (e.g. the status 'booked')."""
-    found = _DRIVER.get(name)
-    if found is None:
-        from sqlalchemy.dialects.postgresql import psycopg as dialect
-
-        statement = {"write": _PG_BOOKING}[name]
-        compiled = statement.compile(dialect=dialect.dialect())
-        fixed = {k: v.value if isinstance(v, Enum) else v  # its value, as the column holds
-                 for k, v in compiled.params.items() if v is not None}
-        found = _DRIVER[name] = (str(compiled), fixed)
-    return found
+    return str(_PG_BOOKING.compile(dialect=dialect.dialect()))
 
 
 # The caller (by its token's digest) and their people named by reference id, locked, in one
@@ -187,16 +187,10 @@ def driver_write(conn, *, session_id: str, dose: int, appointments: list[dict],
     """write_booking's PostgreSQL statement on a DBAPI connection."""
     import psycopg
 
-    sql, _fixed = _driver("write")
     with conn.cursor() as cur:
         try:
-            cur.execute(sql, {
-                "session_id": session_id, "dose": dose, "count": len(appointments),
-                "appointments": _json(appointments), "audits": _json(audits),
-                "texts": _json(texts)})
+            cur.execute(_driver_write(), _write_params(session_id, dose, appointments,
+                                                       audits, texts))
         except psycopg.IntegrityError as exc:
             raise DriverIntegrityError() from exc
-        is_open, made = cur.fetchone()
-    if made:
-        return Outcome.MADE
-    return Outcome.FULL if is_open else Outcome.CLOSED
+        return _outcome(*cur.fetchone())

@@ -3,6 +3,7 @@ with its downloads, the printable page and the travel QR code, in Spanish (Peru)
 (India) and Arabic (United Arab Emirates, right to left); and the PDF's first page rendered
 to an image (pypdfium2). Screenshots go to $COWIN_KIT_SCREENSHOTS: look at them."""
 import pytest
+from playwright.sync_api import expect
 
 from cowin_kit.testing import last_otp
 
@@ -54,7 +55,7 @@ def test_certificate_on_a_phone(browser, live_url, shots, app, database, cowin_k
 
     page.goto(f"{live_url}/portal/")
     assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
-    assert page.locator(f"a[href$='/certificates/{ref}/pdf']").is_visible()
+    expect(page.locator(f"a[href$='/certificates/{ref}/pdf']")).to_be_visible()
     page.screenshot(path=str(shots / f"certificate-family-{tag}.png"), full_page=True)
     _fits(page, "family")
     _axe(page, "family")
@@ -65,7 +66,7 @@ def test_certificate_on_a_phone(browser, live_url, shots, app, database, cowin_k
     assert article.get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
     text = article.inner_text()
     assert name in text and "Name" in text and "Vaccination certificate" in text
-    assert page.locator(".cert-qr svg").is_visible()
+    expect(page.locator(".cert-qr svg")).to_be_visible()
     page.screenshot(path=str(shots / f"certificate-page-{tag}.png"), full_page=True)
     _fits(page, "printable page")
     _axe(page, "printable page")

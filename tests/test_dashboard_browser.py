@@ -8,6 +8,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from cowin_kit.geography.models import Division
@@ -89,7 +90,7 @@ def charts_drawn(page) -> None:
     """The daily, vaccine and age charts are on screen with bars of some size."""
     for chart in ("chart-daily", "chart-products", "chart-age-gender"):
         svg = page.locator(f'svg[aria-labelledby^="{chart}-title"]')
-        assert svg.is_visible(), chart
+        expect(svg).to_be_visible()
         box = svg.bounding_box()
         assert box["width"] > 250 and box["height"] > 60, (chart, box)
         side = "height" if chart == "chart-daily" else "width"  # columns, or bars
@@ -115,8 +116,8 @@ def test_the_dashboard_renders_its_charts_and_drills_down(app, browser, live_url
     link.click()
     page.wait_for_url(f"**/dashboard?division={busiest}")
     assert name in page.get_by_role("heading", level=1).inner_text()
-    assert page.get_by_role("navigation", name="Areas above this one").get_by_role(
-        "link", name="Peru").is_visible()
+    expect(page.get_by_role("navigation", name="Areas above this one").get_by_role(
+        "link", name="Peru")).to_be_visible()
     charts_drawn(page)
     check(page, shots, "en-division")
 
@@ -131,7 +132,7 @@ def test_the_dashboard_renders_its_charts_and_drills_down(app, browser, live_url
     page.goto(f"{live_url}/dashboard?lang=en")
     charts_drawn(page)
     page.get_by_text("As a chart").click()
-    assert page.locator('svg[aria-labelledby^="chart-children"]').is_visible()
+    expect(page.locator('svg[aria-labelledby^="chart-children"]')).to_be_visible()
     check(page, shots, "en-desktop", DESKTOP["width"])
     page.goto(f"{live_url}/dashboard?lang=en&division=PE-XXX&to=31-02-2026")
     assert "There is no division with the code PE-XXX." in page.locator(

@@ -52,7 +52,7 @@ def test_citizen_books_reschedules_and_cancels_on_a_phone(browser, live_url, sho
     _shot(page, shots, "1-login")
     page.locator("#mobile").fill("12")
     page.get_by_role("button", name="Send the code").click()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert page.locator("#mobile").get_attribute("aria-invalid") == "true"
     _shot(page, shots, "1b-login-error")
     _log_in(page, live_url, cowin_kit_instance, "en")
@@ -78,7 +78,7 @@ def test_citizen_books_reschedules_and_cancels_on_a_phone(browser, live_url, sho
     page.get_by_label("Postal code").fill(_pincode_with_sessions(database))
     page.get_by_role("button", name="Search").click()
     first = page.locator("form.book-form").first
-    assert first.is_visible()
+    expect(first).to_be_visible()
     _shot(page, shots, "5-search")
     first.locator("label.slot").last.click()
     first.get_by_role("button", name="Book").click()

@@ -317,7 +317,7 @@ def test_scanning_with_the_camera(browser, live_url, tmp_path, certificates):
         verdict = _verdict(page)
         expect(verdict).to_have_class("verdict verdict-valid")
         assert "Mária Quispe-Ñahui" in _text(verdict)
-        assert page.locator("#camera-view").is_hidden()  # the camera is off again
+        expect(page.locator("#camera-view")).to_be_hidden()  # the camera is off again
         assert page.locator("#text").input_value() == valid.hc1
     finally:
         with_camera.close()

@@ -2,6 +2,7 @@
 a person without a mobile at the centre and records the dose in the same flow. In Spanish
 and in Arabic (right to left). Screenshots go to $COWIN_KIT_SCREENSHOTS (look at them)."""
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from cowin_kit.scheduling.models import Appointment, VaccinationSession
@@ -45,7 +46,7 @@ def test_a_walk_in_registered_without_a_mobile_on_a_phone(browser, live_url, sho
     page.screenshot(path=str(shots / f"walk-in-register-{lang}.png"), full_page=True)
     page.locator("button.primary").click()
     page.wait_for_url("**/staff/walk-in/book**")
-    assert page.locator(f"input[value='{session_id}']").is_checked()
+    expect(page.locator(f"input[value='{session_id}']")).to_be_checked()
     page.screenshot(path=str(shots / f"walk-in-book-{lang}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.locator("button.primary").click()

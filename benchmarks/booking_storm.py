@@ -64,6 +64,25 @@ def tool(name: str) -> str:
     return str(here) if here.exists() else (shutil.which(name) or name)
 
 
+SERVER = os.environ.get("BENCH_SERVER") or "granian"
+
+
+def server_command(server: str, workers: int, threads: int, port: int, folder: Path,
+                   target: str) -> list[str]:
+    """The command serving ``target`` (module:app in ``folder``) on 127.0.0.1:``port``: granian
+    as `cowin-kit web` runs it (the production command, cowin_kit.cli.web_cmd), or gunicorn's
+    threaded workers. Benchmarks run the kit and their bare baselines on the same one
+    (BENCH_SERVER=gunicorn|granian; default granian)."""
+    if server == "granian":
+        return [tool("granian"), "--interface", "wsgi", "--workers", str(workers),
+                "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                "--working-dir", str(folder), "--respawn-failed-workers",
+                "--log-level", "warning", target]
+    return [tool("gunicorn"), "--workers", str(workers), "--worker-class", "gthread",
+            "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--keep-alive", "300",
+            "--timeout", "120", "--chdir", str(folder), "--log-level", "warning", target]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,6 +157,7 @@ class Deployment:
         self.port = None
         self.profile_dir = profile_dir
         self.launcher: list[str] = []  # a command prefix, e.g. ["taskset", "-c", "0"] to pin
+        self.server = SERVER  # the app server (server_command)
         self.fixed_port: int | None = None  # else a free port
         # One database per run, so two benchmarks on one server never drop each other's.
         self.pg_db = f"bench_storm_{os.getpid()}"
@@ -223,19 +243,16 @@ class Deployment:
     def start(self) -> None:
         # BENCH_PORT: a port of one's own range on a shared machine; else any free one.
         self.port = self.fixed_port or int(os.environ.get("BENCH_PORT") or 0) or free_port()
-        args = [*self.launcher, tool("gunicorn"), "--workers", str(self.workers),
-                "--worker-class", "gthread",
-                "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}",
-                "--keep-alive", "300",
-                "--timeout", "120", "--chdir", str(self.tmp), "--log-level", "warning",
-                "bench_wsgi:app"]
-        self.log = open(self.tmp / "gunicorn.log", "w")
+        args = [*self.launcher, *server_command(self.server, self.workers, self.threads,
+                                                self.port, self.tmp, "bench_wsgi:app")]
+        self.log = open(self.tmp / "server.log", "w")
         self.proc = subprocess.Popen(args, env=self.env(), stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         end = time.monotonic() + 60
         while time.monotonic() < end:
             if self.proc.poll() is not None:
-                raise RuntimeError("gunicorn exited:\n" + (self.tmp / "gunicorn.log").read_text())
+                raise RuntimeError(f"{self.server} exited:\n"
+                                   + (self.tmp / "server.log").read_text())
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/healthz")
@@ -245,7 +262,7 @@ class Deployment:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+        raise RuntimeError(f"{self.server} did not answer /healthz within 60 s")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

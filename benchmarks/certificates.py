@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 
-from booking_storm import Client, Deployment, free_port, ms, pct, phase1, tool
+from booking_storm import SERVER, Client, Deployment, free_port, ms, pct, phase1, server_command
 from sqlalchemy import select, text
 
 BARE_WSGI = '''\
@@ -285,10 +285,8 @@ def bare_server(dep: Deployment, pdf: bytes, workers: int, threads: int):
     (folder / "cert.pdf").write_bytes(pdf)
     port = free_port()
     env = dict(os.environ, BENCH_PDF=str(folder / "cert.pdf"))
-    proc = subprocess.Popen([tool("gunicorn"), "--workers", str(workers), "--worker-class",
-                             "gthread", "--threads", str(threads), "--bind",
-                             f"127.0.0.1:{port}", "--keep-alive", "300", "--chdir",
-                             str(folder), "--log-level", "warning", "bare_wsgi:app"],
+    proc = subprocess.Popen(server_command(SERVER, workers, threads, port, folder,
+                                           "bare_wsgi:app"),
                             env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     end = time.monotonic() + 30

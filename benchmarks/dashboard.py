@@ -52,7 +52,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from booking_storm import WSGI, Deployment, free_port, pct, tool
+from booking_storm import SERVER, WSGI, Deployment, free_port, pct, server_command
 from seed_population import COUNTRY, check_rollups, describe, seed, table_sizes, time_rollups
 from sqlalchemy import func, select, text
 
@@ -301,8 +301,9 @@ def load(port: int, paths: list[str], seconds: float, clients: int) -> dict:
 
 def bare_server(folder: Path, bodies: dict, workers: int, threads: int, port: int | None = None,
                 launcher: tuple = ()):
-    """A bare WSGI app in gunicorn answering each path with its captured bytes; ``launcher``
-    prefixes the command (e.g. taskset to pin it to a core)."""
+    """A bare WSGI app in the kit's app server (booking_storm.server_command) answering
+    each path with its captured bytes; ``launcher`` prefixes the command (e.g. taskset to
+    pin it to a core)."""
     folder.mkdir(exist_ok=True)
     index = {}
     for i, (path, (kind, body)) in enumerate(bodies.items()):
@@ -311,11 +312,8 @@ def bare_server(folder: Path, bodies: dict, workers: int, threads: int, port: in
     (folder / "index.json").write_text(json.dumps(index), encoding="utf-8")
     (folder / "bare_wsgi.py").write_text(BARE_WSGI, encoding="utf-8")
     port = port or free_port()
-    proc = subprocess.Popen([*launcher, tool("gunicorn"), "--workers", str(workers),
-                             "--worker-class",
-                             "gthread", "--threads", str(threads), "--bind",
-                             f"127.0.0.1:{port}", "--keep-alive", "300", "--chdir",
-                             str(folder), "--log-level", "warning", "bare_wsgi:app"],
+    proc = subprocess.Popen([*launcher, *server_command(SERVER, workers, threads, port,
+                                                        folder, "bare_wsgi:app")],
                             env=dict(os.environ, BENCH_BARE=str(folder)),
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

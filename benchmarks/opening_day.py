@@ -7,10 +7,11 @@ run alternately with the kit in the same invocation.
         [--rounds 2] [--round-seconds 5] [--raw-workers 32] [--workers 2] [--threads 2]
         [--rate OPS_PER_S [--grace 10]] [--mix search=0.9,login=0.02,...] [--port N]
 
-Per database, a fresh `cowin-kit init --country PE --demo` instance served by gunicorn on
-127.0.0.1 (booking_storm.Deployment). Seeding (through scheduling.sessions.create_session):
-a session on each of --days days from 30 days ahead at every demo centre (one per centre,
-day and vaccine is the kit's rule), plus one "hot" session. Every client logs in by OTP and
+Per database, a fresh `cowin-kit init --country PE --demo` instance served on 127.0.0.1 by
+granian as `cowin-kit web` runs it (BENCH_SERVER=gunicorn: gunicorn's threaded workers;
+booking_storm.Deployment). Seeding (through scheduling.sessions.create_session): a session
+on each of --days days from 30 days ahead at every demo centre (one per centre, day and
+vaccine is the kit's rule), plus one "hot" session. Every client logs in by OTP and
 registers one person; that person is then copied in SQL (same account) so each client has
 enough people to book in the timed rounds.
 
@@ -34,7 +35,7 @@ enough people to book in the timed rounds.
    insert the audit entry and the confirmation text. Between rounds the appointments are
    deleted and the counters set back to 0 (outside the timing).
    Printed: bookings/s of each, and the ratio kit/raw per round and overall; and the CPU
-   per booking of the app (kit: gunicorn's processes; raw: the raw workers) and of the
+   per booking of the app (kit: the app server's processes; raw: the raw workers) and of the
    PostgreSQL backends, from /proc, with their ratio: on a shared, noisy machine the CPU a
    booking costs moves far less than the rates do.
 
@@ -246,7 +247,7 @@ def proc_cpu(pid: int) -> float:
 
 
 def server_cpu(dep: Deployment) -> tuple[float, float]:
-    """CPU seconds so far of the app server (gunicorn's processes) and of the PostgreSQL
+    """CPU seconds so far of the app server (its processes) and of the PostgreSQL
     backends connected to the deployment's database (0 on SQLite, which runs in the
     app's processes)."""
     children: dict[int, list[int]] = {}
@@ -740,7 +741,7 @@ def run_one(kind: str, opts) -> bool:
         people = clone_people(dep, refs, per_client)
         setup = time.perf_counter() - t0
         print(f"\n=== {kind}: {opts.clients} clients over {opts.procs} generator processes, "
-              f"gunicorn {opts.workers} workers x {opts.threads} threads (gthread), "
+              f"{dep.server} {opts.workers} workers x {opts.threads} threads, "
               f"{os.cpu_count()} CPUs ===")
         print(f"  seeded {len(plan['sessions'])} sessions at {plan['centres']} centres in "
               f"{len(plan['districts'])} districts ({len(plan['pins'])} postcodes), "
@@ -777,7 +778,7 @@ def run_one(kind: str, opts) -> bool:
               f"threads with a connection each; {opts.round_seconds:g} s a round --")
         print(f"  {'round':<14} {'bookings/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
               f" {'200':>6} {'409':>5} {'err':>4}  {'app ms':>6} {'db ms':>6}  gen CPU %")
-        print("  (app ms, db ms: CPU per booking of the app (kit: gunicorn's processes; raw: "
+        print("  (app ms, db ms: CPU per booking of the app (kit: the app server's processes; raw: "
               "the raw workers) and of PostgreSQL's backends: less noisy than rates)")
         for rnd in range(opts.rounds):
             for target in ("one", "spread"):

@@ -52,7 +52,7 @@ def test_init_provisions_a_working_instance(run_cli, cowin_kit_database_url, tmp
         assert _count(db, Product) >= 3
     finally:
         db.dispose()
-    assert "cowin-kit serve" in result.output and "gunicorn" in result.output
+    assert "cowin-kit serve" in result.output and "cowin-kit web" in result.output
 
 
 def test_init_without_demo_loads_no_demo_data(run_cli, cowin_kit_database_url):

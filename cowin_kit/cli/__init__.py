@@ -11,6 +11,7 @@ from cowin_kit import __version__
 COMMANDS = {
     "init": "cowin_kit.cli.init_cmd:init",
     "serve": "cowin_kit.cli.serve_cmd:serve",
+    "web": "cowin_kit.cli.web_cmd:web",
     "config": "cowin_kit.cli.config_cmd:config",
     "db": "cowin_kit.cli.db_cmd:db",
     "profiles": "cowin_kit.cli.profiles_cmd:profiles",

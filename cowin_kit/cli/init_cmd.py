@@ -128,9 +128,8 @@ def init(country, instance, database_url, profile_path, admin_email, admin_passw
     click.echo(f"  cowin-kit config check{inst}     # check the settings")
     click.echo(f"  cowin-kit serve{inst}            # development server on {DEVELOPMENT_URL}")
     # Several workers need a shared store for the rate limits, or the app refuses to start.
-    click.echo(f"  COWIN_KIT_INSTANCE={path} COWIN_KIT_RATE_LIMIT_STORAGE=database "
-               "gunicorn -w 4 -b 127.0.0.1:8000 'cowin_kit:create_app()'   # production, "
-               "behind a TLS proxy (docs/operators.md)")
+    click.echo(f"  COWIN_KIT_RATE_LIMIT_STORAGE=database cowin-kit web{inst} --port 8000   "
+               "# production, behind a TLS proxy (docs/operators.md)")
     _where_to_look(path)
 
 

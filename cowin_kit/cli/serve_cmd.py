@@ -20,7 +20,8 @@ from cowin_kit.cli.common import Refused, instance_option, load_instance
 def serve(instance, host, port, debug, no_worker):
     """Run the development server, and the notification worker's loop in a background
     thread (SMS sent through the outbox, reminders), so this one command runs everything.
-    For production use gunicorn and a separate `cowin-kit worker` (see docs/operators.md)."""
+    For production use `cowin-kit web` and a separate `cowin-kit worker` (see
+    docs/operators.md)."""
     import socket
 
     from cowin_kit.app import create_app
@@ -41,7 +42,7 @@ def serve(instance, host, port, debug, no_worker):
             raise Refused(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
                           "--port or --host.") from None
     click.echo(f"Serving {app.extensions['cowin_kit'].profile.name} on http://{host}:{port}/ "
-               "(development server; use gunicorn in production)")
+               "(development server; use `cowin-kit web` in production)")
     # With --debug the reloader runs the app in a child process: the worker goes there.
     if not no_worker and (not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
         _start_worker(app.extensions["cowin_kit"])

@@ -1,0 +1,101 @@
+"""`cowin-kit web`: the production web server.
+
+granian (HTTP in Rust, the app in Python threads) serves the WSGI app in --workers
+processes of --threads threads each. Measured beside gunicorn's threaded workers on this
+kit (benchmarks/opening_day.py, docs/scaling.md), it spends a fraction of the CPU a request
+costs gunicorn in Python (parsing, keep-alive, the thread pool), which at a national opening
+day is most of what a cached search or a booking costs the app.
+
+What this command does besides starting granian, so that the app behaves as under
+gunicorn with ``-c python:cowin_kit.metrics.gunicorn``:
+
+- checks the instance, its database and the address first, and refuses with the reason;
+- /metrics adds up every worker: prometheus_client's multiprocess folder
+  (PROMETHEUS_MULTIPROC_DIR, emptied at start; a temporary one, removed at the end, when
+  not set);
+- the rate limits know how many processes serve (WEB_CONCURRENCY = --workers), so a
+  per-process store is refused as it is under several gunicorn workers;
+- a worker that dies is started again (its counts stay in the folder);
+- workers start from a fresh interpreter (spawn), never from a copy of this process.
+
+There is no per-request kill timer (gunicorn's --timeout): the database's statement
+timeouts (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT) are what end a request that waits too long.
+"""
+from __future__ import annotations
+
+import os
+
+import click
+
+from cowin_kit.cli.common import Refused, instance_option, load_instance
+
+METRICS_VAR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@click.command()
+@instance_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the reverse proxy's side: keep it on loopback).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 512), default=None,
+              help="Processes (default: one per CPU core).")
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Threads per process that run requests (each holds a database "
+                   "connection while it works).")
+def web(instance, host, port, workers, threads):
+    """Serve the deployment in production (granian; put nginx or a load balancer in front
+    for HTTPS). Run `cowin-kit worker` beside it to send the SMS outbox."""
+    import multiprocessing
+    import shutil
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from cowin_kit.cli.common import open_database
+
+    settings = load_instance(instance)
+    workers = workers or os.cpu_count() or 1
+    open_database(settings, web=True).dispose()  # refuses, with the reason, when it does not answer
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise Refused(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
+                          "--port or --host.") from None
+
+    made_here = not os.environ.get(METRICS_VAR)
+    folder = Path(os.environ.get(METRICS_VAR) or tempfile.mkdtemp(prefix="cowin-kit-metrics-"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.db"):  # old counts never come back
+            old.unlink()
+        os.environ.update({METRICS_VAR: str(folder), "WEB_CONCURRENCY": str(workers),
+                           "COWIN_KIT_INSTANCE": str(settings.instance_path)})
+        _check_app(settings)
+        multiprocessing.set_start_method("spawn", force=True)
+        click.echo(f"Serving on http://{host}:{port}/ with {workers} processes of {threads} "
+                   f"threads (metrics added up in {folder})")
+        Granian("cowin_kit:create_app", factory=True, interface=Interfaces.WSGI,
+                address=host, port=port, workers=workers, blocking_threads=threads,
+                respawn_failed_workers=True, log_access=False).serve()
+    finally:
+        if made_here:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_app(settings) -> None:
+    """Build the app once here, so a setting or profile the workers would fail on is
+    refused with its reason before anything listens (then let go of its connections)."""
+    from cowin_kit.app import create_app
+    from cowin_kit.config import ConfigError
+    from cowin_kit.profiles import ProfileError
+
+    try:
+        app = create_app({"INSTANCE_PATH": settings.instance_path})
+    except (ConfigError, ProfileError) as exc:
+        raise Refused(str(exc)) from None
+    app.extensions["cowin_kit"].dispose()

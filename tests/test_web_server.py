@@ -1,0 +1,188 @@
+"""`cowin-kit web`, the production server (granian), run as an operator runs it: a citizen
+books through it, /metrics adds up its workers, a staff export streams whole, and what it
+cannot serve is refused before it listens."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from cowin_kit.accounts.models import AuditEvent
+from cowin_kit.scheduling.models import Appointment
+from cowin_kit.testing import last_otp
+
+from helpers import ADMIN_EMAIL, ADMIN_PASSWORD, api_session, csrf, register_person
+
+CLI = [str(Path(sys.executable).with_name("cowin-kit"))]  # as installed beside this Python
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(instance: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"COWIN_KIT_INSTANCE": str(instance), "COWIN_KIT_RATE_LIMIT_STORAGE": "database",
+                **extra})
+    return env
+
+
+class Server:
+    def __init__(self, instance: Path, workers: int = 2, **env):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [*CLI, "web", "--port", str(self.port), "--workers", str(workers),
+             "--threads", "2"], env=_env(instance, **env), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError(self.proc.stdout.read())
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("cowin-kit web did not answer /healthz within 60 s")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.stdout.read()
+
+
+@pytest.fixture
+def server(cowin_kit_instance, app):
+    running = Server(cowin_kit_instance)
+    yield running
+    running.stop()
+
+
+def test_a_citizen_logs_in_and_books_through_it(server, cowin_kit_instance, database, app):
+    api = f"{server.url}/api/v2"
+    mobile = "987650001"
+    txn = requests.post(f"{api}/auth/public/generateOTP", json={"mobile": mobile}).json()
+    code = last_otp(cowin_kit_instance)
+    token = requests.post(f"{api}/auth/public/confirmOTP", json={
+        "otp": hashlib.sha256(code.encode()).hexdigest(), "txnId": txn["txnId"]}).json()["token"]
+    people = [register_person(app, database, "+51" + mobile, name=name, passport=passport)
+              for name, passport in (("Ana Quispe", "K1234567"), ("Rosa Quispe", "K7654321"))]
+    session_id, slot = api_session(database)
+    auth = {"Authorization": f"Bearer {token}"}
+    answers = []
+    with requests.Session() as s:  # keep-alive: one connection for all three
+        # the second booking goes the lean way on PostgreSQL (after Flask answered one);
+        # the third is refused: this person already has an appointment
+        for ref in (*people, people[0]):
+            answers.append(s.post(f"{api}/appointment/schedule", headers=auth, json={
+                "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]}))
+    assert [a.status_code for a in answers] == [200, 200, 409], answers[-1].text
+    assert "Ana Quispe ya tiene una cita" in answers[2].json()["error"]  # Spanish: PE
+    bad = requests.get(f"{api}/appointment/sessions/public/findByPin", params={"pincode": "x"})
+    assert bad.status_code == 400 and bad.json()["error"]  # a reason, not a server error
+    with database.session() as db:
+        assert sorted(db.scalars(select(Appointment.id)).all()) == sorted(
+            a.json()["appointment_confirmation_no"] for a in answers[:2])
+        # the visitor's address reached the app (granian's REMOTE_ADDR)
+        assert db.scalars(select(AuditEvent.source).where(
+            AuditEvent.action == "appointment.booked")).all() == ["127.0.0.1"] * 2
+
+
+def test_metrics_add_up_every_worker(server):
+    for _ in range(40):  # a new connection each: the workers share them
+        with requests.Session() as s:
+            assert s.get(f"{server.url}/api/v2/admin/location/states").status_code == 200
+    folder = Path(re.search(r"metrics added up in (\S+?)\)",
+                            _banner(server)).group(1))
+    assert len([f for f in folder.glob("counter_*.db") if _states_count(f)]) == 2  # both served
+    for _ in range(4):  # whichever worker answers the scrape, it counts all 40
+        text = requests.get(f"{server.url}/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith(
+            'cowin_kit_http_requests_total{method="GET",route="/api/v2/admin/location/states"'))
+        assert float(line.rsplit(" ", 1)[1]) == 40.0
+
+
+def _states_count(path: Path) -> float:
+    """The requests for the states list that one process's counter file holds."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    return sum(value for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))
+               if "cowin_kit_http_requests_total" in key and "location/states" in key)
+
+
+def _banner(server) -> str:
+    """The command's first line (read without waiting for the process to end)."""
+    if not hasattr(server, "banner"):
+        server.banner = server.proc.stdout.readline()
+    return server.banner
+
+
+def test_a_staff_export_streams_whole(server, app, database):
+    with requests.Session() as s:
+        page = s.get(f"{server.url}/staff/login").text
+        s.post(f"{server.url}/staff/login", data={"email": ADMIN_EMAIL,
+                                                  "password": ADMIN_PASSWORD,
+                                                  "csrf_token": csrf(page)})
+        page = s.get(f"{server.url}/staff/audit").text
+        answer = s.post(f"{server.url}/staff/audit/export", data={"csrf_token": csrf(page)})
+    assert answer.status_code == 200, answer.text[:300]
+    lines = answer.text.strip().splitlines()
+    with database.session() as db:
+        # every event before the export's own, a line each, after the header
+        events = len(db.scalars(select(AuditEvent.id)).all())
+    assert len(lines) - 1 in (events - 1, events)
+    assert "staff.login" in answer.text
+
+
+def test_it_stops_on_sigterm_and_removes_its_metrics_folder(cowin_kit_instance, app):
+    running = Server(cowin_kit_instance, workers=1)
+    folder = Path(re.search(r"metrics added up in (\S+?)\)", _banner(running)).group(1))
+    assert folder.is_dir()
+    running.stop()
+    assert running.proc.returncode == 0
+    assert not folder.exists()
+
+
+def test_what_it_cannot_serve_is_refused_before_it_listens(cowin_kit_instance, app, tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run([*CLI, "web", "--port", str(port), "--workers", "2"],
+                              env=_env(cowin_kit_instance), capture_output=True, text=True,
+                              timeout=60)
+    finally:
+        taken.close()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    # rate limits in each process's memory, with two processes: refused, with the fix
+    done = subprocess.run([*CLI, "web", "--port", str(_free_port()), "--workers", "2"],
+                          env=_env(cowin_kit_instance, COWIN_KIT_RATE_LIMIT_STORAGE="memory",
+                                   TMPDIR=str(tmp_path)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "2 processes serve this deployment (WEB_CONCURRENCY)" in done.stderr
+    assert not list(tmp_path.glob("cowin-kit-metrics-*")), "its metrics folder was left"
+    assert "REDIS_URL" in done.stderr and "Traceback" not in done.stderr

@@ -74,8 +74,11 @@ def server_command(server: str, workers: int, threads: int, port: int, folder: P
     threaded workers. Benchmarks run the kit and their bare baselines on the same one
     (BENCH_SERVER=gunicorn|granian; default granian)."""
     if server == "granian":
+        from cowin_kit.cli.web_cmd import BACKLOG, BACKPRESSURE
+
         return [tool("granian"), "--interface", "wsgi", "--workers", str(workers),
-                "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                "--blocking-threads", str(threads), "--backlog", str(BACKLOG),
+                "--backpressure", str(BACKPRESSURE), "--host", "127.0.0.1", "--port", str(port),
                 "--working-dir", str(folder), "--respawn-failed-workers",
                 "--log-level", "warning", target]
     return [tool("gunicorn"), "--workers", str(workers), "--worker-class", "gthread",

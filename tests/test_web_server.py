@@ -153,6 +153,29 @@ def test_a_staff_export_streams_whole(server, app, database):
     assert "staff.login" in answer.text
 
 
+def test_many_open_connections_do_not_shut_a_new_one_out(cowin_kit_instance, app):
+    """Phones keep their connections open. granian's default let one worker take on 1,024
+    connections and left the next waiting until one closed (logins, which open a new one,
+    waited 8-25 s in benchmarks/opening_day.py); every connection is answered in turn."""
+    running = Server(cowin_kit_instance, workers=1)
+    held = []
+    try:
+        request = b"GET /static/site.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        for _ in range(1100):  # all open at once, each with a request on it
+            conn = socket.create_connection(("127.0.0.1", running.port), timeout=20)
+            conn.sendall(request)
+            held.append(conn)
+        late = socket.create_connection(("127.0.0.1", running.port), timeout=20)
+        held.append(late)
+        late.sendall(request)
+        for conn in held:  # every one is answered (a timeout here: shut out)
+            assert conn.recv(64).startswith(b"HTTP/1.1 200"), "no answer"
+    finally:
+        for conn in held:
+            conn.close()
+        running.stop()
+
+
 def test_it_stops_on_sigterm_and_removes_its_metrics_folder(cowin_kit_instance, app):
     running = Server(cowin_kit_instance, workers=1)
     folder = Path(re.search(r"metrics added up in (\S+?)\)", _banner(running)).group(1))

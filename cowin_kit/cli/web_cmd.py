@@ -30,6 +30,13 @@ import click
 from cowin_kit.cli.common import Refused, instance_option, load_instance
 
 METRICS_VAR = "PROMETHEUS_MULTIPROC_DIR"
+# Connections a worker takes on at once (granian's "backpressure"; the rest wait in the
+# kernel's queue, BACKLOG). granian's default, backlog / workers (512 a worker for 2), let
+# a new connection wait 8-25 s behind a thousand idle keep-alive ones (benchmarks/
+# opening_day.py at 1,000 clients: logins, which open a connection each, p50 8 s); with
+# room for many, a new connection waits its turn among the requests, as under gunicorn.
+BACKPRESSURE = 4096
+BACKLOG = 2048
 
 
 @click.command()
@@ -81,7 +88,8 @@ def web(instance, host, port, workers, threads):
                    f"threads (metrics added up in {folder})")
         Granian("cowin_kit:create_app", factory=True, interface=Interfaces.WSGI,
                 address=host, port=port, workers=workers, blocking_threads=threads,
-                respawn_failed_workers=True, log_access=False).serve()
+                backlog=BACKLOG, backpressure=BACKPRESSURE, respawn_failed_workers=True,
+                log_access=False).serve()
     finally:
         if made_here:
             shutil.rmtree(folder, ignore_errors=True)

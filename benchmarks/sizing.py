@@ -11,8 +11,9 @@ beside a baseline measured in the same invocation.
 Per database, one fresh `cowin-kit init --country PE --demo` instance (booking_storm's
 Deployment; PostgreSQL database `bench_sizing_<pid>`, dropped afterwards), seeded with
 opening_day.py's sessions (every demo centre, 5 days) and vaccination_day.py's day (centres
-with a session today, lots, vaccinators, people booked). The kit runs as **one gunicorn worker**
-(gthread, --threads) started under `taskset -c APP_CPU`; whatever drives it runs on LOAD_CPU
+with a session today, lots, vaccinators, people booked). The kit runs as **one worker process**
+of its app server (granian as `cowin-kit web` runs it, --threads; BENCH_SERVER=gunicorn: one
+gunicorn gthread worker) started under `taskset -c APP_CPU`; whatever drives it runs on LOAD_CPU
 (this process and its children, wrk, the SMS worker), and so do this database's PostgreSQL
 backends (their affinity is set as they appear). Three kinds, kit and baseline alternating
 --rounds times:
@@ -20,7 +21,7 @@ backends (their affinity is set as they appear). Three kinds, kit and baseline a
 1. **search**: wrk (a compiled load generator, --connections keep-alive connections) GETs
    calendarByDistrict and findByDistrict over the seeded districts and days, anonymously as
    a citizen's search is, for --seconds; baseline: a bare WSGI app in the same pinned
-   gunicorn set-up answering the same paths with the same bytes (dashboard.bare_server).
+   app-server set-up answering the same paths with the same bytes (dashboard.bare_server).
 2. **booking**: --clients logged-in HTTP clients POST appointment/schedule over every session
    (opening_day.kit_round_proc, "spread"); baseline: opening_day.raw_round_proc, the same
    logical transaction in raw SQL from --raw-workers threads in one process pinned to APP_CPU.
@@ -590,7 +591,7 @@ def run_one(kind: str, opts, port: int) -> dict:
             from cowin_kit.config import load_settings
             raw_path = load_settings(dep.instance, environ=dep.env())["DATABASE_URL"].split(
                 "sqlite:///", 1)[1]
-        print(f"\n=== {kind}: one gunicorn worker x {opts.threads} threads (gthread) pinned to "
+        print(f"\n=== {kind}: one {dep.server} worker x {opts.threads} threads pinned to "
               f"CPU {opts.app_cpu}; load and database backends on CPU {opts.load_cpu}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; setup "
               f"{time.perf_counter() - t0:.0f} s ===")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import api_login, dni_type_id, redis_or_skip, staff_login
+from helpers import WebServer, api_login, dni_type_id, redis_or_skip, staff_login
 
 
 @pytest.fixture
@@ -118,3 +118,11 @@ def shots(tmp_path):
     folder = Path(os.environ.get("COWIN_KIT_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def web_server(cowin_kit_instance, app):
+    """`cowin-kit web` serving the test's instance (2 processes), stopped after the test."""
+    running = WebServer(cowin_kit_instance)
+    yield running
+    running.stop()

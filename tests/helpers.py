@@ -11,10 +11,17 @@ import datetime as dt
 import hashlib
 import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from cowin_kit.testing import ADMIN_EMAIL, ADMIN_PASSWORD, last_otp, pinned_today
@@ -797,3 +804,57 @@ def calendar_by_pin_url(database, day) -> str:
         s.flush()
         pin = facility.postal_code
     return f"/api/v2/appointment/sessions/public/calendarByPin?pincode={pin}&date={day:%d-%m-%Y}"
+
+
+# --- `cowin-kit web`, the production server, as a subprocess ------------------------------
+
+COWIN_KIT = [str(Path(sys.executable).with_name("cowin-kit"))]  # installed beside this Python
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def web_env(instance: Path, **extra) -> dict:
+    """The environment `cowin-kit web` runs in for the instance: a shared rate-limit store
+    (several processes serve), no metrics folder of the test process."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"COWIN_KIT_INSTANCE": str(instance), "COWIN_KIT_RATE_LIMIT_STORAGE": "database",
+                **extra})
+    return env
+
+
+class WebServer:
+    """`cowin-kit web` started as an operator starts it, on a free port of 127.0.0.1, for the
+    instance (2 processes by default); ``stop()`` sends SIGTERM and returns its output."""
+
+    def __init__(self, instance: Path, workers: int = 2, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [*COWIN_KIT, "web", "--port", str(self.port), "--workers", str(workers),
+             "--threads", "2"], env=web_env(instance, **env), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError(self.proc.stdout.read())
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("cowin-kit web did not answer /healthz within 60 s")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.stdout.read()

@@ -4,16 +4,11 @@ cannot serve is refused before it listens."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import signal
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -21,64 +16,21 @@ from cowin_kit.accounts.models import AuditEvent
 from cowin_kit.scheduling.models import Appointment
 from cowin_kit.testing import last_otp
 
-from helpers import ADMIN_EMAIL, ADMIN_PASSWORD, api_session, csrf, register_person
-
-CLI = [str(Path(sys.executable).with_name("cowin-kit"))]  # as installed beside this Python
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(instance: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update({"COWIN_KIT_INSTANCE": str(instance), "COWIN_KIT_RATE_LIMIT_STORAGE": "database",
-                **extra})
-    return env
+from helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    COWIN_KIT,
+    WebServer,
+    api_session,
+    csrf,
+    free_port,
+    register_person,
+    web_env,
+)
 
 
-class Server:
-    def __init__(self, instance: Path, workers: int = 2, **env):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [*CLI, "web", "--port", str(self.port), "--workers", str(workers),
-             "--threads", "2"], env=_env(instance, **env), stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise AssertionError(self.proc.stdout.read())
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError("cowin-kit web did not answer /healthz within 60 s")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.stdout.read()
-
-
-@pytest.fixture
-def server(cowin_kit_instance, app):
-    running = Server(cowin_kit_instance)
-    yield running
-    running.stop()
-
-
-def test_a_citizen_logs_in_and_books_through_it(server, cowin_kit_instance, database, app):
-    api = f"{server.url}/api/v2"
+def test_a_citizen_logs_in_and_books_through_it(web_server, cowin_kit_instance, database, app):
+    api = f"{web_server.url}/api/v2"
     mobile = "987650001"
     txn = requests.post(f"{api}/auth/public/generateOTP", json={"mobile": mobile}).json()
     code = last_otp(cowin_kit_instance)
@@ -107,15 +59,15 @@ def test_a_citizen_logs_in_and_books_through_it(server, cowin_kit_instance, data
             AuditEvent.action == "appointment.booked")).all() == ["127.0.0.1"] * 2
 
 
-def test_metrics_add_up_every_worker(server):
+def test_metrics_add_up_every_worker(web_server):
     for _ in range(40):  # a new connection each: the workers share them
         with requests.Session() as s:
-            assert s.get(f"{server.url}/api/v2/admin/location/states").status_code == 200
+            assert s.get(f"{web_server.url}/api/v2/admin/location/states").status_code == 200
     folder = Path(re.search(r"metrics added up in (\S+?)\)",
-                            _banner(server)).group(1))
+                            _banner(web_server)).group(1))
     assert len([f for f in folder.glob("counter_*.db") if _states_count(f)]) == 2  # both served
     for _ in range(4):  # whichever worker answers the scrape, it counts all 40
-        text = requests.get(f"{server.url}/metrics").text
+        text = requests.get(f"{web_server.url}/metrics").text
         line = next(x for x in text.splitlines() if x.startswith(
             'cowin_kit_http_requests_total{method="GET",route="/api/v2/admin/location/states"'))
         assert float(line.rsplit(" ", 1)[1]) == 40.0
@@ -129,21 +81,21 @@ def _states_count(path: Path) -> float:
                if "cowin_kit_http_requests_total" in key and "location/states" in key)
 
 
-def _banner(server) -> str:
+def _banner(web_server) -> str:
     """The command's first line (read without waiting for the process to end)."""
-    if not hasattr(server, "banner"):
-        server.banner = server.proc.stdout.readline()
-    return server.banner
+    if not hasattr(web_server, "banner"):
+        web_server.banner = web_server.proc.stdout.readline()
+    return web_server.banner
 
 
-def test_a_staff_export_streams_whole(server, app, database):
+def test_a_staff_export_streams_whole(web_server, app, database):
     with requests.Session() as s:
-        page = s.get(f"{server.url}/staff/login").text
-        s.post(f"{server.url}/staff/login", data={"email": ADMIN_EMAIL,
+        page = s.get(f"{web_server.url}/staff/login").text
+        s.post(f"{web_server.url}/staff/login", data={"email": ADMIN_EMAIL,
                                                   "password": ADMIN_PASSWORD,
                                                   "csrf_token": csrf(page)})
-        page = s.get(f"{server.url}/staff/audit").text
-        answer = s.post(f"{server.url}/staff/audit/export", data={"csrf_token": csrf(page)})
+        page = s.get(f"{web_server.url}/staff/audit").text
+        answer = s.post(f"{web_server.url}/staff/audit/export", data={"csrf_token": csrf(page)})
     assert answer.status_code == 200, answer.text[:300]
     lines = answer.text.strip().splitlines()
     with database.session() as db:
@@ -157,7 +109,7 @@ def test_many_open_connections_do_not_shut_a_new_one_out(cowin_kit_instance, app
     """Phones keep their connections open. granian's default let one worker take on 1,024
     connections and left the next waiting until one closed (logins, which open a new one,
     waited 8-25 s in benchmarks/opening_day.py); every connection is answered in turn."""
-    running = Server(cowin_kit_instance, workers=1)
+    running = WebServer(cowin_kit_instance, workers=1)
     held = []
     try:
         request = b"GET /static/site.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -177,7 +129,7 @@ def test_many_open_connections_do_not_shut_a_new_one_out(cowin_kit_instance, app
 
 
 def test_it_stops_on_sigterm_and_removes_its_metrics_folder(cowin_kit_instance, app):
-    running = Server(cowin_kit_instance, workers=1)
+    running = WebServer(cowin_kit_instance, workers=1)
     folder = Path(re.search(r"metrics added up in (\S+?)\)", _banner(running)).group(1))
     assert folder.is_dir()
     running.stop()
@@ -191,8 +143,8 @@ def test_what_it_cannot_serve_is_refused_before_it_listens(cowin_kit_instance, a
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        done = subprocess.run([*CLI, "web", "--port", str(port), "--workers", "2"],
-                              env=_env(cowin_kit_instance), capture_output=True, text=True,
+        done = subprocess.run([*COWIN_KIT, "web", "--port", str(port), "--workers", "2"],
+                              env=web_env(cowin_kit_instance), capture_output=True, text=True,
                               timeout=60)
     finally:
         taken.close()
@@ -201,8 +153,8 @@ def test_what_it_cannot_serve_is_refused_before_it_listens(cowin_kit_instance, a
     assert "Traceback" not in done.stderr
 
     # rate limits in each process's memory, with two processes: refused, with the fix
-    done = subprocess.run([*CLI, "web", "--port", str(_free_port()), "--workers", "2"],
-                          env=_env(cowin_kit_instance, COWIN_KIT_RATE_LIMIT_STORAGE="memory",
+    done = subprocess.run([*COWIN_KIT, "web", "--port", str(free_port()), "--workers", "2"],
+                          env=web_env(cowin_kit_instance, COWIN_KIT_RATE_LIMIT_STORAGE="memory",
                                    TMPDIR=str(tmp_path)),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr

@@ -122,7 +122,9 @@ def shots(tmp_path):
 
 @pytest.fixture
 def web_server(cowin_kit_instance, app):
-    """`cowin-kit web` serving the test's instance (2 processes), stopped after the test."""
-    running = WebServer(cowin_kit_instance)
+    """`cowin-kit web` serving the test's instance, stopped after the test. One process: each
+    starts a fresh interpreter with the app (seconds on a loaded machine); the tests of what
+    several processes share start their own (WebServer(instance, workers=2))."""
+    running = WebServer(cowin_kit_instance, workers=1)
     yield running
     running.stop()

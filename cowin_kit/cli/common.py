@@ -163,6 +163,31 @@ def _fit_replica(settings, opened, primary):
     return None
 
 
+def web_app(settings):
+    """The instance's web app, built; a setting or profile it cannot start with is refused
+    with the reason (`serve` and `web` check this before they listen)."""
+    from cowin_kit.app import create_app
+    from cowin_kit.config import ConfigError
+    from cowin_kit.profiles import ProfileError
+
+    try:
+        return create_app({"INSTANCE_PATH": settings.instance_path})
+    except (ConfigError, ProfileError) as exc:
+        raise Refused(str(exc)) from None
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse, saying why, an address this machine cannot listen on (in use, not its own)."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise Refused(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
+                          "--port or --host.") from None
+
+
 def load_instance_profile(settings):
     from cowin_kit.profiles import ProfileError, UnknownCountry, load_profile
 

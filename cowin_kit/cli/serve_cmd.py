@@ -5,7 +5,7 @@ import os
 
 import click
 
-from cowin_kit.cli.common import Refused, instance_option, load_instance
+from cowin_kit.cli.common import instance_option, load_instance
 
 
 @click.command()
@@ -22,25 +22,12 @@ def serve(instance, host, port, debug, no_worker):
     thread (SMS sent through the outbox, reminders), so this one command runs everything.
     For production use `cowin-kit web` and a separate `cowin-kit worker` (see
     docs/operators.md)."""
-    import socket
-
-    from cowin_kit.app import create_app
-    from cowin_kit.cli.common import open_database
-    from cowin_kit.config import ConfigError
-    from cowin_kit.profiles import ProfileError
+    from cowin_kit.cli.common import check_address, open_database, web_app
 
     settings = load_instance(instance)
     open_database(settings, web=True).dispose()  # refuses, with the reason, when it does not answer
-    try:
-        app = create_app({"INSTANCE_PATH": settings.instance_path})
-    except (ConfigError, ProfileError) as exc:
-        raise Refused(str(exc)) from None
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise Refused(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
-                          "--port or --host.") from None
+    app = web_app(settings)
+    check_address(host, port)
     click.echo(f"Serving {app.extensions['cowin_kit'].profile.name} on http://{host}:{port}/ "
                "(development server; use `cowin-kit web` in production)")
     # With --debug the reloader runs the app in a child process: the worker goes there.

@@ -27,7 +27,7 @@ import os
 
 import click
 
-from cowin_kit.cli.common import Refused, instance_option, load_instance
+from cowin_kit.cli.common import instance_option, load_instance
 
 METRICS_VAR = "PROMETHEUS_MULTIPROC_DIR"
 # Connections a worker takes on at once (granian's "backpressure"; the rest wait in the
@@ -55,24 +55,18 @@ def web(instance, host, port, workers, threads):
     for HTTPS). Run `cowin-kit worker` beside it to send the SMS outbox."""
     import multiprocessing
     import shutil
-    import socket
     import tempfile
     from pathlib import Path
 
     from granian import Granian
     from granian.constants import Interfaces
 
-    from cowin_kit.cli.common import open_database
+    from cowin_kit.cli.common import check_address, open_database, web_app
 
     settings = load_instance(instance)
     workers = workers or os.cpu_count() or 1
     open_database(settings, web=True).dispose()  # refuses, with the reason, when it does not answer
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise Refused(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
-                          "--port or --host.") from None
+    check_address(host, port)
 
     made_here = not os.environ.get(METRICS_VAR)
     folder = Path(os.environ.get(METRICS_VAR) or tempfile.mkdtemp(prefix="cowin-kit-metrics-"))
@@ -82,7 +76,9 @@ def web(instance, host, port, workers, threads):
             old.unlink()
         os.environ.update({METRICS_VAR: str(folder), "WEB_CONCURRENCY": str(workers),
                            "COWIN_KIT_INSTANCE": str(settings.instance_path)})
-        _check_app(settings)
+        # Built once here, so that a setting or profile the workers would fail on is
+        # refused with its reason before anything listens; then its connections let go.
+        web_app(settings).extensions["cowin_kit"].dispose()
         multiprocessing.set_start_method("spawn", force=True)
         click.echo(f"Serving on http://{host}:{port}/ with {workers} processes of {threads} "
                    f"threads (metrics added up in {folder})")
@@ -93,17 +89,3 @@ def web(instance, host, port, workers, threads):
     finally:
         if made_here:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _check_app(settings) -> None:
-    """Build the app once here, so a setting or profile the workers would fail on is
-    refused with its reason before anything listens (then let go of its connections)."""
-    from cowin_kit.app import create_app
-    from cowin_kit.config import ConfigError
-    from cowin_kit.profiles import ProfileError
-
-    try:
-        app = create_app({"INSTANCE_PATH": settings.instance_path})
-    except (ConfigError, ProfileError) as exc:
-        raise Refused(str(exc)) from None
-    app.extensions["cowin_kit"].dispose()

@@ -200,6 +200,12 @@ def test_the_replica_stops_in_the_middle_and_nothing_fails(app, client, ana, dni
             if r.status_code != 200:
                 failures.append(r.status_code)
 
+    def searched_more(n):
+        # Searches are counted by what happened, not by how many fit in the test's time
+        # (a CI run on a loaded machine once saw only 5 in all).
+        start = len(answers)
+        _wait(f"{n} more searches", lambda: len(answers) >= start + n, 60)
+
     assert _on_replica(app)
     worker = threading.Thread(target=search_all_along, daemon=True)
     worker.start()
@@ -220,6 +226,7 @@ def test_the_replica_stops_in_the_middle_and_nothing_fails(app, client, ana, dni
                 assert r.status_code == 200, r.get_json()
             assert not _on_replica(app)
             assert _scrape(client)['cowin_kit_replica_up{replica="0"}'] == 0
+            searched_more(2)  # while the replica is down
         finally:
             _ctl("start")
         # Started again: reads come back to it once its retry time (1 s) has passed.
@@ -228,11 +235,11 @@ def test_the_replica_stops_in_the_middle_and_nothing_fails(app, client, ana, dni
             r = client.post("/api/v2/appointment/schedule", headers=ana, json={
                 "dose": 1, "session_id": session_id, "slot": slot, "beneficiaries": [ref]})
             assert r.status_code == 200, r.get_json()
-        time.sleep(0.3)
+        searched_more(2)  # with the replica back
     finally:
         stop.set()
         worker.join(30)
-    assert failures == [] and len(answers) > 5, (failures, len(answers))
+    assert failures == [], failures
     people = client.get("/api/v2/appointment/beneficiaries", headers=ana).get_json()
     assert sum(len(p["appointments"]) for p in people["beneficiaries"]) == 4
     assert _scrape(client)['cowin_kit_replica_up{replica="0"}'] == 1

@@ -25,6 +25,7 @@ place that looks free but is not is refused there.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -33,6 +34,8 @@ from flask import current_app, g
 
 from cowin_kit import clock
 from cowin_kit.reporting.cache import FiguresCache
+
+_log = logging.getLogger("cowin_kit.runtime")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -184,10 +187,26 @@ def retry_on_disconnect(view):
 
 
 def close_sessions(exc: BaseException | None) -> None:
-    """Teardown: end the request's sessions; what was not committed is rolled back."""
+    """Teardown: end the request's sessions; what was not committed is rolled back.
+
+    The rollback that ends a session may meet a connection that died after the request's
+    last statement (a replica stopping, the database restarting): the request's work is done
+    and the answer made, and the server rolls back what a dead connection left open, so it
+    must not turn into an error page. The session's connections are thrown away instead,
+    and a replica that went away is left alone for a while, as when a read fails on it."""
+    from sqlalchemy.exc import DBAPIError
+
     for name in ("db_session", "read_session"):
         session = g.pop(name, None)
-        if session is not None:
+        if session is None:
+            continue
+        try:
             if exc is not None:
                 session.rollback()
             session.close()
+        except DBAPIError as failure:
+            _log.warning("a database connection was lost as the request ended (%s); "
+                         "it is discarded", type(failure.orig or failure).__name__)
+            if getattr(session, "on_replica", False):
+                session.fall_back(failure, "down")
+            session.invalidate()

@@ -131,6 +131,29 @@ def test_requests_recover_from_connections_the_database_dropped(client, ana, dni
         assert s.get(SessionCapacity, (session_id, 1)).booked == 1
 
 
+def test_a_connection_that_dies_after_the_requests_last_statement_fails_nothing(app, client,
+                                                                                ana, database):
+    """The database drops the connection between a request's last statement and its end
+    (a restart, a replica stopping): the answer is already made; ending the request must not
+    turn it into an error, and the next request gets a live connection."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL: the server drops the connection")
+    import psycopg
+    from sqlalchemy import text
+
+    from cowin_kit.runtime import db_session
+
+    url = database.engine.url.set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    with app.test_request_context():
+        session = db_session()
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()  # a transaction open
+        with psycopg.connect(url, autocommit=True) as killer:
+            assert killer.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    # Leaving the request context ended its session on the dead connection without raising.
+    assert client.get("/api/v2/appointment/beneficiaries", headers=ana).status_code == 200
+
+
 def test_the_fast_schedule_body_loads_as_the_schema_does():
     """schemas.schedule_fast gives ScheduleRequest's load, or None (the schema decides)."""
     from marshmallow import ValidationError

@@ -154,11 +154,19 @@ def test_what_it_cannot_serve_is_refused_before_it_listens(cowin_kit_instance, a
         done = subprocess.run([*COWIN_KIT, "web", "--port", str(port), "--workers", "2"],
                               env=web_env(cowin_kit_instance), capture_output=True, text=True,
                               timeout=60)
+        # in the operator's language (Spanish here), naming the same fix
+        in_spanish = subprocess.run(
+            [*COWIN_KIT, "web", "--port", str(port), "--workers", "2"],
+            env=web_env(cowin_kit_instance, LANGUAGE="es"), capture_output=True, text=True,
+            timeout=60)
     finally:
         taken.close()
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+    assert in_spanish.returncode == 2
+    assert f"no se puede escuchar en 127.0.0.1:{port}" in in_spanish.stderr
+    assert "elija otro --port u otro --host" in in_spanish.stderr
 
     # rate limits in each process's memory, with two processes: refused, with the fix
     done = subprocess.run([*COWIN_KIT, "web", "--port", str(free_port()), "--workers", "2"],

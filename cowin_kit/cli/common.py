@@ -184,8 +184,10 @@ def check_address(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise Refused(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
-                          "--port or --host.") from None
+            gettext = operator_gettext()
+            raise Refused(gettext("cannot listen on %(address)s: %(reason)s; choose another "
+                                  "--port or --host.")
+                          % {"address": f"{host}:{port}", "reason": exc.strerror}) from None
 
 
 def load_instance_profile(settings):

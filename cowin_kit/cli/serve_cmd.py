@@ -5,7 +5,7 @@ import os
 
 import click
 
-from cowin_kit.cli.common import instance_option, load_instance
+from cowin_kit.cli.common import instance_option, load_instance, operator_gettext
 
 
 @click.command()
@@ -28,8 +28,11 @@ def serve(instance, host, port, debug, no_worker):
     open_database(settings, web=True).dispose()  # refuses, with the reason, when it does not answer
     app = web_app(settings)
     check_address(host, port)
-    click.echo(f"Serving {app.extensions['cowin_kit'].profile.name} on http://{host}:{port}/ "
-               "(development server; use `cowin-kit web` in production)")
+    gettext = operator_gettext()
+    click.echo(gettext("Serving %(country)s on %(address)s (development server; use "
+                       "`cowin-kit web` in production)") % {
+        "country": app.extensions["cowin_kit"].profile.name,
+        "address": f"http://{host}:{port}/"})
     # With --debug the reloader runs the app in a child process: the worker goes there.
     if not no_worker and (not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
         _start_worker(app.extensions["cowin_kit"])
@@ -47,5 +50,6 @@ def _start_worker(dep) -> None:
         target=work.run_forever, args=(dep.settings["WORKER_POLL_SECONDS"],),
         kwargs={"every": background_tasks(dep)}, name="cowin-kit-worker", daemon=True)
     thread.start()
-    click.echo("Sending notifications from this process (--no-worker to leave it to "
-               "`cowin-kit worker`)")
+    gettext = operator_gettext()
+    click.echo(gettext("Sending notifications from this process (--no-worker to leave it to "
+                       "`cowin-kit worker`)"))

@@ -27,7 +27,7 @@ import os
 
 import click
 
-from cowin_kit.cli.common import instance_option, load_instance
+from cowin_kit.cli.common import instance_option, load_instance, operator_gettext
 
 METRICS_VAR = "PROMETHEUS_MULTIPROC_DIR"
 # Connections a worker takes on at once (granian's "backpressure"; the rest wait in the
@@ -80,8 +80,11 @@ def web(instance, host, port, workers, threads):
         # refused with its reason before anything listens; then its connections let go.
         web_app(settings).extensions["cowin_kit"].dispose()
         multiprocessing.set_start_method("spawn", force=True)
-        click.echo(f"Serving on http://{host}:{port}/ with {workers} processes of {threads} "
-                   f"threads (metrics added up in {folder})")
+        gettext = operator_gettext()
+        click.echo(gettext("Serving on %(address)s with %(workers)s processes of %(threads)s "
+                           "threads (metrics added up in %(folder)s)") % {
+            "address": f"http://{host}:{port}/", "workers": workers, "threads": threads,
+            "folder": folder})
         Granian("cowin_kit:create_app", factory=True, interface=Interfaces.WSGI,
                 address=host, port=port, workers=workers, blocking_threads=threads,
                 backlog=BACKLOG, backpressure=BACKPRESSURE, respawn_failed_workers=True,

@@ -23,7 +23,8 @@ capacity).
 It runs opening_day.py's mix in **open loop** at that fixed rate (opening_day.run_mix with
 --rate: operations are due at the rate whether or not the kit keeps up, and a late answer
 counts from when it was due) for --seconds against a fresh PE demo instance on PostgreSQL
-(gunicorn --workers x --threads on 127.0.0.1:--port, database `bench_replay_<pid>`, dropped
+(the server BENCH_SERVER names, granian as `cowin-kit web` runs it by default, or gunicorn;
+--workers x --threads on 127.0.0.1:--port, database `bench_replay_<pid>`, dropped
 afterwards), and says whether the kit kept up: answered within the time >= 99 % of what was
 offered, nothing dropped, no errors. Per kind: rate, p50/p95/p99, statuses.
 """
@@ -38,7 +39,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_storm import Deployment  # noqa: E402  (scripts beside this one)
+from booking_storm import SERVER, Deployment  # noqa: E402  (scripts beside this one)
 from opening_day import accounts, clone_people, run_mix, seed  # noqa: E402
 from seed_population import REGIONS  # noqa: E402
 
@@ -110,7 +111,7 @@ def main() -> int:
         per_client = 2 * max(4, int(plan_rates["per_kind"]["book"] * opts.seconds
                                     / opts.clients * 1.5) + 1)
         people = clone_people(dep, refs, per_client)
-        print(f"  PE demo instance on PostgreSQL, gunicorn {opts.workers} workers x "
+        print(f"  PE demo instance on PostgreSQL, {SERVER} {opts.workers} workers x "
               f"{opts.threads} threads; {len(plan['sessions'])} sessions at "
               f"{plan['centres']} centres; {opts.clients} clients over {opts.procs} "
               f"processes; setup {time.perf_counter() - t0:.0f} s")

@@ -830,12 +830,12 @@ class WebServer:
     """`cowin-kit web` started as an operator starts it, on a free port of 127.0.0.1, for the
     instance (2 processes by default); ``stop()`` sends SIGTERM and returns its output."""
 
-    def __init__(self, instance: Path, workers: int = 2, **env):
+    def __init__(self, instance: Path, workers: int = 2, options: tuple = (), **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [*COWIN_KIT, "web", "--port", str(self.port), "--workers", str(workers),
-             "--threads", "2"], env=web_env(instance, **env), stdout=subprocess.PIPE,
+             "--threads", "2", *options], env=web_env(instance, **env), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True)
         end = time.monotonic() + 60
         while time.monotonic() < end:

@@ -145,6 +145,21 @@ def test_it_stops_on_sigterm_and_removes_its_metrics_folder(cowin_kit_instance, 
     assert not folder.exists()
 
 
+def test_the_access_log_is_off_unless_asked_and_never_holds_a_query(cowin_kit_instance, app):
+    secret = "Quispe-987654321"
+    quiet = WebServer(cowin_kit_instance, workers=1)
+    assert requests.get(f"{quiet.url}/healthz?who={secret}", timeout=10).status_code == 200
+    assert "GET /healthz" not in quiet.stop()
+
+    logged = WebServer(cowin_kit_instance, workers=1, options=("--access-log",))
+    assert requests.get(f"{logged.url}/healthz?who={secret}", timeout=10).status_code == 200
+    assert requests.get(f"{logged.url}/no-such-page?q={secret}", timeout=10).status_code == 404
+    output = logged.stop()
+    assert re.search(r'"GET /healthz HTTP/1.1" 200 \d+\.\d+', output), output
+    assert '"GET /no-such-page HTTP/1.1" 404' in output
+    assert secret not in output
+
+
 def test_what_it_cannot_serve_is_refused_before_it_listens(cowin_kit_instance, app, tmp_path):
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))

@@ -37,6 +37,10 @@ METRICS_VAR = "PROMETHEUS_MULTIPROC_DIR"
 # room for many, a new connection waits its turn among the requests, as under gunicorn.
 BACKPRESSURE = 4096
 BACKLOG = 2048
+# granian's access log line without the query string (granian's default has none either;
+# named here so that a change of its default cannot bring one in): a query may hold what a
+# person searched for (a name, a mobile number), which never goes to a log.
+ACCESS_LOG_FORMAT = '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
 
 
 @click.command()
@@ -50,7 +54,11 @@ BACKLOG = 2048
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Threads per process that run requests (each holds a database "
                    "connection while it works).")
-def web(instance, host, port, workers, threads):
+@click.option("--access-log", is_flag=True,
+              help="Log each request: time, client address, method, path, status and "
+                   "milliseconds. Never its query string, which may hold what a person "
+                   "searched for.")
+def web(instance, host, port, workers, threads, access_log):
     """Serve the deployment in production (granian; put nginx or a load balancer in front
     for HTTPS). Run `cowin-kit worker` beside it to send the SMS outbox."""
     import multiprocessing
@@ -88,7 +96,7 @@ def web(instance, host, port, workers, threads):
         Granian("cowin_kit:create_app", factory=True, interface=Interfaces.WSGI,
                 address=host, port=port, workers=workers, blocking_threads=threads,
                 backlog=BACKLOG, backpressure=BACKPRESSURE, respawn_failed_workers=True,
-                log_access=False).serve()
+                log_access=access_log, log_access_format=ACCESS_LOG_FORMAT).serve()
     finally:
         if made_here:
             shutil.rmtree(folder, ignore_errors=True)

@@ -40,7 +40,8 @@ BACKLOG = 2048
 # granian's access log line without the query string (granian's default has none either;
 # named here so that a change of its default cannot bring one in): a query may hold what a
 # person searched for (a name, a mobile number), which never goes to a log.
-ACCESS_LOG_FORMAT = '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+ACCESS_LOG_FORMAT = ('[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" '
+                     '%(status)d %(dt_ms).3f')
 
 
 @click.command()

@@ -246,10 +246,69 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(dep: Deployment) -> tuple[float, float]:
-    """CPU seconds so far of the app server (its processes) and of the PostgreSQL
-    backends connected to the deployment's database (0 on SQLite, which runs in the
-    app's processes)."""
+class DbCpu:
+    """CPU of this database's PostgreSQL backends over a window: sampled every 0.1 s, so a
+    backend that ends within it (a pool's overflow connection) loses at most its last 0.1 s
+    instead of all it used; each moved to ``load_cpu`` on sight when given (sizing.py)."""
+
+    def __init__(self, url: str | None, load_cpu: int | None = None):
+        self.url, self.load_cpu = url, load_cpu
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = None
+
+    def _pids(self, conn) -> list[int]:
+        return [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()").fetchall()]
+
+    def _sample(self, conn, first: bool) -> None:
+        for pid in self._pids(conn):
+            if pid not in self.first:
+                if self.load_cpu is not None:
+                    try:
+                        os.sched_setaffinity(pid, {self.load_cpu})
+                    except OSError:
+                        pass
+                # a backend seen at the start counts from there; a new one from zero
+                self.first[pid] = proc_cpu(pid) if first else 0.0
+            now = proc_cpu(pid)
+            if now:
+                self.last[pid] = now
+
+    def __enter__(self):
+        if self.url is None:
+            return self
+        import psycopg
+        self._conn = psycopg.connect(self.url, autocommit=True)
+        self._sample(self._conn, True)
+
+        def loop():
+            while not self._stop.wait(0.1):
+                self._sample(self._conn, False)
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.url is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._sample(self._conn, False)
+        self._conn.close()
+
+    @property
+    def seconds(self) -> float | None:
+        if self.url is None:
+            return None
+        return sum(max(0.0, self.last.get(p, v) - v) for p, v in self.first.items())
+
+
+def server_cpu(dep: Deployment) -> float:
+    """CPU seconds so far of the app server (its processes; on SQLite the database's work
+    is in them too). Its PostgreSQL backends are metered by DbCpu."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -263,19 +322,7 @@ def server_cpu(dep: Deployment) -> tuple[float, float]:
         pid = todo.pop()
         tree.append(pid)
         todo.extend(children.get(pid, []))
-    app = sum(proc_cpu(pid) for pid in tree)
-    db = 0.0
-    if dep.kind == "postgresql":
-        database = dep.database()
-        try:
-            with database.engine.connect() as conn:
-                pids = conn.execute(text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()")).scalars().all()
-        finally:
-            database.engine.dispose()
-        db = sum(proc_cpu(pid) for pid in pids)
-    return app, db
+    return sum(proc_cpu(pid) for pid in tree)
 
 
 def cpu_seconds() -> float:
@@ -802,18 +849,21 @@ def run_one(kind: str, opts) -> bool:
                                 for share in split(mine, opts.procs) if share]
                         target_fn = raw_round_proc
                     before = server_cpu(dep) if side == "kit" else None
-                    if side == "kit" and wrk_folder is not None:
-                        s = kit_round_wrk(dep.port, wrk_folder, target, opts.clients, start,
-                                          opts.round_seconds)
-                    else:
-                        outs = spawn(target_fn, jobs)
-                        s = summarise(outs, start)
+                    backends = DbCpu(dep.db_url if kind == "postgresql" and side == "kit"
+                                     else None)
+                    with backends:
+                        if side == "kit" and wrk_folder is not None:
+                            s = kit_round_wrk(dep.port, wrk_folder, target, opts.clients,
+                                              start, opts.round_seconds)
+                        else:
+                            outs = spawn(target_fn, jobs)
+                            s = summarise(outs, start)
+                        if side == "kit":
+                            # per booking made, those answered after the round's end too
+                            made = max(settled_bookings(dep), 1)
                     if side == "kit":
-                        # per booking made, those answered after the round's end included
-                        made = max(settled_bookings(dep), 1)
-                        after = server_cpu(dep)
-                        s["app_ms"] = (after[0] - before[0]) / made * 1000
-                        s["db_ms"] = (after[1] - before[1]) / made * 1000
+                        s["app_ms"] = (server_cpu(dep) - before) / made * 1000
+                        s["db_ms"] = (backends.seconds or 0.0) / made * 1000
                     else:  # the raw workers are the app; their backends the database
                         s["app_ms"] = sum(o["cpu"] for o in outs) / max(s["ok"], 1) * 1000
                         s["db_ms"] = sum(o["db_cpu"] for o in outs) / max(s["ok"], 1) * 1000

@@ -45,7 +45,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -54,10 +53,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booking_storm import Client, Deployment, pct  # noqa: E402  (scripts beside this one)
 from dashboard import bare_server  # noqa: E402
 from opening_day import (  # noqa: E402
+    DbCpu,
     accounts,
     clone_people,
     cpu_seconds,
     kit_round_proc,
+    proc_cpu,
     raw_round_proc,
     reset_bookings,
     seed as seed_sessions,  # noqa: E402
@@ -71,7 +72,6 @@ from vaccination_day import (  # noqa: E402
     the_day,
 )
 
-TICK = os.sysconf("SC_CLK_TCK")
 WRK_SCRIPT = r'''
 local paths = {}
 for line in io.lines(os.getenv("SIZING_PATHS")) do paths[#paths + 1] = line end
@@ -161,74 +161,6 @@ http {{
 
 
 # --- CPU accounting ----------------------------------------------------------------------------
-
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-class DbCpu:
-    """CPU of this database's PostgreSQL backends over a window: sampled every 0.1 s (a
-    backend that ends loses at most its last 0.1 s), each moved to the load CPU on sight."""
-
-    def __init__(self, url: str | None, load_cpu: int):
-        self.url, self.load_cpu = url, load_cpu
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = None
-
-    def _pids(self, conn) -> list[int]:
-        return [r[0] for r in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()").fetchall()]
-
-    def _sample(self, conn, first: bool) -> None:
-        for pid in self._pids(conn):
-            if pid not in self.first:
-                try:
-                    os.sched_setaffinity(pid, {self.load_cpu})
-                except OSError:
-                    pass
-                # a backend seen at the start counts from there; a new one from zero
-                self.first[pid] = proc_cpu(pid) if first else 0.0
-            now = proc_cpu(pid)
-            if now:
-                self.last[pid] = now
-
-    def __enter__(self):
-        if self.url is None:
-            return self
-        import psycopg
-        self._conn = psycopg.connect(self.url, autocommit=True)
-        self._sample(self._conn, True)
-
-        def loop():
-            while not self._stop.wait(0.1):
-                self._sample(self._conn, False)
-        self._thread = threading.Thread(target=loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.url is None:
-            return
-        self._stop.set()
-        self._thread.join()
-        self._sample(self._conn, False)
-        self._conn.close()
-
-    @property
-    def seconds(self) -> float | None:
-        if self.url is None:
-            return None
-        return sum(max(0.0, self.last.get(p, v) - v) for p, v in self.first.items())
-
 
 def pin_and_run(target, cpu: int, job: dict, queue) -> None:
     """Run an opening_day round function in a process pinned to one CPU."""

@@ -138,7 +138,9 @@ def read_otp(outbox: Path, mobile: str, deadline: float = 10.0) -> str:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if outbox.exists():
-            for line in reversed(outbox.read_text(encoding="utf-8").splitlines()):
+            text = outbox.read_text(encoding="utf-8")
+            # the server may be writing the last line: only whole lines are read
+            for line in reversed(text[:text.rfind("\n") + 1].splitlines()):
                 msg = json.loads(line)
                 if "".join(ch for ch in msg["to"] if ch.isdigit()).endswith(mobile):
                     return next(w for w in msg["text"].split() if w.isdigit() and len(w) == 6)

@@ -20,6 +20,12 @@ def test_commands_without_an_instance_say_how_to_make_one(run_cli, refused):
         refused(run_cli(*args), "no cowin-kit instance in", "cowin-kit init --country")
 
 
+def test_the_refusal_is_in_the_operators_language(run_cli, refused, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "fr")
+    refused(run_cli("config", "check"), "aucune instance cowin-kit dans",
+            "Créez-en une avec `cowin-kit init --country XX`")
+
+
 def test_config_show_masks_secrets(run_cli, inst, cowin_kit_instance):
     result = run_cli("config", "show", *inst)
     assert result.exit_code == 0, result.output

@@ -67,14 +67,16 @@ def load_instance(instance: str | None):
     from cowin_kit.instance import is_initialised
 
     path = resolve_instance_path(instance)
+    gettext = operator_gettext()
     try:
         initialised = is_initialised(path)
     except OSError as exc:
-        raise Refused(f"cannot read the instance folder {path}: {exc.strerror}.") from None
+        raise Refused(gettext("cannot read the instance folder %(path)s: %(reason)s.")
+                      % {"path": path, "reason": exc.strerror}) from None
     if not initialised:
-        raise Refused(f"no cowin-kit instance in {path}. Create one with "
-                      "`cowin-kit init --country XX`, or point to it with --instance DIR "
-                      f"or {INSTANCE_ENV}.")
+        raise Refused(gettext("no cowin-kit instance in %(path)s. Create one with "
+                              "`cowin-kit init --country XX`, or point to it with --instance "
+                              "DIR or %(variable)s.") % {"path": path, "variable": INSTANCE_ENV})
     try:
         return load_settings(path)
     except ConfigError as exc:
@@ -196,9 +198,13 @@ def load_instance_profile(settings):
     try:
         return load_profile(settings["COUNTRY"], settings["PROFILE_PATH"] or None)
     except UnknownCountry as exc:
-        raise Refused(f"the instance's country {exc.code} has no shipped profile") from None
+        gettext = operator_gettext()
+        raise Refused(gettext("the instance's country %(code)s has no shipped profile")
+                      % {"code": exc.code}) from None
     except ProfileError as exc:
-        raise Refused(f"the instance's profile is invalid:\n{exc}") from None
+        gettext = operator_gettext()
+        raise Refused(gettext("the instance's profile is invalid:\n%(problems)s")
+                      % {"problems": exc}) from None
 
 
 def db_errors_refused(func):

@@ -196,6 +196,8 @@ def close_sessions(exc: BaseException | None) -> None:
     and a replica that went away is left alone for a while, as when a read fails on it."""
     from sqlalchemy.exc import DBAPIError
 
+    from cowin_kit.replicas import replica_failure
+
     for name in ("db_session", "read_session"):
         session = g.pop(name, None)
         if session is None:
@@ -205,8 +207,11 @@ def close_sessions(exc: BaseException | None) -> None:
                 session.rollback()
             session.close()
         except DBAPIError as failure:
-            _log.warning("a database connection was lost as the request ended (%s); "
-                         "it is discarded", type(failure.orig or failure).__name__)
-            if getattr(session, "on_replica", False):
-                session.fall_back(failure, "down")
+            _log.warning("ending the request's database session failed (%s); its "
+                         "connection is discarded", type(failure.orig or failure).__name__)
+            # The replica is judged as a failed read judges it (replicas.replica_failure):
+            # left alone only when it went away, not for a fault of this one session.
+            why = replica_failure(failure) if getattr(session, "on_replica", False) else None
+            if why is not None:
+                session.fall_back(failure, why)
             session.invalidate()
